@@ -1,0 +1,560 @@
+package compat
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/hamba/avro/v2"
+)
+
+// seg is one step of a JSON Pointer into a schema. A seg with owner set marks
+// the start of a named type's definition: paths restart there, because a
+// named type may be defined in another file (or earlier in this one).
+type seg struct {
+	key   string // "fields", "type", "items", "values", "symbols", "size"; "" for a bare index
+	idx   int    // array index, -1 for none
+	owner avro.NamedSchema
+}
+
+type pair struct{ r, w avro.Schema }
+
+// walker applies the resolution rules to one (reader, writer) pair and
+// collects findings. In silent mode (silent > 0) it only records whether
+// anything failed; unions use that to try branches.
+type walker struct {
+	reader, writer Schema
+	rp, wp         []seg
+	findings       []Finding
+
+	silent   int
+	failed   bool
+	specOnly bool // skip the rules stricter than the spec (agreement tests)
+
+	seen   []pair // named pairs already walked in reporting mode
+	memo   map[pair]bool
+	rDefs  map[string]string // full name -> JSON Pointer of its definition from the root
+	wDefs  map[string]string
+	record string // reader record the walker is in (for messages)
+	field  string // reader field the walker is in (for messages)
+
+	rbuf, wbuf [24]seg
+}
+
+func newWalker(reader, writer Schema) *walker {
+	w := &walker{reader: reader, writer: writer}
+	w.rp, w.wp = w.rbuf[:0], w.wbuf[:0]
+	return w
+}
+
+func deref(s avro.Schema) avro.Schema {
+	if r, ok := s.(*avro.RefSchema); ok {
+		return r.Schema()
+	}
+	return s
+}
+
+func (w *walker) push(r, wr seg) { w.rp = append(w.rp, r); w.wp = append(w.wp, wr) }
+func (w *walker) pop()           { w.rp = w.rp[:len(w.rp)-1]; w.wp = w.wp[:len(w.wp)-1] }
+
+func key(k string) seg            { return seg{key: k, idx: -1} }
+func keyIdx(k string, i int) seg  { return seg{key: k, idx: i} }
+func index(i int) seg             { return seg{idx: i} }
+func owner(n avro.NamedSchema) seg { return seg{owner: n, idx: -1} }
+
+// check walks reader r against writer wr at the current paths.
+func (w *walker) check(r, wr avro.Schema) {
+	if w.silent > 0 && w.failed {
+		return
+	}
+	r, wr = deref(r), deref(wr)
+
+	// Every branch the writer can write must resolve.
+	if wu, ok := wr.(*avro.UnionSchema); ok {
+		for i, b := range wu.Types() {
+			w.wp = append(w.wp, index(i))
+			w.rp = append(w.rp, seg{idx: -2}) // placeholder, keeps stacks paired; ignored when rendering
+			w.check(r, b)
+			w.pop()
+			if w.silent > 0 && w.failed {
+				return
+			}
+		}
+		return
+	}
+	if ru, ok := r.(*avro.UnionSchema); ok {
+		w.intoReaderUnion(ru, wr)
+		return
+	}
+
+	switch ws := wr.(type) {
+	case *avro.PrimitiveSchema:
+		rs, ok := r.(*avro.PrimitiveSchema)
+		if !ok || (rs.Type() != ws.Type() && !promotable(ws.Type(), rs.Type())) {
+			w.typeChanged(r, wr)
+			return
+		}
+		w.logical(rs.Logical(), ws.Logical())
+	case *avro.RecordSchema:
+		rs, ok := r.(*avro.RecordSchema)
+		if !ok {
+			w.typeChanged(r, wr)
+			return
+		}
+		w.nameMatch(rs, ws)
+		if w.visit(rs, ws) {
+			return
+		}
+		w.push(owner(rs), owner(ws))
+		w.fields(rs, ws)
+		w.pop()
+		w.done(rs, ws)
+	case *avro.EnumSchema:
+		rs, ok := r.(*avro.EnumSchema)
+		if !ok {
+			w.typeChanged(r, wr)
+			return
+		}
+		w.nameMatch(rs, ws)
+		if w.visit(rs, ws) {
+			return
+		}
+		w.push(owner(rs), owner(ws))
+		if !rs.HasDefault() {
+			rsyms := rs.Symbols()
+			for i, sym := range ws.Symbols() {
+				if !slices.Contains(rsyms, sym) {
+					w.push(key("symbols"), keyIdx("symbols", i))
+					w.symbolRemoved(rs, sym)
+					w.pop()
+				}
+			}
+		}
+		w.pop()
+		w.done(rs, ws)
+	case *avro.FixedSchema:
+		rs, ok := r.(*avro.FixedSchema)
+		if !ok {
+			w.typeChanged(r, wr)
+			return
+		}
+		w.nameMatch(rs, ws)
+		if w.visit(rs, ws) {
+			return
+		}
+		w.push(owner(rs), owner(ws))
+		if rs.Size() != ws.Size() {
+			w.push(key("size"), key("size"))
+			w.fixedSize(rs, ws)
+			w.pop()
+		}
+		w.logical(rs.Logical(), ws.Logical())
+		w.pop()
+		w.done(rs, ws)
+	case *avro.ArraySchema:
+		rs, ok := r.(*avro.ArraySchema)
+		if !ok {
+			w.typeChanged(r, wr)
+			return
+		}
+		w.push(key("items"), key("items"))
+		w.check(rs.Items(), ws.Items())
+		w.pop()
+	case *avro.MapSchema:
+		rs, ok := r.(*avro.MapSchema)
+		if !ok {
+			w.typeChanged(r, wr)
+			return
+		}
+		w.push(key("values"), key("values"))
+		w.check(rs.Values(), ws.Values())
+		w.pop()
+	default:
+		if r.Type() != wr.Type() {
+			w.typeChanged(r, wr)
+		}
+	}
+}
+
+// visit reports whether the named pair was walked before (or is being walked:
+// recursion), marking it walked. In silent mode it consults the memo.
+func (w *walker) visit(r, wr avro.Schema) bool {
+	p := pair{r, wr}
+	if w.silent > 0 {
+		if w.memo == nil {
+			w.memo = map[pair]bool{}
+		}
+		if ok, done := w.memo[p]; done {
+			if !ok {
+				w.failed = true
+			}
+			return true
+		}
+		// In progress counts as compatible (coinduction), as in Java and hamba.
+		w.memo[p] = true
+		return false
+	}
+	if slices.Contains(w.seen, p) {
+		return true
+	}
+	w.seen = append(w.seen, p)
+	return false
+}
+
+func (w *walker) fields(r, wr *avro.RecordSchema) {
+	saveRec, saveField := w.record, w.field
+	w.record = r.FullName()
+	wfs := wr.Fields()
+	for i, rf := range r.Fields() {
+		j := fieldIndex(wfs, rf)
+		w.field = rf.Name()
+		if j < 0 {
+			if !rf.HasDefault() {
+				w.push(keyIdx("fields", i), seg{idx: -1})
+				w.missingDefault(r, wr, rf)
+				w.pop()
+			}
+			continue
+		}
+		w.push(keyIdx("fields", i), keyIdx("fields", j))
+		w.push(key("type"), key("type"))
+		w.check(rf.Type(), wfs[j].Type())
+		w.pop()
+		w.pop()
+		if w.silent > 0 && w.failed {
+			break
+		}
+	}
+	w.record, w.field = saveRec, saveField
+}
+
+// done records the silent verdict for a named pair that visit let through.
+func (w *walker) done(r, wr avro.Schema) {
+	if w.silent > 0 {
+		w.memo[pair{r, wr}] = !w.failed
+	}
+}
+
+// fieldIndex finds the writer field that reader field rf reads: by name
+// first, then by the reader field's aliases (as Java does).
+func fieldIndex(wfs []*avro.Field, rf *avro.Field) int {
+	for j, f := range wfs {
+		if f.Name() == rf.Name() {
+			return j
+		}
+	}
+	for _, a := range rf.Aliases() {
+		for j, f := range wfs {
+			if f.Name() == a {
+				return j
+			}
+		}
+	}
+	return -1
+}
+
+// intoReaderUnion resolves writer type wr against the reader's union: some
+// branch must read it. When none does, it descends into the branch of the
+// same kind and name (to report precisely what broke) or reports the branch
+// as missing.
+func (w *walker) intoReaderUnion(ru *avro.UnionSchema, wr avro.Schema) {
+	branches := ru.Types()
+	for _, b := range branches {
+		if w.compatible(b, wr) {
+			return
+		}
+	}
+	if w.silent > 0 {
+		w.failed = true
+		return
+	}
+	for i, b := range branches {
+		if sameKind(deref(b), wr) {
+			w.rp = append(w.rp, index(i))
+			w.wp = append(w.wp, seg{idx: -2})
+			w.check(b, wr)
+			w.pop()
+			return
+		}
+	}
+	w.unionMissing(ru, wr)
+}
+
+// sameKind reports whether b is the branch a reader would pick for wr by
+// kind alone: the same named type (by name or alias), or the same unnamed type.
+func sameKind(b, wr avro.Schema) bool {
+	if b.Type() != wr.Type() {
+		return false
+	}
+	bn, ok := b.(avro.NamedSchema)
+	if !ok {
+		return true
+	}
+	return namesMatch(bn, wr.(avro.NamedSchema))
+}
+
+// compatible runs a silent check of r against wr.
+func (w *walker) compatible(r, wr avro.Schema) bool {
+	saveFailed, nr, nw := w.failed, len(w.rp), len(w.wp)
+	w.silent++
+	w.failed = false
+	w.check(r, wr)
+	ok := !w.failed
+	w.silent--
+	w.failed = saveFailed
+	w.rp, w.wp = w.rp[:nr], w.wp[:nw]
+	return ok
+}
+
+func namesMatch(r, wr avro.NamedSchema) bool {
+	return r.Name() == wr.Name() || slices.Contains(r.Aliases(), wr.FullName())
+}
+
+func promotable(writer, reader avro.Type) bool {
+	switch writer {
+	case avro.Int:
+		return reader == avro.Long || reader == avro.Float || reader == avro.Double
+	case avro.Long:
+		return reader == avro.Float || reader == avro.Double
+	case avro.Float:
+		return reader == avro.Double
+	case avro.String:
+		return reader == avro.Bytes
+	case avro.Bytes:
+		return reader == avro.String
+	}
+	return false
+}
+
+func (w *walker) nameMatch(r, wr avro.NamedSchema) {
+	if namesMatch(r, wr) {
+		return
+	}
+	if w.silent > 0 {
+		w.failed = true
+		return
+	}
+	w.add(NameMismatch.ID, fmt.Sprintf("%s: the %s is named %s in %s but %s in %s; rename it back, or add \"aliases\": [%q] to %s",
+		w.where(), r.Type(), wr.FullName(), w.writer.Label, r.FullName(), w.reader.Label, wr.FullName(), r.FullName()))
+}
+
+func (w *walker) logical(r, wr avro.LogicalSchema) {
+	if r == nil || wr == nil || w.specOnly {
+		return // adding or dropping a logical type keeps the encoding
+	}
+	rd, rok := r.(*avro.DecimalLogicalSchema)
+	wd, wok := wr.(*avro.DecimalLogicalSchema)
+	if rok && wok {
+		if rd.Scale() != wd.Scale() {
+			if w.silent > 0 {
+				w.failed = true
+				return
+			}
+			w.add(DecimalScaleChanged.ID, fmt.Sprintf("%s: decimal scale changed from %d in %s to %d in %s, so every stored value would be read %s; keep scale %d, or add a new field with the new scale",
+				w.where(), wd.Scale(), w.writer.Label, rd.Scale(), w.reader.Label, scaleEffect(wd.Scale(), rd.Scale()), wd.Scale()))
+		}
+		if rd.Precision() < wd.Precision() {
+			if w.silent > 0 {
+				w.failed = true
+				return
+			}
+			w.add(DecimalPrecisionNarrowed.ID, fmt.Sprintf("%s: decimal precision narrowed from %d in %s to %d in %s, so large values written with %s no longer fit; keep precision %d or more",
+				w.where(), wd.Precision(), w.writer.Label, rd.Precision(), w.reader.Label, w.writer.Label, wd.Precision()))
+		}
+		return
+	}
+	if r.Type() != wr.Type() {
+		if w.silent > 0 {
+			w.failed = true
+			return
+		}
+		w.add(LogicalTypeChanged.ID, fmt.Sprintf("%s: logical type changed from %s in %s to %s in %s: the stored number stays the same but means something else; keep %s, or add a new field",
+			w.where(), wr.Type(), w.writer.Label, r.Type(), w.reader.Label, wr.Type()))
+	}
+}
+
+func scaleEffect(from, to int) string {
+	if to > from {
+		return fmt.Sprintf("10^%d times too small", to-from)
+	}
+	return fmt.Sprintf("10^%d times too big", from-to)
+}
+
+func (w *walker) typeChanged(r, wr avro.Schema) {
+	if w.silent > 0 {
+		w.failed = true
+		return
+	}
+	w.add(TypeChanged.ID, fmt.Sprintf("%s: type changed from %s in %s to %s in %s, which Avro cannot convert; keep %s (or a type it promotes to), or add a new field with the new type and a default",
+		w.where(), typeName(wr, 2), w.writer.Label, typeName(r, 2), w.reader.Label, typeName(wr, 2)))
+}
+
+func (w *walker) unionMissing(ru *avro.UnionSchema, wr avro.Schema) {
+	w.add(UnionBranchMissing.ID, fmt.Sprintf("%s: %s can write %s, but the union %s in %s has no branch that reads it; add %s back to the union",
+		w.where(), w.writer.Label, typeName(wr, 1), typeName(ru, 1), w.reader.Label, typeName(wr, 1)))
+}
+
+func (w *walker) missingDefault(r, wr *avro.RecordSchema, f *avro.Field) {
+	if w.silent > 0 {
+		w.failed = true
+		return
+	}
+	w.add(ReaderFieldMissingDefault.ID, fmt.Sprintf("record %s: field %q is in %s but not in %s and has no default, so %s cannot read data written with %s; add a default to field %q, or make it optional ([\"null\", ...] with \"default\": null)",
+		r.FullName(), f.Name(), w.reader.Label, w.writer.Label, w.reader.Label, w.writer.Label, f.Name()))
+}
+
+func (w *walker) symbolRemoved(r *avro.EnumSchema, sym string) {
+	if w.silent > 0 {
+		w.failed = true
+		return
+	}
+	w.add(EnumSymbolRemovedWithoutDefault.ID, fmt.Sprintf("%s: enum %s in %s lacks symbol %q that %s can write, and the enum has no default; keep symbol %q, or add a \"default\" symbol to enum %s",
+		w.where(), r.FullName(), w.reader.Label, sym, w.writer.Label, sym, r.FullName()))
+}
+
+func (w *walker) fixedSize(r, wr *avro.FixedSchema) {
+	if w.silent > 0 {
+		w.failed = true
+		return
+	}
+	w.add(FixedSizeChanged.ID, fmt.Sprintf("%s: fixed %s changed size from %d bytes in %s to %d in %s; keep size %d, or add a new fixed type and a new field",
+		w.where(), r.FullName(), wr.Size(), w.writer.Label, r.Size(), w.reader.Label, wr.Size()))
+}
+
+// where names the record and field the walker is in.
+func (w *walker) where() string {
+	switch {
+	case w.record == "":
+		return "top-level schema"
+	case w.field == "":
+		return "record " + w.record
+	}
+	return "record " + w.record + " field " + strconv.Quote(w.field)
+}
+
+func (w *walker) add(id RuleID, msg string) {
+	w.findings = append(w.findings, Finding{
+		Rule:      id,
+		Direction: Direction{Reader: w.reader.Label, Writer: w.writer.Label},
+		Reader:    w.locate(w.reader, &w.rDefs, w.rp),
+		Writer:    w.locate(w.writer, &w.wDefs, w.wp),
+		Message:   msg,
+	})
+}
+
+// locate turns a path stack into a Location: through the schema's Locator
+// when it knows the named type that owns the path, else as a JSON Pointer
+// from the root of the schema (referenced types expanded where first used).
+func (w *walker) locate(s Schema, defs *map[string]string, stack []seg) Location {
+	start := 0
+	var own avro.NamedSchema
+	for i := len(stack) - 1; i >= 0; i-- {
+		if stack[i].owner != nil {
+			own, start = stack[i].owner, i+1
+			break
+		}
+	}
+	var b strings.Builder
+	for _, sg := range stack[start:] {
+		if sg.idx == -2 || (sg.key == "" && sg.idx < 0) {
+			continue
+		}
+		if sg.key != "" {
+			b.WriteByte('/')
+			b.WriteString(sg.key)
+		}
+		if sg.idx >= 0 {
+			b.WriteByte('/')
+			b.WriteString(strconv.Itoa(sg.idx))
+		}
+	}
+	rel := b.String()
+	name := ""
+	if own != nil {
+		name = own.FullName()
+	}
+	if s.Source != nil {
+		if loc, ok := s.Source.Locate(name, rel); ok {
+			return loc
+		}
+	}
+	if name == "" {
+		return Location{Path: rel}
+	}
+	if *defs == nil {
+		*defs = definitions(s.Schema)
+	}
+	return Location{Path: (*defs)[name] + rel}
+}
+
+// definitions maps each named type in s to the JSON Pointer of its
+// definition, the first place it is written out in full.
+func definitions(s avro.Schema) map[string]string {
+	defs := map[string]string{}
+	var walk func(s avro.Schema, path string)
+	walk = func(s avro.Schema, path string) {
+		switch t := s.(type) {
+		case *avro.RefSchema:
+			if _, ok := defs[t.Schema().FullName()]; !ok {
+				walk(t.Schema(), path)
+			}
+		case *avro.RecordSchema:
+			if _, ok := defs[t.FullName()]; ok {
+				return
+			}
+			defs[t.FullName()] = path
+			for i, f := range t.Fields() {
+				walk(f.Type(), path+"/fields/"+strconv.Itoa(i)+"/type")
+			}
+		case avro.NamedSchema:
+			if _, ok := defs[t.FullName()]; !ok {
+				defs[t.FullName()] = path
+			}
+		case *avro.ArraySchema:
+			walk(t.Items(), path+"/items")
+		case *avro.MapSchema:
+			walk(t.Values(), path+"/values")
+		case *avro.UnionSchema:
+			for i, b := range t.Types() {
+				walk(b, path+"/"+strconv.Itoa(i))
+			}
+		}
+	}
+	walk(s, "")
+	return defs
+}
+
+// typeName renders a type for a message, depth levels deep.
+func typeName(s avro.Schema, depth int) string {
+	s = deref(s)
+	switch t := s.(type) {
+	case avro.NamedSchema:
+		return t.FullName()
+	case *avro.PrimitiveSchema:
+		if l := t.Logical(); l != nil {
+			return string(t.Type()) + " (" + string(l.Type()) + ")"
+		}
+		return string(t.Type())
+	case *avro.ArraySchema:
+		if depth <= 0 {
+			return "array"
+		}
+		return "array<" + typeName(t.Items(), depth-1) + ">"
+	case *avro.MapSchema:
+		if depth <= 0 {
+			return "map"
+		}
+		return "map<" + typeName(t.Values(), depth-1) + ">"
+	case *avro.UnionSchema:
+		if depth <= 0 {
+			return "union"
+		}
+		parts := make([]string, len(t.Types()))
+		for i, b := range t.Types() {
+			parts[i] = typeName(b, depth-1)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	}
+	return string(s.Type())
+}
