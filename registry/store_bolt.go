@@ -1,0 +1,192 @@
+package registry
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// DataFileName is the bbolt file a BoltStore keeps in its data directory.
+const DataFileName = "registry.db"
+
+var (
+	bucketSchemas  = []byte("schemas")
+	bucketVersions = []byte("versions")
+	bucketConfigs  = []byte("configs")
+	bucketModes    = []byte("modes")
+)
+
+// BoltStore is the durable Store: one bbolt file in a data directory. Every
+// Apply is one bbolt transaction, fsynced before it returns, so an
+// acknowledged write survives kill -9 and power loss. Only one process may
+// open a directory at a time. Safe for concurrent use.
+type BoltStore struct {
+	db *bolt.DB
+}
+
+// OpenBoltStore opens (creating if needed) the store in dir. It fails with a
+// clear error when dir cannot be created or another process holds the store.
+func OpenBoltStore(dir string) (*BoltStore, error) {
+	if dir == "" {
+		return nil, fmt.Errorf("%w: empty data directory: pass --data-dir", ErrStore)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("%w: create data directory: %w", ErrStore, err)
+	}
+	path := filepath.Join(dir, DataFileName)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("%w: %s is locked by another process (is another registry running on this --data-dir?)", ErrStore, path)
+		}
+		return nil, fmt.Errorf("%w: open %s: %w", ErrStore, path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketSchemas, bucketVersions, bucketConfigs, bucketModes} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%w: initialise %s: %w", ErrStore, path, err)
+	}
+	return &BoltStore{db: db}, nil
+}
+
+func idKey(id int) []byte {
+	var k [8]byte
+	binary.BigEndian.PutUint64(k[:], uint64(id))
+	return k[:]
+}
+
+func versionKey(subject string, version int) []byte {
+	k := make([]byte, 0, len(subject)+5)
+	k = append(k, subject...)
+	k = append(k, 0)
+	return binary.BigEndian.AppendUint32(k, uint32(version))
+}
+
+// settingKey avoids bbolt's ban on empty keys: the global setting is "g",
+// a subject's is "s" + subject.
+func settingKey(subject string) []byte {
+	if subject == "" {
+		return []byte("g")
+	}
+	return append([]byte("s"), subject...)
+}
+
+func settingSubject(k []byte) string {
+	if len(k) == 0 || k[0] == 'g' {
+		return ""
+	}
+	return string(k[1:])
+}
+
+// Load implements Store.
+func (s *BoltStore) Load(context.Context) (State, error) {
+	var st State
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketSchemas).ForEach(func(_, v []byte) error {
+			var r SchemaRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("decode schema record: %w", err)
+			}
+			st.Schemas = append(st.Schemas, r)
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketVersions).ForEach(func(_, v []byte) error {
+			var r VersionRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("decode version record: %w", err)
+			}
+			st.Versions = append(st.Versions, r)
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketConfigs).ForEach(func(k, v []byte) error {
+			st.Configs = append(st.Configs, SettingRecord{Subject: settingSubject(k), Value: string(v)})
+			return nil
+		}); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketModes).ForEach(func(k, v []byte) error {
+			st.Modes = append(st.Modes, SettingRecord{Subject: settingSubject(k), Value: string(v)})
+			return nil
+		})
+	})
+	if err != nil {
+		return State{}, fmt.Errorf("%w: load: %w", ErrStore, err)
+	}
+	sortState(&st)
+	return st, nil
+}
+
+// Apply implements Store: one fsynced bbolt transaction.
+func (s *BoltStore) Apply(_ context.Context, b Batch) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		sb := tx.Bucket(bucketSchemas)
+		for _, r := range b.Schemas {
+			v, err := json.Marshal(r)
+			if err != nil {
+				return err
+			}
+			if err := sb.Put(idKey(r.ID), v); err != nil {
+				return err
+			}
+		}
+		vb := tx.Bucket(bucketVersions)
+		for _, r := range b.Versions {
+			v, err := json.Marshal(r)
+			if err != nil {
+				return err
+			}
+			if err := vb.Put(versionKey(r.Subject, r.Version), v); err != nil {
+				return err
+			}
+		}
+		for _, k := range b.DeleteVersions {
+			if err := vb.Delete(versionKey(k.Subject, k.Version)); err != nil {
+				return err
+			}
+		}
+		if err := putSettings(tx.Bucket(bucketConfigs), b.Configs); err != nil {
+			return err
+		}
+		return putSettings(tx.Bucket(bucketModes), b.Modes)
+	})
+	if err != nil {
+		return fmt.Errorf("%w: write: %w", ErrStore, err)
+	}
+	return nil
+}
+
+func putSettings(bk *bolt.Bucket, recs []SettingRecord) error {
+	for _, r := range recs {
+		var err error
+		if r.Value == "" {
+			err = bk.Delete(settingKey(r.Subject))
+		} else {
+			err = bk.Put(settingKey(r.Subject), []byte(r.Value))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close implements Store.
+func (s *BoltStore) Close() error { return s.db.Close() }
