@@ -1,0 +1,66 @@
+package flowkit
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// OpenDB opens (creating if needed) the SQLite database at path, in WAL mode
+// with synchronous=NORMAL: a committed transaction survives a process kill
+// (SIGKILL), which is the crash the services are built for; an operating
+// system crash may lose the last transactions, never corrupt the file.
+// Write transactions start IMMEDIATE so two writers queue on the busy timeout
+// instead of failing on a lock upgrade. The returned *sql.DB is safe for
+// concurrent use. schema is executed once (CREATE TABLE IF NOT EXISTS ...).
+func OpenDB(ctx context.Context, path string, schema string) (*sql.DB, error) {
+	if path == "" {
+		return nil, errors.New("flowkit: empty database path: set CONTRAIL_DATA_DIR or the service's data directory")
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("flowkit: create data directory: %w", err)
+		}
+	}
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("flowkit: open %s: %w", path, err)
+	}
+	// One writer at a time is SQLite's model; a small pool lets HTTP reads
+	// run beside the writer under WAL.
+	db.SetMaxOpenConns(4)
+	if _, err := db.ExecContext(ctx, schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("flowkit: create tables in %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// InTx runs fn in one transaction on db and commits it when fn returns nil;
+// otherwise it rolls back and returns fn's error.
+func InTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("flowkit: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("flowkit: commit: %w", err)
+	}
+	return nil
+}

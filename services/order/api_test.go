@@ -1,0 +1,127 @@
+package order_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/contrail-events/contrail/services/order"
+)
+
+const validBody = `{"customer_id":"c-1","currency":"USD",
+ "items":[{"sku":"SKU-1","quantity":2,"unit_price":"19.99"}],
+ "shipping_address":{"name":"Ada","line1":"1 Loop Rd","city":"Berlin","postal_code":"10115","country":"DE"},
+ "payment":{"card_token":"tok_visa","last4":"4242"},"channel":"WEB"}`
+
+func newAPI(t *testing.T) (*gin.Engine, *order.Store, *txOutbox) {
+	gin.SetMode(gin.TestMode)
+	s, ob := newStore(t)
+	r := gin.New()
+	order.Routes(r, s)
+	return r, s, ob
+}
+
+func do(r http.Handler, method, path, body string, hdr ...string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	w := httptest.NewRecorder()
+	r.ServeHTTP(w, req)
+	return w
+}
+
+func TestPostOrdersRejectsBadInput(t *testing.T) {
+	tests := []struct {
+		name  string
+		body  string
+		code  int
+		field string
+	}{
+		{name: "not json", body: `{"customer_id":`, code: 400},
+		{name: "wrong type", body: strings.Replace(validBody, `"quantity":2`, `"quantity":"2"`, 1), code: 400, field: "items.quantity"},
+		{name: "unknown field", body: strings.Replace(validBody, `"channel"`, `"chanel"`, 1), code: 400, field: "chanel"},
+		{name: "no customer", body: strings.Replace(validBody, `"c-1"`, `""`, 1), code: 422, field: "customer_id"},
+		{name: "bad currency", body: strings.Replace(validBody, `"USD"`, `"XXX"`, 1), code: 422, field: "currency"},
+		{name: "no items", body: strings.Replace(validBody, `[{"sku":"SKU-1","quantity":2,"unit_price":"19.99"}]`, `[]`, 1), code: 422, field: "items"},
+		{name: "zero quantity", body: strings.Replace(validBody, `"quantity":2`, `"quantity":0`, 1), code: 422, field: "items[0].quantity"},
+		{name: "negative quantity", body: strings.Replace(validBody, `"quantity":2`, `"quantity":-3`, 1), code: 422, field: "items[0].quantity"},
+		{name: "bad price", body: strings.Replace(validBody, `"19.99"`, `"19.999"`, 1), code: 422, field: "items[0].unit_price"},
+		{name: "empty sku", body: strings.Replace(validBody, `"SKU-1"`, `""`, 1), code: 422, field: "items[0].sku"},
+		{name: "bad country", body: strings.Replace(validBody, `"DE"`, `"Germany"`, 1), code: 422, field: "shipping_address.country"},
+		{name: "misspelt address key", body: strings.Replace(validBody, `"shipping_address"`, `"_x"`, 1), code: 400, field: "_x"},
+		{name: "no payment", body: strings.Replace(validBody, `"payment":{"card_token":"tok_visa","last4":"4242"},`, ``, 1), code: 422, field: "payment"},
+		{name: "bad last4", body: strings.Replace(validBody, `"4242"`, `"42"`, 1), code: 422, field: "payment.last4"},
+		{name: "bad channel", body: strings.Replace(validBody, `"WEB"`, `"FAX"`, 1), code: 422, field: "channel"},
+		{name: "too many items", body: strings.Replace(validBody, `{"sku":"SKU-1","quantity":2,"unit_price":"19.99"}`, strings.TrimSuffix(strings.Repeat(`{"sku":"S","quantity":1,"unit_price":"1"},`, 101), ","), 1), code: 422, field: "items"},
+	}
+	r, s, _ := newAPI(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := do(r, "POST", "/orders", tt.body)
+			if w.Code != tt.code {
+				t.Fatalf("code %d, want %d: %s", w.Code, tt.code, w.Body)
+			}
+			var e order.ErrorBody
+			if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Error == "" {
+				t.Fatalf("body %s: %v", w.Body, err)
+			}
+			if tt.field != "" && e.Field != tt.field {
+				t.Errorf("field %q, want %q (%s)", e.Field, tt.field, e.Error)
+			}
+		})
+	}
+	list, _, err := s.List(t.Context(), 0, 10)
+	if err != nil || len(list) != 0 {
+		t.Fatalf("bad requests stored %d orders (%v)", len(list), err)
+	}
+}
+
+func TestPostGetOrder(t *testing.T) {
+	r, _, ob := newAPI(t)
+	w := do(r, "POST", "/orders", validBody, "Idempotency-Key", "abc")
+	if w.Code != http.StatusAccepted {
+		t.Fatalf("code %d: %s", w.Code, w.Body)
+	}
+	var pr order.PlaceResponse
+	if err := json.Unmarshal(w.Body.Bytes(), &pr); err != nil || pr.OrderID == "" || pr.Status != order.Pending {
+		t.Fatalf("response %s: %v", w.Body, err)
+	}
+	w2 := do(r, "POST", "/orders", validBody, "Idempotency-Key", "abc")
+	var pr2 order.PlaceResponse
+	json.Unmarshal(w2.Body.Bytes(), &pr2)
+	if w2.Code != http.StatusAccepted || pr2.OrderID != pr.OrderID || w2.Header().Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay: %d %s", w2.Code, w2.Body)
+	}
+	w3 := do(r, "POST", "/orders", strings.Replace(validBody, `"quantity":2`, `"quantity":3`, 1), "Idempotency-Key", "abc")
+	if w3.Code != http.StatusUnprocessableEntity || !strings.Contains(w3.Body.String(), "Idempotency-Key") {
+		t.Fatalf("conflict: %d %s", w3.Code, w3.Body)
+	}
+	if e := ob.emitted(t, pr.OrderID); len(e) != 1 {
+		t.Fatalf("emitted %v, want one OrderPlaced", e)
+	}
+	g := do(r, "GET", "/orders/"+pr.OrderID, "")
+	var o order.Order
+	if err := json.Unmarshal(g.Body.Bytes(), &o); err != nil || g.Code != 200 {
+		t.Fatalf("get: %d %s", g.Code, g.Body)
+	}
+	if o.Total != "39.98" || o.Status != order.Pending || len(o.History) != 1 || o.History[0].Type != order.TypeOrderPlaced {
+		t.Fatalf("order %+v", o)
+	}
+	if nf := do(r, "GET", "/orders/nope", ""); nf.Code != 404 {
+		t.Fatalf("unknown order: %d", nf.Code)
+	}
+	l := do(r, "GET", "/orders?limit=1", "")
+	var lr order.ListResponse
+	if err := json.Unmarshal(l.Body.Bytes(), &lr); err != nil || len(lr.Orders) != 1 || lr.Next != "" {
+		t.Fatalf("list: %s", l.Body)
+	}
+	if bad := do(r, "GET", "/orders?limit=0", ""); bad.Code != 400 {
+		t.Fatalf("limit=0: %d", bad.Code)
+	}
+}

@@ -1,0 +1,419 @@
+package order
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/contrail-events/contrail/services/flowkit"
+)
+
+// Full Avro names of the events the order service emits and consumes.
+const (
+	TypeOrderPlaced       = "contrail.orders.OrderPlaced"
+	TypeOrderReady        = "contrail.orders.OrderReady"
+	TypeOrderCancelled    = "contrail.orders.OrderCancelled"
+	TypeInventoryReserved = "contrail.inventory.InventoryReserved"
+	TypeInventoryRejected = "contrail.inventory.InventoryRejected"
+	TypeInventoryReleased = "contrail.inventory.InventoryReleased"
+	TypePaymentConfirmed  = "contrail.payments.PaymentConfirmed"
+	TypePaymentFailed     = "contrail.payments.PaymentFailed"
+	TypePaymentRefunded   = "contrail.payments.PaymentRefunded"
+	TypeOrderShipped      = "contrail.shipping.OrderShipped"
+)
+
+const ddl = flowkit.InboxDDL + `
+CREATE TABLE IF NOT EXISTS orders (
+	seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+	id             TEXT NOT NULL UNIQUE,
+	status         TEXT NOT NULL,
+	reason         TEXT NOT NULL DEFAULT '',
+	detail         TEXT NOT NULL DEFAULT '',
+	reserved       INTEGER NOT NULL DEFAULT 0,
+	paid           INTEGER NOT NULL DEFAULT 0,
+	reservation_id TEXT NOT NULL DEFAULT '',
+	payment_id     TEXT NOT NULL DEFAULT '',
+	placement      TEXT NOT NULL,
+	idem_key       TEXT UNIQUE,
+	idem_hash      TEXT NOT NULL DEFAULT '',
+	trace_id       TEXT NOT NULL DEFAULT '',
+	created_at     INTEGER NOT NULL,
+	updated_at     INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS history (
+	seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+	order_id   TEXT NOT NULL,
+	type       TEXT NOT NULL,
+	direction  TEXT NOT NULL,
+	event_id   TEXT NOT NULL,
+	at         INTEGER NOT NULL,
+	topic      TEXT NOT NULL,
+	partition  INTEGER NOT NULL,
+	off        INTEGER NOT NULL,
+	schema_id  INTEGER NOT NULL,
+	detail     TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS history_order ON history(order_id, seq);
+`
+
+// Store is the order service's state in its SQLite file. It is safe for
+// concurrent use; writes serialize on SQLite's single writer.
+type Store struct {
+	db   *sql.DB
+	emit flowkit.Emitter
+}
+
+// OpenStore opens or creates the store at path. emit receives the events
+// the store emits, inside the transaction that changes the state.
+func OpenStore(ctx context.Context, path string, emit flowkit.Emitter) (*Store, error) {
+	db, err := flowkit.OpenDB(ctx, path, ddl)
+	if err != nil {
+		return nil, err
+	}
+	return NewStore(db, emit), nil
+}
+
+// NewStore returns a store on an open database whose tables exist; see DDL.
+func NewStore(db *sql.DB, emit flowkit.Emitter) *Store { return &Store{db: db, emit: emit} }
+
+// DDL is the SQL that creates the store's tables (idempotent).
+func DDL() string { return ddl }
+
+// DB returns the underlying database (for the wiring's outbox and tests).
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Place stores a new PENDING order and emits OrderPlaced in one
+// transaction. With a non-empty idemKey, a second call with the same key and
+// the same reqHash returns the first order and created=false without
+// emitting anything; a different reqHash returns ErrIdempotencyConflict.
+func (s *Store) Place(ctx context.Context, p Placement, idemKey, reqHash, traceID string) (o Order, created bool, err error) {
+	var id string
+	err = flowkit.InTx(ctx, s.db, func(tx *sql.Tx) error {
+		if idemKey != "" {
+			var hash string
+			err := tx.QueryRowContext(ctx, `SELECT id, idem_hash FROM orders WHERE idem_key = ?`, idemKey).Scan(&id, &hash)
+			switch {
+			case err == nil:
+				if hash != reqHash {
+					return ErrIdempotencyConflict
+				}
+				return nil
+			case !errors.Is(err, sql.ErrNoRows):
+				return fmt.Errorf("order: look up idempotency key: %w", err)
+			}
+		}
+		id = uuid.NewString()
+		created = true
+		body, err := json.Marshal(p)
+		if err != nil {
+			return fmt.Errorf("order: encode placement: %w", err)
+		}
+		now := time.Now().UnixMilli()
+		var key any
+		if idemKey != "" {
+			key = idemKey
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO orders(id, status, placement, idem_key, idem_hash, trace_id, created_at, updated_at)
+			VALUES(?, ?, ?, ?, ?, ?, ?, ?)`, id, Pending, string(body), key, reqHash, traceID, now, now); err != nil {
+			return fmt.Errorf("order: insert order: %w", err)
+		}
+		ev := Placed{Meta: flowkit.NewMeta(id, ""), OrderID: id, Placement: p}
+		return s.emitOut(ctx, tx, id, TypeOrderPlaced, "orders", ev.Meta, "", ev)
+	})
+	if err != nil {
+		return Order{}, false, err
+	}
+	o, err = s.Get(ctx, id, false)
+	return o, created, err
+}
+
+func (s *Store) emitOut(ctx context.Context, tx *sql.Tx, orderID, typ, topic string, m flowkit.Meta, detail string, ev any) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO history(order_id, type, direction, event_id, at, topic, partition, off, schema_id, detail)
+		VALUES(?, ?, 'out', ?, ?, ?, -1, -1, 0, ?)`, orderID, typ, m.EventID, m.OccurredAt.UnixMilli(), topic, detail); err != nil {
+		return fmt.Errorf("order: insert history: %w", err)
+	}
+	if s.emit == nil {
+		return nil
+	}
+	if err := s.emit.Emit(ctx, tx, ev); err != nil {
+		return fmt.Errorf("order: emit %s: %w", typ, err)
+	}
+	return nil
+}
+
+// state is the part of an order row the state machine reads and writes.
+type state struct {
+	id            string
+	status        Status
+	reason        string
+	detail        string
+	reserved      bool
+	paid          bool
+	reservationID string
+	paymentID     string
+	placement     Placement
+}
+
+// Tx applies consumed events inside one SQLite transaction; Batch creates
+// it. Each method writes the inbox row, the history row, the state change
+// and the emitted events; a redelivered event (same event id) changes
+// nothing. A Tx is not safe for concurrent use.
+type Tx struct {
+	s  *Store
+	tx *sql.Tx
+}
+
+// Batch runs fn in one transaction and commits when fn returns nil: one
+// commit for a whole polled batch of events.
+func (s *Store) Batch(ctx context.Context, fn func(*Tx) error) error {
+	return flowkit.InTx(ctx, s.db, func(tx *sql.Tx) error { return fn(&Tx{s: s, tx: tx}) })
+}
+
+func (t *Tx) apply(ctx context.Context, rec flowkit.Record, orderID, detail string, fn func(st *state) ([]out, error)) error {
+	return t.s.applyTx(ctx, t.tx, rec, orderID, detail, fn)
+}
+
+type out struct {
+	typ, topic, detail string
+	meta               flowkit.Meta
+	ev                 any
+}
+
+func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, rec flowkit.Record, orderID, detail string, fn func(st *state) ([]out, error)) error {
+	fresh, err := flowkit.MarkSeen(ctx, tx, rec.EventID)
+	if err != nil {
+		return fmt.Errorf("order: inbox: %w", err)
+	}
+	if !fresh {
+		return nil
+	}
+	st := state{id: orderID}
+	var placement string
+	err = tx.QueryRowContext(ctx, `SELECT status, reason, detail, reserved, paid, reservation_id, payment_id, placement FROM orders WHERE id = ?`, orderID).
+		Scan(&st.status, &st.reason, &st.detail, &st.reserved, &st.paid, &st.reservationID, &st.paymentID, &placement)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w %q (event %s %s)", ErrUnknownOrder, orderID, rec.Type, rec.EventID)
+	}
+	if err != nil {
+		return fmt.Errorf("order: load %s: %w", orderID, err)
+	}
+	if err := json.Unmarshal([]byte(placement), &st.placement); err != nil {
+		return fmt.Errorf("order: decode placement of %s: %w", orderID, err)
+	}
+	at := rec.Time
+	if at.IsZero() {
+		at = time.Now()
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO history(order_id, type, direction, event_id, at, topic, partition, off, schema_id, detail)
+		VALUES(?, ?, 'in', ?, ?, ?, ?, ?, ?, ?)`, orderID, rec.Type, rec.EventID, at.UnixMilli(), rec.Topic, rec.Partition, rec.Offset, rec.SchemaID, detail); err != nil {
+		return fmt.Errorf("order: insert history: %w", err)
+	}
+	outs, err := fn(&st)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = ?, reason = ?, detail = ?, reserved = ?, paid = ?, reservation_id = ?, payment_id = ?, updated_at = ? WHERE id = ?`,
+		st.status, st.reason, st.detail, st.reserved, st.paid, st.reservationID, st.paymentID, time.Now().UnixMilli(), orderID); err != nil {
+		return fmt.Errorf("order: update %s: %w", orderID, err)
+	}
+	for _, o := range outs {
+		if err := s.emitOut(ctx, tx, orderID, o.typ, o.topic, o.meta, o.detail, o.ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// confirmIfReady moves a PENDING order with both reservation and payment to
+// CONFIRMED and returns the OrderReady to emit.
+func confirmIfReady(st *state, causation string) []out {
+	if st.status != Pending || !st.reserved || !st.paid {
+		return nil
+	}
+	st.status = Confirmed
+	ev := Ready{Meta: flowkit.NewMeta(st.id, causation), OrderID: st.id, ReservationID: st.reservationID,
+		PaymentID: st.paymentID, Items: st.placement.Items, Address: st.placement.Address}
+	return []out{{typ: TypeOrderReady, topic: "orders", meta: ev.Meta, ev: ev}}
+}
+
+// cancel moves a PENDING order to CANCELLED and returns the one
+// OrderCancelled; any other state is left alone (a second failure, or one
+// that arrives after the order moved on, only lands in the history).
+func cancel(st *state, reason, detail, causation string) []out {
+	if st.status != Pending {
+		return nil
+	}
+	st.status, st.reason, st.detail = Cancelled, reason, detail
+	ev := CancelledEvent{Meta: flowkit.NewMeta(st.id, causation), OrderID: st.id, Reason: reason, Detail: detail}
+	return []out{{typ: TypeOrderCancelled, topic: "orders", meta: ev.Meta, detail: reason, ev: ev}}
+}
+
+// InventoryReserved applies InventoryReserved for orderID.
+func (t *Tx) InventoryReserved(ctx context.Context, rec flowkit.Record, orderID, reservationID string) error {
+	return t.apply(ctx, rec, orderID, "", func(st *state) ([]out, error) {
+		if st.reserved {
+			return nil, nil
+		}
+		st.reserved, st.reservationID = true, reservationID
+		return confirmIfReady(st, rec.EventID), nil
+	})
+}
+
+// PaymentConfirmed applies PaymentConfirmed for orderID.
+func (t *Tx) PaymentConfirmed(ctx context.Context, rec flowkit.Record, orderID, paymentID string) error {
+	return t.apply(ctx, rec, orderID, "", func(st *state) ([]out, error) {
+		if st.paid {
+			return nil, nil
+		}
+		st.paid, st.paymentID = true, paymentID
+		return confirmIfReady(st, rec.EventID), nil
+	})
+}
+
+// InventoryRejected applies InventoryRejected; detail names the short lines.
+func (t *Tx) InventoryRejected(ctx context.Context, rec flowkit.Record, orderID, detail string) error {
+	return t.apply(ctx, rec, orderID, detail, func(st *state) ([]out, error) {
+		return cancel(st, ReasonOutOfStock, detail, rec.EventID), nil
+	})
+}
+
+// PaymentFailed applies PaymentFailed; detail carries the decline code and message.
+func (t *Tx) PaymentFailed(ctx context.Context, rec flowkit.Record, orderID, detail string) error {
+	return t.apply(ctx, rec, orderID, detail, func(st *state) ([]out, error) {
+		return cancel(st, ReasonPaymentFailed, detail, rec.EventID), nil
+	})
+}
+
+// OrderShipped applies OrderShipped; detail carries the tracking number.
+func (t *Tx) OrderShipped(ctx context.Context, rec flowkit.Record, orderID, detail string) error {
+	return t.apply(ctx, rec, orderID, detail, func(st *state) ([]out, error) {
+		if st.status == Confirmed {
+			st.status = Shipped
+		}
+		return nil, nil
+	})
+}
+
+// Observed records an event that does not change the state
+// (InventoryReleased, PaymentRefunded, or an own event read back) in the
+// order's history.
+func (t *Tx) Observed(ctx context.Context, rec flowkit.Record, orderID, detail string) error {
+	return t.apply(ctx, rec, orderID, detail, func(*state) ([]out, error) { return nil, nil })
+}
+
+// Get returns the order with id, with its history when withHistory. It
+// returns an error wrapping ErrUnknownOrder when there is none.
+func (s *Store) Get(ctx context.Context, id string, withHistory bool) (Order, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+orderCols+` FROM orders WHERE id = ?`, id)
+	if err != nil {
+		return Order{}, fmt.Errorf("order: get %s: %w", id, err)
+	}
+	list, err := scanOrders(rows)
+	if err != nil {
+		return Order{}, err
+	}
+	if len(list) == 0 {
+		return Order{}, fmt.Errorf("%w %q", ErrUnknownOrder, id)
+	}
+	o := list[0]
+	if withHistory {
+		if o.History, err = s.history(ctx, id); err != nil {
+			return Order{}, err
+		}
+	}
+	return o, nil
+}
+
+// List returns up to limit orders placed after the cursor (0 = from the
+// first), oldest first, and the cursor for the next page (0 = no more).
+func (s *Store) List(ctx context.Context, after int64, limit int) ([]Order, int64, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+orderCols+` FROM orders WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit+1)
+	if err != nil {
+		return nil, 0, fmt.Errorf("order: list: %w", err)
+	}
+	list, err := scanOrders(rows)
+	if err != nil {
+		return nil, 0, err
+	}
+	var next int64
+	if len(list) > limit {
+		list = list[:limit]
+		next = list[limit-1].seq
+	}
+	for i := range list {
+		list[i].seq = 0
+	}
+	return list, next, nil
+}
+
+const orderCols = `seq, id, status, reason, detail, placement, trace_id, reservation_id, payment_id, created_at, updated_at`
+
+func scanOrders(rows *sql.Rows) ([]Order, error) {
+	defer rows.Close()
+	var out []Order
+	for rows.Next() {
+		var o Order
+		var placement string
+		var created, updated int64
+		if err := rows.Scan(&o.seq, &o.ID, &o.Status, &o.Reason, &o.Detail, &placement, &o.TraceID, &o.ReservationID, &o.PaymentID, &created, &updated); err != nil {
+			return nil, fmt.Errorf("order: scan: %w", err)
+		}
+		var p Placement
+		if err := json.Unmarshal([]byte(placement), &p); err != nil {
+			return nil, fmt.Errorf("order: decode placement of %s: %w", o.ID, err)
+		}
+		o.CustomerID, o.Currency, o.Items, o.Total = p.CustomerID, p.Currency, p.Items, p.Total.String()
+		o.CreatedAt, o.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) history(ctx context.Context, id string) ([]HistoryEntry, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT type, direction, event_id, at, topic, partition, off, schema_id, detail FROM history WHERE order_id = ? ORDER BY seq`, id)
+	if err != nil {
+		return nil, fmt.Errorf("order: history of %s: %w", id, err)
+	}
+	defer rows.Close()
+	var out []HistoryEntry
+	for rows.Next() {
+		var h HistoryEntry
+		var at int64
+		if err := rows.Scan(&h.Type, &h.Direction, &h.EventID, &at, &h.Topic, &h.Partition, &h.Offset, &h.SchemaID, &h.Detail); err != nil {
+			return nil, fmt.Errorf("order: scan history: %w", err)
+		}
+		h.Time = time.UnixMilli(at).UTC()
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// Stats counts orders per status.
+func (s *Store) Stats(ctx context.Context) (map[Status]int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT status, count(*) FROM orders GROUP BY status`)
+	if err != nil {
+		return nil, fmt.Errorf("order: stats: %w", err)
+	}
+	defer rows.Close()
+	out := map[Status]int{}
+	for rows.Next() {
+		var st Status
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, err
+		}
+		out[st] = n
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,224 @@
+package order_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/contrail-events/contrail/services/flowkit"
+	"github.com/contrail-events/contrail/services/order"
+)
+
+// txOutbox records emitted events in a table inside the caller's
+// transaction, so a rolled-back change leaves no emitted event behind.
+type txOutbox struct{ db *sql.DB }
+
+func (o *txOutbox) Emit(ctx context.Context, tx *sql.Tx, ev any) error {
+	var typ, id string
+	switch e := ev.(type) {
+	case order.Placed:
+		typ, id = "OrderPlaced", e.OrderID
+	case order.Ready:
+		typ, id = "OrderReady", e.OrderID
+	case order.CancelledEvent:
+		typ, id = "OrderCancelled:"+e.Reason, e.OrderID
+	default:
+		return fmt.Errorf("unexpected event %T", ev)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO test_outbox(order_id, type) VALUES(?, ?)`, id, typ)
+	return err
+}
+
+func (o *txOutbox) emitted(t *testing.T, orderID string) []string {
+	t.Helper()
+	rows, err := o.db.Query(`SELECT type FROM test_outbox WHERE order_id = ? ORDER BY rowid`, orderID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		rows.Scan(&s)
+		out = append(out, s)
+	}
+	return out
+}
+
+func newStore(t *testing.T) (*order.Store, *txOutbox) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := flowkit.OpenDB(ctx, filepath.Join(t.TempDir(), "order.db"), order.DDL()+`CREATE TABLE test_outbox(order_id TEXT, type TEXT);`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ob := &txOutbox{db: db}
+	return order.NewStore(db, ob), ob
+}
+
+func placement() order.Placement {
+	return order.Placement{CustomerID: "c1", Currency: "USD", Channel: "WEB", Total: 1998,
+		Items:   []order.Line{{SKU: "SKU-1", Quantity: 2, UnitPrice: 999}},
+		Address: order.Address{Name: "A", Line1: "L", City: "C", PostalCode: "1", Country: "DE"},
+		Payment: order.Payment{CardToken: "tok_visa", Last4: "4242"}}
+}
+
+type step struct {
+	typ string // reserved, rejected, paid, failed, shipped
+	id  string // event id
+}
+
+func applyStep(ctx context.Context, s *order.Store, orderID string, st step, off int64) error {
+	return s.Batch(ctx, func(tx *order.Tx) error {
+		rec := flowkit.Record{EventID: st.id, Partition: 0, Offset: off, SchemaID: 3}
+		switch st.typ {
+		case "reserved":
+			rec.Type, rec.Topic = order.TypeInventoryReserved, "inventory"
+			return tx.InventoryReserved(ctx, rec, orderID, "res-1")
+		case "rejected":
+			rec.Type, rec.Topic = order.TypeInventoryRejected, "inventory"
+			return tx.InventoryRejected(ctx, rec, orderID, "SKU-1 short")
+		case "paid":
+			rec.Type, rec.Topic = order.TypePaymentConfirmed, "payments"
+			return tx.PaymentConfirmed(ctx, rec, orderID, "pay-1")
+		case "failed":
+			rec.Type, rec.Topic = order.TypePaymentFailed, "payments"
+			return tx.PaymentFailed(ctx, rec, orderID, "CARD_DECLINED")
+		case "shipped":
+			rec.Type, rec.Topic = order.TypeOrderShipped, "shipments"
+			return tx.OrderShipped(ctx, rec, orderID, "TRK-1")
+		}
+		return fmt.Errorf("bad step %q", st.typ)
+	})
+}
+
+func TestStateMachine(t *testing.T) {
+	tests := []struct {
+		name     string
+		steps    []step
+		status   order.Status
+		reason   string
+		emitted  []string
+		historyN int
+	}{
+		{name: "reserved then paid", steps: []step{{"reserved", "e1"}, {"paid", "e2"}}, status: order.Confirmed,
+			emitted: []string{"OrderPlaced", "OrderReady"}, historyN: 4},
+		{name: "paid then reserved", steps: []step{{"paid", "e1"}, {"reserved", "e2"}}, status: order.Confirmed,
+			emitted: []string{"OrderPlaced", "OrderReady"}, historyN: 4},
+		{name: "ready then shipped", steps: []step{{"paid", "e1"}, {"reserved", "e2"}, {"shipped", "e3"}}, status: order.Shipped,
+			emitted: []string{"OrderPlaced", "OrderReady"}, historyN: 5},
+		{name: "redelivered events apply once", steps: []step{{"reserved", "e1"}, {"reserved", "e1"}, {"paid", "e2"}, {"paid", "e2"}, {"shipped", "e3"}, {"shipped", "e3"}},
+			status: order.Shipped, emitted: []string{"OrderPlaced", "OrderReady"}, historyN: 5},
+		{name: "only reserved stays pending", steps: []step{{"reserved", "e1"}}, status: order.Pending,
+			emitted: []string{"OrderPlaced"}, historyN: 2},
+		{name: "rejected cancels", steps: []step{{"rejected", "e1"}}, status: order.Cancelled, reason: order.ReasonOutOfStock,
+			emitted: []string{"OrderPlaced", "OrderCancelled:OUT_OF_STOCK"}, historyN: 3},
+		{name: "payment failed cancels", steps: []step{{"failed", "e1"}}, status: order.Cancelled, reason: order.ReasonPaymentFailed,
+			emitted: []string{"OrderPlaced", "OrderCancelled:PAYMENT_FAILED"}, historyN: 3},
+		{name: "paid then rejected cancels once", steps: []step{{"paid", "e1"}, {"rejected", "e2"}}, status: order.Cancelled, reason: order.ReasonOutOfStock,
+			emitted: []string{"OrderPlaced", "OrderCancelled:OUT_OF_STOCK"}, historyN: 4},
+		{name: "both failures cancel exactly once", steps: []step{{"failed", "e1"}, {"rejected", "e2"}, {"failed", "e1"}}, status: order.Cancelled, reason: order.ReasonPaymentFailed,
+			emitted: []string{"OrderPlaced", "OrderCancelled:PAYMENT_FAILED"}, historyN: 4},
+		{name: "reserved after rejection stays cancelled", steps: []step{{"failed", "e1"}, {"reserved", "e2"}}, status: order.Cancelled, reason: order.ReasonPaymentFailed,
+			emitted: []string{"OrderPlaced", "OrderCancelled:PAYMENT_FAILED"}, historyN: 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			s, ob := newStore(t)
+			o, created, err := s.Place(ctx, placement(), "", "", "")
+			if err != nil || !created || o.Status != order.Pending {
+				t.Fatalf("place: %v %v %+v", err, created, o)
+			}
+			for i, st := range tt.steps {
+				if err := applyStep(ctx, s, o.ID, st, int64(i)); err != nil {
+					t.Fatalf("step %d %s: %v", i, st.typ, err)
+				}
+			}
+			got, err := s.Get(ctx, o.ID, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status != tt.status || got.Reason != tt.reason {
+				t.Errorf("status %s reason %q, want %s %q", got.Status, got.Reason, tt.status, tt.reason)
+			}
+			if e := ob.emitted(t, o.ID); !reflect.DeepEqual(e, tt.emitted) {
+				t.Errorf("emitted %v, want %v", e, tt.emitted)
+			}
+			if len(got.History) != tt.historyN {
+				t.Errorf("history has %d entries, want %d: %+v", len(got.History), tt.historyN, got.History)
+			}
+			if h := got.History[0]; h.Type != order.TypeOrderPlaced || h.Direction != "out" || h.Topic != "orders" {
+				t.Errorf("first history entry %+v", h)
+			}
+			if len(got.History) > 1 {
+				if h := got.History[1]; h.Direction != "in" || h.SchemaID != 3 || h.Offset != 0 || h.Topic == "" {
+					t.Errorf("second history entry %+v", h)
+				}
+			}
+		})
+	}
+}
+
+func TestUnknownOrder(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	err := applyStep(ctx, s, "nope", step{"paid", "e1"}, 0)
+	if err == nil || !errorsIs(err, order.ErrUnknownOrder) {
+		t.Fatalf("err = %v, want ErrUnknownOrder", err)
+	}
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	ctx := context.Background()
+	s, ob := newStore(t)
+	a, created, err := s.Place(ctx, placement(), "k1", "h1", "")
+	if err != nil || !created {
+		t.Fatal(err, created)
+	}
+	b, created, err := s.Place(ctx, placement(), "k1", "h1", "")
+	if err != nil || created || b.ID != a.ID {
+		t.Fatalf("replay: %v created=%v id %s vs %s", err, created, b.ID, a.ID)
+	}
+	if _, _, err := s.Place(ctx, placement(), "k1", "h2", ""); !errorsIs(err, order.ErrIdempotencyConflict) {
+		t.Fatalf("conflict: %v", err)
+	}
+	if e := ob.emitted(t, a.ID); len(e) != 1 {
+		t.Fatalf("emitted %v, want one OrderPlaced", e)
+	}
+}
+
+func TestListPages(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	for i := 0; i < 5; i++ {
+		if _, _, err := s.Place(ctx, placement(), "", "", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var all []string
+	var after int64
+	for pages := 0; ; pages++ {
+		list, next, err := s.List(ctx, after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range list {
+			all = append(all, o.ID)
+		}
+		if next == 0 {
+			if pages != 2 {
+				t.Errorf("pages = %d, want 3", pages+1)
+			}
+			break
+		}
+		after = next
+	}
+	if len(all) != 5 {
+		t.Fatalf("listed %d orders, want 5", len(all))
+	}
+}
