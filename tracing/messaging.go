@@ -1,0 +1,231 @@
+package tracing
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// HeaderEventID is the record header holding the event id; its value
+// becomes messaging.message.id. It equals the runtime's constant of the same
+// meaning (tracing sits below services and cannot import it).
+const HeaderEventID = "contrail-event-id"
+
+// Span event names and attributes Contrail adds beyond the semantic
+// conventions.
+const (
+	// EventRetry is the span event [Messaging.Retry] adds.
+	EventRetry = "retry"
+	// EventDeadLetter is the span event [Messaging.DeadLetter] adds.
+	EventDeadLetter = "dead_letter"
+	// AttrRetryAttempt is the failed attempt's number on an EventRetry, from 1.
+	AttrRetryAttempt = attribute.Key("contrail.retry.attempt")
+	// AttrDeadLetterTopic is the dead-letter topic on an EventDeadLetter.
+	AttrDeadLetterTopic = attribute.Key("contrail.dead_letter.topic")
+	// AttrOrderID is the order id services put on their spans, so
+	// `contrail trace <order-id>` can find a trace by tag.
+	AttrOrderID = attribute.Key("contrail.order.id")
+)
+
+// Opt configures [NewMessaging].
+type Opt interface{ apply(*messagingConfig) }
+
+type optFunc func(*messagingConfig)
+
+func (f optFunc) apply(c *messagingConfig) { f(c) }
+
+type messagingConfig struct {
+	tp   trace.TracerProvider
+	prop propagation.TextMapPropagator
+}
+
+// WithTracerProvider sets the provider spans are started from. Default: the
+// global provider (otel.GetTracerProvider), also when tp is nil.
+func WithTracerProvider(tp trace.TracerProvider) Opt {
+	return optFunc(func(c *messagingConfig) {
+		if tp != nil {
+			c.tp = tp
+		}
+	})
+}
+
+// WithPropagators sets the propagator that writes and reads record headers.
+// Default: the global propagator (otel.GetTextMapPropagator), also when p is
+// nil. Services should pass [NewPropagator]() (Setup's Provider does).
+func WithPropagators(p propagation.TextMapPropagator) Opt {
+	return optFunc(func(c *messagingConfig) {
+		if p != nil {
+			c.prop = p
+		}
+	})
+}
+
+func defaultMessagingConfig() messagingConfig {
+	return messagingConfig{tp: otel.GetTracerProvider(), prop: otel.GetTextMapPropagator()}
+}
+
+// Messaging starts the spans of Kafka publishes and handled records,
+// following the OpenTelemetry messaging semantic conventions for Kafka. Its
+// methods match the event runtime's Tracer hook interface. A Messaging is
+// safe for concurrent use. A nil *Messaging is valid and does nothing,
+// without allocating; still, when tracing is disabled give the runtime a nil
+// interface rather than a nil *Messaging, so no hook is called at all.
+type Messaging struct {
+	tracer trace.Tracer
+	prop   propagation.TextMapPropagator
+	names  sync.Map // topic -> *spanNames
+}
+
+type spanNames struct{ send, process string }
+
+// NewMessaging returns a Messaging; see the options for defaults.
+func NewMessaging(opts ...Opt) *Messaging {
+	c := defaultMessagingConfig()
+	for _, o := range opts {
+		o.apply(&c)
+	}
+	return &Messaging{
+		tracer: c.tp.Tracer(ScopeName, trace.WithInstrumentationVersion(Version), trace.WithSchemaURL(semconv.SchemaURL)),
+		prop:   c.prop,
+	}
+}
+
+func noopFinish(error) {}
+
+func (m *Messaging) spanNames(topic string) *spanNames {
+	if n, ok := m.names.Load(topic); ok {
+		return n.(*spanNames)
+	}
+	n, _ := m.names.LoadOrStore(topic, &spanNames{send: "send " + topic, process: "process " + topic})
+	return n.(*spanNames)
+}
+
+// StartSend starts the PRODUCER span "send <topic>" for r as a child of the
+// span in ctx and injects its context into r.Headers (traceparent,
+// tracestate, baggage, uber-trace-id), first removing any trace headers r
+// already carries. Call it before producing r; call finish exactly once with
+// the produce result, after which the span also carries r's partition and
+// offset. The returned context holds the producer span.
+func (m *Messaging) StartSend(ctx context.Context, r *kgo.Record) (context.Context, func(error)) {
+	if m == nil {
+		return ctx, noopFinish
+	}
+	ctx, span := m.tracer.Start(ctx, m.spanNames(r.Topic).send, trace.WithSpanKind(trace.SpanKindProducer))
+	c := RecordCarrier(r)
+	c.Delete(traceHeaders...)
+	m.prop.Inject(ctx, c)
+	if !span.IsRecording() {
+		return ctx, noopFinish
+	}
+	span.SetAttributes(recordAttrs(r, "send", semconv.MessagingOperationTypeSend)...)
+	return ctx, func(err error) {
+		if err != nil {
+			RecordError(span, err)
+		} else {
+			span.SetAttributes(
+				semconv.MessagingDestinationPartitionID(strconv.Itoa(int(r.Partition))),
+				semconv.MessagingKafkaOffset(int(r.Offset)),
+			)
+		}
+		span.End()
+	}
+}
+
+// StartProcess starts the CONSUMER span "process <topic>" for a fetched
+// record r handled by consumer group. Its parent is the context extracted
+// from r's headers (W3C first, then uber-trace-id), never a span already in
+// ctx, and it links to that producer context too; records without a valid
+// context start a new root trace. Baggage from the headers is in the
+// returned context. Call finish exactly once when handling ends, with the
+// handler's final error.
+func (m *Messaging) StartProcess(ctx context.Context, r *kgo.Record, group string) (context.Context, func(error)) {
+	if m == nil {
+		return ctx, noopFinish
+	}
+	if trace.SpanContextFromContext(ctx).IsValid() {
+		ctx = trace.ContextWithSpanContext(ctx, trace.SpanContext{})
+	}
+	ctx = m.prop.Extract(ctx, RecordCarrier(r))
+	var span trace.Span
+	if producer := trace.SpanContextFromContext(ctx); producer.IsValid() {
+		ctx, span = m.tracer.Start(ctx, m.spanNames(r.Topic).process,
+			trace.WithSpanKind(trace.SpanKindConsumer), trace.WithLinks(trace.Link{SpanContext: producer}))
+	} else {
+		ctx, span = m.tracer.Start(ctx, m.spanNames(r.Topic).process, trace.WithSpanKind(trace.SpanKindConsumer))
+	}
+	if !span.IsRecording() {
+		return ctx, noopFinish
+	}
+	attrs := recordAttrs(r, "process", semconv.MessagingOperationTypeProcess)
+	attrs = append(attrs,
+		semconv.MessagingDestinationPartitionID(strconv.Itoa(int(r.Partition))),
+		semconv.MessagingKafkaOffset(int(r.Offset)),
+	)
+	if group != "" {
+		attrs = append(attrs, semconv.MessagingConsumerGroupName(group))
+	}
+	span.SetAttributes(attrs...)
+	return ctx, func(err error) {
+		RecordError(span, err)
+		span.End()
+	}
+}
+
+// recordAttrs are the attributes shared by send and process spans.
+func recordAttrs(r *kgo.Record, op string, typ attribute.KeyValue) []attribute.KeyValue {
+	attrs := make([]attribute.KeyValue, 0, 10)
+	attrs = append(attrs,
+		semconv.MessagingSystemKafka,
+		semconv.MessagingOperationName(op),
+		typ,
+		semconv.MessagingDestinationName(r.Topic),
+	)
+	if len(r.Key) > 0 && utf8.Valid(r.Key) {
+		attrs = append(attrs, semconv.MessagingKafkaMessageKey(string(r.Key)))
+	}
+	if id := RecordCarrier(r).Get(HeaderEventID); id != "" {
+		attrs = append(attrs, semconv.MessagingMessageID(id))
+	}
+	return attrs
+}
+
+// Retry records on the span in ctx (the process span) that handling attempt
+// number attempt (from 1) failed with err and will be retried: a span event
+// EventRetry with AttrRetryAttempt, error.type and exception.message. It
+// leaves the status alone, since a later attempt may succeed. It does
+// nothing if the span is not recording.
+func (m *Messaging) Retry(ctx context.Context, attempt int, err error) {
+	if m == nil {
+		return
+	}
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		return
+	}
+	span.AddEvent(EventRetry, trace.WithAttributes(errorEventAttrs(err, AttrRetryAttempt.Int(attempt))...))
+}
+
+// DeadLetter records on the span in ctx that the record was sent to
+// dlqTopic because of err: a span event EventDeadLetter with
+// AttrDeadLetterTopic, error.type and exception.message, and the span's
+// status set as [RecordError] does. It does nothing if the span is not
+// recording.
+func (m *Messaging) DeadLetter(ctx context.Context, dlqTopic string, err error) {
+	if m == nil {
+		return
+	}
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		return
+	}
+	span.AddEvent(EventDeadLetter, trace.WithAttributes(errorEventAttrs(err, AttrDeadLetterTopic.String(dlqTopic))...))
+	RecordError(span, err)
+}

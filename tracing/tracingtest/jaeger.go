@@ -1,0 +1,359 @@
+// Package tracingtest runs a real Jaeger for tests and asserts on the traces
+// it stores. StartJaeger builds Jaeger from the repository's tools/ module
+// (go -C tools build), starts it on free loopback ports with in-memory
+// storage and stops it when the test ends. Tests that use it are end-to-end
+// tests: they skip, saying why, only when Jaeger cannot be built.
+package tracingtest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/contrail-events/contrail/tracing/jaegerapi"
+)
+
+// EnvJaegerBin names a prebuilt Jaeger binary to use instead of building
+// one from tools/.
+const EnvJaegerBin = "CONTRAIL_JAEGER_BIN"
+
+// Jaeger is a running Jaeger v2 all-in-one with memory storage.
+type Jaeger struct {
+	// OTLPHTTP is the OTLP/HTTP base URL (for OTEL_EXPORTER_OTLP_ENDPOINT).
+	OTLPHTTP string
+	// OTLPGRPC is the OTLP/gRPC URL (http://host:port).
+	OTLPGRPC string
+	// QueryURL is the query API and UI root (the usual :16686).
+	QueryURL string
+	// API is a client for QueryURL.
+	API *jaegerapi.Client
+
+	log *lockedBuffer
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Binary returns the path of a Jaeger binary, building it from the tools/
+// module of the repository that contains the working directory if needed.
+// The build is serialized across processes with a lock file and installed
+// by rename, so concurrent test binaries never see a half-written file.
+func Binary() (string, error) {
+	if p := os.Getenv(EnvJaegerBin); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("tracingtest: %s=%s: %w", EnvJaegerBin, p, err)
+		}
+		return p, nil
+	}
+	tools, err := toolsDir()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(tools, "bin", "jaeger")
+	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
+		return "", fmt.Errorf("tracingtest: %w", err)
+	}
+	unlock, err := lockFile(bin + ".lock")
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if fi, err := os.Stat(bin); err == nil && fi.Mode().IsRegular() && upToDate(tools, fi.ModTime()) {
+		return bin, nil
+	}
+	tmp := fmt.Sprintf("%s.tmp%d", bin, os.Getpid())
+	cmd := exec.Command("go", "-C", tools, "build", "-o", tmp, "github.com/jaegertracing/jaeger/cmd/jaeger")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		os.Remove(tmp)
+		return "", fmt.Errorf("tracingtest: build jaeger (go -C %s build): %w\n%s", tools, err, out)
+	}
+	if err := os.Rename(tmp, bin); err != nil {
+		return "", fmt.Errorf("tracingtest: %w", err)
+	}
+	return bin, nil
+}
+
+// upToDate reports whether a binary built at t is newer than tools/go.mod
+// and go.sum, the only inputs that change which Jaeger gets built.
+func upToDate(tools string, t time.Time) bool {
+	for _, f := range []string{"go.mod", "go.sum"} {
+		fi, err := os.Stat(filepath.Join(tools, f))
+		if err != nil || fi.ModTime().After(t) {
+			return false
+		}
+	}
+	return true
+}
+
+func toolsDir() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("tracingtest: %w", err)
+	}
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "tools", "go.mod")); err == nil && bytes.Contains(b, []byte("jaegertracing/jaeger")) {
+			return filepath.Join(dir, "tools"), nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("tracingtest: no tools/go.mod requiring Jaeger above the working directory; set " + EnvJaegerBin)
+		}
+		dir = parent
+	}
+}
+
+// StartJaeger starts Jaeger for the test and stops it at cleanup. It skips
+// the test if the Jaeger binary cannot be built, and fails it if Jaeger
+// does not become healthy within a minute.
+func StartJaeger(t testing.TB) *Jaeger {
+	t.Helper()
+	bin, err := Binary()
+	if err != nil {
+		t.Skipf("end-to-end tracing test skipped: cannot build Jaeger from tools/ (%v)", err)
+	}
+	ports, err := freePorts(5)
+	if err != nil {
+		t.Fatalf("tracingtest: %v", err)
+	}
+	grpcPort, httpPort, queryPort, queryGRPCPort, healthPort := ports[0], ports[1], ports[2], ports[3], ports[4]
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "jaeger.yaml")
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(configTemplate, healthPort, queryPort, queryGRPCPort, grpcPort, httpPort)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, "--config", cfgPath)
+	cmd.Dir = dir
+	// Jaeger must not trace itself towards a default collector address.
+	cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none", "OTEL_SDK_DISABLED=true")
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 10 * time.Second
+	j := &Jaeger{
+		OTLPHTTP: fmt.Sprintf("http://127.0.0.1:%d", httpPort),
+		OTLPGRPC: fmt.Sprintf("http://127.0.0.1:%d", grpcPort),
+		QueryURL: fmt.Sprintf("http://127.0.0.1:%d", queryPort),
+		log:      &lockedBuffer{},
+	}
+	j.API = &jaegerapi.Client{BaseURL: j.QueryURL}
+	cmd.Stdout, cmd.Stderr = j.log, j.log
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("tracingtest: start %s: %v", bin, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cancel()
+		<-exited
+		if t.Failed() {
+			t.Logf("jaeger log:\n%s", tail(j.log.String(), 40))
+		}
+	})
+	health := fmt.Sprintf("http://127.0.0.1:%d/status", healthPort)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		select {
+		case err := <-exited:
+			t.Fatalf("tracingtest: jaeger exited before it was healthy: %v\n%s", err, tail(j.log.String(), 40))
+		default:
+		}
+		if resp, err := http.Get(health); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				if _, err := j.API.Services(context.Background()); err == nil {
+					return j
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tracingtest: jaeger not healthy at %s after 1m\n%s", health, tail(j.log.String(), 40))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Log returns what Jaeger printed so far.
+func (j *Jaeger) Log() string { return j.log.String() }
+
+// WaitTrace polls Jaeger until the trace with traceID has at least
+// minSpans spans (Jaeger stores spans asynchronously) and returns it. It
+// fails the test after timeout.
+func (j *Jaeger) WaitTrace(t testing.TB, traceID string, minSpans int, timeout time.Duration) jaegerapi.Trace {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var (
+		last jaegerapi.Trace
+		err  error
+	)
+	for {
+		last, err = j.API.Trace(context.Background(), traceID)
+		if err == nil && len(last.Spans) >= minSpans {
+			// Give late spans of the same trace one more moment to land.
+			time.Sleep(200 * time.Millisecond)
+			if again, err := j.API.Trace(context.Background(), traceID); err == nil {
+				return again
+			}
+			return last
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tracingtest: trace %s: want >= %d spans within %v, have %d (last error: %v)", traceID, minSpans, timeout, len(last.Spans), err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// WaitFind polls a search until it returns at least one trace.
+func (j *Jaeger) WaitFind(t testing.TB, q jaegerapi.Query, timeout time.Duration) []jaegerapi.Trace {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ts, err := j.API.Find(context.Background(), q)
+		if err == nil && len(ts) > 0 {
+			return ts
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tracingtest: search %+v found nothing within %v (last error: %v)", q, timeout, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// AssertConsumersFollowProducers checks the messaging contract on tr: every
+// CONSUMER span's parent is a PRODUCER span of the same trace, for the same
+// topic, and the consumer links to it. It returns the number of consumer
+// spans checked.
+func AssertConsumersFollowProducers(t testing.TB, tr jaegerapi.Trace) int {
+	t.Helper()
+	n := 0
+	for _, s := range tr.Spans {
+		if s.Kind() != "consumer" {
+			continue
+		}
+		n++
+		parent, ok := tr.Span(s.Parent())
+		if !ok {
+			t.Errorf("consumer span %s %q (service %s) has no parent in the trace", s.SpanID, s.OperationName, tr.Service(s))
+			continue
+		}
+		if parent.Kind() != "producer" {
+			t.Errorf("consumer span %q: parent %q has kind %q, want producer", s.OperationName, parent.OperationName, parent.Kind())
+		}
+		if got, want := parent.Tag("messaging.destination.name"), s.Tag("messaging.destination.name"); got != want {
+			t.Errorf("consumer span %q: parent's topic %q, want %q", s.OperationName, got, want)
+		}
+		linked := false
+		for _, l := range s.Links() {
+			linked = linked || l == parent.SpanID
+		}
+		if !linked {
+			t.Errorf("consumer span %q: no link to its producer span %s (refs %+v)", s.OperationName, parent.SpanID, s.References)
+		}
+	}
+	return n
+}
+
+func freePorts(n int) ([]int, error) {
+	ls := make([]net.Listener, 0, n)
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	out := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("pick a free port: %w", err)
+		}
+		ls = append(ls, l)
+		out = append(out, l.Addr().(*net.TCPAddr).Port)
+	}
+	return out, nil
+}
+
+func tail(s string, lines int) string {
+	var all []string
+	sc := bufio.NewScanner(strings.NewReader(s))
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		all = append(all, sc.Text())
+	}
+	if len(all) > lines {
+		all = all[len(all)-lines:]
+	}
+	return strings.Join(all, "\n")
+}
+
+// configTemplate is a minimal Jaeger v2 config: OTLP in, memory storage,
+// query API, health check; no self-telemetry, no fixed ports.
+const configTemplate = `service:
+  extensions: [jaeger_storage, jaeger_query, healthcheckv2]
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [jaeger_storage_exporter]
+  telemetry:
+    traces:
+      level: none
+    metrics:
+      level: none
+    logs:
+      level: warn
+extensions:
+  healthcheckv2:
+    use_v2: true
+    http:
+      endpoint: 127.0.0.1:%d
+  jaeger_query:
+    storage:
+      traces: mem
+    http:
+      endpoint: 127.0.0.1:%d
+    grpc:
+      endpoint: 127.0.0.1:%d
+  jaeger_storage:
+    backends:
+      mem:
+        memory:
+          max_traces: 100000
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:%d
+      http:
+        endpoint: 127.0.0.1:%d
+processors:
+  batch:
+    timeout: 50ms
+exporters:
+  jaeger_storage_exporter:
+    trace_storage: mem
+`
