@@ -1,0 +1,396 @@
+// Package inventory is the inventory service of the reference flow: seeded
+// stock per SKU, reserved for an order all lines at once or not at all.
+//
+// Stock moves between three buckets and never goes negative:
+//
+//	initial = available + reserved + shipped   (per SKU, at every commit)
+//
+// OrderPlaced moves each line from available to reserved (InventoryReserved)
+// or, when any line is short, changes nothing and emits InventoryRejected
+// with the short lines. OrderCancelled moves a reservation back to available
+// (InventoryReleased). OrderReady moves it from reserved to shipped: the
+// order service never cancels an order once it is ready, so the stock is
+// committed to the shipment from that moment. (The shipping service's
+// OrderShipped follows OrderReady deterministically; counting at OrderReady
+// keeps the inventory service on one topic.) The inbox row, the stock change
+// and the emitted event commit in one SQLite transaction.
+package inventory
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/contrail-events/contrail/services/flowkit"
+)
+
+// Line is a quantity of one SKU (the schema's StockLine).
+type Line struct {
+	SKU      string `json:"sku"`
+	Quantity int    `json:"quantity"`
+}
+
+// ShortLine is a line that could not be reserved.
+type ShortLine struct {
+	SKU       string `json:"sku"`
+	Requested int    `json:"requested"`
+	Available int    `json:"available"`
+}
+
+// Reserved is the domain form of InventoryReserved.
+type Reserved struct {
+	Meta          flowkit.Meta
+	OrderID       string
+	ReservationID string
+	Lines         []Line
+}
+
+// Rejected is the domain form of InventoryRejected.
+type Rejected struct {
+	Meta    flowkit.Meta
+	OrderID string
+	Short   []ShortLine
+}
+
+// Released is the domain form of InventoryReleased.
+type Released struct {
+	Meta          flowkit.Meta
+	OrderID       string
+	ReservationID string
+	Lines         []Line
+}
+
+// Reservation states.
+const (
+	StatusReserved  = "RESERVED"
+	StatusRejected  = "REJECTED"
+	StatusReleased  = "RELEASED"
+	StatusShipped   = "SHIPPED"
+	StatusCancelled = "CANCELLED" // cancelled before any OrderPlaced was seen
+)
+
+// DefaultStock is the catalogue `contrail up` seeds: SKU-0001..SKU-0100 with
+// 1,000,000 units each, and SKU-SCARCE with 5 units (orders for more than
+// that are rejected).
+func DefaultStock() map[string]int {
+	m := map[string]int{"SKU-SCARCE": 5}
+	for i := 1; i <= 100; i++ {
+		m[fmt.Sprintf("SKU-%04d", i)] = 1_000_000
+	}
+	return m
+}
+
+const ddl = flowkit.InboxDDL + `
+CREATE TABLE IF NOT EXISTS stock (
+	sku       TEXT PRIMARY KEY,
+	initial   INTEGER NOT NULL CHECK (initial >= 0),
+	available INTEGER NOT NULL CHECK (available >= 0),
+	reserved  INTEGER NOT NULL CHECK (reserved >= 0),
+	shipped   INTEGER NOT NULL CHECK (shipped >= 0)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS reservations (
+	order_id       TEXT PRIMARY KEY,
+	reservation_id TEXT NOT NULL,
+	status         TEXT NOT NULL,
+	lines          TEXT NOT NULL,
+	updated_at     INTEGER NOT NULL
+) WITHOUT ROWID;
+`
+
+// DDL is the SQL that creates the store's tables (idempotent).
+func DDL() string { return ddl }
+
+// Store is the inventory's state. Safe for concurrent use.
+type Store struct {
+	db   *sql.DB
+	emit flowkit.Emitter
+}
+
+// OpenStore opens or creates the store at path and seeds every SKU of seed
+// that is not stocked yet (existing SKUs keep their counts, so a restart
+// never resets stock).
+func OpenStore(ctx context.Context, path string, seed map[string]int, emit flowkit.Emitter) (*Store, error) {
+	db, err := flowkit.OpenDB(ctx, path, ddl)
+	if err != nil {
+		return nil, err
+	}
+	s := NewStore(db, emit)
+	if err := s.Seed(ctx, seed); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// NewStore returns a store on an open database whose tables exist.
+func NewStore(db *sql.DB, emit flowkit.Emitter) *Store { return &Store{db: db, emit: emit} }
+
+// DB returns the underlying database.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Seed stocks every SKU of seed that has no row yet.
+func (s *Store) Seed(ctx context.Context, seed map[string]int) error {
+	return flowkit.InTx(ctx, s.db, func(tx *sql.Tx) error {
+		for sku, n := range seed {
+			if n < 0 {
+				return fmt.Errorf("inventory: seed %s with %d units: stock cannot be negative", sku, n)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO stock(sku, initial, available, reserved, shipped) VALUES(?, ?, ?, 0, 0) ON CONFLICT DO NOTHING`, sku, n, n); err != nil {
+				return fmt.Errorf("inventory: seed %s: %w", sku, err)
+			}
+		}
+		return nil
+	})
+}
+
+// Tx applies consumed events in one transaction; see Store.Batch. Not safe
+// for concurrent use.
+type Tx struct {
+	s  *Store
+	tx *sql.Tx
+}
+
+// Batch runs fn in one transaction, committed when fn returns nil.
+func (s *Store) Batch(ctx context.Context, fn func(*Tx) error) error {
+	return flowkit.InTx(ctx, s.db, func(tx *sql.Tx) error { return fn(&Tx{s: s, tx: tx}) })
+}
+
+func (t *Tx) emit(ctx context.Context, ev any) error {
+	if t.s.emit == nil {
+		return nil
+	}
+	return t.s.emit.Emit(ctx, t.tx, ev)
+}
+
+// merge sums quantities per SKU, sorted by SKU, so an order listing a SKU
+// twice reserves the sum and locks rows in a fixed order.
+func merge(lines []Line) []Line {
+	m := map[string]int{}
+	for _, l := range lines {
+		m[l.SKU] += l.Quantity
+	}
+	out := make([]Line, 0, len(m))
+	for sku, q := range m {
+		out = append(out, Line{SKU: sku, Quantity: q})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].SKU < out[j].SKU })
+	return out
+}
+
+// OrderPlaced reserves every line of orderID or rejects the order. A second
+// OrderPlaced for an order that already has a reservation decision changes
+// nothing, even under a new event id.
+func (t *Tx) OrderPlaced(ctx context.Context, rec flowkit.Record, orderID string, lines []Line) error {
+	fresh, err := flowkit.MarkSeen(ctx, t.tx, rec.EventID)
+	if err != nil || !fresh {
+		return err
+	}
+	var status string
+	err = t.tx.QueryRowContext(ctx, `SELECT status FROM reservations WHERE order_id = ?`, orderID).Scan(&status)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("inventory: look up reservation: %w", err)
+	}
+	want := merge(lines)
+	var short []ShortLine
+	for _, l := range want {
+		var avail int
+		err := t.tx.QueryRowContext(ctx, `SELECT available FROM stock WHERE sku = ?`, l.SKU).Scan(&avail)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("inventory: read stock of %s: %w", l.SKU, err)
+		}
+		if l.Quantity <= 0 || avail < l.Quantity {
+			short = append(short, ShortLine{SKU: l.SKU, Requested: l.Quantity, Available: avail})
+		}
+	}
+	meta := flowkit.NewMeta(orderID, rec.EventID)
+	resID := uuid.NewString()
+	status = StatusReserved
+	var ev any = Reserved{Meta: meta, OrderID: orderID, ReservationID: resID, Lines: want}
+	if len(short) > 0 {
+		status = StatusRejected
+		ev = Rejected{Meta: meta, OrderID: orderID, Short: short}
+	} else {
+		for _, l := range want {
+			if _, err := t.tx.ExecContext(ctx, `UPDATE stock SET available = available - ?, reserved = reserved + ? WHERE sku = ?`, l.Quantity, l.Quantity, l.SKU); err != nil {
+				return fmt.Errorf("inventory: reserve %s: %w", l.SKU, err)
+			}
+		}
+	}
+	if err := t.putReservation(ctx, orderID, resID, status, want); err != nil {
+		return err
+	}
+	return t.emit(ctx, ev)
+}
+
+func (t *Tx) putReservation(ctx context.Context, orderID, resID, status string, lines []Line) error {
+	js, _ := json.Marshal(lines)
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO reservations(order_id, reservation_id, status, lines, updated_at) VALUES(?, ?, ?, ?, ?)
+		ON CONFLICT(order_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`,
+		orderID, resID, status, string(js), time.Now().UnixMilli())
+	if err != nil {
+		return fmt.Errorf("inventory: store reservation of %s: %w", orderID, err)
+	}
+	return nil
+}
+
+func (t *Tx) reservation(ctx context.Context, orderID string) (resID, status string, lines []Line, ok bool, err error) {
+	var js string
+	err = t.tx.QueryRowContext(ctx, `SELECT reservation_id, status, lines FROM reservations WHERE order_id = ?`, orderID).Scan(&resID, &status, &js)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", nil, false, nil
+	}
+	if err != nil {
+		return "", "", nil, false, fmt.Errorf("inventory: read reservation of %s: %w", orderID, err)
+	}
+	if err := json.Unmarshal([]byte(js), &lines); err != nil {
+		return "", "", nil, false, fmt.Errorf("inventory: decode reservation of %s: %w", orderID, err)
+	}
+	return resID, status, lines, true, nil
+}
+
+// OrderCancelled releases orderID's reservation, if it holds one, and emits
+// InventoryReleased. A cancel for an order never seen marks it so a late
+// OrderPlaced reserves nothing.
+func (t *Tx) OrderCancelled(ctx context.Context, rec flowkit.Record, orderID string) error {
+	fresh, err := flowkit.MarkSeen(ctx, t.tx, rec.EventID)
+	if err != nil || !fresh {
+		return err
+	}
+	resID, status, lines, ok, err := t.reservation(ctx, orderID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return t.putReservation(ctx, orderID, "", StatusCancelled, nil)
+	}
+	if status != StatusReserved {
+		return nil
+	}
+	for _, l := range lines {
+		if _, err := t.tx.ExecContext(ctx, `UPDATE stock SET available = available + ?, reserved = reserved - ? WHERE sku = ?`, l.Quantity, l.Quantity, l.SKU); err != nil {
+			return fmt.Errorf("inventory: release %s: %w", l.SKU, err)
+		}
+	}
+	if err := t.putReservation(ctx, orderID, resID, StatusReleased, lines); err != nil {
+		return err
+	}
+	return t.emit(ctx, Released{Meta: flowkit.NewMeta(orderID, rec.EventID), OrderID: orderID, ReservationID: resID, Lines: lines})
+}
+
+// OrderReady moves orderID's reservation from reserved to shipped.
+func (t *Tx) OrderReady(ctx context.Context, rec flowkit.Record, orderID string) error {
+	fresh, err := flowkit.MarkSeen(ctx, t.tx, rec.EventID)
+	if err != nil || !fresh {
+		return err
+	}
+	resID, status, lines, ok, err := t.reservation(ctx, orderID)
+	if err != nil || !ok || status != StatusReserved {
+		return err
+	}
+	for _, l := range lines {
+		if _, err := t.tx.ExecContext(ctx, `UPDATE stock SET reserved = reserved - ?, shipped = shipped + ? WHERE sku = ?`, l.Quantity, l.Quantity, l.SKU); err != nil {
+			return fmt.Errorf("inventory: ship %s: %w", l.SKU, err)
+		}
+	}
+	return t.putReservation(ctx, orderID, resID, StatusShipped, lines)
+}
+
+// SKU is one stock row.
+type SKU struct {
+	SKU       string `json:"sku"`
+	Initial   int64  `json:"initial"`
+	Available int64  `json:"available"`
+	Reserved  int64  `json:"reserved"`
+	Shipped   int64  `json:"shipped"`
+}
+
+// StockReport is GET /stock: every SKU, the totals, and whether stock is
+// conserved (initial = available + reserved + shipped for every SKU).
+type StockReport struct {
+	SKUs         []SKU          `json:"skus"`
+	Totals       SKU            `json:"totals"`
+	Conserved    bool           `json:"conserved"`
+	Violations   []string       `json:"violations,omitempty"`
+	Reservations map[string]int `json:"reservations"`
+}
+
+// Stock reads every SKU in one snapshot.
+func (s *Store) Stock(ctx context.Context) (StockReport, error) {
+	rep := StockReport{Conserved: true, Totals: SKU{SKU: "*"}, Reservations: map[string]int{}}
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return rep, fmt.Errorf("inventory: stock: %w", err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT sku, initial, available, reserved, shipped FROM stock ORDER BY sku`)
+	if err != nil {
+		return rep, fmt.Errorf("inventory: stock: %w", err)
+	}
+	for rows.Next() {
+		var k SKU
+		if err := rows.Scan(&k.SKU, &k.Initial, &k.Available, &k.Reserved, &k.Shipped); err != nil {
+			rows.Close()
+			return rep, err
+		}
+		if k.Initial != k.Available+k.Reserved+k.Shipped || k.Available < 0 || k.Reserved < 0 || k.Shipped < 0 {
+			rep.Conserved = false
+			rep.Violations = append(rep.Violations, fmt.Sprintf("%s: initial %d != available %d + reserved %d + shipped %d", k.SKU, k.Initial, k.Available, k.Reserved, k.Shipped))
+		}
+		rep.Totals.Initial += k.Initial
+		rep.Totals.Available += k.Available
+		rep.Totals.Reserved += k.Reserved
+		rep.Totals.Shipped += k.Shipped
+		rep.SKUs = append(rep.SKUs, k)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return rep, err
+	}
+	// The buckets must also match the reservations that explain them.
+	rrows, err := tx.QueryContext(ctx, `SELECT status, count(*) FROM reservations GROUP BY status`)
+	if err != nil {
+		return rep, err
+	}
+	defer rrows.Close()
+	for rrows.Next() {
+		var st string
+		var n int
+		if err := rrows.Scan(&st, &n); err != nil {
+			return rep, err
+		}
+		rep.Reservations[st] = n
+	}
+	return rep, rrows.Err()
+}
+
+// ReservationOf returns the status of orderID's reservation ("" if none).
+func (s *Store) ReservationOf(ctx context.Context, orderID string) (string, error) {
+	var st string
+	err := s.db.QueryRowContext(ctx, `SELECT status FROM reservations WHERE order_id = ?`, orderID).Scan(&st)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return st, err
+}
+
+// ShortDetail renders short lines for humans: "SKU-SCARCE: 7 requested, 5 available".
+func ShortDetail(short []ShortLine) string {
+	parts := make([]string, len(short))
+	for i, s := range short {
+		parts[i] = fmt.Sprintf("%s: %d requested, %d available", s.SKU, s.Requested, s.Available)
+	}
+	return strings.Join(parts, "; ")
+}

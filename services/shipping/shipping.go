@@ -1,0 +1,147 @@
+// Package shipping is the shipping service of the reference flow: on
+// OrderReady it creates one shipment with a tracking number and emits
+// OrderShipped. A redelivered OrderReady, even under a new event id, creates
+// nothing: the shipment is keyed by order id. The inbox row, the shipment
+// and the emitted event commit in one SQLite transaction.
+package shipping
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/contrail-events/contrail/services/flowkit"
+)
+
+// Carrier is the carrier every shipment uses.
+const Carrier = "Contrail Express"
+
+// ShippedEvent is the domain form of OrderShipped.
+type ShippedEvent struct {
+	Meta           flowkit.Meta
+	OrderID        string
+	ShipmentID     string
+	Carrier        string
+	TrackingNumber string
+	ShippedAt      time.Time
+}
+
+// Shipment is one shipment row.
+type Shipment struct {
+	OrderID        string    `json:"order_id"`
+	ShipmentID     string    `json:"shipment_id"`
+	Carrier        string    `json:"carrier"`
+	TrackingNumber string    `json:"tracking_number"`
+	ShippedAt      time.Time `json:"shipped_at"`
+}
+
+// TrackingNumber derives the order's tracking number ("CX" + 12 digits),
+// the same for the same order so a retried shipment never gets a new one.
+func TrackingNumber(orderID string) string {
+	sum := sha256.Sum256([]byte(orderID))
+	return fmt.Sprintf("CX%012d", binary.BigEndian.Uint64(sum[:8])%1_000_000_000_000)
+}
+
+const ddl = flowkit.InboxDDL + `
+CREATE TABLE IF NOT EXISTS shipments (
+	order_id    TEXT PRIMARY KEY,
+	shipment_id TEXT NOT NULL,
+	carrier     TEXT NOT NULL,
+	tracking    TEXT NOT NULL,
+	shipped_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+`
+
+// DDL is the SQL that creates the store's tables (idempotent).
+func DDL() string { return ddl }
+
+// Store is the shipping service's state. Safe for concurrent use.
+type Store struct {
+	db   *sql.DB
+	emit flowkit.Emitter
+}
+
+// OpenStore opens or creates the store at path.
+func OpenStore(ctx context.Context, path string, emit flowkit.Emitter) (*Store, error) {
+	db, err := flowkit.OpenDB(ctx, path, ddl)
+	if err != nil {
+		return nil, err
+	}
+	return NewStore(db, emit), nil
+}
+
+// NewStore returns a store on an open database whose tables exist.
+func NewStore(db *sql.DB, emit flowkit.Emitter) *Store { return &Store{db: db, emit: emit} }
+
+// DB returns the underlying database.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Tx applies consumed events in one transaction; see Store.Batch.
+type Tx struct {
+	s  *Store
+	tx *sql.Tx
+}
+
+// Batch runs fn in one transaction, committed when fn returns nil.
+func (s *Store) Batch(ctx context.Context, fn func(*Tx) error) error {
+	return flowkit.InTx(ctx, s.db, func(tx *sql.Tx) error { return fn(&Tx{s: s, tx: tx}) })
+}
+
+// OrderReady ships orderID once and emits OrderShipped.
+func (t *Tx) OrderReady(ctx context.Context, rec flowkit.Record, orderID string) error {
+	fresh, err := flowkit.MarkSeen(ctx, t.tx, rec.EventID)
+	if err != nil || !fresh {
+		return err
+	}
+	var existing string
+	err = t.tx.QueryRowContext(ctx, `SELECT shipment_id FROM shipments WHERE order_id = ?`, orderID).Scan(&existing)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("shipping: look up %s: %w", orderID, err)
+	}
+	ev := ShippedEvent{Meta: flowkit.NewMeta(orderID, rec.EventID), OrderID: orderID, ShipmentID: uuid.NewString(),
+		Carrier: Carrier, TrackingNumber: TrackingNumber(orderID)}
+	ev.ShippedAt = ev.Meta.OccurredAt
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO shipments(order_id, shipment_id, carrier, tracking, shipped_at) VALUES(?, ?, ?, ?, ?)`,
+		orderID, ev.ShipmentID, ev.Carrier, ev.TrackingNumber, ev.ShippedAt.UnixMilli()); err != nil {
+		return fmt.Errorf("shipping: insert shipment of %s: %w", orderID, err)
+	}
+	if t.s.emit == nil {
+		return nil
+	}
+	return t.s.emit.Emit(ctx, t.tx, ev)
+}
+
+// Get returns orderID's shipment; ok is false when there is none.
+func (s *Store) Get(ctx context.Context, orderID string) (Shipment, bool, error) {
+	var sh Shipment
+	var at int64
+	err := s.db.QueryRowContext(ctx, `SELECT order_id, shipment_id, carrier, tracking, shipped_at FROM shipments WHERE order_id = ?`, orderID).
+		Scan(&sh.OrderID, &sh.ShipmentID, &sh.Carrier, &sh.TrackingNumber, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Shipment{}, false, nil
+	}
+	if err != nil {
+		return Shipment{}, false, fmt.Errorf("shipping: get %s: %w", orderID, err)
+	}
+	sh.ShippedAt = time.UnixMilli(at).UTC()
+	return sh, true, nil
+}
+
+// Count returns the number of shipments.
+func (s *Store) Count(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM shipments`).Scan(&n)
+	return n, err
+}
