@@ -1,0 +1,375 @@
+package schemas
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/contrail-events/contrail/events"
+)
+
+// Compatibility levels a subject may have, as the Confluent registry names them.
+var CompatibilityLevels = []string{
+	"BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE", "NONE",
+}
+
+// Strategies are the subject naming strategies the manifest accepts.
+var Strategies = []events.Strategy{events.TopicName, events.RecordName, events.TopicRecordName}
+
+// Defaults used when the manifest's defaults section leaves a value out.
+const (
+	DefaultStrategy      = events.TopicName
+	DefaultCompatibility = "BACKWARD"
+	DefaultPartitions    = 1
+)
+
+// Event is one manifest entry, resolved against the loaded types.
+type Event struct {
+	// Type is the event's record type.
+	Type *Type
+	// Topic is the Kafka topic it travels on; several events may share one.
+	Topic string
+	// Subject is the registry subject under Strategy.
+	Subject string
+	// Strategy is the subject naming strategy (manifest entry, else defaults,
+	// else TopicName).
+	Strategy events.Strategy
+	// Compatibility is the subject's compatibility level (entry, else
+	// defaults, else BACKWARD).
+	Compatibility string
+	// Key is the top-level field of Type used as the partition key.
+	Key string
+	// Producers and Consumers name the services that produce and consume it.
+	Producers, Consumers []string
+	// Line and Col locate the entry in manifest.yaml.
+	Line, Col int
+}
+
+// Topic is a topic the manifest declares.
+type Topic struct {
+	Name       string
+	Partitions int
+}
+
+type manifestDoc struct {
+	Version  int `yaml:"version"`
+	Defaults struct {
+		Strategy           string `yaml:"strategy"`
+		Compatibility      string `yaml:"compatibility"`
+		Partitions         int    `yaml:"partitions"`
+		TypesCompatibility string `yaml:"types_compatibility"`
+	} `yaml:"defaults"`
+	Topics []struct {
+		Name       string `yaml:"name"`
+		Partitions int    `yaml:"partitions"`
+	} `yaml:"topics"`
+	Events []manifestEvent `yaml:"events"`
+}
+
+type manifestEvent struct {
+	Schema        string   `yaml:"schema"`
+	Topic         string   `yaml:"topic"`
+	Strategy      string   `yaml:"strategy"`
+	Compatibility string   `yaml:"compatibility"`
+	Key           string   `yaml:"key"`
+	Producers     []string `yaml:"producers"`
+	Consumers     []string `yaml:"consumers"`
+}
+
+// parsedManifest is the decoded manifest with the YAML nodes for positions.
+type parsedManifest struct {
+	doc  manifestDoc
+	root *yaml.Node
+}
+
+var yamlLineRE = regexp.MustCompile(`line (\d+): (.*)`)
+
+// manifest decodes and validates the manifest against the types found so
+// far; the key check runs in finishManifest, after hamba has parsed.
+func (l *loader) manifest(data []byte, set *Set) *parsedManifest {
+	p := &l.probs
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		l.yamlErr(err)
+		return nil
+	}
+	if len(root.Content) == 0 {
+		p.add(ManifestFile, 1, 1, "empty manifest: declare version, topics and events")
+		return nil
+	}
+	m := &parsedManifest{root: &root}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&m.doc); err != nil {
+		l.yamlErr(err)
+		return nil
+	}
+	doc := &m.doc
+	if doc.Version != 1 {
+		line, col := m.pos("version")
+		p.add(ManifestFile, line, col, "unsupported manifest version %d: this contrail reads version: 1", doc.Version)
+	}
+	checkLevel := func(level string, path ...string) {
+		if level != "" && !slices.Contains(CompatibilityLevels, level) {
+			line, col := m.pos(path...)
+			p.add(ManifestFile, line, col, "unknown compatibility level %q: use one of %s", level, strings.Join(CompatibilityLevels, ", "))
+		}
+	}
+	checkStrategy := func(s string, path ...string) {
+		if s != "" && !slices.Contains(Strategies, events.Strategy(s)) {
+			line, col := m.pos(path...)
+			p.add(ManifestFile, line, col, "unknown subject naming strategy %q: use TopicName, RecordName or TopicRecordName", s)
+		}
+	}
+	checkStrategy(doc.Defaults.Strategy, "defaults", "strategy")
+	checkLevel(doc.Defaults.Compatibility, "defaults", "compatibility")
+	checkLevel(doc.Defaults.TypesCompatibility, "defaults", "types_compatibility")
+	defPartitions := doc.Defaults.Partitions
+	if defPartitions == 0 {
+		defPartitions = DefaultPartitions
+	}
+	if defPartitions < 0 {
+		line, col := m.pos("defaults", "partitions")
+		p.add(ManifestFile, line, col, "partitions must be positive")
+	}
+
+	topics := map[string]bool{}
+	for i, t := range doc.Topics {
+		idx := strconv.Itoa(i)
+		line, col := m.pos("topics", idx, "name")
+		switch {
+		case t.Name == "":
+			line, col = m.pos("topics", idx)
+			p.add(ManifestFile, line, col, "topic needs a name")
+			continue
+		case topics[t.Name]:
+			p.add(ManifestFile, line, col, "topic %q is declared twice", t.Name)
+			continue
+		}
+		topics[t.Name] = true
+		parts := t.Partitions
+		if parts == 0 {
+			parts = defPartitions
+		}
+		if parts < 0 {
+			line, col := m.pos("topics", idx, "partitions")
+			p.add(ManifestFile, line, col, "partitions of topic %q must be positive", t.Name)
+		}
+		set.Topics = append(set.Topics, Topic{Name: t.Name, Partitions: parts})
+	}
+	declared := strings.Join(sortedKeys(topics), ", ")
+
+	set.TypesCompatibility = cmpOr(doc.Defaults.TypesCompatibility, doc.Defaults.Compatibility, DefaultCompatibility)
+	subjects := map[string]*Event{}
+	broken := map[string]bool{}
+	for _, e := range p.list {
+		broken[e.File] = true
+	}
+	for i, me := range doc.Events {
+		idx := strconv.Itoa(i)
+		eline, ecol := m.pos("events", idx)
+		at := func(key string) (int, int) {
+			if line, col := m.pos("events", idx, key); line > 0 {
+				return line, col
+			}
+			return eline, ecol
+		}
+		ev := &Event{
+			Topic: me.Topic, Key: me.Key, Line: eline, Col: ecol,
+			Strategy:      events.Strategy(cmpOr(me.Strategy, doc.Defaults.Strategy, string(DefaultStrategy))),
+			Compatibility: cmpOr(me.Compatibility, doc.Defaults.Compatibility, DefaultCompatibility),
+			Producers:     me.Producers, Consumers: me.Consumers,
+		}
+		ok := true
+		if me.Schema == "" {
+			p.add(ManifestFile, eline, ecol, `event needs "schema", the full name of its record (e.g. contrail.orders.OrderPlaced)`)
+			continue
+		}
+		t := set.Types[me.Schema]
+		if broken[filePathFor(me.Schema)] || (t != nil && broken[t.File]) {
+			// The file's own problems explain it; more here would be noise.
+			continue
+		}
+		if t == nil {
+			line, col := at("schema")
+			p.add(ManifestFile, line, col, "unknown schema %q: no .avsc defines it (expected %s)%s", me.Schema, filePathFor(me.Schema), suggestName(me.Schema, sortedKeys(set.Types)))
+			ok = false
+		} else if l.defs[me.Schema].kind != "record" {
+			line, col := at("schema")
+			p.add(ManifestFile, line, col, "schema %q is a %s: an event must be a record", me.Schema, l.defs[me.Schema].kind)
+			ok = false
+		} else if prev := set.Event(me.Schema); prev != nil {
+			line, col := at("schema")
+			p.add(ManifestFile, line, col, "event %s is listed twice (first at line %d): list each event once", me.Schema, prev.Line)
+			ok = false
+		}
+		if me.Topic == "" {
+			p.add(ManifestFile, eline, ecol, `event %s needs "topic"`, me.Schema)
+			ok = false
+		} else if !topics[me.Topic] {
+			line, col := at("topic")
+			p.add(ManifestFile, line, col, "topic %q is not declared: add it under topics (declared: %s)", me.Topic, declared)
+			ok = false
+		}
+		if me.Strategy != "" && !slices.Contains(Strategies, events.Strategy(me.Strategy)) {
+			line, col := at("strategy")
+			p.add(ManifestFile, line, col, "unknown subject naming strategy %q: use TopicName, RecordName or TopicRecordName", me.Strategy)
+			ok = false
+		}
+		checkLevel(me.Compatibility, "events", idx, "compatibility")
+		if me.Key == "" {
+			p.add(ManifestFile, eline, ecol, `event %s needs "key", the top-level field used as the partition key`, me.Schema)
+			ok = false
+		}
+		if ok {
+			if msg := l.checkKey(me.Schema, me.Key); msg != "" {
+				line, col := at("key")
+				p.add(ManifestFile, line, col, "%s", msg)
+				ok = false
+			}
+		}
+		if !ok {
+			continue
+		}
+		ev.Type = t
+		subj, err := ev.Strategy.Subject(me.Topic, me.Schema)
+		if err != nil {
+			continue
+		}
+		ev.Subject = subj
+		if prev := subjects[subj]; prev != nil {
+			line, col := at("schema")
+			p.add(ManifestFile, line, col, "subject %q of %s collides with %s (line %d): one subject holds one event type; use RecordName or TopicRecordName for events that share a topic", subj, me.Schema, prev.Type.FullName, prev.Line)
+			continue
+		}
+		subjects[subj] = ev
+		set.Events = append(set.Events, ev)
+	}
+	return m
+}
+
+// checkKey checks that key is a top-level field of record fullName whose
+// type makes a partition key: a string (uuid included), int, long or enum.
+func (l *loader) checkKey(fullName, key string) string {
+	d := l.defs[fullName]
+	fields := d.node.get("fields")
+	if fields == nil {
+		return ""
+	}
+	var names []string
+	for _, f := range fields.items {
+		name := f.get("name")
+		if name == nil {
+			continue
+		}
+		names = append(names, name.str)
+		if name.str != key {
+			continue
+		}
+		typ := f.get("type")
+		if typ == nil {
+			return ""
+		}
+		if typ.kind == jsonObject {
+			typ = typ.get("type")
+		}
+		if typ != nil && typ.kind == jsonString {
+			switch typ.str {
+			case "string", "int", "long":
+				return ""
+			}
+			if rd := l.defs[qualify(d.t.Namespace, typ.str)]; rd != nil && rd.kind == "enum" {
+				return ""
+			}
+			if rd := l.defs[typ.str]; rd != nil && rd.kind == "enum" {
+				return ""
+			}
+		}
+		return fmt.Sprintf("key field %q of %s cannot be a partition key: use a string, int, long or enum field (not null, union or complex)", key, fullName)
+	}
+	return fmt.Sprintf("key field %q is not a field of %s: use one of its top-level fields (%s)", key, fullName, strings.Join(names, ", "))
+}
+
+func cmpOr(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func suggestName(s string, cands []string) string {
+	best, bestD := "", 4
+	for _, c := range cands {
+		if d := editDistance(strings.ToLower(s), strings.ToLower(c)); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf("; did you mean %q?", best)
+}
+
+// pos returns the position of the YAML node at path (mapping keys and
+// sequence indexes); for a mapping key it is the value's position.
+func (m *parsedManifest) pos(path ...string) (int, int) {
+	n := m.root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	for _, p := range path {
+		switch n.Kind {
+		case yaml.MappingNode:
+			var next *yaml.Node
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == p {
+					next = n.Content[i+1]
+					break
+				}
+			}
+			if next == nil {
+				return 0, 0
+			}
+			n = next
+		case yaml.SequenceNode:
+			i, err := strconv.Atoi(p)
+			if err != nil || i < 0 || i >= len(n.Content) {
+				return 0, 0
+			}
+			n = n.Content[i]
+		default:
+			return 0, 0
+		}
+	}
+	return n.Line, n.Column
+}
+
+func (l *loader) yamlErr(err error) {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		for _, e := range te.Errors {
+			if mm := yamlLineRE.FindStringSubmatch(e); mm != nil {
+				line, _ := strconv.Atoi(mm[1])
+				l.probs.add(ManifestFile, line, 1, "%s", strings.TrimSpace(mm[2]))
+			} else {
+				l.probs.add(ManifestFile, 1, 1, "%s", e)
+			}
+		}
+		return
+	}
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if mm := yamlLineRE.FindStringSubmatch(msg); mm != nil {
+		line, _ := strconv.Atoi(mm[1])
+		l.probs.add(ManifestFile, line, 1, "invalid YAML: %s", mm[2])
+		return
+	}
+	l.probs.add(ManifestFile, 1, 1, "invalid YAML: %s", msg)
+}
