@@ -1,0 +1,119 @@
+package runtime
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics holds the runtime's Prometheus metrics, labelled per consumer group
+// and handler (the event type's full name):
+//
+//	contrail_handler_handled_total        records handled successfully
+//	contrail_handler_failed_total         failed attempts, by error class
+//	contrail_handler_retried_total        retries started
+//	contrail_handler_dead_lettered_total  records sent to a dead-letter topic, by class
+//	contrail_handler_duplicates_total     records the inbox dropped as already handled
+//	contrail_handler_seconds              handling latency (all attempts), histogram
+//	contrail_consumer_unknown_total       records skipped: no handler for their type
+//	contrail_consumer_lag                 high watermark minus next offset, per partition
+//	contrail_published_total              events published, by topic and type
+//
+// A Metrics is safe for concurrent use; several routers may share one.
+type Metrics struct {
+	reg          *prometheus.Registry
+	handled      *prometheus.CounterVec
+	failed       *prometheus.CounterVec
+	retried      *prometheus.CounterVec
+	deadLettered *prometheus.CounterVec
+	duplicates   *prometheus.CounterVec
+	latency      *prometheus.HistogramVec
+	unknown      *prometheus.CounterVec
+	lag          *prometheus.GaugeVec
+	published    *prometheus.CounterVec
+
+	handlers sync.Map // handlerKey -> *handlerMetrics
+}
+
+type handlerKey struct{ group, eventType string }
+
+// handlerMetrics caches one handler's label-bound metrics so the hot path
+// does no label lookups.
+type handlerMetrics struct {
+	handled, retried, duplicates prometheus.Counter
+	latency                      prometheus.Observer
+	m                            *Metrics
+	key                          handlerKey
+}
+
+// NewMetrics creates the metrics and registers them with reg. A nil reg
+// means a new private registry, served by Handler. It returns an error when
+// reg already holds metrics of the same names (use one Metrics per registry).
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	m := &Metrics{}
+	if reg == nil {
+		m.reg = prometheus.NewRegistry()
+		reg = m.reg
+	}
+	hl := []string{"group", "handler"}
+	m.handled = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "contrail_handler_handled_total", Help: "Records handled successfully."}, hl)
+	m.failed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "contrail_handler_failed_total", Help: "Failed handling attempts, by error class."}, append(hl, "class"))
+	m.retried = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "contrail_handler_retried_total", Help: "Retries started."}, hl)
+	m.deadLettered = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "contrail_handler_dead_lettered_total", Help: "Records written to a dead-letter topic, by error class."}, append(hl, "class"))
+	m.duplicates = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "contrail_handler_duplicates_total", Help: "Records the inbox dropped because their event id was already handled."}, hl)
+	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "contrail_handler_seconds", Help: "Time from the first attempt to the final outcome.", Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10)}, hl)
+	m.unknown = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "contrail_consumer_unknown_total", Help: "Records skipped because no handler is registered for their event type."}, []string{"group", "topic", "event_type"})
+	m.lag = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "contrail_consumer_lag", Help: "Records between the partition's high watermark and the next record to handle."}, []string{"group", "topic", "partition"})
+	m.published = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "contrail_published_total", Help: "Events published and acknowledged."}, []string{"topic", "event_type"})
+	for _, c := range []prometheus.Collector{m.handled, m.failed, m.retried, m.deadLettered, m.duplicates, m.latency, m.unknown, m.lag, m.published} {
+		if err := reg.Register(c); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if errors.As(err, &are) {
+				return nil, errors.New("runtime: metrics already registered with this registry: create one Metrics per registry and share it")
+			}
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// Handler serves the metrics of the private registry NewMetrics(nil)
+// created; for metrics registered elsewhere serve that registry instead.
+func (m *Metrics) Handler() http.Handler {
+	if m.reg == nil {
+		return promhttp.Handler()
+	}
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+func (m *Metrics) handler(group, eventType string) *handlerMetrics {
+	k := handlerKey{group, eventType}
+	if h, ok := m.handlers.Load(k); ok {
+		return h.(*handlerMetrics)
+	}
+	h := &handlerMetrics{
+		handled:    m.handled.WithLabelValues(group, eventType),
+		retried:    m.retried.WithLabelValues(group, eventType),
+		duplicates: m.duplicates.WithLabelValues(group, eventType),
+		latency:    m.latency.WithLabelValues(group, eventType),
+		m:          m, key: k,
+	}
+	actual, _ := m.handlers.LoadOrStore(k, h)
+	return actual.(*handlerMetrics)
+}
+
+func (h *handlerMetrics) failed(class ErrorClass) {
+	h.m.failed.WithLabelValues(h.key.group, h.key.eventType, string(class)).Inc()
+}
+
+func (h *handlerMetrics) deadLettered(class ErrorClass) {
+	h.m.deadLettered.WithLabelValues(h.key.group, h.key.eventType, string(class)).Inc()
+}
+
+func (m *Metrics) setLag(group, topic string, partition int32, lag int64) {
+	m.lag.WithLabelValues(group, topic, strconv.Itoa(int(partition))).Set(float64(lag))
+}

@@ -1,0 +1,353 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+
+	"github.com/google/uuid"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/contrail-events/contrail/events"
+)
+
+// Publisher publishes typed events. It produces with an idempotent producer
+// and acks=all (franz-go's defaults, kept on purpose), linger 0 unless
+// Linger says otherwise, and every Publish returns only after the broker
+// acknowledged. It is safe for concurrent use.
+type Publisher struct {
+	cfg publisherConfig
+	cl  *kgo.Client
+	own bool
+}
+
+// NewPublisher connects a publisher. It needs WithCodec; it returns an error
+// for invalid options or an unusable client configuration (it does not wait
+// for the brokers: use Ready).
+func NewPublisher(opts ...PublisherOpt) (*Publisher, error) {
+	var cfg publisherConfig
+	cfg.setDefaults()
+	for _, o := range opts {
+		if o != nil {
+			o.applyPublisher(&cfg)
+		}
+	}
+	if err := cfg.validate("publisher"); err != nil {
+		return nil, err
+	}
+	if cfg.linger < 0 {
+		return nil, fmt.Errorf("runtime: publisher: linger must not be negative, got %v", cfg.linger)
+	}
+	p := &Publisher{cfg: cfg, cl: cfg.client}
+	if p.cl == nil {
+		kopts := append([]kgo.Opt{
+			kgo.RequiredAcks(kgo.AllISRAcks()),
+			kgo.ProducerLinger(cfg.linger),
+			kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
+		}, cfg.clientOpts()...)
+		cl, err := kgo.NewClient(kopts...)
+		if err != nil {
+			return nil, fmt.Errorf("runtime: publisher: %w", err)
+		}
+		p.cl, p.own = cl, true
+	}
+	return p, nil
+}
+
+// Close flushes nothing (every Publish already waited) and closes the
+// publisher's own client; a client passed with WithClient stays open.
+func (p *Publisher) Close() {
+	if p.own {
+		p.cl.Close()
+	}
+}
+
+// Client returns the underlying franz-go client.
+func (p *Publisher) Client() *kgo.Client { return p.cl }
+
+// Metrics returns the metrics the publisher updates.
+func (p *Publisher) Metrics() *Metrics { return p.cfg.metrics }
+
+// Ready pings the brokers; it is a readiness check for HealthHandler.
+func (p *Publisher) Ready(ctx context.Context) error {
+	if err := p.cl.Ping(ctx); err != nil {
+		return fmt.Errorf("runtime: publisher: brokers unreachable: %w", err)
+	}
+	return nil
+}
+
+// PublishOpt adjusts one Publish call.
+type PublishOpt func(*publishOpts)
+
+type publishOpts struct {
+	eventID, correlationID, causationID string
+	topic                               string
+}
+
+// EventID sets the event id when the event has no metadata.eventId of its
+// own; the default is a new random UUID.
+func EventID(id string) PublishOpt { return func(o *publishOpts) { o.eventID = id } }
+
+// CorrelationID sets the correlation id, overriding the one taken from the
+// event's metadata, from the message being handled in ctx, or else the event
+// id (a flow's first event starts its flow).
+func CorrelationID(id string) PublishOpt { return func(o *publishOpts) { o.correlationID = id } }
+
+// CausationID sets the causation id, overriding the one taken from the
+// event's metadata or the event id of the message being handled in ctx.
+func CausationID(id string) PublishOpt { return func(o *publishOpts) { o.causationID = id } }
+
+// ToTopic publishes to topic instead of the binding's topic.
+func ToTopic(topic string) PublishOpt { return func(o *publishOpts) { o.topic = topic } }
+
+// Publish encodes v (a pointer to t's Go type, e.g. *orders.OrderPlaced with
+// orders.OrderPlacedBinding), keys it by t's key field, sets the headers
+// (HeaderEventID, HeaderEventType, HeaderContentType, HeaderCorrelationID,
+// HeaderCausationID and, through the Tracer, trace context) and returns once
+// the broker acknowledged. An event with an EventMetadata field (as every
+// Contrail event has) gets its empty eventId and correlationId filled in,
+// and a nil causationId set from the message handled in ctx, so payload and
+// headers agree. Errors come from encoding (wrapped codec errors) or
+// producing (kerr errors, ctx errors); on error nothing was published.
+func (p *Publisher) Publish(ctx context.Context, t events.Type, v any, opts ...PublishOpt) error {
+	r, err := p.Record(ctx, t, v, opts...)
+	if err != nil {
+		return err
+	}
+	return p.produce(ctx, t.FullName(), r)
+}
+
+// PublishAll publishes every value in vs, each as Publish would, in
+// parallel, and returns after all were acknowledged. Records of one key keep
+// their order. It returns the first error; on error some events may have
+// been published.
+func PublishAll[T any](ctx context.Context, p *Publisher, b *events.Binding[T], vs []*T) error {
+	rs := make([]*kgo.Record, len(vs))
+	for i, v := range vs {
+		r, err := p.Record(ctx, b, v)
+		if err != nil {
+			return err
+		}
+		rs[i] = r
+	}
+	return p.produce(ctx, b.FullName(), rs...)
+}
+
+// Record builds the record Publish would produce, without producing it. The
+// outbox uses it to store events inside a database transaction.
+func (p *Publisher) Record(ctx context.Context, t events.Type, v any, opts ...PublishOpt) (*kgo.Record, error) {
+	return buildRecord(ctx, p.cfg.codec, t, v, opts...)
+}
+
+func buildRecord(ctx context.Context, codec Codec, t events.Type, v any, opts ...PublishOpt) (*kgo.Record, error) {
+	var o publishOpts
+	for _, f := range opts {
+		f(&o)
+	}
+	key, err := t.KeyOf(v)
+	if err != nil {
+		return nil, fmt.Errorf("runtime: publish: %w", err)
+	}
+	ids := fillMetadata(ctx, v, o)
+	var value []byte
+	if ae, ok := codec.(appendEncoder); ok {
+		value, err = ae.AppendEncode(ctx, nil, t, v)
+	} else {
+		value, err = codec.Encode(ctx, t, v)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("runtime: publish %s: %w", t.FullName(), err)
+	}
+	topic := t.Topic()
+	if o.topic != "" {
+		topic = o.topic
+	}
+	hs := make([]kgo.RecordHeader, 0, 6)
+	hs = append(hs,
+		kgo.RecordHeader{Key: HeaderEventID, Value: []byte(ids.eventID)},
+		kgo.RecordHeader{Key: HeaderEventType, Value: []byte(t.FullName())},
+		kgo.RecordHeader{Key: HeaderContentType, Value: []byte(ContentTypeAvro)},
+		kgo.RecordHeader{Key: HeaderCorrelationID, Value: []byte(ids.correlationID)},
+	)
+	if ids.causationID != "" {
+		hs = append(hs, kgo.RecordHeader{Key: HeaderCausationID, Value: []byte(ids.causationID)})
+	}
+	return &kgo.Record{Topic: topic, Key: key, Value: value, Headers: hs, Context: ctx}, nil
+}
+
+// produce produces rs and waits for all acknowledgements.
+func (p *Publisher) produce(ctx context.Context, eventType string, rs ...*kgo.Record) error {
+	return produceAll(ctx, p.cl, p.cfg.tracer, p.cfg.metrics, eventType, rs...)
+}
+
+func produceAll(ctx context.Context, cl *kgo.Client, tracer Tracer, m *Metrics, eventType string, rs ...*kgo.Record) error {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	wg.Add(len(rs))
+	for _, r := range rs {
+		var end func(error)
+		if tracer != nil {
+			var sctx context.Context
+			sctx, end = tracer.StartSend(ctx, r)
+			r.Context = sctx
+		}
+		cl.Produce(ctx, r, func(r *kgo.Record, err error) {
+			if end != nil {
+				end(err)
+			}
+			if err != nil {
+				mu.Lock()
+				if first == nil {
+					first = fmt.Errorf("runtime: publish %s to %s: %w", eventType, r.Topic, err)
+				}
+				mu.Unlock()
+			} else if m != nil {
+				m.published.WithLabelValues(r.Topic, eventType).Inc()
+			}
+			wg.Done()
+		})
+	}
+	wg.Wait()
+	return first
+}
+
+// ids are the identity headers of one event.
+type ids struct{ eventID, correlationID, causationID string }
+
+// fillMetadata works out an event's ids from, in order: explicit options,
+// the event's own EventMetadata, the message handled in ctx, and fresh
+// values; it writes the result back into empty metadata fields.
+func fillMetadata(ctx context.Context, v any, o publishOpts) ids {
+	in := MessageFrom(ctx)
+	md := metadataOf(v)
+	var out ids
+	out.eventID = first(o.eventID, md.get(fEventID))
+	if out.eventID == "" {
+		out.eventID = uuid.NewString()
+	}
+	var fromMsgCorr, fromMsgCause string
+	if in != nil {
+		fromMsgCorr, fromMsgCause = first(in.CorrelationID, in.EventID), in.EventID
+	}
+	out.correlationID = first(o.correlationID, md.get(fCorrelationID), fromMsgCorr, out.eventID)
+	out.causationID = first(o.causationID, md.get(fCausationID), fromMsgCause)
+	md.set(fEventID, out.eventID)
+	md.set(fCorrelationID, out.correlationID)
+	md.set(fCausationID, out.causationID)
+	return out
+}
+
+func first(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// metaFields locates a Go type's metadata.{eventId,correlationId,causationId}
+// fields by their avro tags; found once per type.
+type metaFields struct {
+	ok                                  bool
+	metadata                            []int
+	eventID, correlationID, causationID []int
+}
+
+var metaCache sync.Map // reflect.Type -> *metaFields
+
+type metaView struct {
+	f *metaFields
+	v reflect.Value // the metadata struct, addressable
+}
+
+func metadataOf(v any) metaView {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
+		return metaView{}
+	}
+	rt := rv.Elem().Type()
+	f, ok := metaCache.Load(rt)
+	if !ok {
+		f, _ = metaCache.LoadOrStore(rt, findMetaFields(rt))
+	}
+	mf := f.(*metaFields)
+	if !mf.ok {
+		return metaView{}
+	}
+	return metaView{f: mf, v: rv.Elem().FieldByIndex(mf.metadata)}
+}
+
+func findMetaFields(rt reflect.Type) *metaFields {
+	mf := &metaFields{}
+	md, ok := fieldByTag(rt, "metadata")
+	if !ok || md.Type.Kind() != reflect.Struct {
+		return mf
+	}
+	mf.metadata = md.Index
+	for tag, dst := range map[string]*[]int{"eventId": &mf.eventID, "correlationId": &mf.correlationID, "causationId": &mf.causationID} {
+		if f, ok := fieldByTag(md.Type, tag); ok && (f.Type.Kind() == reflect.String || (f.Type.Kind() == reflect.Pointer && f.Type.Elem().Kind() == reflect.String)) {
+			*dst = f.Index
+		}
+	}
+	mf.ok = mf.eventID != nil
+	return mf
+}
+
+func fieldByTag(rt reflect.Type, name string) (reflect.StructField, bool) {
+	for i := range rt.NumField() {
+		f := rt.Field(i)
+		if f.Tag.Get("avro") == name {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+const (
+	fEventID = iota
+	fCorrelationID
+	fCausationID
+)
+
+func (m metaView) index(which int) []int {
+	if m.f == nil {
+		return nil
+	}
+	return [][]int{m.f.eventID, m.f.correlationID, m.f.causationID}[which]
+}
+
+func (m metaView) get(which int) string {
+	idx := m.index(which)
+	if idx == nil {
+		return ""
+	}
+	fv := m.v.FieldByIndex(idx)
+	if fv.Kind() == reflect.Pointer {
+		if fv.IsNil() {
+			return ""
+		}
+		fv = fv.Elem()
+	}
+	return fv.String()
+}
+
+func (m metaView) set(which int, s string) {
+	idx := m.index(which)
+	if idx == nil || s == "" || m.get(which) != "" {
+		return
+	}
+	fv := m.v.FieldByIndex(idx)
+	if fv.Kind() == reflect.Pointer {
+		fv.Set(reflect.ValueOf(&s))
+		return
+	}
+	fv.SetString(s)
+}
+
+var errNoRoute = errors.New("runtime: no handler")
