@@ -58,9 +58,9 @@ func deref(s avro.Schema) avro.Schema {
 func (w *walker) push(r, wr seg) { w.rp = append(w.rp, r); w.wp = append(w.wp, wr) }
 func (w *walker) pop()           { w.rp = w.rp[:len(w.rp)-1]; w.wp = w.wp[:len(w.wp)-1] }
 
-func key(k string) seg            { return seg{key: k, idx: -1} }
-func keyIdx(k string, i int) seg  { return seg{key: k, idx: i} }
-func index(i int) seg             { return seg{idx: i} }
+func key(k string) seg             { return seg{key: k, idx: -1} }
+func keyIdx(k string, i int) seg   { return seg{key: k, idx: i} }
+func index(i int) seg              { return seg{idx: i} }
 func owner(n avro.NamedSchema) seg { return seg{owner: n, idx: -1} }
 
 // check walks reader r against writer wr at the current paths.

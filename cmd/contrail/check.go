@@ -1,0 +1,255 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/contrail-events/contrail/compat"
+	"github.com/contrail-events/contrail/compat/baseline"
+	"github.com/contrail-events/contrail/compat/report"
+	"github.com/contrail-events/contrail/schemas"
+)
+
+func init() { register(newCheckCmd) }
+
+// checkFlags are `contrail check`'s flags.
+type checkFlags struct {
+	schemas    string
+	against    string
+	transitive bool
+	level      string
+	format     string
+	exceptions string
+}
+
+func newCheckCmd(env *cliEnv) *cobra.Command {
+	var f checkFlags
+	var ruleList strings.Builder
+	for _, r := range compat.Rules() {
+		fmt.Fprintf(&ruleList, "  %-36s %s\n", r.ID, r.Purpose)
+	}
+	cmd := &cobra.Command{
+		Use:   "check --against BASELINE",
+		Short: "Block breaking schema changes: compare the schemas with a baseline",
+		Long: `check compares the schemas in the working tree with a baseline, subject by subject, at
+each subject's compatibility level from the manifest (--level overrides), and reports
+every breaking change with its rule, subject and file:line:col.
+
+BASELINE is one of:
+  git:REF         the schema tree at a git ref (read with git, nothing is checked out);
+                  with --transitive, every version of it in REF's history
+  http(s)://URL   a Confluent-compatible schema registry (every registered version)
+  DIR             another schema tree on disk
+
+Exit codes:
+  0    compatible (warnings may be printed)
+  100  breaking changes found
+  1    usage or tool error (bad flag, git or registry unreachable)
+  2    invalid schema input (the schemas or the exceptions file do not parse)
+
+Exceptions: <schemas>/compat-exceptions.yaml (or --exceptions FILE) lists accepted breaks,
+each with rule, subject or path, a mandatory reason and an optional expires date.
+Expired and unused exceptions are reported.
+
+Rules:
+` + ruleList.String(),
+		Example: `  contrail check --against git:origin/main
+  contrail check --against git:main --transitive --format github-actions
+  contrail check --against http://localhost:8081 --format json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runCheck(cmd.Context(), env, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.schemas, "schemas", "schemas", "schema tree to check (holds manifest.yaml)")
+	fl.StringVar(&f.against, "against", "", "baseline: git:REF, a registry URL, or a directory (required)")
+	fl.BoolVar(&f.transitive, "transitive", false, "with git:REF, check against every version in REF's history (needed for *_TRANSITIVE levels)")
+	fl.StringVar(&f.level, "level", "", "override every subject's compatibility level (BACKWARD, FULL_TRANSITIVE, ...)")
+	fl.StringVar(&f.format, "format", "text", "output format: "+strings.Join(report.Formats, ", "))
+	fl.StringVar(&f.exceptions, "exceptions", "", "exceptions file (default <schemas>/compat-exceptions.yaml when present)")
+	return cmd
+}
+
+func runCheck(ctx context.Context, env *cliEnv, f checkFlags) error {
+	if f.against == "" {
+		return withCode(exitError, errors.New("check: --against is required: git:REF, a registry URL or a directory"))
+	}
+	if !validFormat(f.format) {
+		return withCode(exitError, fmt.Errorf("check: unknown --format %q: use one of %s", f.format, strings.Join(report.Formats, ", ")))
+	}
+	var opts compat.TreeOptions
+	if f.level != "" {
+		l, err := compat.ParseLevel(f.level)
+		if err != nil {
+			return withCode(exitError, fmt.Errorf("check: --level: %w", err))
+		}
+		opts.Level = l
+	}
+	if f.transitive && !strings.HasPrefix(f.against, "git:") {
+		return withCode(exitError, errors.New("check: --transitive works with --against git:REF only (a registry baseline always has every version)"))
+	}
+
+	set, err := schemas.Load(f.schemas)
+	if err != nil {
+		return loadErr("working tree", err)
+	}
+	next, err := compat.SnapshotOf(set, "working tree")
+	if err != nil {
+		return withCode(exitInvalid, err)
+	}
+	ex, err := loadExceptions(f)
+	if err != nil {
+		return err
+	}
+
+	res := &report.Result{Next: next.Label, Baseline: f.against}
+	for _, e := range next.Entries {
+		res.Subjects = append(res.Subjects, e.Subject)
+	}
+	repo, repoErr := baseline.OpenRepo(ctx, f.schemas)
+	if repoErr == nil {
+		res.PathPrefix = repo.Prefix()
+	} else {
+		res.PathPrefix = filepath.ToSlash(filepath.Clean(f.schemas)) + "/"
+	}
+
+	history, err := loadBaseline(ctx, env, f, repo, repoErr, next)
+	if err != nil {
+		return err
+	}
+	findings, err := compat.CheckTree(next, history, opts)
+	if err != nil {
+		return withCode(exitInvalid, err)
+	}
+	res.Findings, res.Silenced = ex.Apply(findings, time.Now().UTC())
+	res.Findings = compat.Dedupe(res.Findings)
+	compat.Sort(res.Findings)
+	if err := report.Write(env.stdout, f.format, res); err != nil {
+		return withCode(exitError, fmt.Errorf("check: %w", err))
+	}
+	if res.Breaking() {
+		return withCode(exitBreaking, nil)
+	}
+	return nil
+}
+
+func validFormat(s string) bool {
+	for _, f := range report.Formats {
+		if f == s {
+			return true
+		}
+	}
+	return false
+}
+
+// loadErr maps a schema loading error to exit 2 (the input is invalid) or 1
+// (the tool could not read it).
+func loadErr(what string, err error) error {
+	var se *schemas.Error
+	if errors.As(err, &se) || errors.Is(err, schemas.ErrNoManifest) {
+		return withCode(exitInvalid, fmt.Errorf("check: %s: %w", what, err))
+	}
+	return withCode(exitError, fmt.Errorf("check: %s: %w", what, err))
+}
+
+func loadExceptions(f checkFlags) (*compat.Exceptions, error) {
+	path := f.exceptions
+	if path == "" {
+		path = filepath.Join(f.schemas, "compat-exceptions.yaml")
+		if _, err := os.Stat(path); err != nil {
+			return nil, nil
+		}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, withCode(exitError, fmt.Errorf("check: exceptions: %w", err))
+	}
+	ex, err := compat.ParseExceptions(filepath.ToSlash(path), data)
+	if err != nil {
+		return nil, withCode(exitInvalid, fmt.Errorf("check: %w", err))
+	}
+	return ex, nil
+}
+
+func loadBaseline(ctx context.Context, env *cliEnv, f checkFlags, repo *baseline.Repo, repoErr error, next compat.Snapshot) ([]compat.Snapshot, error) {
+	switch {
+	case strings.HasPrefix(f.against, "git:"):
+		ref := strings.TrimPrefix(f.against, "git:")
+		if repoErr != nil {
+			return nil, withCode(exitError, fmt.Errorf("check: --against %s: %w", f.against, repoErr))
+		}
+		var versions []baseline.Version
+		if f.transitive {
+			vs, err := repo.History(ctx, ref)
+			if err != nil {
+				return nil, withCode(exitError, fmt.Errorf("check: %w", err))
+			}
+			versions = vs
+		} else {
+			v, err := repo.Tree(ctx, ref)
+			if err != nil {
+				return nil, withCode(exitError, fmt.Errorf("check: %w", err))
+			}
+			versions = []baseline.Version{v}
+		}
+		var history []compat.Snapshot
+		for i, v := range versions {
+			label := v.Label(ref)
+			set, err := schemas.LoadFS(v.FS)
+			if err == nil {
+				var snap compat.Snapshot
+				snap, err = compat.SnapshotOf(set, label)
+				if err == nil {
+					history = append(history, snap)
+					continue
+				}
+			}
+			if i == len(versions)-1 {
+				return nil, loadErr(label, err)
+			}
+			// An old commit that did not load is skipped, visibly.
+			fmt.Fprintf(env.stderr, "contrail check: skipping %s: it does not load: %v\n", label, firstLine(err))
+		}
+		return history, nil
+	case strings.HasPrefix(f.against, "http://"), strings.HasPrefix(f.against, "https://"):
+		var subjects []string
+		levels := map[string]compat.Level{}
+		for _, e := range next.Entries {
+			subjects = append(subjects, e.Subject)
+			levels[e.Subject] = e.Level
+		}
+		h, err := baseline.Registry(ctx, f.against, subjects, levels)
+		if err != nil {
+			return nil, withCode(exitError, fmt.Errorf("check: %w", err))
+		}
+		return h, nil
+	default:
+		dir := strings.TrimPrefix(f.against, "dir:")
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return nil, withCode(exitError, fmt.Errorf("check: --against %q is not git:REF, an http(s) registry URL or a directory", f.against))
+		}
+		set, err := schemas.Load(dir)
+		if err != nil {
+			return nil, loadErr("baseline "+dir, err)
+		}
+		snap, err := compat.SnapshotOf(set, dir)
+		if err != nil {
+			return nil, withCode(exitInvalid, err)
+		}
+		return []compat.Snapshot{snap}, nil
+	}
+}
+
+func firstLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
+}
+

@@ -1,0 +1,279 @@
+// Package report prints one set of compatibility findings in the formats
+// `contrail check` offers: text for people, json for tools, github-actions
+// workflow commands (annotations on the pull request's .avsc lines) and
+// JUnit XML for CI test tabs.
+package report
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/contrail-events/contrail/compat"
+)
+
+// ErrUnknownFormat is returned (wrapped) by Write for a format it lacks.
+var ErrUnknownFormat = errors.New("report: unknown format")
+
+// Formats lists the formats Write accepts.
+var Formats = []string{"text", "json", "github-actions", "junit"}
+
+// Result is what one check found.
+type Result struct {
+	// Next and Baseline label what was checked against what.
+	Next, Baseline string
+	// Subjects are the subjects checked, in order.
+	Subjects []string
+	// Findings are reported; Silenced were matched by an exception.
+	Findings, Silenced []compat.Finding
+	// PathPrefix is prepended to file names in annotations and text (the
+	// schema root relative to the repository, e.g. "schemas/"), except for
+	// files that already carry it.
+	PathPrefix string
+}
+
+// Breaking reports whether any reported finding has Error severity.
+func (r *Result) Breaking() bool {
+	for _, f := range r.Findings {
+		if compat.SeverityOf(f.Rule) == compat.Error {
+			return true
+		}
+	}
+	return false
+}
+
+// Primary is where a finding should be shown: in the version being checked
+// (Next) when it has a file position there, else wherever one is known.
+func (r *Result) Primary(f compat.Finding) compat.Location {
+	if f.Direction.Writer == r.Next && f.Writer.File != "" {
+		return r.withPrefix(f.Writer)
+	}
+	if f.Reader.File != "" || f.Writer.File == "" {
+		return r.withPrefix(f.Reader)
+	}
+	return r.withPrefix(f.Writer)
+}
+
+func (r *Result) withPrefix(l compat.Location) compat.Location {
+	if l.File != "" && r.PathPrefix != "" && !strings.HasPrefix(l.File, r.PathPrefix) {
+		l.File = r.PathPrefix + l.File
+	}
+	return l
+}
+
+// Write prints r in format. It returns an error wrapping ErrUnknownFormat
+// for a format not in Formats, or the writer's error.
+func Write(w io.Writer, format string, r *Result) error {
+	switch format {
+	case "text":
+		return writeText(w, r)
+	case "json":
+		return writeJSON(w, r)
+	case "github-actions":
+		return writeGitHub(w, r)
+	case "junit":
+		return writeJUnit(w, r)
+	}
+	return fmt.Errorf("%w %q: use one of %s", ErrUnknownFormat, format, strings.Join(Formats, ", "))
+}
+
+func pos(l compat.Location) string {
+	switch {
+	case l.File == "":
+		return "-"
+	case l.Line == 0:
+		return l.File
+	}
+	return fmt.Sprintf("%s:%d:%d", l.File, l.Line, l.Col)
+}
+
+func writeText(w io.Writer, r *Result) error {
+	var b strings.Builder
+	for _, f := range r.Findings {
+		sev := compat.SeverityOf(f.Rule)
+		fmt.Fprintf(&b, "%s: %s %s", pos(r.Primary(f)), sev, f.Rule)
+		if f.Subject != "" {
+			fmt.Fprintf(&b, " [%s]", f.Subject)
+		}
+		fmt.Fprintf(&b, "\n    %s\n", f.Message)
+		if f.Direction.Reader != "" {
+			fmt.Fprintf(&b, "    reader %s at %s, writer %s at %s\n",
+				f.Direction.Reader, locText(r.withPrefix(f.Reader)), f.Direction.Writer, locText(r.withPrefix(f.Writer)))
+		}
+	}
+	errs, warns := count(r.Findings)
+	verdict := "compatible"
+	if r.Breaking() {
+		verdict = "BREAKING"
+	}
+	fmt.Fprintf(&b, "%s: %d subjects checked against %s: %d errors, %d warnings, %d silenced by exceptions\n",
+		verdict, len(r.Subjects), r.Baseline, errs, warns, len(r.Silenced))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func locText(l compat.Location) string {
+	if l.File == "" {
+		if l.Path == "" {
+			return "/"
+		}
+		return l.Path
+	}
+	return pos(l) + " " + l.Path
+}
+
+func count(fs []compat.Finding) (errs, warns int) {
+	for _, f := range fs {
+		if compat.SeverityOf(f.Rule) == compat.Error {
+			errs++
+		} else {
+			warns++
+		}
+	}
+	return errs, warns
+}
+
+type jsonFinding struct {
+	compat.Finding
+	Severity compat.Severity `json:"severity"`
+	Location compat.Location `json:"location"`
+}
+
+func writeJSON(w io.Writer, r *Result) error {
+	conv := func(fs []compat.Finding) []jsonFinding {
+		out := make([]jsonFinding, 0, len(fs))
+		for _, f := range fs {
+			out = append(out, jsonFinding{Finding: f, Severity: compat.SeverityOf(f.Rule), Location: r.Primary(f)})
+		}
+		return out
+	}
+	doc := struct {
+		Breaking bool          `json:"breaking"`
+		Next     string        `json:"next"`
+		Baseline string        `json:"baseline"`
+		Subjects []string      `json:"subjects"`
+		Findings []jsonFinding `json:"findings"`
+		Silenced []jsonFinding `json:"silenced"`
+	}{r.Breaking(), r.Next, r.Baseline, r.Subjects, conv(r.Findings), conv(r.Silenced)}
+	if doc.Subjects == nil {
+		doc.Subjects = []string{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}
+
+// GitHub workflow commands: data escapes %, CR, LF; properties also : and ,.
+var (
+	ghData = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
+	ghProp = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
+)
+
+func writeGitHub(w io.Writer, r *Result) error {
+	var b strings.Builder
+	for _, f := range r.Findings {
+		cmd := "error"
+		if compat.SeverityOf(f.Rule) == compat.Warning {
+			cmd = "warning"
+		}
+		var props []string
+		l := r.Primary(f)
+		if l.File != "" {
+			props = append(props, "file="+ghProp.Replace(l.File))
+			if l.Line > 0 {
+				props = append(props, fmt.Sprintf("line=%d", l.Line), fmt.Sprintf("col=%d", l.Col))
+			}
+		}
+		props = append(props, "title="+ghProp.Replace(string(f.Rule)))
+		msg := f.Message
+		if f.Subject != "" {
+			msg = "[" + f.Subject + "] " + msg
+		}
+		fmt.Fprintf(&b, "::%s %s::%s\n", cmd, strings.Join(props, ","), ghData.Replace(msg))
+	}
+	errs, warns := count(r.Findings)
+	fmt.Fprintf(&b, "contrail check: %d subjects against %s: %d errors, %d warnings, %d silenced\n", len(r.Subjects), r.Baseline, errs, warns, len(r.Silenced))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name     string      `xml:"name,attr"`
+	Tests    int         `xml:"tests,attr"`
+	Failures int         `xml:"failures,attr"`
+	Cases    []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string         `xml:"name,attr"`
+	Classname string         `xml:"classname,attr"`
+	File      string         `xml:"file,attr,omitempty"`
+	Line      int            `xml:"line,attr,omitempty"`
+	Failures  []junitFailure `xml:"failure"`
+}
+
+type junitFailure struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Text    string `xml:",chardata"`
+}
+
+// writeJUnit writes one test case per subject (failing with one failure per
+// error finding) plus one per finding that has no subject.
+func writeJUnit(w io.Writer, r *Result) error {
+	suite := junitSuite{Name: "contrail check against " + r.Baseline}
+	index := map[string]int{}
+	for _, s := range r.Subjects {
+		index[s] = len(suite.Cases)
+		suite.Cases = append(suite.Cases, junitCase{Name: s, Classname: "compat"})
+	}
+	for _, f := range r.Findings {
+		if compat.SeverityOf(f.Rule) != compat.Error {
+			continue
+		}
+		i, ok := index[f.Subject]
+		if !ok || f.Subject == "" {
+			i = len(suite.Cases)
+			index[f.Subject] = i
+			name := f.Subject
+			if name == "" {
+				name = string(f.Rule)
+			}
+			suite.Cases = append(suite.Cases, junitCase{Name: name, Classname: "compat"})
+		}
+		l := r.Primary(f)
+		c := &suite.Cases[i]
+		if c.File == "" && l.File != "" {
+			c.File, c.Line = l.File, l.Line
+		}
+		c.Failures = append(c.Failures, junitFailure{Message: f.Message, Type: string(f.Rule), Text: pos(l) + ": " + f.Message})
+	}
+	for _, c := range suite.Cases {
+		if len(c.Failures) > 0 {
+			suite.Failures++
+		}
+	}
+	suite.Tests = len(suite.Cases)
+	doc := junitSuites{Name: "contrail check", Tests: suite.Tests, Failures: suite.Failures, Suites: []junitSuite{suite}}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
