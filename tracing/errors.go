@@ -41,10 +41,18 @@ func ErrorType(err error) string {
 	case errors.Is(err, context.DeadlineExceeded):
 		return "context.DeadlineExceeded"
 	}
-	for e := err; e != nil; e = errors.Unwrap(e) {
+	for e := err; e != nil; {
 		switch t := fmt.Sprintf("%T", e); t {
 		case "*fmt.wrapError", "*fmt.wrapErrors", "*errors.joinError":
-			continue
+			if m, ok := e.(interface{ Unwrap() []error }); ok {
+				if es := m.Unwrap(); len(es) > 0 {
+					e = es[0]
+					continue
+				}
+				e = nil
+				continue
+			}
+			e = errors.Unwrap(e)
 		case "*errors.errorString":
 			return semconv.ErrorTypeOther.Value.AsString()
 		default:

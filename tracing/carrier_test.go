@@ -1,0 +1,163 @@
+package tracing_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/contrail-events/contrail/tracing"
+)
+
+func TestCarrier(t *testing.T) {
+	tests := []struct {
+		name    string
+		headers []kgo.RecordHeader
+		set     [][2]string
+		want    []kgo.RecordHeader
+	}{
+		{name: "append to empty", set: [][2]string{{"traceparent", "a"}},
+			want: []kgo.RecordHeader{{Key: "traceparent", Value: []byte("a")}}},
+		{name: "replace in place", headers: hs("x", "1", "traceparent", "old", "y", "2"), set: [][2]string{{"traceparent", "new"}},
+			want: hs("x", "1", "traceparent", "new", "y", "2")},
+		{name: "duplicates collapse to first position", headers: hs("traceparent", "a", "x", "1", "traceparent", "b"), set: [][2]string{{"traceparent", "c"}},
+			want: hs("traceparent", "c", "x", "1")},
+		{name: "case-insensitive replace", headers: hs("Uber-Trace-Id", "old"), set: [][2]string{{"uber-trace-id", "new"}},
+			want: hs("uber-trace-id", "new")},
+		{name: "other keys untouched", headers: hs("a", "1", "b", "2"), set: [][2]string{{"c", "3"}, {"a", "9"}},
+			want: hs("a", "9", "b", "2", "c", "3")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &kgo.Record{Headers: tc.headers}
+			c := tracing.RecordCarrier(r)
+			for _, kv := range tc.set {
+				c.Set(kv[0], kv[1])
+				if got := c.Get(kv[0]); got != kv[1] {
+					t.Fatalf("Get(%q) after Set = %q, want %q", kv[0], got, kv[1])
+				}
+			}
+			if !equalHeaders(r.Headers, tc.want) {
+				t.Fatalf("headers %s, want %s", show(r.Headers), show(tc.want))
+			}
+			if len(c.Keys()) != len(tc.want) {
+				t.Fatalf("Keys %v, want %d keys", c.Keys(), len(tc.want))
+			}
+		})
+	}
+}
+
+func TestCarrierGetLastAndDelete(t *testing.T) {
+	h := hs("k", "first", "x", "1", "K", "last")
+	c := tracing.HeadersCarrier(&h)
+	if got := c.Get("k"); got != "last" {
+		t.Fatalf("Get = %q, want the last header's value", got)
+	}
+	c.Delete("k", "missing")
+	if !equalHeaders(h, hs("x", "1")) {
+		t.Fatalf("after Delete: %s", show(h))
+	}
+	var zero tracing.Carrier
+	zero.Set("a", "b")
+	zero.Delete("a")
+	if zero.Get("a") != "" || zero.Keys() != nil {
+		t.Fatalf("zero carrier not empty")
+	}
+}
+
+// TestCarrierRoundTrip injects with the full propagator into a record that
+// already carries another trace's headers and extracts the new one back.
+func TestCarrierRoundTrip(t *testing.T) {
+	tp := sdktrace.NewTracerProvider()
+	prop := tracing.NewPropagator()
+	for range 3 {
+		ctx, span := tp.Tracer("t").Start(context.Background(), "s")
+		r := &kgo.Record{Headers: hs("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "uber-trace-id", "1:2:0:1", "app", "v")}
+		c := tracing.RecordCarrier(r)
+		c.Delete(prop.Fields()...)
+		prop.Inject(ctx, c)
+		got := trace.SpanContextFromContext(prop.Extract(context.Background(), c))
+		if got.TraceID() != span.SpanContext().TraceID() || got.SpanID() != span.SpanContext().SpanID() {
+			t.Fatalf("extracted %v/%v, want %v/%v", got.TraceID(), got.SpanID(), span.SpanContext().TraceID(), span.SpanContext().SpanID())
+		}
+		if c.Get("app") != "v" || len(r.Headers) != 3 {
+			t.Fatalf("headers %s, want app + traceparent + uber-trace-id", show(r.Headers))
+		}
+		span.End()
+	}
+}
+
+// FuzzCarrier checks the carrier's invariants on arbitrary headers: Set then
+// Get returns the value, exactly one header of the key remains, other
+// headers keep their order, and extraction never panics.
+func FuzzCarrier(f *testing.F) {
+	f.Add("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "uber-trace-id", "1:2:0:1", "traceparent", "x")
+	f.Add("Uber-Trace-Id", "::::", "baggage", "a=%zz", "uber-trace-id", "")
+	f.Add("", "", "tracestate", strings.Repeat("k=v,", 40), "TRACEPARENT", "00-")
+	prop := tracing.NewPropagator()
+	f.Fuzz(func(t *testing.T, k1, v1, k2, v2, setK, setV string) {
+		h := hs(k1, v1, k2, v2, "keep", "me")
+		_ = prop.Extract(context.Background(), tracing.HeadersCarrier(&h)) // must not panic
+		c := tracing.HeadersCarrier(&h)
+		var others []kgo.RecordHeader
+		for _, x := range h {
+			if !strings.EqualFold(x.Key, setK) {
+				others = append(others, x)
+			}
+		}
+		c.Set(setK, setV)
+		if got := c.Get(setK); got != setV {
+			t.Fatalf("Get(%q) = %q after Set %q", setK, got, setV)
+		}
+		n := 0
+		var rest []kgo.RecordHeader
+		for _, x := range h {
+			if strings.EqualFold(x.Key, setK) {
+				n++
+			} else {
+				rest = append(rest, x)
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%d headers named %q after Set", n, setK)
+		}
+		if !equalHeaders(rest, others) {
+			t.Fatalf("other headers changed: %s, want %s", show(rest), show(others))
+		}
+		c.Delete(setK)
+		if c.Get(setK) != "" && setV != "" {
+			t.Fatalf("Delete left %q", setK)
+		}
+	})
+}
+
+func hs(kv ...string) []kgo.RecordHeader {
+	var out []kgo.RecordHeader
+	for i := 0; i < len(kv); i += 2 {
+		out = append(out, kgo.RecordHeader{Key: kv[i], Value: []byte(kv[i+1])})
+	}
+	return out
+}
+
+func equalHeaders(a, b []kgo.RecordHeader) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Key != b[i].Key || string(a[i].Value) != string(b[i].Value) {
+			return false
+		}
+	}
+	return true
+}
+
+func show(h []kgo.RecordHeader) string {
+	var b strings.Builder
+	for _, x := range h {
+		b.WriteString(x.Key + "=" + string(x.Value) + " ")
+	}
+	return "[" + strings.TrimSpace(b.String()) + "]"
+}
