@@ -1,0 +1,165 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+
+	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/contrail-events/contrail/registry"
+	"github.com/contrail-events/contrail/schemas"
+)
+
+func init() { register(newRegistryCmd) }
+
+// Defaults of `contrail registry`.
+const (
+	defaultRegistryAddr = "127.0.0.1:8081"
+	defaultRegistryURL  = "http://127.0.0.1:8081"
+)
+
+func newRegistryCmd(env *cliEnv) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "registry",
+		Short: "Serve the Confluent-compatible schema registry, or push schemas/ to one",
+		Args:  cobra.NoArgs,
+	}
+	cmd.AddCommand(newRegistryServeCmd(env), newRegistryPushCmd(env))
+	return cmd
+}
+
+type registryServeFlags struct {
+	addr      string
+	dataDir   string
+	usersFile string
+	maxBytes  int64
+	readOnly  bool
+}
+
+func newRegistryServeCmd(env *cliEnv) *cobra.Command {
+	var f registryServeFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the schema registry until interrupted",
+		Long: "serve runs the Confluent-compatible schema registry on --addr. With --data-dir every\n" +
+			"acknowledged write is fsynced to DIR/" + registry.DataFileName + " and survives kill -9; without it the\n" +
+			"registry lives in memory. Basic auth users come from --users-file or $" + registry.UsersEnv + "\n" +
+			"(name:password entries; bcrypt hashes allowed).",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var opts []registry.Opt
+			users, err := registryUsers(f.usersFile)
+			if err != nil {
+				return withCode(exitError, err)
+			}
+			if len(users) > 0 {
+				opts = append(opts, registry.WithBasicAuth(users))
+			}
+			opts = append(opts, registry.WithMaxRequestBytes(f.maxBytes), registry.WithReadOnly(f.readOnly))
+			var store registry.Store
+			if f.dataDir == "" {
+				fmt.Fprintln(env.stderr, "contrail registry: no --data-dir: schemas live in memory and are lost on exit")
+				store = registry.NewMemoryStore()
+			} else {
+				bs, err := registry.OpenBoltStore(f.dataDir)
+				if err != nil {
+					return withCode(exitError, err)
+				}
+				defer bs.Close()
+				store = bs
+			}
+			reg, err := registry.Open(cmd.Context(), store)
+			if err != nil {
+				return withCode(exitError, err)
+			}
+			srv, err := registry.NewServer(reg, opts...)
+			if err != nil {
+				return withCode(exitError, err)
+			}
+			ln, err := net.Listen("tcp", f.addr)
+			if err != nil {
+				return withCode(exitError, fmt.Errorf("registry: listen on %s: %w (is another registry running? pick another --addr)", f.addr, err))
+			}
+			fmt.Fprintf(env.stdout, "registry listening on http://%s\n", ln.Addr())
+			return registry.Serve(cmd.Context(), ln, srv)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.addr, "addr", defaultRegistryAddr, "address to listen on (port 0 picks a free port)")
+	fl.StringVar(&f.dataDir, "data-dir", "", "directory to keep the registry in (empty: memory only)")
+	fl.StringVar(&f.usersFile, "users-file", "", "basic auth users file (name:password per line); default $"+registry.UsersEnv)
+	fl.Int64Var(&f.maxBytes, "max-request-bytes", registry.DefaultMaxRequestBytes, "largest accepted request body")
+	fl.BoolVar(&f.readOnly, "read-only", false, "refuse every write (42205)")
+	return cmd
+}
+
+func registryUsers(file string) (map[string]string, error) {
+	if file != "" {
+		return registry.LoadUsersFile(file)
+	}
+	if v := os.Getenv(registry.UsersEnv); v != "" {
+		return registry.ParseUsers(v)
+	}
+	return nil, nil
+}
+
+type registryPushFlags struct {
+	url        string
+	schemasDir string
+	dryRun     bool
+	user, pass string
+}
+
+func newRegistryPushCmd(env *cliEnv) *cobra.Command {
+	var f registryPushFlags
+	cmd := &cobra.Command{
+		Use:   "push",
+		Short: "Register schemas/ with a registry, in dependency order, and set compatibility levels",
+		Long: "push registers every schema in --schemas with the registry at --registry: shared types\n" +
+			"under their full name (RecordName) at the manifest's types_compatibility, events under\n" +
+			"their manifest subject at their level, with references, in dependency order. It is\n" +
+			"idempotent. --dry-run prints the plan without writing. An incompatible schema exits 100.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			set, err := loadPushSchemas(f.schemasDir, cmd.Flags().Changed("schemas"))
+			if err != nil {
+				return withCode(exitInvalid, err)
+			}
+			opts := []sr.ClientOpt{sr.URLs(f.url)}
+			if f.user != "" {
+				opts = append(opts, sr.BasicAuth(f.user, f.pass))
+			}
+			cl, err := sr.NewClient(opts...)
+			if err != nil {
+				return withCode(exitError, fmt.Errorf("registry: client for %s: %w", f.url, err))
+			}
+			_, err = registry.Push(cmd.Context(), cl, set, f.dryRun, env.stdout)
+			if errors.Is(err, registry.ErrPushIncompatible) {
+				return withCode(exitBreaking, err)
+			}
+			if err != nil {
+				return withCode(exitError, err)
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.url, "registry", defaultRegistryURL, "schema registry URL")
+	fl.StringVar(&f.schemasDir, "schemas", "schemas", "schema tree (manifest.yaml + .avsc); the built-in schemas when the default is absent")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "print what would change without writing")
+	fl.StringVar(&f.user, "user", os.Getenv("CONTRAIL_REGISTRY_USER"), "basic auth user (default $CONTRAIL_REGISTRY_USER)")
+	fl.StringVar(&f.pass, "password", os.Getenv("CONTRAIL_REGISTRY_PASSWORD"), "basic auth password (default $CONTRAIL_REGISTRY_PASSWORD)")
+	return cmd
+}
+
+// loadPushSchemas loads dir; when dir is the default and absent, the
+// schemas built into the binary.
+func loadPushSchemas(dir string, explicit bool) (*schemas.Set, error) {
+	if st, err := os.Stat(dir); err == nil && st.IsDir() || explicit {
+		return schemas.Load(dir)
+	}
+	return schemas.Default()
+}

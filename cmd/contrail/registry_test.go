@@ -1,0 +1,222 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/contrail-events/contrail/registry"
+)
+
+// TestRegistryServeHelperProcess is not a test: TestRegistryRestartAfterKill
+// re-executes the test binary with it to run `contrail registry serve` in a
+// real child process it can SIGKILL.
+func TestRegistryServeHelperProcess(t *testing.T) {
+	args := os.Getenv("CONTRAIL_REGISTRY_HELPER_ARGS")
+	if args == "" {
+		t.Skip("helper process for TestRegistryRestartAfterKill")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	os.Exit(run(ctx, strings.Split(args, "\x1f"), os.Stdout, os.Stderr))
+}
+
+// startRegistryProcess runs `contrail registry serve` in a child process and
+// returns its base URL.
+func startRegistryProcess(t *testing.T, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRegistryServeHelperProcess$")
+	cmd.Env = append(os.Environ(), "CONTRAIL_REGISTRY_HELPER_ARGS="+strings.Join(append([]string{"registry", "serve"}, args...), "\x1f"))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if l := sc.Text(); strings.HasPrefix(l, "registry listening on ") {
+				lines <- strings.TrimPrefix(l, "registry listening on ")
+			}
+		}
+	}()
+	select {
+	case url := <-lines:
+		return cmd, url
+	case <-time.After(20 * time.Second):
+		t.Fatal("registry process did not report its address within 20s")
+	}
+	return nil, ""
+}
+
+func httpDo(t *testing.T, method, url, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", registry.ContentType)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// registrySnapshot reads everything a client can see: every schema and
+// version (deleted ones too), every config and mode.
+func registrySnapshot(t *testing.T, url string) string {
+	t.Helper()
+	var b strings.Builder
+	_, subjects := httpDo(t, "GET", url+"/subjects?deleted=true", "")
+	var names []string
+	if err := json.Unmarshal([]byte(subjects), &names); err != nil {
+		t.Fatalf("GET /subjects: %s", subjects)
+	}
+	paths := []string{"/subjects", "/subjects?deleted=true", "/schemas?deleted=true", "/config", "/mode"}
+	for _, n := range names {
+		paths = append(paths, "/config/"+n, "/mode/"+n, "/subjects/"+n+"/versions?deleted=true")
+	}
+	for id := 1; id <= 40; id++ {
+		paths = append(paths, fmt.Sprintf("/schemas/ids/%d", id))
+	}
+	for _, p := range paths {
+		code, body := httpDo(t, "GET", url+p, "")
+		fmt.Fprintf(&b, "%s -> %d %s\n", p, code, body)
+	}
+	return b.String()
+}
+
+func TestRegistryRestartAfterKill(t *testing.T) {
+	dir := t.TempDir()
+	proc, url := startRegistryProcess(t, "--addr", "127.0.0.1:0", "--data-dir", dir)
+
+	code, out, errOut := runCLI(t, "registry", "push", "--registry", url)
+	if code != exitOK || !strings.Contains(out, "registered") {
+		t.Fatalf("push: code %d\n%s\n%s", code, out, errOut)
+	}
+	// Settings and deletes must survive too.
+	for _, r := range []struct{ method, path, body string }{
+		{"PUT", "/config", `{"compatibility":"FULL"}`},
+		{"PUT", "/mode/shipments-value", `{"mode":"READONLY"}`},
+		{"POST", "/subjects/scratch/versions", `{"schema":"{\"type\":\"record\",\"name\":\"S\",\"fields\":[]}"}`},
+		{"DELETE", "/subjects/scratch/versions/1", ""},
+	} {
+		if c, body := httpDo(t, r.method, url+r.path, r.body); c != 200 {
+			t.Fatalf("%s %s: %d %s", r.method, r.path, c, body)
+		}
+	}
+	before := registrySnapshot(t, url)
+	if !strings.Contains(before, "orders-contrail.orders.OrderPlaced") || !strings.Contains(before, `"mode":"READONLY"`) {
+		t.Fatalf("snapshot misses pushed data:\n%s", before)
+	}
+
+	if err := proc.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	proc.Wait()
+
+	_, url2 := startRegistryProcess(t, "--addr", "127.0.0.1:0", "--data-dir", dir)
+	after := registrySnapshot(t, url2)
+	if before != after {
+		t.Fatalf("state changed across kill -9 and restart:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	// Push is idempotent: nothing new after the restart.
+	code, out, errOut = runCLI(t, "registry", "push", "--registry", url2)
+	if code != exitOK || strings.Contains(out, "registered") || !strings.Contains(out, "unchanged") {
+		t.Fatalf("second push: code %d\n%s\n%s", code, out, errOut)
+	}
+	// New IDs continue after the old ones.
+	_, body := httpDo(t, "POST", url2+"/subjects/fresh/versions", `{"schema":"{\"type\":\"record\",\"name\":\"Fresh\",\"fields\":[]}"}`)
+	var got struct{ ID int }
+	json.Unmarshal([]byte(body), &got)
+	if got.ID <= 23 {
+		t.Fatalf("new schema after restart got id %d (%s), want a fresh id above the pushed ones", got.ID, body)
+	}
+}
+
+func newInProcessRegistry(t *testing.T) string {
+	t.Helper()
+	reg, err := registry.Open(context.Background(), registry.NewMemoryStore())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := registry.NewServer(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	return ts.URL
+}
+
+func TestRegistryPushDryRun(t *testing.T) {
+	url := newInProcessRegistry(t)
+	code, out, errOut := runCLI(t, "registry", "push", "--registry", url, "--dry-run")
+	if code != exitOK || !strings.Contains(out, "would register  orders-contrail.orders.OrderPlaced") ||
+		!strings.Contains(out, "would set compatibility BACKWARD_TRANSITIVE") {
+		t.Fatalf("dry run: code %d\n%s\n%s", code, out, errOut)
+	}
+	if _, body := httpDo(t, "GET", url+"/subjects", ""); body != "[]" {
+		t.Fatalf("dry run wrote subjects: %s", body)
+	}
+	if code, _, _ := runCLI(t, "registry", "push", "--registry", url); code != exitOK {
+		t.Fatal("push failed")
+	}
+	code, out, _ = runCLI(t, "registry", "push", "--registry", url, "--dry-run")
+	if code != exitOK || strings.Contains(out, "would") {
+		t.Fatalf("dry run after push should show everything unchanged:\n%s", out)
+	}
+}
+
+func TestRegistryPushIncompatible(t *testing.T) {
+	url := newInProcessRegistry(t)
+	// An earlier OrderShipped without the repo's required fields: the repo's
+	// schema cannot read its data, so BACKWARD refuses it.
+	old := `{"type":"record","name":"OrderShipped","namespace":"contrail.shipping","fields":[{"name":"legacy","type":"string"}]}`
+	body, _ := json.Marshal(map[string]string{"schema": old})
+	if c, b := httpDo(t, "POST", url+"/subjects/shipments-value/versions", string(body)); c != 200 {
+		t.Fatalf("seed: %d %s", c, b)
+	}
+	code, _, errOut := runCLI(t, "registry", "push", "--registry", url)
+	if code != exitBreaking || !strings.Contains(errOut, "shipments-value") || !strings.Contains(errOut, "OrderShipped.avsc") {
+		t.Fatalf("push over an incompatible version: code %d, stderr %s", code, errOut)
+	}
+}
+
+func TestRegistryCLIErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing users file", []string{"registry", "serve", "--users-file", "/nonexistent/users", "--addr", "127.0.0.1:0"}, "users file"},
+		{"bad schemas dir", []string{"registry", "push", "--schemas", "/nonexistent/schemas", "--registry", "http://127.0.0.1:1"}, "nonexistent"},
+		{"registry unreachable", []string{"registry", "push", "--registry", "http://127.0.0.1:1"}, "127.0.0.1:1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, errOut := runCLI(t, tt.args...)
+			if code == exitOK || !strings.Contains(errOut, tt.want) {
+				t.Fatalf("code %d, stderr %q; want failure mentioning %q", code, errOut, tt.want)
+			}
+		})
+	}
+}
