@@ -71,6 +71,9 @@ func RetryMiddleware(p RetryPolicy, onFailure AttemptFailed) Middleware {
 					onFailure(ctx, m, attempt, err, retrying)
 				}
 				if !retrying {
+					if ctx.Err() != nil && retryable(err) {
+						return errors.Join(ctx.Err(), err)
+					}
 					return err
 				}
 				t := time.NewTimer(p.Backoff(attempt + 1))

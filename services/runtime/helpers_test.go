@@ -1,0 +1,110 @@
+package runtime_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/hamba/avro/v2"
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/contrail-events/contrail/broker"
+	"github.com/contrail-events/contrail/events"
+	"github.com/contrail-events/contrail/registry"
+	"github.com/contrail-events/contrail/registry/serde"
+)
+
+// Meta mirrors contrail.common.EventMetadata's identity fields.
+type Meta struct {
+	EventID       string  `avro:"eventId"`
+	CorrelationID string  `avro:"correlationId"`
+	CausationID   *string `avro:"causationId"`
+}
+
+// Thing is a small event shaped like Contrail's: metadata, key, payload.
+type Thing struct {
+	Metadata Meta   `avro:"metadata"`
+	OrderID  string `avro:"orderId"`
+	Seq      int    `avro:"seq"`
+	Note     string `avro:"note"`
+}
+
+const thingSchema = `{"type":"record","name":"Thing","namespace":"contrail.test","fields":[
+ {"name":"metadata","type":{"type":"record","name":"Meta","fields":[
+   {"name":"eventId","type":"string"},
+   {"name":"correlationId","type":"string"},
+   {"name":"causationId","type":["null","string"],"default":null}]}},
+ {"name":"orderId","type":"string"},
+ {"name":"seq","type":"int"},
+ {"name":"note","type":"string"}]}`
+
+// Echo is a second type used as a handler's output.
+type Echo struct {
+	Metadata Meta   `avro:"metadata"`
+	OrderID  string `avro:"orderId"`
+	Seq      int    `avro:"seq"`
+}
+
+const echoSchema = `{"type":"record","name":"Echo","namespace":"contrail.test","fields":[
+ {"name":"metadata","type":{"type":"record","name":"EchoMeta","fields":[
+   {"name":"eventId","type":"string"},
+   {"name":"correlationId","type":"string"},
+   {"name":"causationId","type":["null","string"],"default":null}]}},
+ {"name":"orderId","type":"string"},
+ {"name":"seq","type":"int"}]}`
+
+func thingBinding(topic string) *events.Binding[Thing] {
+	return events.NewBinding(events.BindingConfig[Thing]{
+		FullName: "contrail.test.Thing", Topic: topic, Subject: topic + "-contrail.test.Thing",
+		Strategy: events.TopicRecordName, KeyField: "orderId", SchemaText: thingSchema,
+		Key:   func(t *Thing) string { return t.OrderID },
+		Parse: func() (avro.Schema, error) { return avro.Parse(thingSchema) },
+	})
+}
+
+func echoBinding(topic string) *events.Binding[Echo] {
+	return events.NewBinding(events.BindingConfig[Echo]{
+		FullName: "contrail.test.Echo", Topic: topic, Subject: topic + "-contrail.test.Echo",
+		Strategy: events.TopicRecordName, KeyField: "orderId", SchemaText: echoSchema,
+		Key:   func(t *Echo) string { return t.OrderID },
+		Parse: func() (avro.Schema, error) { return avro.Parse(echoSchema) },
+	})
+}
+
+// startBroker runs an embedded broker over TCP on a free port.
+func startBroker(t testing.TB, opts ...broker.Opt) string {
+	t.Helper()
+	b, err := broker.New(append([]broker.Opt{broker.Addr("127.0.0.1:0")}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b.Addr()
+}
+
+// startRegistry runs Contrail's registry over HTTP and returns a serde on it.
+func startRegistry(t testing.TB) *serde.Serde {
+	t.Helper()
+	reg, err := registry.Open(context.Background(), registry.NewMemoryStore())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := registry.NewServer(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	cl, err := sr.NewClient(sr.URLs(hs.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := serde.New(cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

@@ -1,0 +1,466 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/contrail-events/contrail/broker"
+	"github.com/contrail-events/contrail/registry/serde"
+	"github.com/contrail-events/contrail/services/runtime"
+)
+
+// env is one test's platform: an embedded broker over TCP and the registry
+// over HTTP, with a publisher on them.
+type env struct {
+	t     *testing.T
+	addr  string
+	codec *serde.Serde
+	pub   *runtime.Publisher
+	topic string
+	b     interface{ Topic() string }
+}
+
+func newEnv(t *testing.T, partitions int, topics ...string) *env {
+	t.Helper()
+	var ts []broker.Topic
+	for _, n := range topics {
+		ts = append(ts, broker.Topic{Name: n, Partitions: partitions})
+	}
+	addr := startBroker(t, broker.Topics(ts...))
+	codec := startRegistry(t)
+	pub, err := runtime.NewPublisher(runtime.Brokers(addr), runtime.WithCodec(codec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pub.Close)
+	return &env{t: t, addr: addr, codec: codec, pub: pub, topic: topics[0]}
+}
+
+func (e *env) router(group string, opts ...runtime.RouterOpt) *runtime.Router {
+	e.t.Helper()
+	r, err := runtime.NewRouter(append([]runtime.RouterOpt{
+		runtime.Brokers(e.addr), runtime.WithCodec(e.codec), runtime.Group(group),
+		runtime.Retry(fastRetry), runtime.CommitInterval(100 * time.Millisecond),
+	}, opts...)...)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return r
+}
+
+// run starts r and returns a stop function that cancels it and returns Run's error.
+func run(t *testing.T, r *runtime.Router) func() error {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	var once sync.Once
+	var err error
+	stop := func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case err = <-done:
+			case <-time.After(30 * time.Second):
+				err = errors.New("Run did not return 30s after cancel")
+			}
+		})
+		return err
+	}
+	t.Cleanup(func() { _ = stop() })
+	return stop
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func things(n, keys int, note string) []*Thing {
+	out := make([]*Thing, n)
+	for i := range out {
+		out[i] = &Thing{OrderID: fmt.Sprintf("order-%d", i%keys), Seq: i, Note: note}
+	}
+	return out
+}
+
+// committed returns the group's committed offsets and the topic's end offsets.
+func (e *env) committed(group, topic string) (map[int32]int64, map[int32]int64) {
+	e.t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.addr))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ctx := context.Background()
+	got := map[int32]int64{}
+	resp, err := adm.FetchOffsets(ctx, group)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp.Each(func(o kadm.OffsetResponse) {
+		if o.Topic == topic {
+			got[o.Partition] = o.At
+		}
+	})
+	ends, err := adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	want := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			want[o.Partition] = o.Offset
+		}
+	})
+	return got, want
+}
+
+func (e *env) checkAllCommitted(group, topic string) {
+	e.t.Helper()
+	got, want := e.committed(group, topic)
+	for p, end := range want {
+		if got[p] != end {
+			e.t.Errorf("group %s partition %d committed at %d, want end offset %d (all: %v vs %v)", group, p, got[p], end, got, want)
+		}
+	}
+}
+
+// readAll reads every record of topic (read_committed) until n arrived.
+func (e *env) readAll(topic string, n int) []*kgo.Record {
+	e.t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.addr), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var out []*kgo.Record
+	for len(out) < n {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			e.t.Fatalf("read %d of %d records from %s", len(out), n, topic)
+		}
+		out = append(out, fs.Records()...)
+	}
+	// Nothing more arrives (no duplicates) within a short grace period.
+	gctx, gcancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer gcancel()
+	out = append(out, cl.PollFetches(gctx).Records()...)
+	return out
+}
+
+func scrape(t *testing.T, m *runtime.Metrics) string {
+	t.Helper()
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func TestOrderPreservedPerKey(t *testing.T) {
+	e := newEnv(t, 3, "things")
+	tb := thingBinding("things")
+	const n, keys = 300, 12
+	if err := runtime.PublishAll(context.Background(), e.pub, tb, things(n, keys, "")); err != nil {
+		t.Fatal(err)
+	}
+	r := e.router("order-test", runtime.Concurrency(3))
+	var mu sync.Mutex
+	seen := map[string][]int{}
+	total := 0
+	runtime.Handle(r, tb, func(ctx context.Context, th *Thing) error {
+		time.Sleep(time.Duration(th.Seq%3) * time.Millisecond) // uneven handlers
+		mu.Lock()
+		defer mu.Unlock()
+		seen[th.OrderID] = append(seen[th.OrderID], th.Seq)
+		total++
+		return nil
+	})
+	stop := run(t, r)
+	waitFor(t, "all events handled", func() bool { mu.Lock(); defer mu.Unlock(); return total >= n })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if total != n || len(seen) != keys {
+		t.Fatalf("handled %d events over %d keys, want %d over %d", total, len(seen), n, keys)
+	}
+	for k, seqs := range seen {
+		if !slices.IsSorted(seqs) {
+			t.Errorf("key %s handled out of order: %v", k, seqs)
+		}
+	}
+	e.checkAllCommitted("order-test", "things")
+}
+
+func TestFailTwiceThenSucceedIsRetriedAndCommittedOnce(t *testing.T) {
+	e := newEnv(t, 1, "things")
+	tb := thingBinding("things")
+	if err := runtime.PublishAll(context.Background(), e.pub, tb, things(3, 1, "")); err != nil {
+		t.Fatal(err)
+	}
+	r := e.router("retry-test")
+	var mu sync.Mutex
+	attempts := map[int]int{}
+	var successes []int
+	runtime.Handle(r, tb, func(ctx context.Context, th *Thing) error {
+		mu.Lock()
+		defer mu.Unlock()
+		attempts[th.Seq]++
+		if th.Seq == 1 && attempts[th.Seq] <= 2 {
+			return errors.New("database briefly unavailable")
+		}
+		successes = append(successes, th.Seq)
+		return nil
+	})
+	stop := run(t, r)
+	waitFor(t, "3 successes", func() bool { mu.Lock(); defer mu.Unlock(); return len(successes) >= 3 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if attempts[1] != 3 || !slices.Equal(successes, []int{0, 1, 2}) {
+		t.Fatalf("attempts %v, successes %v; want seq 1 tried 3 times and each event succeeding once, in order", attempts, successes)
+	}
+	e.checkAllCommitted("retry-test", "things")
+	m := scrape(t, r.Metrics())
+	for _, want := range []string{
+		`contrail_handler_retried_total{group="retry-test",handler="contrail.test.Thing"} 2`,
+		`contrail_handler_handled_total{group="retry-test",handler="contrail.test.Thing"} 3`,
+		`contrail_handler_failed_total{class="transient",group="retry-test",handler="contrail.test.Thing"} 2`,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	// Handled once: a new member of the group gets nothing.
+	r2 := e.router("retry-test")
+	again := 0
+	runtime.Handle(r2, tb, func(context.Context, *Thing) error { again++; return nil })
+	stop2 := run(t, r2)
+	time.Sleep(time.Second)
+	if err := stop2(); err != nil || again != 0 {
+		t.Fatalf("restarted router handled %d events (err %v), want 0", again, err)
+	}
+}
+
+func TestPoisonRecordsGoToTheDLQAndThePartitionContinues(t *testing.T) {
+	e := newEnv(t, 1, "things")
+	tb := thingBinding("things")
+	ctx := context.Background()
+	id, err := e.codec.ID(ctx, tb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := func(value []byte, eventID string) *kgo.Record {
+		return &kgo.Record{Topic: "things", Key: []byte("order-1"), Value: value, Headers: []kgo.RecordHeader{
+			{Key: runtime.HeaderEventType, Value: []byte(tb.FullName())}, {Key: runtime.HeaderEventID, Value: []byte(eventID)},
+		}}
+	}
+	good := func(note string, eventID string) *kgo.Record {
+		r, err := e.pub.Record(ctx, tb, &Thing{OrderID: "order-1", Note: note}, runtime.EventID(eventID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	cases := []struct {
+		name  string
+		rec   *kgo.Record
+		class runtime.ErrorClass
+		msg   string // part of the dlq error header
+	}{
+		{name: "bad magic byte", rec: raw([]byte{0x01, 0, 0, 0, 1, 2}, "bad-magic"), class: runtime.ClassPoison, msg: "magic"},
+		{name: "unknown schema id", rec: raw(serde.AppendHeader(nil, 424242), "unknown-id"), class: runtime.ClassPoison, msg: "unknown schema id"},
+		{name: "undecodable bytes", rec: raw(append(serde.AppendHeader(nil, id), 0x9f, 0xff), "undecodable"), class: runtime.ClassPoison, msg: "cannot decode"},
+		{name: "permanent error", rec: good("permanent", "permanent"), class: runtime.ClassPermanent, msg: "order is invalid"},
+		{name: "panic", rec: good("panic", "panic"), class: runtime.ClassPanic, msg: "panicked"},
+		{name: "transient until retries run out", rec: good("always", "always"), class: runtime.ClassTransient, msg: "still down"},
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for _, c := range cases {
+		if err := cl.ProduceSync(ctx, c.rec).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cl.ProduceSync(ctx, good("fine", "fine")).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+
+	r := e.router("poison-test")
+	var mu sync.Mutex
+	var handled []string
+	runtime.Handle(r, tb, func(ctx context.Context, th *Thing) error {
+		switch th.Note {
+		case "permanent":
+			return runtime.Permanent(errors.New("order is invalid"))
+		case "panic":
+			var m map[string]int
+			m["x"]++
+		case "always":
+			return errors.New("still down")
+		}
+		mu.Lock()
+		handled = append(handled, runtime.MessageFrom(ctx).EventID)
+		mu.Unlock()
+		return nil
+	})
+	stop := run(t, r)
+	waitFor(t, "the good record after the poison ones", func() bool { mu.Lock(); defer mu.Unlock(); return len(handled) > 0 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(handled, []string{"fine"}) {
+		t.Fatalf("handled %v, want only the good record", handled)
+	}
+	dls := e.readAll("things.dlq", len(cases))
+	if len(dls) != len(cases) {
+		t.Fatalf("%d dead letters, want %d", len(dls), len(cases))
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dl := dls[i]
+			if got := runtime.HeaderValue(dl, runtime.HeaderEventID); got != runtime.HeaderValue(c.rec, runtime.HeaderEventID) {
+				t.Fatalf("dead letter %d is event %q, want %q", i, got, runtime.HeaderValue(c.rec, runtime.HeaderEventID))
+			}
+			checks := map[string]string{
+				runtime.HeaderDLQTopic: "things", runtime.HeaderDLQPartition: "0",
+				runtime.HeaderDLQOffset: fmt.Sprint(i), runtime.HeaderDLQErrorClass: string(c.class),
+			}
+			for k, v := range checks {
+				if got := runtime.HeaderValue(dl, k); got != v {
+					t.Errorf("header %s = %q, want %q", k, got, v)
+				}
+			}
+			if msg := runtime.HeaderValue(dl, runtime.HeaderDLQError); !strings.Contains(msg, c.msg) {
+				t.Errorf("error header %q lacks %q", msg, c.msg)
+			}
+			if ts, err := time.Parse(time.RFC3339Nano, runtime.HeaderValue(dl, runtime.HeaderDLQTime)); err != nil || time.Since(ts) > time.Minute {
+				t.Errorf("time header %q: %v", runtime.HeaderValue(dl, runtime.HeaderDLQTime), err)
+			}
+			if string(dl.Value) != string(c.rec.Value) || string(dl.Key) != "order-1" {
+				t.Errorf("dead letter changed the key or value")
+			}
+		})
+	}
+	e.checkAllCommitted("poison-test", "things")
+}
+
+func TestUnknownEventTypesAreSkippedWithAMetric(t *testing.T) {
+	e := newEnv(t, 1, "things")
+	tb, eb := thingBinding("things"), echoBinding("things") // Echo shares the topic
+	ctx := context.Background()
+	if err := e.pub.Publish(ctx, eb, &Echo{OrderID: "o"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.pub.Publish(ctx, tb, &Thing{OrderID: "o", Seq: 7}); err != nil {
+		t.Fatal(err)
+	}
+	r := e.router("unknown-test")
+	got := make(chan int, 2)
+	runtime.Handle(r, tb, func(_ context.Context, th *Thing) error { got <- th.Seq; return nil })
+	stop := run(t, r)
+	select {
+	case seq := <-got:
+		if seq != 7 {
+			t.Fatalf("handled seq %d", seq)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Thing after an unknown Echo never handled")
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if m := scrape(t, r.Metrics()); !strings.Contains(m, `contrail_consumer_unknown_total{event_type="contrail.test.Echo",group="unknown-test",topic="things"} 1`) {
+		t.Fatalf("unknown metric missing:\n%s", m)
+	}
+	e.checkAllCommitted("unknown-test", "things")
+}
+
+func TestGracefulShutdownCommitsEverythingHandled(t *testing.T) {
+	e := newEnv(t, 3, "things")
+	tb := thingBinding("things")
+	const n = 60
+	if err := runtime.PublishAll(context.Background(), e.pub, tb, things(n, 6, "")); err != nil {
+		t.Fatal(err)
+	}
+	r := e.router("shutdown-test", runtime.CommitInterval(time.Hour)) // only the shutdown commits
+	var mu sync.Mutex
+	last := map[int32]int64{}
+	handled := map[int]bool{}
+	runtime.Handle(r, tb, func(ctx context.Context, th *Thing) error {
+		time.Sleep(15 * time.Millisecond)
+		rec := runtime.MessageFrom(ctx).Record
+		mu.Lock()
+		defer mu.Unlock()
+		last[rec.Partition] = max(last[rec.Partition], rec.Offset)
+		handled[th.Seq] = true
+		return nil
+	})
+	stop := run(t, r)
+	waitFor(t, "some events handled", func() bool { mu.Lock(); defer mu.Unlock(); return len(handled) >= 10 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	first := len(handled)
+	got, _ := e.committed("shutdown-test", "things")
+	for p, off := range last {
+		if got[p] != off+1 {
+			t.Errorf("partition %d: committed %d, want %d (last handled + 1)", p, got[p], off+1)
+		}
+	}
+	mu.Unlock()
+	if first == n {
+		t.Logf("every event was handled before shutdown; the drain check is weaker this run")
+	}
+	// The rest, and only the rest, goes to the next member.
+	r2 := e.router("shutdown-test")
+	var dup []int
+	runtime.Handle(r2, tb, func(_ context.Context, th *Thing) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if handled[th.Seq] {
+			dup = append(dup, th.Seq)
+		}
+		handled[th.Seq] = true
+		return nil
+	})
+	stop2 := run(t, r2)
+	waitFor(t, "the remaining events", func() bool { mu.Lock(); defer mu.Unlock(); return len(handled) == n })
+	if err := stop2(); err != nil {
+		t.Fatal(err)
+	}
+	if len(dup) > 0 {
+		t.Fatalf("events handled again after a graceful shutdown: %v", dup)
+	}
+	e.checkAllCommitted("shutdown-test", "things")
+}
