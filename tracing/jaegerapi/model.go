@@ -79,10 +79,18 @@ func (s Span) HasTag(key string) bool {
 	return false
 }
 
-// Parent returns the span id of the CHILD_OF reference, or "" for a root.
+// Parent returns the span id of the span's parent as Jaeger's UI draws it:
+// the CHILD_OF reference, else the first reference in the same trace (a
+// span whose parent is also linked, as Contrail's consumer spans are, comes
+// back from this API with one FOLLOWS_FROM reference), else "" for a root.
 func (s Span) Parent() string {
 	for _, r := range s.References {
 		if r.RefType == RefChildOf {
+			return r.SpanID
+		}
+	}
+	for _, r := range s.References {
+		if r.TraceID == s.TraceID {
 			return r.SpanID
 		}
 	}
