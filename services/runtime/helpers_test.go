@@ -86,7 +86,7 @@ func startBroker(t testing.TB, opts ...broker.Opt) string {
 }
 
 // startRegistry runs Contrail's registry over HTTP and returns a serde on it.
-func startRegistry(t testing.TB) *serde.Serde {
+func startRegistry(t testing.TB) (*serde.Serde, string) {
 	t.Helper()
 	reg, err := registry.Open(context.Background(), registry.NewMemoryStore())
 	if err != nil {
@@ -106,5 +106,5 @@ func startRegistry(t testing.TB) *serde.Serde {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return s, hs.URL
 }

@@ -23,12 +23,11 @@ import (
 // env is one test's platform: an embedded broker over TCP and the registry
 // over HTTP, with a publisher on them.
 type env struct {
-	t     *testing.T
-	addr  string
-	codec *serde.Serde
-	pub   *runtime.Publisher
-	topic string
-	b     interface{ Topic() string }
+	t           *testing.T
+	addr        string
+	codec       *serde.Serde
+	pub         *runtime.Publisher
+	registryURL string
 }
 
 func newEnv(t *testing.T, partitions int, topics ...string) *env {
@@ -38,13 +37,13 @@ func newEnv(t *testing.T, partitions int, topics ...string) *env {
 		ts = append(ts, broker.Topic{Name: n, Partitions: partitions})
 	}
 	addr := startBroker(t, broker.Topics(ts...))
-	codec := startRegistry(t)
+	codec, url := startRegistry(t)
 	pub, err := runtime.NewPublisher(runtime.Brokers(addr), runtime.WithCodec(codec))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(pub.Close)
-	return &env{t: t, addr: addr, codec: codec, pub: pub, topic: topics[0]}
+	return &env{t: t, addr: addr, codec: codec, pub: pub, registryURL: url}
 }
 
 func (e *env) router(group string, opts ...runtime.RouterOpt) *runtime.Router {

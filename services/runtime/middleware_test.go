@@ -244,8 +244,12 @@ func (f *fakeTracer) StartProcess(ctx context.Context, r *kgo.Record, group stri
 	f.processed = append(f.processed, r.Topic+"/"+group)
 	return ctx, func(err error) { f.ended = append(f.ended, err) }
 }
-func (f *fakeTracer) Retry(_ context.Context, attempt int, _ error)    { f.retries = append(f.retries, attempt) }
-func (f *fakeTracer) DeadLetter(_ context.Context, topic string, _ error) { f.dead = append(f.dead, topic) }
+func (f *fakeTracer) Retry(_ context.Context, attempt int, _ error) {
+	f.retries = append(f.retries, attempt)
+}
+func (f *fakeTracer) DeadLetter(_ context.Context, topic string, _ error) {
+	f.dead = append(f.dead, topic)
+}
 
 func TestTracingMiddleware(t *testing.T) {
 	ft := &fakeTracer{}

@@ -1,0 +1,153 @@
+package runtime_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/contrail-events/contrail/registry/serde"
+	"github.com/contrail-events/contrail/services/runtime"
+)
+
+// The crash test re-executes the test binary as a consumer process so it can
+// kill -9 it between handling and committing.
+const crashChildEnv = "CONTRAIL_RUNTIME_CRASH_CHILD"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(crashChildEnv) != "" {
+		os.Exit(crashChild())
+	}
+	os.Exit(m.Run())
+}
+
+// crashChild handles events with the inbox on a SQLite file and never
+// commits offsets (1h interval), until it is killed.
+func crashChild() int {
+	fail := func(err error) int { fmt.Fprintln(os.Stderr, "crash child:", err); return 1 }
+	ctx := context.Background()
+	cl, err := sr.NewClient(sr.URLs(os.Getenv("REGISTRY_URL")))
+	if err != nil {
+		return fail(err)
+	}
+	codec, err := serde.New(cl)
+	if err != nil {
+		return fail(err)
+	}
+	st, err := runtime.OpenStore(ctx, os.Getenv("DB"))
+	if err != nil {
+		return fail(err)
+	}
+	r, err := runtime.NewRouter(runtime.Brokers(os.Getenv("BROKER")), runtime.WithCodec(codec),
+		runtime.Group("crash-test"), runtime.WithInbox(st), runtime.CommitInterval(time.Hour),
+		// The broker's minimum session timeout: the killed member leaves the
+		// group 6s after its death instead of the default 45s.
+		runtime.ClientOpts(kgo.SessionTimeout(6*time.Second), kgo.HeartbeatInterval(500*time.Millisecond)))
+	if err != nil {
+		return fail(err)
+	}
+	runtime.Handle(r, thingBinding("things"), applyThing)
+	if err := r.Run(ctx); err != nil {
+		return fail(err)
+	}
+	return 0
+}
+
+const appliedDDL = `CREATE TABLE IF NOT EXISTS applied (event_id TEXT, seq INTEGER)`
+
+// applyThing is the handler's state change, in the inbox transaction.
+func applyThing(ctx context.Context, th *Thing) error {
+	_, err := runtime.Tx(ctx).ExecContext(ctx, `INSERT INTO applied (event_id, seq) VALUES (?, ?)`, th.Metadata.EventID, th.Seq)
+	return err
+}
+
+func countRows(t *testing.T, db *sql.DB, q string) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(q).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestCrashBetweenHandlingAndCommitRedeliversAndInboxDropsDuplicates(t *testing.T) {
+	e := newEnv(t, 2, "things")
+	tb := thingBinding("things")
+	ctx := context.Background()
+	const n = 20
+	if err := runtime.PublishAll(ctx, e.pub, tb, things(n, 5, "")); err != nil {
+		t.Fatal(err)
+	}
+	dbPath := filepath.Join(t.TempDir(), "state.db")
+	st, err := runtime.OpenStore(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.DB().Exec(appliedDDL); err != nil {
+		t.Fatal(err)
+	}
+
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), crashChildEnv+"=1", "BROKER="+e.addr, "DB="+dbPath,
+		"REGISTRY_URL="+e.registryURL)
+	var stderr strings.Builder
+	child.Stderr = &stderr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the child to handle every event", func() bool {
+		return countRows(t, st.DB(), `SELECT count(*) FROM applied`) == n
+	})
+	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = child.Wait()
+	if got, _ := e.committed("crash-test", "things"); len(got) != 0 {
+		t.Fatalf("the child committed offsets %v before the kill; the test needs it not to", got)
+	}
+
+	// Two more events arrive while the consumer is down.
+	if err := runtime.PublishAll(ctx, e.pub, tb, things(2, 2, "late")); err != nil {
+		t.Fatal(err)
+	}
+	r := e.router("crash-test", runtime.WithInbox(st))
+	var handled atomic.Int32
+	runtime.Handle(r, tb, func(ctx context.Context, th *Thing) error {
+		handled.Add(1)
+		return applyThing(ctx, th)
+	})
+	stop := run(t, r)
+	waitFor(t, "the late events", func() bool {
+		return countRows(t, st.DB(), `SELECT count(*) FROM applied`) >= n+2
+	})
+	waitFor(t, "every redelivery to be seen", func() bool {
+		return strings.Contains(scrape(t, r.Metrics()), fmt.Sprintf(`contrail_handler_duplicates_total{group="crash-test",handler="contrail.test.Thing"} %d`, n))
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if got := countRows(t, st.DB(), `SELECT count(*) FROM applied`); got != n+2 {
+		t.Fatalf("applied %d state changes, want %d: duplicates were applied", got, n+2)
+	}
+	if got := countRows(t, st.DB(), `SELECT count(DISTINCT event_id) FROM applied`); got != n+2 {
+		t.Fatalf("%d distinct events applied, want %d", got, n+2)
+	}
+	if handled.Load() != 2 {
+		t.Fatalf("handler ran %d times after the restart, want 2 (only the late events)", handled.Load())
+	}
+	e.checkAllCommitted("crash-test", "things")
+	if t.Failed() {
+		t.Log("child stderr:", stderr.String())
+	}
+}

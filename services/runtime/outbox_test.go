@@ -1,0 +1,107 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+
+	"github.com/contrail-events/contrail/services/runtime"
+)
+
+func TestEmitInInboxTransactionGoesThroughTheOutbox(t *testing.T) {
+	e := newEnv(t, 2, "things", "echoes")
+	tb, eb := thingBinding("things"), echoBinding("echoes")
+	ctx := context.Background()
+	st, err := runtime.OpenStore(ctx, filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const n = 10
+	in := things(n, 3, "")
+	if err := runtime.PublishAll(ctx, e.pub, tb, in); err != nil {
+		t.Fatal(err)
+	}
+	r := e.router("outbox-test", runtime.WithInbox(st))
+	var failOnce atomic.Bool
+	failOnce.Store(true)
+	runtime.Handle(r, tb, func(ctx context.Context, th *Thing) error {
+		if err := runtime.Emit(ctx, eb, &Echo{OrderID: th.OrderID, Seq: th.Seq}); err != nil {
+			return err
+		}
+		if th.Seq == 4 && failOnce.CompareAndSwap(true, false) {
+			return errors.New("fail after emitting: the emitted event must be rolled back")
+		}
+		return nil
+	})
+	stop := run(t, r)
+	out := e.readAll("echoes", n)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != n {
+		t.Fatalf("%d echoes, want %d (the failed attempt's emit leaked?)", len(out), n)
+	}
+	byID := map[string]*Thing{}
+	for _, th := range in {
+		byID[th.Metadata.EventID] = th
+	}
+	for _, rec := range out {
+		cause := runtime.HeaderValue(rec, runtime.HeaderCausationID)
+		src, ok := byID[cause]
+		if !ok {
+			t.Fatalf("echo caused by %q, not one of the input events", cause)
+		}
+		if corr := runtime.HeaderValue(rec, runtime.HeaderCorrelationID); corr != src.Metadata.CorrelationID {
+			t.Errorf("echo correlation %q, want the input's %q", corr, src.Metadata.CorrelationID)
+		}
+		var echo Echo
+		if err := e.codec.Decode(ctx, rec.Value, eb, &echo); err != nil {
+			t.Fatal(err)
+		}
+		if echo.Metadata.EventID != runtime.HeaderValue(rec, runtime.HeaderEventID) || echo.Metadata.CausationID == nil || *echo.Metadata.CausationID != cause {
+			t.Errorf("payload metadata %+v disagrees with headers", echo.Metadata)
+		}
+	}
+	if pending, _ := st.Pending(ctx); pending != 0 {
+		t.Errorf("%d outbox rows left after the relay", pending)
+	}
+}
+
+func TestExactlyOnceConsumeTransformProduce(t *testing.T) {
+	e := newEnv(t, 2, "things", "echoes")
+	tb, eb := thingBinding("things"), echoBinding("echoes")
+	ctx := context.Background()
+	const n = 30
+	if err := runtime.PublishAll(ctx, e.pub, tb, things(n, 4, "")); err != nil {
+		t.Fatal(err)
+	}
+	r := e.router("eos-test", runtime.ExactlyOnce("eos-test-1"))
+	var calls atomic.Int32
+	runtime.Handle(r, tb, func(ctx context.Context, th *Thing) error {
+		calls.Add(1)
+		return runtime.Emit(ctx, eb, &Echo{OrderID: th.OrderID, Seq: th.Seq})
+	})
+	stop := run(t, r)
+	out := e.readAll("echoes", n)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]bool{}
+	for _, rec := range out {
+		var echo Echo
+		if err := e.codec.Decode(ctx, rec.Value, eb, &echo); err != nil {
+			t.Fatal(err)
+		}
+		if seen[echo.Seq] {
+			t.Fatalf("echo %d produced twice", echo.Seq)
+		}
+		seen[echo.Seq] = true
+	}
+	if len(seen) != n {
+		t.Fatalf("%d distinct echoes, want %d", len(seen), n)
+	}
+	e.checkAllCommitted("eos-test", "things")
+}
