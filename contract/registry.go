@@ -1,0 +1,159 @@
+package contract
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/sr"
+)
+
+// SubjectPrefix is the reserved registry subject prefix for published
+// contracts: a contract is registered as an Avro schema under
+// "_contracts.<consumer>.<subject>". Producers' tools list the subjects with
+// this prefix to find every consumer's contracts. Nothing else may register
+// under it.
+const SubjectPrefix = "_contracts."
+
+// MetaProp is the top-level schema property that carries a published
+// contract's metadata (format, consumer, subject, topic, event, fields,
+// source) inside the registered reader schema. Avro ignores properties it
+// does not know, so the schema stays a valid reader schema.
+const MetaProp = "contrail.contract"
+
+// ErrRegistry is wrapped by every Publish and Fetch error that comes from
+// talking to the registry.
+var ErrRegistry = errors.New("contract: registry")
+
+// RegistrySubject returns the reserved subject c is published under.
+func RegistrySubject(c *Contract) string { return SubjectPrefix + c.Consumer + "." + c.Subject }
+
+type meta struct {
+	Format   int      `json:"format"`
+	Consumer string   `json:"consumer"`
+	Subject  string   `json:"subject"`
+	Topic    string   `json:"topic,omitempty"`
+	Event    string   `json:"event"`
+	Fields   []string `json:"fields"`
+	Source   string   `json:"source,omitempty"`
+}
+
+// registryText is c's reader schema with MetaProp added at the top level.
+func registryText(c *Contract) (string, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(c.Schema, &obj); err != nil {
+		return "", fmt.Errorf("%w: %s: reader schema is not a JSON object: %v", ErrInvalid, c.Label(), err)
+	}
+	m, err := json.Marshal(meta{c.Format, c.Consumer, c.Subject, c.Topic, c.Event, c.Fields, c.Source})
+	if err != nil {
+		return "", fmt.Errorf("contract: %w", err)
+	}
+	obj[MetaProp] = m
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return "", fmt.Errorf("contract: %w", err)
+	}
+	return string(b), nil
+}
+
+// Published is one contract Publish registered.
+type Published struct {
+	// Subject is the reserved subject, ID and Version what the registry
+	// assigned (an unchanged contract keeps its ID and version).
+	Subject     string
+	ID, Version int
+}
+
+// Publish registers each contract under its reserved subject (see
+// SubjectPrefix) at the registry behind cl, setting the subject's
+// compatibility to NONE first: a consumer may change what it reads at will,
+// the contract's job is to constrain producers. Publishing an unchanged
+// contract again is a no-op. It stops at the first error, which wraps
+// ErrRegistry and names the subject.
+func Publish(ctx context.Context, cl *sr.Client, cs []*Contract) ([]Published, error) {
+	var out []Published
+	for _, c := range cs {
+		if err := c.Validate(); err != nil {
+			return out, err
+		}
+		subject := RegistrySubject(c)
+		text, err := registryText(c)
+		if err != nil {
+			return out, err
+		}
+		for _, r := range cl.SetCompatibility(ctx, sr.SetCompatibility{Level: sr.CompatNone}, subject) {
+			if r.Err != nil {
+				return out, fmt.Errorf("%w: set compatibility NONE on %q: %v", ErrRegistry, subject, r.Err)
+			}
+		}
+		sch := sr.Schema{Schema: text, Type: sr.TypeAvro}
+		id, err := cl.RegisterSchema(ctx, subject, sch, -1, -1)
+		if err != nil {
+			return out, fmt.Errorf("%w: register contract under %q: %v", ErrRegistry, subject, err)
+		}
+		ss, err := cl.LookupSchema(ctx, subject, sch)
+		if err != nil {
+			return out, fmt.Errorf("%w: look up contract under %q: %v", ErrRegistry, subject, err)
+		}
+		out = append(out, Published{Subject: subject, ID: id, Version: ss.Version})
+	}
+	return out, nil
+}
+
+// Fetch returns the latest version of every contract published at the
+// registry behind cl (every subject with SubjectPrefix), sorted. A subject
+// under the prefix whose schema is not a contract is an error wrapping
+// ErrInvalid; registry failures wrap ErrRegistry.
+func Fetch(ctx context.Context, cl *sr.Client) ([]*Contract, error) {
+	subjects, err := cl.Subjects(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: list subjects: %v", ErrRegistry, err)
+	}
+	var out []*Contract
+	for _, s := range subjects {
+		if !strings.HasPrefix(s, SubjectPrefix) {
+			continue
+		}
+		ss, err := cl.SchemaByVersion(ctx, s, -1)
+		if err != nil {
+			return nil, fmt.Errorf("%w: fetch %q: %v", ErrRegistry, s, err)
+		}
+		c, err := fromRegistryText(s, ss.Schema.Schema)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	SortContracts(out)
+	return out, nil
+}
+
+func fromRegistryText(subject, text string) (*Contract, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(text), &obj); err != nil {
+		return nil, fmt.Errorf("%w: registry subject %q: schema is not a JSON object: %v", ErrInvalid, subject, err)
+	}
+	raw, ok := obj[MetaProp]
+	if !ok {
+		return nil, fmt.Errorf("%w: registry subject %q has no %q property: only `contrail contract publish` may register under %q", ErrInvalid, subject, MetaProp, SubjectPrefix)
+	}
+	var m meta
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("%w: registry subject %q: bad %q property: %v", ErrInvalid, subject, MetaProp, err)
+	}
+	delete(obj, MetaProp)
+	schema, err := json.Marshal(obj)
+	if err != nil {
+		return nil, fmt.Errorf("contract: %w", err)
+	}
+	c := &Contract{Format: m.Format, Consumer: m.Consumer, Subject: m.Subject, Topic: m.Topic, Event: m.Event, Fields: m.Fields, Source: m.Source, Schema: schema}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("registry subject %q: %w", subject, err)
+	}
+	return c, nil
+}

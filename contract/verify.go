@@ -1,0 +1,245 @@
+package contract
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/hamba/avro/v2"
+
+	"github.com/contrail-events/contrail/compat"
+	"github.com/contrail-events/contrail/compat/report"
+	"github.com/contrail-events/contrail/events"
+	"github.com/contrail-events/contrail/schemas"
+)
+
+// Contract rules: they add to the compat engine's schema-resolution rules,
+// which Verify applies to each (contract, producer schema) pair.
+var (
+	// FieldNotWritten: a field the consumer relies on is no longer written by
+	// the producer. Resolution still succeeds (the reader has a default), so
+	// no schema-level check fails, but the consumer silently reads the
+	// default instead of the data it depends on.
+	FieldNotWritten = compat.Rule{ID: "CONTRACT_FIELD_NOT_WRITTEN", Purpose: "Every field a consumer's contract relies on must still be written by the producer; a reader default must not silently replace it.", Severity: compat.Error}
+	// EventMissing: the producer's schemas no longer define the event a
+	// consumer's contract reads.
+	EventMissing = compat.Rule{ID: "CONTRACT_EVENT_MISSING", Purpose: "An event a consumer has a contract for must still be produced under its subject.", Severity: compat.Error}
+	// SubjectMoved: the event is produced under another subject than the one
+	// the consumer reads (topic or naming strategy changed).
+	SubjectMoved = compat.Rule{ID: "CONTRACT_SUBJECT_MOVED", Purpose: "An event must stay under the subject its consumers read; a new topic or strategy leaves them reading nothing.", Severity: compat.Error}
+)
+
+// Rules lists the contract rules, in documentation order.
+func Rules() []compat.Rule { return []compat.Rule{FieldNotWritten, EventMissing, SubjectMoved} }
+
+// Writer is one producer schema contracts are verified against.
+type Writer struct {
+	// Subject is the subject the producer registers the event under.
+	Subject string
+	// Event is the event's full name.
+	Event string
+	// Schema is the producer's schema; Schema.Label names it in findings
+	// (e.g. "working tree") and Schema.Source locates findings in its files.
+	Schema compat.Schema
+}
+
+// WritersOf returns one Writer per manifest event of set, labelled label,
+// locating findings in set's files.
+func WritersOf(set *schemas.Set, label string) []Writer {
+	out := make([]Writer, 0, len(set.Events))
+	for _, ev := range set.Events {
+		out = append(out, Writer{
+			Subject: ev.Subject, Event: ev.Type.FullName,
+			Schema: compat.Schema{Schema: ev.Type.Schema, Label: label, Source: compat.SetLocator(set, ev.Type.FullName)},
+		})
+	}
+	return out
+}
+
+// WriterOf returns the Writer for a generated event type, labelled by its Go
+// type (e.g. "producer *orders.OrderPlaced"), without file positions.
+func WriterOf(t events.Type) Writer {
+	return Writer{
+		Subject: t.Subject(), Event: t.FullName(),
+		Schema: compat.Schema{Schema: t.Schema(), Label: fmt.Sprintf("producer %T", t.New())},
+	}
+}
+
+// Result is what Verify found: one checked pair per contract, and the
+// findings. Findings carry Subject "<subject> (consumer <name>)" so every
+// printer names the consumer.
+type Result struct {
+	// Checked names each contract verified, as "<subject> (consumer <name>)".
+	Checked []string
+	// Findings are every problem, sorted by file and position.
+	Findings []compat.Finding
+}
+
+// Breaking reports whether any finding has Error severity.
+func (r *Result) Breaking() bool {
+	for _, f := range r.Findings {
+		if compat.SeverityOf(f.Rule) == compat.Error {
+			return true
+		}
+	}
+	return false
+}
+
+// Report converts r for the compat/report printers (text, json,
+// github-actions, junit). next labels the producer schemas; baseline
+// says where the contracts came from.
+func (r *Result) Report(next, baseline, pathPrefix string) *report.Result {
+	return &report.Result{Next: next, Baseline: baseline, Subjects: r.Checked, Findings: r.Findings, PathPrefix: pathPrefix}
+}
+
+func checkedName(c *Contract) string { return c.Subject + " (consumer " + c.Consumer + ")" }
+
+// Verify checks every contract against the writer for its subject: the
+// contract's reader schema must read the writer's schema (compat.Check, the
+// engine `contrail check` uses), and every relied-on field must still be
+// written (FieldNotWritten). A contract whose subject has no writer gets
+// EventMissing, or SubjectMoved when its event is written under another
+// subject. Contracts that fail Validate are reported as errors, never skipped:
+// Verify returns an error wrapping ErrInvalid for them.
+func Verify(writers []Writer, contracts []*Contract) (*Result, error) {
+	bySubject := map[string][]Writer{}
+	byEvent := map[string][]Writer{}
+	for _, w := range writers {
+		bySubject[w.Subject] = append(bySubject[w.Subject], w)
+		byEvent[w.Event] = append(byEvent[w.Event], w)
+	}
+	res := &Result{}
+	for _, c := range contracts {
+		if err := c.Validate(); err != nil {
+			return nil, err
+		}
+		name := checkedName(c)
+		res.Checked = append(res.Checked, name)
+		var w *Writer
+		for i, cand := range bySubject[c.Subject] {
+			if cand.Event == c.Event {
+				w = &bySubject[c.Subject][i]
+			}
+		}
+		if w == nil {
+			res.Findings = append(res.Findings, missing(c, name, byEvent[c.Event]))
+			continue
+		}
+		fs, err := verifyOne(c, name, *w)
+		if err != nil {
+			return nil, err
+		}
+		res.Findings = append(res.Findings, fs...)
+	}
+	compat.Sort(res.Findings)
+	return res, nil
+}
+
+func missing(c *Contract, name string, others []Writer) compat.Finding {
+	f := compat.Finding{
+		Rule: EventMissing.ID, Subject: name,
+		Direction: compat.Direction{Reader: c.Label(), Writer: "producer schemas"},
+		Message: fmt.Sprintf("consumer %s reads %s under subject %q, but the producer schemas no longer define it there: keep producing the event, or retire the consumer's contract first (%s)",
+			c.Consumer, c.Event, c.Subject, FileName(c)),
+	}
+	if len(others) > 0 {
+		var subs []string
+		for _, o := range others {
+			subs = append(subs, o.Subject)
+		}
+		f.Rule = SubjectMoved.ID
+		f.Direction.Writer = others[0].Schema.Label
+		if others[0].Schema.Source != nil {
+			if loc, ok := others[0].Schema.Source.Locate(c.Event, ""); ok {
+				f.Writer = loc
+			}
+		}
+		f.Message = fmt.Sprintf("consumer %s reads %s under subject %q, but it is now produced under %s: the consumer would read nothing; keep the subject (topic and naming strategy) or move the consumer first",
+			c.Consumer, c.Event, c.Subject, strings.Join(quoteAll(subs), ", "))
+	}
+	return f
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = fmt.Sprintf("%q", s)
+	}
+	return out
+}
+
+func verifyOne(c *Contract, name string, w Writer) ([]compat.Finding, error) {
+	rs, err := c.ReaderSchema()
+	if err != nil {
+		return nil, err
+	}
+	reader := compat.Schema{Schema: rs, Label: c.Label()}
+	var out []compat.Finding
+	for _, f := range compat.Check(reader, w.Schema) {
+		f.Subject = name
+		f.Message = fmt.Sprintf("consumer %s cannot read %s as %s writes it: %s", c.Consumer, c.Event, w.Schema.Label, f.Message)
+		if f.Reader.File == "" {
+			f.Reader.File = DefaultDir + "/" + FileName(c)
+		}
+		out = append(out, f)
+	}
+	rrec, _ := rs.(*avro.RecordSchema)
+	wrec, _ := w.Schema.Schema.(*avro.RecordSchema)
+	if rrec == nil || wrec == nil {
+		return out, nil
+	}
+	fields, err := c.ReliedFields()
+	if err != nil {
+		return nil, err
+	}
+	reported := map[string]bool{}
+	for _, p := range fields {
+		ok, miss, hasDefault := written(rrec, wrec, p)
+		if ok || !hasDefault || reported[miss] {
+			continue // without a default, compat.Check reported it already
+		}
+		reported[miss] = true
+		f := compat.Finding{
+			Rule: FieldNotWritten.ID, Subject: name,
+			Direction: compat.Direction{Reader: c.Label(), Writer: w.Schema.Label},
+			Reader:    compat.Location{Path: fieldPointer(rrec, miss), File: DefaultDir + "/" + FileName(c)},
+			Message: fmt.Sprintf("consumer %s relies on field `%s` of %s, but %s no longer writes it: the consumer would silently read its default instead; keep writing `%s`, or have %s drop it from its contract first",
+				c.Consumer, miss, c.Event, w.Schema.Label, miss, c.Consumer),
+		}
+		if w.Schema.Source != nil {
+			if loc, ok := w.Schema.Source.Locate(wrec.FullName(), "/fields"); ok {
+				f.Writer = loc
+			} else if loc, ok := w.Schema.Source.Locate(wrec.FullName(), ""); ok {
+				f.Writer = loc
+			}
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// fieldPointer returns a JSON pointer for the first segment of path in rec
+// (enough to point a reader at the field's record).
+func fieldPointer(rec *avro.RecordSchema, path string) string {
+	first, _, _ := strings.Cut(path, ".")
+	for i, f := range rec.Fields() {
+		if f.Name() == first {
+			return fmt.Sprintf("/fields/%d", i)
+		}
+	}
+	return ""
+}
+
+// Consumers returns the distinct consumer names of cs, sorted.
+func Consumers(cs []*Contract) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, c := range cs {
+		if !seen[c.Consumer] {
+			seen[c.Consumer] = true
+			out = append(out, c.Consumer)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
