@@ -1,0 +1,83 @@
+package registry_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/contrail-events/contrail/registry"
+)
+
+// FuzzRequestBodies sends arbitrary bodies and subject names to every
+// endpoint that reads a body. The server must never panic or answer 500,
+// and every error must have the Confluent body shape.
+func FuzzRequestBodies(f *testing.F) {
+	reg, err := registry.Open(context.Background(), registry.NewMemoryStore())
+	if err != nil {
+		f.Fatal(err)
+	}
+	srv, err := registry.NewServer(reg, registry.WithMaxRequestBytes(1<<16))
+	if err != nil {
+		f.Fatal(err)
+	}
+	seeds := []string{
+		`{"schema":"{\"type\":\"record\",\"name\":\"A\",\"fields\":[{\"name\":\"a\",\"type\":\"int\"}]}"}`,
+		`{"schema":"\"string\""}`,
+		`{"schema":"{\"type\":\"record\",\"name\":\"B\",\"fields\":[{\"name\":\"m\",\"type\":\"A\"}]}","references":[{"name":"A","subject":"s","version":1}]}`,
+		`{"schema":"{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"X\"]}","id":5,"version":2}`,
+		`{"compatibility":"FULL"}`, `{"mode":"IMPORT"}`, `{"mode":"READONLY"}`, `{"mode":"READWRITE"}`,
+		`{"schema":"{\"type\":\"array\",\"items\":{\"type\":\"map\",\"values\":\"long\"}}","schemaType":"avro"}`,
+		`null`, `[]`, `{"schema":1}`, `{"references":[{}]}`, "", "\x00\xff",
+	}
+	for i, s := range seeds {
+		f.Add("s", s, uint8(i))
+	}
+	endpoints := []struct{ method, path string }{
+		{"POST", "/subjects/%s/versions"},
+		{"POST", "/subjects/%s"},
+		{"POST", "/compatibility/subjects/%s/versions/latest"},
+		{"POST", "/compatibility/subjects/%s/versions"},
+		{"PUT", "/config/%s"},
+		{"PUT", "/mode/%s?force=true"},
+		{"PUT", "/config"},
+		{"DELETE", "/subjects/%s/versions/latest"},
+		{"GET", "/subjects/%s/versions/1/referencedby"},
+		{"PUT", "/mode"},
+	}
+	f.Fuzz(func(t *testing.T, subject, body string, which uint8) {
+		ep := endpoints[int(which)%len(endpoints)]
+		path := strings.Replace(ep.path, "%s", url.PathEscape(subject), 1)
+		req := httptest.NewRequest(ep.method, "/", strings.NewReader(body))
+		req.URL.Path, req.URL.RawPath = path, ""
+		if u, err := url.Parse(path); err == nil {
+			req.URL = u
+		}
+		req.Header.Set("Content-Type", registry.ContentType)
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, req)
+		if w.Code >= 500 {
+			t.Fatalf("%s %s %q: HTTP %d %s", ep.method, path, body, w.Code, w.Body)
+		}
+		if w.Code >= 400 {
+			var e struct {
+				Code    int    `json:"error_code"`
+				Message string `json:"message"`
+			}
+			if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Code == 0 || e.Message == "" {
+				t.Fatalf("%s %s: error body %q is not {error_code, message}", ep.method, path, w.Body)
+			}
+		}
+		// Leave the registry writable for the next input.
+		if ep.path == "/mode" || strings.HasPrefix(ep.path, "/mode/") {
+			for _, p := range []string{"/mode", "/mode/" + url.PathEscape(subject)} {
+				r := httptest.NewRequest("DELETE", p, nil)
+				srv.ServeHTTP(httptest.NewRecorder(), r)
+			}
+		}
+		_ = http.StatusOK
+	})
+}

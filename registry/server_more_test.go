@@ -1,0 +1,211 @@
+package registry_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/contrail-events/contrail/registry"
+)
+
+func call(t *testing.T, method, url, body string, auth ...string) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(auth) == 2 {
+		req.SetBasicAuth(auth[0], auth[1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+func errorCode(t *testing.T, body string) int {
+	t.Helper()
+	var e struct {
+		Code    int    `json:"error_code"`
+		Message string `json:"message"`
+	}
+	if err := json.Unmarshal([]byte(body), &e); err != nil || e.Message == "" {
+		t.Fatalf("not a Confluent error body: %q", body)
+	}
+	return e.Code
+}
+
+const tinySchema = `{"schema":"{\"type\":\"record\",\"name\":\"T\",\"fields\":[]}"}`
+
+func TestBasicAuth(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("hashed-pw"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := registry.ParseUsers("# users\nalice:plain-pw\ncarol:" + string(hash))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := newTestServer(t, registry.NewMemoryStore(), registry.WithBasicAuth(users))
+	tests := []struct {
+		name       string
+		auth       []string
+		wantStatus int
+	}{
+		{"none", nil, 401},
+		{"wrong password", []string{"alice", "nope"}, 401},
+		{"unknown user", []string{"mallory", "plain-pw"}, 401},
+		{"plain", []string{"alice", "plain-pw"}, 200},
+		{"bcrypt", []string{"carol", "hashed-pw"}, 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, h, body := call(t, "GET", ts.URL+"/subjects", "", tt.auth...)
+			if code != tt.wantStatus {
+				t.Fatalf("HTTP %d %s, want %d", code, body, tt.wantStatus)
+			}
+			if code == 401 && (errorCode(t, body) != 401 || h.Get("WWW-Authenticate") == "") {
+				t.Fatalf("401 without error body or challenge: %v %s", h, body)
+			}
+		})
+	}
+	if _, err := registry.ParseUsers("no-colon"); err == nil {
+		t.Fatal("ParseUsers accepted an entry without a password")
+	}
+}
+
+func TestRequestLimitsAndReadOnly(t *testing.T) {
+	ts := newTestServer(t, registry.NewMemoryStore(), registry.WithMaxRequestBytes(1024))
+	big := `{"schema":"` + strings.Repeat(" ", 4096) + `"}`
+	code, _, body := call(t, "POST", ts.URL+"/subjects/s/versions", big)
+	if code != 413 || errorCode(t, body) != 413 {
+		t.Fatalf("oversized body: HTTP %d %s", code, body)
+	}
+	// Chunked bodies (no Content-Length) are limited too.
+	req, _ := http.NewRequest("POST", ts.URL+"/subjects/s/versions", io.MultiReader(strings.NewReader(big)))
+	req.ContentLength = -1
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 413 {
+		t.Fatalf("oversized chunked body: HTTP %d", resp.StatusCode)
+	}
+
+	ro := newTestServer(t, registry.NewMemoryStore(), registry.WithReadOnly(true))
+	for _, r := range []struct{ method, path, body string }{
+		{"POST", "/subjects/s/versions", tinySchema},
+		{"PUT", "/config", `{"compatibility":"NONE"}`},
+		{"PUT", "/mode", `{"mode":"READWRITE"}`},
+		{"DELETE", "/subjects/s", ""},
+	} {
+		code, _, body := call(t, r.method, ro.URL+r.path, r.body)
+		if code != 422 || errorCode(t, body) != registry.CodeNotPermitted {
+			t.Fatalf("read-only %s %s: HTTP %d %s", r.method, r.path, code, body)
+		}
+	}
+	if code, _, _ := call(t, "GET", ro.URL+"/subjects", ""); code != 200 {
+		t.Fatalf("read-only server refused a read: %d", code)
+	}
+	if _, err := registry.NewServer(nil); err == nil {
+		t.Fatal("NewServer(nil) succeeded")
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	ts := newTestServer(t, registry.NewMemoryStore())
+	call(t, "POST", ts.URL+"/subjects/m/versions", tinySchema)
+	call(t, "GET", ts.URL+"/schemas/ids/1", "")
+	call(t, "GET", ts.URL+"/schemas/ids/99", "")
+	_, _, body := call(t, "GET", ts.URL+"/metrics", "")
+	for _, want := range []string{
+		`contrail_registry_requests_total{code="200",method="GET",route="/schemas/ids/:id"} 1`,
+		`contrail_registry_requests_total{code="404",method="GET",route="/schemas/ids/:id"} 1`,
+		`contrail_registry_schemas 1`,
+		`contrail_registry_subjects 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+func TestBoltStoreReopen(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := registry.OpenBoltStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := registry.OpenBoltStore(dir); err == nil {
+		t.Fatal("a second open of a locked store succeeded")
+	}
+	reg, err := registry.Open(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := reg.Register(ctx, "a", registry.SchemaRequest{Schema: `"string"`}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.SetConfig(ctx, "a", "full"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.DeleteVersion(ctx, "a", 1, false); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s2, err := registry.OpenBoltStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	reg2, err := registry.Open(ctx, s2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv, err := reg2.Version("a", 1, true)
+	if err != nil || sv.ID != id || sv.Schema != `"string"` {
+		t.Fatalf("after reopen: %+v, %v", sv, err)
+	}
+	if l, err := reg2.Config("a", false); err != nil || l != "FULL" {
+		t.Fatalf("config after reopen: %v, %v", l, err)
+	}
+	if _, err := reg2.Version("a", 1, false); err == nil {
+		t.Fatal("soft delete lost across reopen")
+	}
+}
+
+func TestConcurrentRegistrationOneID(t *testing.T) {
+	ts := newTestServer(t, registry.NewMemoryStore())
+	var wg sync.WaitGroup
+	ids := make([]string, 16)
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, ids[i] = call(t, "POST", ts.URL+fmt.Sprintf("/subjects/c%d/versions", i%4), tinySchema)
+		}()
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if id != `{"id":1}` {
+			t.Fatalf("concurrent registrations of one schema answered %v, want id 1 everywhere", ids)
+		}
+	}
+	_, _, body := call(t, "GET", ts.URL+"/subjects/c0/versions", "")
+	if body != "[1]" {
+		t.Fatalf("versions of c0 = %s, want [1]", body)
+	}
+}
