@@ -394,3 +394,7 @@ func ShortDetail(short []ShortLine) string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// In returns a Tx that applies events inside tx, a transaction someone else
+// owns (the runtime's inbox transaction): the caller commits it.
+func (s *Store) In(tx *sql.Tx) *Tx { return &Tx{s: s, tx: tx} }

@@ -99,6 +99,7 @@ type Ready struct {
 	ReservationID string
 	PaymentID     string
 	Items         []Line
+	Currency      string
 	Address       Address
 }
 
@@ -129,18 +130,20 @@ type HistoryEntry struct {
 // Order is an order with its current state.
 type Order struct {
 	seq           int64
-	ID            string         `json:"order_id"`
-	Status        Status         `json:"status"`
-	Reason        string         `json:"reason,omitempty"`
-	Detail        string         `json:"detail,omitempty"`
-	CustomerID    string         `json:"customer_id"`
-	Currency      string         `json:"currency"`
-	Total         string         `json:"total"`
-	Items         []Line         `json:"items"`
-	TraceID       string         `json:"trace_id,omitempty"`
-	ReservationID string         `json:"reservation_id,omitempty"`
-	PaymentID     string         `json:"payment_id,omitempty"`
-	CreatedAt     time.Time      `json:"created_at"`
-	UpdatedAt     time.Time      `json:"updated_at"`
-	History       []HistoryEntry `json:"history,omitempty"`
+	ID            string    `json:"order_id"`
+	Status        Status    `json:"status"`
+	Reason        string    `json:"reason,omitempty"`
+	Detail        string    `json:"detail,omitempty"`
+	CustomerID    string    `json:"customer_id"`
+	Currency      string    `json:"currency"`
+	Total         string    `json:"total"`
+	Items         []Line    `json:"items"`
+	TraceID       string    `json:"trace_id,omitempty"`
+	ReservationID string    `json:"reservation_id,omitempty"`
+	PaymentID     string    `json:"payment_id,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+	// FinalAt is when the order reached SHIPPED or CANCELLED.
+	FinalAt *time.Time     `json:"final_at,omitempty"`
+	History []HistoryEntry `json:"history,omitempty"`
 }

@@ -43,7 +43,8 @@ CREATE TABLE IF NOT EXISTS orders (
 	idem_hash      TEXT NOT NULL DEFAULT '',
 	trace_id       TEXT NOT NULL DEFAULT '',
 	created_at     INTEGER NOT NULL,
-	updated_at     INTEGER NOT NULL
+	updated_at     INTEGER NOT NULL,
+	final_at       INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS history (
 	seq        INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -216,12 +217,19 @@ func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, rec flowkit.Record, ord
 		VALUES(?, ?, 'in', ?, ?, ?, ?, ?, ?, ?)`, orderID, rec.Type, rec.EventID, at.UnixMilli(), rec.Topic, rec.Partition, rec.Offset, rec.SchemaID, detail); err != nil {
 		return fmt.Errorf("order: insert history: %w", err)
 	}
+	was := st.status
 	outs, err := fn(&st)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = ?, reason = ?, detail = ?, reserved = ?, paid = ?, reservation_id = ?, payment_id = ?, updated_at = ? WHERE id = ?`,
-		st.status, st.reason, st.detail, st.reserved, st.paid, st.reservationID, st.paymentID, time.Now().UnixMilli(), orderID); err != nil {
+	now := time.Now().UnixMilli()
+	var finalAt int64
+	if st.status.Final() && !was.Final() {
+		finalAt = now
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = ?, reason = ?, detail = ?, reserved = ?, paid = ?, reservation_id = ?, payment_id = ?, updated_at = ?,
+		final_at = CASE WHEN ? > 0 THEN ? ELSE final_at END WHERE id = ?`,
+		st.status, st.reason, st.detail, st.reserved, st.paid, st.reservationID, st.paymentID, now, finalAt, finalAt, orderID); err != nil {
 		return fmt.Errorf("order: update %s: %w", orderID, err)
 	}
 	for _, o := range outs {
@@ -240,7 +248,7 @@ func confirmIfReady(st *state, causation string) []out {
 	}
 	st.status = Confirmed
 	ev := Ready{Meta: flowkit.NewMeta(st.id, causation), OrderID: st.id, ReservationID: st.reservationID,
-		PaymentID: st.paymentID, Items: st.placement.Items, Address: st.placement.Address}
+		PaymentID: st.paymentID, Items: st.placement.Items, Currency: st.placement.Currency, Address: st.placement.Address}
 	return []out{{typ: TypeOrderReady, topic: "orders", meta: ev.Meta, ev: ev}}
 }
 
@@ -357,7 +365,7 @@ func (s *Store) List(ctx context.Context, after int64, limit int) ([]Order, int6
 	return list, next, nil
 }
 
-const orderCols = `seq, id, status, reason, detail, placement, trace_id, reservation_id, payment_id, created_at, updated_at`
+const orderCols = `seq, id, status, reason, detail, placement, trace_id, reservation_id, payment_id, created_at, updated_at, final_at`
 
 func scanOrders(rows *sql.Rows) ([]Order, error) {
 	defer rows.Close()
@@ -365,8 +373,8 @@ func scanOrders(rows *sql.Rows) ([]Order, error) {
 	for rows.Next() {
 		var o Order
 		var placement string
-		var created, updated int64
-		if err := rows.Scan(&o.seq, &o.ID, &o.Status, &o.Reason, &o.Detail, &placement, &o.TraceID, &o.ReservationID, &o.PaymentID, &created, &updated); err != nil {
+		var created, updated, final int64
+		if err := rows.Scan(&o.seq, &o.ID, &o.Status, &o.Reason, &o.Detail, &placement, &o.TraceID, &o.ReservationID, &o.PaymentID, &created, &updated, &final); err != nil {
 			return nil, fmt.Errorf("order: scan: %w", err)
 		}
 		var p Placement
@@ -375,6 +383,10 @@ func scanOrders(rows *sql.Rows) ([]Order, error) {
 		}
 		o.CustomerID, o.Currency, o.Items, o.Total = p.CustomerID, p.Currency, p.Items, p.Total.String()
 		o.CreatedAt, o.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
+		if final > 0 {
+			t := time.UnixMilli(final).UTC()
+			o.FinalAt = &t
+		}
 		out = append(out, o)
 	}
 	return out, rows.Err()
@@ -417,3 +429,7 @@ func (s *Store) Stats(ctx context.Context) (map[Status]int, error) {
 	}
 	return out, rows.Err()
 }
+
+// In returns a Tx that applies events inside tx, a transaction someone else
+// owns (the runtime's inbox transaction): the caller commits it.
+func (s *Store) In(tx *sql.Tx) *Tx { return &Tx{s: s, tx: tx} }

@@ -288,3 +288,7 @@ func (s *Store) Get(ctx context.Context, orderID string) (Account, bool, error) 
 	}
 	return list[0], true, nil
 }
+
+// In returns a Tx that applies events inside tx, a transaction someone else
+// owns (the runtime's inbox transaction): the caller commits it.
+func (s *Store) In(tx *sql.Tx) *Tx { return &Tx{s: s, tx: tx} }

@@ -145,3 +145,7 @@ func (s *Store) Count(ctx context.Context) (int, error) {
 	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM shipments`).Scan(&n)
 	return n, err
 }
+
+// In returns a Tx that applies events inside tx, a transaction someone else
+// owns (the runtime's inbox transaction): the caller commits it.
+func (s *Store) In(tx *sql.Tx) *Tx { return &Tx{s: s, tx: tx} }

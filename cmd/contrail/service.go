@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/spf13/cobra"
+
+	"github.com/contrail-events/contrail/services/flowkit"
+	"github.com/contrail-events/contrail/services/inventory"
+	"github.com/contrail-events/contrail/services/order"
+	"github.com/contrail-events/contrail/services/payment"
+	"github.com/contrail-events/contrail/services/shipping"
+)
+
+func init() { register(newServiceCmd) }
+
+// serviceRunners maps a reference service's name to its Run.
+var serviceRunners = map[string]func(context.Context, flowkit.Config, flowkit.HostOpts) error{
+	order.Name:     order.Run,
+	inventory.Name: inventory.Run,
+	payment.Name:   payment.Run,
+	shipping.Name:  shipping.Run,
+}
+
+func newServiceCmd(env *cliEnv) *cobra.Command {
+	names := make([]string, 0, len(serviceRunners))
+	for n := range serviceRunners {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return &cobra.Command{
+		Use:       "service <" + fmt.Sprint(names) + ">",
+		Short:     "Run one reference service (order, inventory, payment or shipping) until interrupted",
+		ValidArgs: names,
+		Long: "service runs one service of the reference order flow, configured only by environment variables:\n" +
+			"  KAFKA_BROKERS (or CONTRAIL_BROKERS)   broker list, default 127.0.0.1:9092\n" +
+			"  KAFKA_TLS, KAFKA_TLS_CA_FILE, KAFKA_TLS_CERT_FILE, KAFKA_TLS_KEY_FILE, KAFKA_TLS_SERVER_NAME\n" +
+			"  KAFKA_SASL_MECHANISM (SCRAM-SHA-256|SCRAM-SHA-512|PLAIN), KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD\n" +
+			"  SCHEMA_REGISTRY_URL                   default http://127.0.0.1:8081\n" +
+			"  SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO  user:password\n" +
+			"  CONTRAIL_DATA_DIR                     SQLite state, default ./.contrail (<dir>/<service>.db)\n" +
+			"  CONTRAIL_HTTP_ADDR                    /healthz /readyz /metrics and the API\n" +
+			"                                        (defaults: order :8080, inventory :8091, payment :8092, shipping :8093)\n" +
+			"  CONTRAIL_GROUP                        consumer group, default contrail-<service>\n" +
+			"  OTEL_SERVICE_NAME, OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER, OTEL_SDK_DISABLED\n" +
+			"Logs are JSON on stderr. SIGINT/SIGTERM drain in-flight events, commit and exit.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			runFn, ok := serviceRunners[args[0]]
+			if !ok {
+				return withCode(exitError, fmt.Errorf("service: unknown service %q: use one of %v", args[0], names))
+			}
+			cfg := flowkit.FromEnv(args[0], nil)
+			if err := runFn(cmd.Context(), cfg, flowkit.HostOpts{LogOutput: env.stderr}); err != nil {
+				return withCode(exitError, err)
+			}
+			return nil
+		},
+	}
+}

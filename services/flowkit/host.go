@@ -1,0 +1,275 @@
+package flowkit
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
+	"go.opentelemetry.io/otel/propagation"
+
+	"github.com/contrail-events/contrail/events"
+	"github.com/contrail-events/contrail/registry/serde"
+	"github.com/contrail-events/contrail/services/runtime"
+	"github.com/contrail-events/contrail/tracing"
+)
+
+// Host is everything a reference service runs on: its SQLite database with
+// the runtime's inbox and outbox, the registry serde, tracing, a publisher,
+// a router in the service's consumer group, the outbox relay and a gin
+// engine serving /healthz, /readyz and /metrics next to the service's own
+// routes. NewHost builds it; register handlers on Router and routes on
+// Engine, then Run.
+type Host struct {
+	Config  Config
+	Log     *slog.Logger
+	DB      *sql.DB
+	Store   *runtime.Store
+	Serde   *serde.Serde
+	Tracing *tracing.Provider
+	Pub     *runtime.Publisher
+	Router  *runtime.Router
+	Relay   *runtime.Relay
+	Metrics *runtime.Metrics
+	Prom    *prometheus.Registry
+	Engine  *gin.Engine
+
+	prop   propagation.TextMapPropagator
+	closed []func()
+}
+
+// HostOpts are the optional parts of NewHost.
+type HostOpts struct {
+	// DDL creates the service's own tables.
+	DDL string
+	// LogOutput receives JSON logs; default os.Stderr.
+	LogOutput io.Writer
+	// Concurrency is how many partitions the router handles at once;
+	// default 3 (the manifest's partition count).
+	Concurrency int
+}
+
+// NewHost connects a service: it opens its database, sets up tracing from
+// the OTEL_* environment, and creates the serde, publisher, router and
+// relay. It does not wait for the broker or the registry (see /readyz).
+func NewHost(ctx context.Context, cfg Config, o HostOpts) (h *Host, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if o.LogOutput == nil {
+		o.LogOutput = os.Stderr
+	}
+	if o.Concurrency == 0 {
+		o.Concurrency = 3
+	}
+	h = &Host{Config: cfg}
+	defer func() {
+		if err != nil {
+			h.Close()
+		}
+	}()
+	h.Log = slog.New(tracing.NewLogHandler(slog.NewJSONHandler(o.LogOutput, nil))).With("service", cfg.Service)
+
+	tc := tracing.ConfigFromEnv()
+	if tc.ServiceName == "" {
+		tc.ServiceName = cfg.Service
+	}
+	tc.Logger = h.Log
+	if h.Tracing, err = tracing.Setup(ctx, tc); err != nil {
+		return nil, fmt.Errorf("flowkit: tracing: %w", err)
+	}
+	h.closed = append(h.closed, func() {
+		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = h.Tracing.Shutdown(c)
+	})
+	h.prop = h.Tracing.Propagator()
+
+	if h.DB, err = OpenDB(ctx, cfg.DBPath(), o.DDL); err != nil {
+		return nil, err
+	}
+	h.closed = append(h.closed, func() { h.DB.Close() })
+	if h.Store, err = runtime.NewStore(ctx, h.DB); err != nil {
+		return nil, err
+	}
+
+	srOpts := []sr.ClientOpt{sr.URLs(cfg.RegistryURL)}
+	if cfg.RegistryUser != "" {
+		srOpts = append(srOpts, sr.BasicAuth(cfg.RegistryUser, cfg.RegistryPassword))
+	}
+	cl, err := sr.NewClient(srOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("flowkit: registry client for %s: %w", cfg.RegistryURL, err)
+	}
+	autoReg := true
+	if v := os.Getenv("CONTRAIL_AUTO_REGISTER"); v != "" {
+		autoReg, _ = strconv.ParseBool(v)
+	}
+	if h.Serde, err = serde.New(cl, serde.AutoRegister(autoReg)); err != nil {
+		return nil, fmt.Errorf("flowkit: serde: %w", err)
+	}
+
+	h.Prom = prometheus.NewRegistry()
+	h.Prom.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if h.Metrics, err = runtime.NewMetrics(h.Prom); err != nil {
+		return nil, err
+	}
+	kopts, err := cfg.KafkaOpts()
+	if err != nil {
+		return nil, err
+	}
+	kopts = append(kopts, kgo.ClientID("contrail-"+cfg.Service))
+	common := []runtime.Opt{runtime.Brokers(cfg.Brokers...), runtime.ClientOpts(kopts...), runtime.WithCodec(h.Serde),
+		runtime.WithLogger(h.Log), runtime.WithMetrics(h.Metrics)}
+	if m := h.Tracing.Messaging(); m != nil {
+		common = append(common, runtime.WithTracer(outboxTracer{Tracer: m, prop: h.prop}))
+	}
+	popts := make([]runtime.PublisherOpt, 0, len(common))
+	ropts := make([]runtime.RouterOpt, 0, len(common)+4)
+	for _, c := range common {
+		popts = append(popts, c)
+		ropts = append(ropts, c)
+	}
+	if h.Pub, err = runtime.NewPublisher(popts...); err != nil {
+		return nil, fmt.Errorf("flowkit: publisher: %w", err)
+	}
+	h.closed = append(h.closed, h.Pub.Close)
+	ropts = append(ropts, runtime.Group(cfg.Group), runtime.WithInbox(h.Store), runtime.WithPublisher(h.Pub),
+		runtime.Concurrency(o.Concurrency), runtime.CommitInterval(200*time.Millisecond))
+	if h.Router, err = runtime.NewRouter(ropts...); err != nil {
+		return nil, fmt.Errorf("flowkit: router: %w", err)
+	}
+	h.Relay = runtime.NewRelay(h.Store, h.Pub, 50*time.Millisecond)
+
+	gin.SetMode(gin.ReleaseMode)
+	h.Engine = gin.New()
+	h.Engine.Use(gin.Recovery(), h.Tracing.GinMiddleware(cfg.Service))
+	health := runtime.HealthHandler(map[string]runtime.ReadyCheck{
+		"database":  h.DB.PingContext,
+		"publisher": h.Pub.Ready,
+		"router":    h.Router.Ready,
+	})
+	h.Engine.GET("/healthz", gin.WrapH(health))
+	h.Engine.GET("/readyz", gin.WrapH(health))
+	h.Engine.GET("/metrics", gin.WrapH(promhttp.HandlerFor(h.Prom, promhttp.HandlerOpts{})))
+	return h, nil
+}
+
+// Close releases everything NewHost opened, in reverse order.
+func (h *Host) Close() {
+	for i := len(h.closed) - 1; i >= 0; i-- {
+		h.closed[i]()
+	}
+	h.closed = nil
+}
+
+// Outbox returns an Emitter that stores each domain event, converted by
+// convert to a generated event, in the runtime's outbox inside the
+// caller's transaction, with the caller's trace context in the record
+// headers so the relay's send span continues the trace.
+func (h *Host) Outbox(convert func(ev any) (events.Type, any, error)) Emitter {
+	return EmitterFunc(func(ctx context.Context, tx *sql.Tx, ev any) error {
+		t, v, err := convert(ev)
+		if err != nil {
+			return err
+		}
+		r, err := h.Pub.Record(ctx, t, v)
+		if err != nil {
+			return err
+		}
+		if h.prop != nil {
+			h.prop.Inject(ctx, tracing.RecordCarrier(r))
+		}
+		return h.Store.Enqueue(ctx, tx, r)
+	})
+}
+
+// Run serves HTTP on Config.HTTPAddr and runs the router and the relay
+// until ctx ends or one of them fails, then shuts down: the router drains
+// and commits, the relay stops, HTTP closes, and Close releases the rest.
+func (h *Host) Run(ctx context.Context) error {
+	defer h.Close()
+	ln, err := net.Listen("tcp", h.Config.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("flowkit: listen on %s (set CONTRAIL_HTTP_ADDR): %w", h.Config.HTTPAddr, err)
+	}
+	srv := &http.Server{Handler: h.Engine, ReadHeaderTimeout: 10 * time.Second}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 3)
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("flowkit: http: %w", err)
+			return
+		}
+		errc <- nil
+	}()
+	go func() { errc <- h.Router.Run(ctx) }()
+	go func() { errc <- h.Relay.Run(ctx) }()
+	h.Log.Info("service started", "http", ln.Addr().String(), "brokers", h.Config.Brokers, "group", h.Config.Group, "db", h.Config.DBPath())
+	var first error
+	n := 3
+	select {
+	case <-ctx.Done():
+	case first = <-errc:
+		n--
+		if first != nil {
+			h.Log.Error("service part failed; stopping", "err", first)
+		}
+	}
+	cancel()
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer scancel()
+	_ = srv.Shutdown(sctx)
+	// Wait for the other two parts (the one that returned already sent).
+	for i := 0; i < n; i++ {
+		select {
+		case err := <-errc:
+			if first == nil && err != nil && !errors.Is(err, context.Canceled) {
+				first = err
+			}
+		case <-time.After(15 * time.Second):
+			i = n
+		}
+	}
+	// Publish whatever the last handlers emitted before exiting.
+	fctx, fcancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer fcancel()
+	for {
+		if n, err := h.Relay.Flush(fctx); err != nil || n == 0 {
+			break
+		}
+	}
+	h.Log.Info("service stopped")
+	return first
+}
+
+// outboxTracer continues, on the relay's send span, the trace that was
+// current when the event was written to the outbox: it extracts the trace
+// headers the Outbox emitter stored in the record and starts the span
+// there. runtime.Relay starts send spans from its own context, which would
+// otherwise begin a new trace per relayed event.
+type outboxTracer struct {
+	runtime.Tracer
+	prop propagation.TextMapPropagator
+}
+
+func (t outboxTracer) StartSend(ctx context.Context, r *kgo.Record) (context.Context, func(error)) {
+	if len(r.Headers) > 0 {
+		ctx = t.prop.Extract(ctx, tracing.RecordCarrier(r))
+	}
+	return t.Tracer.StartSend(ctx, r)
+}

@@ -1,0 +1,138 @@
+package order
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/contrail-events/contrail/events"
+	"github.com/contrail-events/contrail/events/common"
+	"github.com/contrail-events/contrail/events/inventory"
+	"github.com/contrail-events/contrail/events/orders"
+	"github.com/contrail-events/contrail/events/payments"
+	"github.com/contrail-events/contrail/events/shipping"
+	"github.com/contrail-events/contrail/services/flowkit"
+	"github.com/contrail-events/contrail/services/runtime"
+)
+
+// Name is the service name: consumer group "contrail-order", database
+// order.db, OTEL_SERVICE_NAME "order".
+const Name = "order"
+
+// Config is the order service's configuration; see flowkit.Config. Its
+// default HTTP address is 127.0.0.1:8080.
+type Config = flowkit.Config
+
+// ConfigFromEnv reads the service's configuration from the environment.
+func ConfigFromEnv() Config { return flowkit.FromEnv(Name, nil) }
+
+// Run runs the order service until ctx ends: the HTTP API, the handlers of
+// the inventory, payment and shipping events, and the outbox relay.
+func Run(ctx context.Context, cfg Config, o flowkit.HostOpts) error {
+	cfg.Service = Name
+	cfg.SetDefaults()
+	o.DDL = ddl
+	h, err := flowkit.NewHost(ctx, cfg, o)
+	if err != nil {
+		return err
+	}
+	s := NewStore(h.DB, h.Outbox(toEvent))
+	Register(h.Router, s)
+	Routes(h.Engine, s)
+	return h.Run(ctx)
+}
+
+// Register adds the order service's handlers to r. Each runs inside the
+// runtime's inbox transaction (runtime.Tx), so the inbox row, the order's
+// new state and the events it emits commit together.
+func Register(r *runtime.Router, s *Store) {
+	run := func(ctx context.Context, md common.EventMetadata, fn func(*Tx, flowkit.Record) error) error {
+		rec := flowkit.RecordFrom(ctx, md.EventID, md.OccurredAt)
+		var err error
+		if tx := runtime.Tx(ctx); tx != nil {
+			err = fn(s.In(tx), rec)
+		} else {
+			err = s.Batch(ctx, func(t *Tx) error { return fn(t, rec) })
+		}
+		if errors.Is(err, ErrUnknownOrder) {
+			return runtime.Permanent(err)
+		}
+		return err
+	}
+	runtime.Handle(r, inventory.InventoryReservedBinding, func(ctx context.Context, e *inventory.InventoryReserved) error {
+		return run(ctx, e.Metadata, func(t *Tx, rec flowkit.Record) error {
+			return t.InventoryReserved(ctx, rec, e.OrderID, e.ReservationID)
+		})
+	})
+	runtime.Handle(r, inventory.InventoryRejectedBinding, func(ctx context.Context, e *inventory.InventoryRejected) error {
+		parts := make([]string, len(e.ShortLines))
+		for i, l := range e.ShortLines {
+			parts[i] = fmt.Sprintf("%s: %d requested, %d available", l.Sku, l.Requested, l.Available)
+		}
+		return run(ctx, e.Metadata, func(t *Tx, rec flowkit.Record) error {
+			return t.InventoryRejected(ctx, rec, e.OrderID, strings.Join(parts, "; "))
+		})
+	})
+	runtime.Handle(r, inventory.InventoryReleasedBinding, func(ctx context.Context, e *inventory.InventoryReleased) error {
+		return run(ctx, e.Metadata, func(t *Tx, rec flowkit.Record) error { return t.Observed(ctx, rec, e.OrderID, "") })
+	})
+	runtime.Handle(r, payments.PaymentConfirmedBinding, func(ctx context.Context, e *payments.PaymentConfirmed) error {
+		return run(ctx, e.Metadata, func(t *Tx, rec flowkit.Record) error {
+			return t.PaymentConfirmed(ctx, rec, e.OrderID, e.PaymentID)
+		})
+	})
+	runtime.Handle(r, payments.PaymentFailedBinding, func(ctx context.Context, e *payments.PaymentFailed) error {
+		return run(ctx, e.Metadata, func(t *Tx, rec flowkit.Record) error {
+			return t.PaymentFailed(ctx, rec, e.OrderID, string(e.Code)+": "+e.Message)
+		})
+	})
+	runtime.Handle(r, payments.PaymentRefundedBinding, func(ctx context.Context, e *payments.PaymentRefunded) error {
+		return run(ctx, e.Metadata, func(t *Tx, rec flowkit.Record) error { return t.Observed(ctx, rec, e.OrderID, "") })
+	})
+	runtime.Handle(r, shipping.OrderShippedBinding, func(ctx context.Context, e *shipping.OrderShipped) error {
+		return run(ctx, e.Metadata, func(t *Tx, rec flowkit.Record) error {
+			return t.OrderShipped(ctx, rec, e.OrderID, e.Carrier+" "+e.TrackingNumber)
+		})
+	})
+}
+
+func lineItems(ls []Line, currency string) []common.LineItem {
+	out := make([]common.LineItem, len(ls))
+	for i, l := range ls {
+		out[i] = common.LineItem{Sku: l.SKU, Quantity: int32(l.Quantity), UnitPrice: flowkit.Money(l.UnitPrice, currency)}
+	}
+	return out
+}
+
+func address(a Address) common.Address {
+	return common.Address{Name: a.Name, Line1: a.Line1, Line2: flowkit.Str(a.Line2), City: a.City, PostalCode: a.PostalCode, Country: a.Country}
+}
+
+// toEvent converts the store's domain events to the generated types.
+func toEvent(ev any) (events.Type, any, error) {
+	switch e := ev.(type) {
+	case Placed:
+		var pay orders.OrderPlacedPayment = orders.CardPayment{CardToken: e.Payment.CardToken, Last4: e.Payment.Last4}
+		if e.Payment.CardToken == "" {
+			pay = orders.InvoicePayment{PurchaseOrder: e.Payment.PurchaseOrder, DueDays: int32(e.Payment.DueDays)}
+		}
+		return orders.OrderPlacedBinding, &orders.OrderPlaced{
+			Metadata: flowkit.Metadata(e.Meta, Name), OrderID: e.OrderID, CustomerID: e.CustomerID,
+			Items: lineItems(e.Items, e.Currency), Total: flowkit.Money(e.Total, e.Currency),
+			ShippingAddress: address(e.Address), Payment: orders.NewOrderPlacedPaymentUnion(pay),
+			Channel: orders.SalesChannel(e.Channel), CouponCode: flowkit.Str(e.CouponCode),
+		}, nil
+	case Ready:
+		return orders.OrderReadyBinding, &orders.OrderReady{
+			Metadata: flowkit.Metadata(e.Meta, Name), OrderID: e.OrderID, ReservationID: e.ReservationID,
+			PaymentID: e.PaymentID, Items: lineItems(e.Items, e.Currency), ShippingAddress: address(e.Address),
+		}, nil
+	case CancelledEvent:
+		return orders.OrderCancelledBinding, &orders.OrderCancelled{
+			Metadata: flowkit.Metadata(e.Meta, Name), OrderID: e.OrderID,
+			Reason: orders.CancelReason(e.Reason), Detail: flowkit.Str(e.Detail),
+		}, nil
+	}
+	return nil, nil, fmt.Errorf("order: no event type for %T", ev)
+}

@@ -1,0 +1,133 @@
+package payment
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/contrail-events/contrail/events"
+	"github.com/contrail-events/contrail/events/common"
+	"github.com/contrail-events/contrail/events/orders"
+	"github.com/contrail-events/contrail/events/payments"
+	"github.com/contrail-events/contrail/services/flowkit"
+	"github.com/contrail-events/contrail/services/runtime"
+)
+
+// Name is the service name: consumer group "contrail-payment", database
+// payment.db, default HTTP address 127.0.0.1:8092.
+const Name = "payment"
+
+// Config is the payment service's configuration; see flowkit.Config.
+type Config = flowkit.Config
+
+// ConfigFromEnv reads the service's configuration from the environment.
+func ConfigFromEnv() Config { return flowkit.FromEnv(Name, nil) }
+
+// Run runs the payment service until ctx ends.
+func Run(ctx context.Context, cfg Config, o flowkit.HostOpts) error {
+	cfg.Service = Name
+	cfg.SetDefaults()
+	o.DDL = ddl
+	h, err := flowkit.NewHost(ctx, cfg, o)
+	if err != nil {
+		return err
+	}
+	s := NewStore(h.DB, h.Outbox(toEvent))
+	Register(h.Router, s)
+	Routes(h.Engine, s)
+	return h.Run(ctx)
+}
+
+func inTx(ctx context.Context, s *Store, md common.EventMetadata, fn func(*Tx, flowkit.Record) error) error {
+	rec := flowkit.RecordFrom(ctx, md.EventID, md.OccurredAt)
+	if tx := runtime.Tx(ctx); tx != nil {
+		return fn(s.In(tx), rec)
+	}
+	return s.Batch(ctx, func(t *Tx) error { return fn(t, rec) })
+}
+
+// Register adds the payment handlers (OrderPlaced, OrderCancelled) to r.
+func Register(r *runtime.Router, s *Store) {
+	runtime.Handle(r, orders.OrderPlacedBinding, func(ctx context.Context, e *orders.OrderPlaced) error {
+		total, err := flowkit.CentsFromRat(e.Total.Amount)
+		if err != nil {
+			return runtime.Permanent(fmt.Errorf("payment: order %s: total: %w", e.OrderID, err))
+		}
+		c := Charge{OrderID: e.OrderID, Total: total, Currency: string(e.Total.Currency)}
+		if e.Payment != nil {
+			if card, ok := e.Payment.Value.(orders.CardPayment); ok {
+				c.CardToken = card.CardToken
+			}
+		}
+		return inTx(ctx, s, e.Metadata, func(t *Tx, rec flowkit.Record) error { return t.OrderPlaced(ctx, rec, c) })
+	})
+	runtime.Handle(r, orders.OrderCancelledBinding, func(ctx context.Context, e *orders.OrderCancelled) error {
+		return inTx(ctx, s, e.Metadata, func(t *Tx, rec flowkit.Record) error { return t.OrderCancelled(ctx, rec, e.OrderID) })
+	})
+}
+
+// Page is the body of GET /payments.
+type Page struct {
+	Payments []Account `json:"payments"`
+	// Next is the ?after= cursor of the next page; empty on the last.
+	Next string `json:"next,omitempty"`
+}
+
+// Routes registers the read-only API: GET /payments?after=&limit= (pages
+// of accounts ordered by order id) and GET /payments/:order_id.
+func Routes(r gin.IRouter, s *Store) {
+	r.GET("/payments", func(c *gin.Context) {
+		limit := 100
+		if l := c.Query("limit"); l != "" {
+			v, err := strconv.Atoi(l)
+			if err != nil || v < 1 || v > 1000 {
+				c.JSON(http.StatusBadRequest, gin.H{"error": "limit must be between 1 and 1000", "field": "limit"})
+				return
+			}
+			limit = v
+		}
+		list, err := s.Accounts(c.Request.Context(), c.Query("after"), limit+1)
+		if err != nil {
+			c.JSON(http.StatusInternalServerError, gin.H{"error": err.Error()})
+			return
+		}
+		p := Page{Payments: list}
+		if len(list) > limit {
+			p.Payments = list[:limit]
+			p.Next = list[limit-1].OrderID
+		}
+		if p.Payments == nil {
+			p.Payments = []Account{}
+		}
+		c.JSON(http.StatusOK, p)
+	})
+	r.GET("/payments/:order_id", func(c *gin.Context) {
+		a, ok, err := s.Get(c.Request.Context(), c.Param("order_id"))
+		switch {
+		case err != nil:
+			c.JSON(http.StatusInternalServerError, gin.H{"error": err.Error()})
+		case !ok:
+			c.JSON(http.StatusNotFound, gin.H{"error": "no payment for order " + c.Param("order_id")})
+		default:
+			c.JSON(http.StatusOK, a)
+		}
+	})
+}
+
+func toEvent(ev any) (events.Type, any, error) {
+	switch e := ev.(type) {
+	case Confirmed:
+		return payments.PaymentConfirmedBinding, &payments.PaymentConfirmed{Metadata: flowkit.Metadata(e.Meta, Name),
+			OrderID: e.OrderID, PaymentID: e.PaymentID, Amount: flowkit.Money(e.Amount, e.Currency)}, nil
+	case Failed:
+		return payments.PaymentFailedBinding, &payments.PaymentFailed{Metadata: flowkit.Metadata(e.Meta, Name),
+			OrderID: e.OrderID, Code: payments.DeclineCode(e.Code), Message: e.Message}, nil
+	case Refunded:
+		return payments.PaymentRefundedBinding, &payments.PaymentRefunded{Metadata: flowkit.Metadata(e.Meta, Name),
+			OrderID: e.OrderID, PaymentID: e.PaymentID, Amount: flowkit.Money(e.Amount, e.Currency)}, nil
+	}
+	return nil, nil, fmt.Errorf("payment: no event type for %T", ev)
+}

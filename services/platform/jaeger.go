@@ -1,0 +1,154 @@
+package platform
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+)
+
+// JaegerBinary returns a Jaeger binary: explicit (from Config.JaegerBin or
+// $CONTRAIL_JAEGER_BIN), else tools/bin/jaeger of the checkout above the
+// working directory, built with `go -C tools build` when missing. The first
+// build downloads and compiles Jaeger and takes minutes; say is told first.
+func JaegerBinary(explicit string, say func(string, ...any)) (string, error) {
+	if explicit != "" {
+		if _, err := os.Stat(explicit); err != nil {
+			return "", fmt.Errorf("platform: Jaeger binary %s: %w", explicit, err)
+		}
+		return explicit, nil
+	}
+	tools, err := findTools()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(tools, "bin", "jaeger")
+	if fi, err := os.Stat(bin); err == nil && fi.Mode().IsRegular() {
+		return bin, nil
+	}
+	say("jaeger     building from %s (the first build downloads and compiles Jaeger: expect a few minutes)...", tools)
+	tmp := fmt.Sprintf("%s.tmp%d", bin, os.Getpid())
+	cmd := exec.Command("go", "-C", tools, "build", "-o", tmp, "github.com/jaegertracing/jaeger/cmd/jaeger")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		os.Remove(tmp)
+		return "", fmt.Errorf("platform: build Jaeger (go -C %s build): %w\n%s\nuse --no-jaeger to run without it", tools, err, out)
+	}
+	if err := os.Rename(tmp, bin); err != nil {
+		return "", fmt.Errorf("platform: install Jaeger binary: %w", err)
+	}
+	return bin, nil
+}
+
+func findTools() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "tools", "go.mod")); err == nil && bytes.Contains(b, []byte("jaegertracing/jaeger")) {
+			return filepath.Join(dir, "tools"), nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("platform: cannot find Jaeger: run `contrail up` inside a contrail checkout (it builds tools/), set CONTRAIL_JAEGER_BIN to a Jaeger v2 binary, or pass --no-jaeger")
+		}
+		dir = parent
+	}
+}
+
+func (p *Platform) startJaeger(ctx, runCtx context.Context) error {
+	cfg := p.cfg
+	bin, err := JaegerBinary(cfg.JaegerBin, p.say)
+	if err != nil {
+		return err
+	}
+	health, err := freePort()
+	if err != nil {
+		return err
+	}
+	qgrpc, err := freePort()
+	if err != nil {
+		return err
+	}
+	conf := filepath.Join(cfg.DataDir, "jaeger.yaml")
+	text := fmt.Sprintf(jaegerConfig, health, cfg.JaegerUIAddr, qgrpc, cfg.JaegerOTLPGRPCAddr, cfg.JaegerOTLPHTTPAddr)
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		return fmt.Errorf("platform: write Jaeger config: %w", err)
+	}
+	j := &Process{Name: "jaeger", Path: bin, Args: []string{"--config", conf},
+		Env:     []string{"OTEL_TRACES_EXPORTER=none", "OTEL_SDK_DISABLED=true"},
+		LogFile: filepath.Join(cfg.DataDir, "logs", "jaeger.log"), Logger: cfg.Logger}
+	if err := j.Start(runCtx); err != nil {
+		return err
+	}
+	p.jaeger = j
+	if err := waitReady(ctx, fmt.Sprintf("http://127.0.0.1:%d/status", health), j); err != nil {
+		return fmt.Errorf("platform: Jaeger not healthy (log %s; ports in use? see --jaeger-addr, --otlp-http-addr, or --no-jaeger): %w", j.LogFile, err)
+	}
+	p.JaegerURL = "http://" + cfg.JaegerUIAddr
+	p.OTLPHTTP = "http://" + cfg.JaegerOTLPHTTPAddr
+	p.say("jaeger     %s  (OTLP %s; UI notes in the README)", p.JaegerURL, p.OTLPHTTP)
+	return nil
+}
+
+// Jaeger v2 all-in-one with in-memory storage: traces last until Jaeger
+// stops. Placeholders: health port, query HTTP, query gRPC port, OTLP gRPC,
+// OTLP HTTP.
+const jaegerConfig = `service:
+  extensions: [jaeger_storage, jaeger_query, healthcheckv2]
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [jaeger_storage_exporter]
+  telemetry:
+    metrics:
+      level: none
+    logs:
+      level: warn
+extensions:
+  healthcheckv2:
+    use_v2: true
+    http:
+      endpoint: 127.0.0.1:%d
+  jaeger_query:
+    storage:
+      traces: mem
+    http:
+      endpoint: %s
+    grpc:
+      endpoint: 127.0.0.1:%d
+  jaeger_storage:
+    backends:
+      mem:
+        memory:
+          max_traces: 100000
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: %s
+      http:
+        endpoint: %s
+processors:
+  batch:
+    timeout: 100ms
+exporters:
+  jaeger_storage_exporter:
+    trace_storage: mem
+`
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("platform: find a free port: %w", err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return strconv.Atoi(port)
+}

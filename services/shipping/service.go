@@ -1,0 +1,74 @@
+package shipping
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/contrail-events/contrail/events"
+	"github.com/contrail-events/contrail/events/orders"
+	eship "github.com/contrail-events/contrail/events/shipping"
+	"github.com/contrail-events/contrail/services/flowkit"
+	"github.com/contrail-events/contrail/services/runtime"
+)
+
+// Name is the service name: consumer group "contrail-shipping", database
+// shipping.db, default HTTP address 127.0.0.1:8093.
+const Name = "shipping"
+
+// Config is the shipping service's configuration; see flowkit.Config.
+type Config = flowkit.Config
+
+// ConfigFromEnv reads the service's configuration from the environment.
+func ConfigFromEnv() Config { return flowkit.FromEnv(Name, nil) }
+
+// Run runs the shipping service until ctx ends.
+func Run(ctx context.Context, cfg Config, o flowkit.HostOpts) error {
+	cfg.Service = Name
+	cfg.SetDefaults()
+	o.DDL = ddl
+	h, err := flowkit.NewHost(ctx, cfg, o)
+	if err != nil {
+		return err
+	}
+	s := NewStore(h.DB, h.Outbox(toEvent))
+	Register(h.Router, s)
+	Routes(h.Engine, s)
+	return h.Run(ctx)
+}
+
+// Register adds the OrderReady handler to r.
+func Register(r *runtime.Router, s *Store) {
+	runtime.Handle(r, orders.OrderReadyBinding, func(ctx context.Context, e *orders.OrderReady) error {
+		rec := flowkit.RecordFrom(ctx, e.Metadata.EventID, e.Metadata.OccurredAt)
+		if tx := runtime.Tx(ctx); tx != nil {
+			return s.In(tx).OrderReady(ctx, rec, e.OrderID)
+		}
+		return s.Batch(ctx, func(t *Tx) error { return t.OrderReady(ctx, rec, e.OrderID) })
+	})
+}
+
+// Routes registers GET /shipments/:order_id.
+func Routes(r gin.IRouter, s *Store) {
+	r.GET("/shipments/:order_id", func(c *gin.Context) {
+		sh, ok, err := s.Get(c.Request.Context(), c.Param("order_id"))
+		switch {
+		case err != nil:
+			c.JSON(http.StatusInternalServerError, gin.H{"error": err.Error()})
+		case !ok:
+			c.JSON(http.StatusNotFound, gin.H{"error": "no shipment for order " + c.Param("order_id")})
+		default:
+			c.JSON(http.StatusOK, sh)
+		}
+	})
+}
+
+func toEvent(ev any) (events.Type, any, error) {
+	if e, ok := ev.(ShippedEvent); ok {
+		return eship.OrderShippedBinding, &eship.OrderShipped{Metadata: flowkit.Metadata(e.Meta, Name), OrderID: e.OrderID,
+			ShipmentID: e.ShipmentID, Carrier: e.Carrier, TrackingNumber: e.TrackingNumber, ShippedAt: e.ShippedAt}, nil
+	}
+	return nil, nil, fmt.Errorf("shipping: no event type for %T", ev)
+}
