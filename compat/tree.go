@@ -153,6 +153,11 @@ func CheckTree(next Snapshot, history []Snapshot, opts TreeOptions) ([]Finding, 
 			continue
 		}
 		if cur := nextByName[old.FullName]; cur != nil {
+			if old.Topic != "" && cur.Topic == "" {
+				// The event left the manifest; its type stays as a shared type.
+				out = append(out, deleted(Entry{Subject: old.Subject, FullName: old.FullName, Manifest: old.Manifest}, base.Label, next.Label))
+				continue
+			}
 			out = append(out, movedFinding(old, *cur, base.Label, next.Label))
 			continue
 		}
@@ -243,6 +248,9 @@ func deleted(old Entry, baseLabel, nextLabel string) Finding {
 		Subject:   old.Subject,
 		Direction: Direction{Reader: nextLabel, Writer: baseLabel},
 		Writer:    Location{File: old.File, Line: 1, Col: 1},
+	}
+	if old.File == "" {
+		f.Writer = old.Manifest
 	}
 	if old.File != "" {
 		f.Rule = SchemaFileDeleted.ID

@@ -1,0 +1,95 @@
+package compat_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/contrail-events/contrail/compat"
+	"github.com/contrail-events/contrail/schemas"
+)
+
+// fixtureNow is the date tree fixtures are checked on (exception expiry).
+var fixtureNow = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+
+func checkTreeDirs(t *testing.T, prevDir, curDir string) []compat.Finding {
+	t.Helper()
+	snap := func(dir, label string) compat.Snapshot {
+		set, err := schemas.Load(dir)
+		if err != nil {
+			t.Fatalf("%s: %v", dir, err)
+		}
+		s, err := compat.SnapshotOf(set, label)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	fs, err := compat.CheckTree(snap(curDir, "current"), []compat.Snapshot{snap(prevDir, "previous")}, compat.TreeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data, err := os.ReadFile(filepath.Join(curDir, "compat-exceptions.yaml")); err == nil {
+		ex, err := compat.ParseExceptions("compat-exceptions.yaml", data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs, _ = ex.Apply(fs, fixtureNow)
+	}
+	return compat.Dedupe(fs)
+}
+
+// TestTreeRuleFixtures checks the schema-tree rules' fixtures: each
+// testdata/<RULE>/ holds previous/, current/ and passing/ trees.
+func TestTreeRuleFixtures(t *testing.T) {
+	tests := []struct {
+		name string
+		want map[compat.RuleID]int // every finding current must produce
+	}{
+		{name: "SUBJECT_DELETED", want: map[compat.RuleID]int{"SUBJECT_DELETED": 1}},
+		{name: "SUBJECT_MOVED", want: map[compat.RuleID]int{"SUBJECT_MOVED": 1}},
+		{name: "STRATEGY_CHANGED", want: map[compat.RuleID]int{"STRATEGY_CHANGED": 1}},
+		{name: "SCHEMA_FILE_DELETED", want: map[compat.RuleID]int{"SCHEMA_FILE_DELETED": 1}},
+		{name: "SCHEMA_FILE_RENAMED", want: map[compat.RuleID]int{"SCHEMA_FILE_RENAMED": 1}},
+		{name: "EXCEPTION_UNUSED", want: map[compat.RuleID]int{"EXCEPTION_UNUSED": 1}},
+		{name: "EXCEPTION_EXPIRED", want: map[compat.RuleID]int{"EXCEPTION_EXPIRED": 1, "TYPE_CHANGED": 1}},
+	}
+	dirs, _ := filepath.Glob("testdata/*/previous")
+	if len(dirs) != len(tests) {
+		t.Fatalf("%d tree fixtures, %d table entries: keep them in step", len(dirs), len(tests))
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join("testdata", tt.name)
+			got := map[compat.RuleID]int{}
+			var loc compat.Location
+			for _, f := range checkTreeDirs(t, filepath.Join(dir, "previous"), filepath.Join(dir, "current")) {
+				got[f.Rule]++
+				if f.Rule == compat.RuleID(tt.name) {
+					loc = f.Reader
+					if loc.File == "" {
+						loc = f.Writer
+					}
+					if f.Message == "" {
+						t.Error("empty message")
+					}
+				}
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("current: rules %v, want %v", got, tt.want)
+			}
+			for k, v := range tt.want {
+				if got[k] != v {
+					t.Fatalf("current: rules %v, want %v", got, tt.want)
+				}
+			}
+			if loc.File == "" || loc.Line == 0 {
+				t.Errorf("finding has no file position: %+v", loc)
+			}
+			if pass := checkTreeDirs(t, filepath.Join(dir, "previous"), filepath.Join(dir, "passing")); len(pass) != 0 {
+				t.Fatalf("passing twin: %+v", pass)
+			}
+		})
+	}
+}
