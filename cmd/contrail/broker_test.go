@@ -8,7 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/contrail-events/contrail/schemas"
 )
 
 // syncBuffer is a goroutine-safe writer for a running command's stdout.
@@ -32,7 +35,9 @@ func startBrokerCmd(t *testing.T, args ...string) (addr string, stop func() int)
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, append([]string{"broker", "--addr", "127.0.0.1:0"}, args...), out, io.Discard) }()
+	go func() {
+		done <- run(ctx, append([]string{"broker", "--addr", "127.0.0.1:0"}, args...), out, io.Discard)
+	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(out.String(), "listening on ") {
 		select {
@@ -76,6 +81,37 @@ func TestBrokerCommandPersistsAcrossCleanShutdown(t *testing.T) {
 	fs := cl.PollFetches(ctx)
 	if rs := fs.Records(); len(rs) != 1 || string(rs[0].Value) != "kept" {
 		t.Fatalf("after restart read %v (errors %v), want the record produced before", rs, fs.Errors())
+	}
+}
+
+func TestBrokerCommandCreatesManifestTopics(t *testing.T) {
+	addr, stop := startBrokerCmd(t, "--partitions", "5")
+	defer stop()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	md, err := kadm.NewClient(cl).ListTopics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := schemas.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Topics) == 0 {
+		t.Fatal("the built-in manifest lists no topics")
+	}
+	for _, tp := range set.Topics {
+		for _, name := range []string{tp.Name, tp.Name + ".dlq"} {
+			td, ok := md[name]
+			if !ok || len(td.Partitions) != 5 {
+				t.Errorf("topic %s: exists %v, %d partitions; want 5 (--partitions)", name, ok, len(td.Partitions))
+			}
+		}
 	}
 }
 
