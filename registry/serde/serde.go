@@ -16,7 +16,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hamba/avro/v2"
 	"github.com/twmb/franz-go/pkg/sr"
@@ -139,14 +141,22 @@ type Serde struct {
 	cl  *sr.Client
 	cfg config
 
-	ids      sync.Map // events.Type -> int
-	writers  sync.Map // int -> avro.Schema
-	resolved sync.Map // resolvedKey -> avro.Schema
+	// The per-message caches are copy-on-write maps behind atomic pointers:
+	// a hit is one atomic load and one map lookup, with no lock; misses
+	// (warm-up only) copy the map under fetchMu.
+	ids      atomic.Pointer[cache[events.Type, typeEntry]]
+	resolved atomic.Pointer[cache[resolvedKey, avro.Schema]]
+	writers  sync.Map // int -> avro.Schema; warm-up only
 
 	fetchMu sync.Mutex // serialises registry round trips (warm-up only)
 
 	writerPool sync.Pool
 	readerPool sync.Pool
+}
+
+type typeEntry struct {
+	id     int
+	schema avro.Schema
 }
 
 type resolvedKey struct {
@@ -182,21 +192,23 @@ func (s *Serde) Encode(ctx context.Context, t events.Type, v any) ([]byte, error
 
 // AppendEncode is Encode appending to dst. On error dst is returned unchanged.
 func (s *Serde) AppendEncode(ctx context.Context, dst []byte, t events.Type, v any) ([]byte, error) {
-	id, err := s.idOf(ctx, t)
+	e, err := s.entry(ctx, t)
 	if err != nil {
 		return dst, err
 	}
 	w := s.writerPool.Get().(*avro.Writer)
 	w.Reset(nil)
-	w.WriteVal(t.Schema(), v)
+	w.WriteVal(e.schema, v)
 	if w.Error != nil {
 		err := w.Error
 		w.Error = nil
 		s.writerPool.Put(w)
 		return dst, fmt.Errorf("serde: encode %s: %w", t.FullName(), err)
 	}
-	dst = AppendHeader(dst, id)
-	dst = append(dst, w.Buffer()...)
+	body := w.Buffer()
+	dst = slices.Grow(dst, HeaderSize+len(body)) // one allocation at most
+	dst = AppendHeader(dst, e.id)
+	dst = append(dst, body...)
 	s.writerPool.Put(w)
 	return dst, nil
 }
@@ -231,17 +243,78 @@ func (s *Serde) Decode(ctx context.Context, data []byte, t events.Type, out any)
 }
 
 // ID returns t's schema ID, registering or looking it up on first use.
-func (s *Serde) ID(ctx context.Context, t events.Type) (int, error) { return s.idOf(ctx, t) }
+func (s *Serde) ID(ctx context.Context, t events.Type) (int, error) {
+	e, err := s.entry(ctx, t)
+	return e.id, err
+}
 
-func (s *Serde) idOf(ctx context.Context, t events.Type) (int, error) {
-	if id, ok := s.ids.Load(t); ok {
-		return id.(int), nil
+func (s *Serde) entry(ctx context.Context, t events.Type) (typeEntry, error) {
+	if e, ok := s.ids.Load().get(t); ok {
+		return e, nil
 	}
 	s.fetchMu.Lock()
 	defer s.fetchMu.Unlock()
-	if id, ok := s.ids.Load(t); ok {
-		return id.(int), nil
+	if e, ok := s.ids.Load().get(t); ok {
+		return e, nil
 	}
+	id, err := s.lookupID(ctx, t)
+	if err != nil {
+		return typeEntry{}, err
+	}
+	e := typeEntry{id: id, schema: t.Schema()}
+	storeCOW(&s.ids, t, e)
+	return e, nil
+}
+
+// cache is an immutable lookup table: a short slice scanned by equality
+// (cheaper than hashing an interface key for the handful of types a service
+// uses) backed by a map once it grows.
+type cache[K comparable, V any] struct {
+	keys []K
+	vals []V
+	m    map[K]V
+}
+
+const scanLimit = 8
+
+func (c *cache[K, V]) get(k K) (V, bool) {
+	var zero V
+	if c == nil {
+		return zero, false
+	}
+	if c.m != nil {
+		v, ok := c.m[k]
+		return v, ok
+	}
+	for i := range c.keys {
+		if c.keys[i] == k {
+			return c.vals[i], true
+		}
+	}
+	return zero, false
+}
+
+// storeCOW publishes a copy of the cache behind p with k=v added. Callers
+// hold fetchMu.
+func storeCOW[K comparable, V any](p *atomic.Pointer[cache[K, V]], k K, v V) {
+	next := &cache[K, V]{}
+	if old := p.Load(); old != nil {
+		next.keys = append(slices.Clip(old.keys), k)
+		next.vals = append(slices.Clip(old.vals), v)
+	} else {
+		next.keys, next.vals = []K{k}, []V{v}
+	}
+	if len(next.keys) > scanLimit {
+		next.m = make(map[K]V, len(next.keys))
+		for i, kk := range next.keys {
+			next.m[kk] = next.vals[i]
+		}
+	}
+	p.Store(next)
+}
+
+// lookupID registers or looks up t's schema. Callers hold fetchMu.
+func (s *Serde) lookupID(ctx context.Context, t events.Type) (int, error) {
 	if s.cfg.normalize {
 		ctx = sr.WithParams(ctx, sr.Normalize)
 	}
@@ -261,7 +334,6 @@ func (s *Serde) idOf(ctx context.Context, t events.Type) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("serde: schema id of %s under subject %q: %w", t.FullName(), t.Subject(), classify(err))
 	}
-	s.ids.Store(t, id)
 	return id, nil
 }
 
@@ -288,8 +360,8 @@ func (s *Serde) references(ctx context.Context, in []events.Reference) ([]sr.Sch
 
 func (s *Serde) readerSchema(ctx context.Context, id int, t events.Type) (avro.Schema, error) {
 	key := resolvedKey{id: id, t: t}
-	if sch, ok := s.resolved.Load(key); ok {
-		return sch.(avro.Schema), nil
+	if sch, ok := s.resolved.Load().get(key); ok {
+		return sch, nil
 	}
 	writer, err := s.writerSchema(ctx, id)
 	if err != nil {
@@ -310,7 +382,9 @@ func (s *Serde) readerSchema(ctx context.Context, id int, t events.Type) (avro.S
 			}
 		}
 	}
-	s.resolved.Store(key, sch)
+	s.fetchMu.Lock()
+	storeCOW(&s.resolved, key, sch)
+	s.fetchMu.Unlock()
 	return sch, nil
 }
 
