@@ -87,7 +87,7 @@ func NewHost(ctx context.Context, cfg Config, o HostOpts) (h *Host, err error) {
 	if tc.ServiceName == "" {
 		tc.ServiceName = cfg.Service
 	}
-	tc.Logger = h.Log
+	tc.Logger = slog.New(tracing.NewLogHandler(slog.NewJSONHandler(o.LogOutput, nil)))
 	if h.Tracing, err = tracing.Setup(ctx, tc); err != nil {
 		return nil, fmt.Errorf("flowkit: tracing: %w", err)
 	}

@@ -1,0 +1,466 @@
+// Package loadgen is the library behind `contrail load`: it places orders
+// against a running platform over its HTTP APIs, waits until each reaches a
+// final state, and checks the flow's invariants on what the services
+// report:
+//
+//   - every order is final exactly once (one final event in its history, no
+//     event applied twice) and ends as its kind predicts (good orders ship,
+//     out-of-stock orders are cancelled OUT_OF_STOCK, declined ones
+//     PAYMENT_FAILED);
+//   - stock is conserved: for every SKU initial = available + reserved +
+//     shipped, nothing stays reserved once every order is final, and the
+//     shipped stock grew by exactly the units of this run's shipped orders;
+//   - every charged order was charged once; every shipped order was never
+//     refunded; every order cancelled after a charge was refunded once.
+//
+// The checks assume no other traffic runs against the platform meanwhile.
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Kind is what an order is built to test.
+type Kind string
+
+// Order kinds and the outcome each must reach.
+const (
+	Good       Kind = "good"         // ships
+	OutOfStock Kind = "out_of_stock" // CANCELLED OUT_OF_STOCK
+	Declined   Kind = "declined"     // CANCELLED PAYMENT_FAILED
+)
+
+// Config is one load run.
+type Config struct {
+	// OrderURL, InventoryURL and PaymentURL are the services' base URLs.
+	// Defaults: http://127.0.0.1:8080, :8091, :8092.
+	OrderURL, InventoryURL, PaymentURL string
+	// Orders to place. Default 100.
+	Orders int
+	// Concurrency is how many requests are in flight. Default 16.
+	Concurrency int
+	// Rate caps placements per second; 0 means as fast as Concurrency allows.
+	Rate float64
+	// OutOfStock and Declined are the fractions of such orders. Defaults
+	// 0.1 each; the rest are good orders.
+	OutOfStock, Declined float64
+	// Timeout bounds waiting for every order to become final and the
+	// services to settle. Default 2m.
+	Timeout time.Duration
+	// Seed makes the mix reproducible. Default: time-based.
+	Seed uint64
+	// Progress, when set, is called after each placement and each poll
+	// round with (placed, final, total).
+	Progress func(placed, final, total int)
+	// HTTP is the client; default one with a 10s timeout.
+	HTTP *http.Client
+}
+
+func (c *Config) setDefaults() {
+	if c.OrderURL == "" {
+		c.OrderURL = "http://127.0.0.1:8080"
+	}
+	if c.InventoryURL == "" {
+		c.InventoryURL = "http://127.0.0.1:8091"
+	}
+	if c.PaymentURL == "" {
+		c.PaymentURL = "http://127.0.0.1:8092"
+	}
+	if c.Orders == 0 {
+		c.Orders = 100
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = 16
+	}
+	if c.OutOfStock == 0 && c.Declined == 0 {
+		c.OutOfStock, c.Declined = 0.1, 0.1
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 2 * time.Minute
+	}
+	if c.Seed == 0 {
+		c.Seed = uint64(time.Now().UnixNano())
+	}
+	if c.HTTP == nil {
+		c.HTTP = &http.Client{Timeout: 10 * time.Second}
+	}
+	for _, p := range []*string{&c.OrderURL, &c.InventoryURL, &c.PaymentURL} {
+		*p = strings.TrimRight(*p, "/")
+	}
+}
+
+// ErrConfig wraps invalid settings.
+var ErrConfig = errors.New("loadgen: invalid configuration")
+
+// Validate reports the first invalid setting.
+func (c *Config) Validate() error {
+	switch {
+	case c.Orders < 1:
+		return fmt.Errorf("%w: --orders must be at least 1", ErrConfig)
+	case c.Concurrency < 1 || c.Concurrency > 1024:
+		return fmt.Errorf("%w: --concurrency must be between 1 and 1024", ErrConfig)
+	case c.Rate < 0:
+		return fmt.Errorf("%w: --rate must not be negative", ErrConfig)
+	case c.OutOfStock < 0 || c.Declined < 0 || c.OutOfStock+c.Declined > 1:
+		return fmt.Errorf("%w: the out-of-stock and declined fractions must be >= 0 and sum to at most 1", ErrConfig)
+	}
+	return nil
+}
+
+// Invariant is one check and its outcome.
+type Invariant struct {
+	Name   string   `json:"name"`
+	OK     bool     `json:"ok"`
+	Detail string   `json:"detail"`
+	Errors []string `json:"errors,omitempty"`
+}
+
+// Latency holds placed->final latency percentiles in milliseconds.
+type Latency struct {
+	P50 float64 `json:"p50_ms"`
+	P95 float64 `json:"p95_ms"`
+	P99 float64 `json:"p99_ms"`
+	Max float64 `json:"max_ms"`
+}
+
+// Report is the result of a run.
+type Report struct {
+	Orders      int     `json:"orders"`
+	Concurrency int     `json:"concurrency"`
+	Rate        float64 `json:"rate,omitempty"`
+	// PlaceSeconds is how long placing took; PlacedPerSec the HTTP rate.
+	PlaceSeconds float64 `json:"place_seconds"`
+	PlacedPerSec float64 `json:"placed_per_sec"`
+	// FlowSeconds is first placement to last final state (server clocks);
+	// OrdersPerSec = Orders / FlowSeconds.
+	FlowSeconds  float64        `json:"flow_seconds"`
+	OrdersPerSec float64        `json:"orders_per_sec"`
+	Latency      Latency        `json:"placed_to_final"`
+	Kinds        map[Kind]int   `json:"kinds"`
+	Final        map[string]int `json:"final_states"`
+	PlaceErrors  int            `json:"place_errors"`
+	Invariants   []Invariant    `json:"invariants"`
+	// OK is true when every invariant holds.
+	OK bool `json:"ok"`
+	// Baseline is filled by the caller when a raw-broker baseline ran.
+	Baseline *Baseline `json:"baseline,omitempty"`
+}
+
+type placed struct {
+	kind  Kind
+	id    string
+	units map[string]int
+	start time.Time
+}
+
+// Run places the orders, waits for them to finish and checks the
+// invariants. It returns an error only when the run itself could not be
+// done (platform unreachable, timeout); failed invariants are in the report.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c := &client{http: cfg.HTTP}
+	var before stockReport
+	if err := c.getJSON(ctx, cfg.InventoryURL+"/stock", &before); err != nil {
+		return nil, fmt.Errorf("loadgen: read stock before the run (is the platform up? try `contrail up`): %w", err)
+	}
+	r := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))
+	kinds := make([]Kind, cfg.Orders)
+	for i := range kinds {
+		switch x := r.Float64(); {
+		case x < cfg.OutOfStock:
+			kinds[i] = OutOfStock
+		case x < cfg.OutOfStock+cfg.Declined:
+			kinds[i] = Declined
+		default:
+			kinds[i] = Good
+		}
+	}
+	runID := fmt.Sprintf("load-%d", cfg.Seed)
+	orders := make([]placed, cfg.Orders)
+	var next, done, failed atomic.Int64
+	var firstErr atomic.Value
+	var tick <-chan time.Time
+	if cfg.Rate > 0 {
+		t := time.NewTicker(time.Duration(float64(time.Second) / cfg.Rate))
+		defer t.Stop()
+		tick = t.C
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < cfg.Concurrency; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			rr := rand.New(rand.NewPCG(cfg.Seed+uint64(w)+1, 7))
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= cfg.Orders || ctx.Err() != nil {
+					return
+				}
+				if tick != nil {
+					select {
+					case <-tick:
+					case <-ctx.Done():
+						return
+					}
+				}
+				body, units := buildOrder(rr, kinds[i])
+				id, err := c.place(ctx, cfg.OrderURL, body, fmt.Sprintf("%s-%d", runID, i))
+				if err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+				}
+				orders[i] = placed{kind: kinds[i], id: id, units: units, start: time.Now()}
+				n := int(done.Add(1))
+				if cfg.Progress != nil {
+					cfg.Progress(n, 0, cfg.Orders)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	placeDur := time.Since(start)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if n := failed.Load(); n == int64(cfg.Orders) {
+		return nil, fmt.Errorf("loadgen: every placement failed; first error: %v", firstErr.Load())
+	}
+	rep := &Report{Orders: cfg.Orders, Concurrency: cfg.Concurrency, Rate: cfg.Rate, PlaceSeconds: placeDur.Seconds(),
+		PlacedPerSec: float64(cfg.Orders) / placeDur.Seconds(), Kinds: map[Kind]int{}, Final: map[string]int{}, PlaceErrors: int(failed.Load())}
+	for _, k := range kinds {
+		rep.Kinds[k]++
+	}
+	wctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	views, err := waitFinal(wctx, c, cfg, orders)
+	if err != nil {
+		return nil, err
+	}
+	if err := check(wctx, c, cfg, orders, views, before, rep); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// orderView is the part of GET /orders/{id} the checks read.
+type orderView struct {
+	ID        string     `json:"order_id"`
+	Status    string     `json:"status"`
+	Reason    string     `json:"reason"`
+	CreatedAt time.Time  `json:"created_at"`
+	FinalAt   *time.Time `json:"final_at"`
+	History   []struct {
+		Type      string `json:"type"`
+		Direction string `json:"direction"`
+		EventID   string `json:"event_id"`
+	} `json:"history"`
+}
+
+func (o *orderView) final() bool { return o.Status == "SHIPPED" || o.Status == "CANCELLED" }
+
+func waitFinal(ctx context.Context, c *client, cfg Config, orders []placed) (map[string]*orderView, error) {
+	views := map[string]*orderView{}
+	pending := make([]string, 0, len(orders))
+	for _, o := range orders {
+		if o.id != "" {
+			pending = append(pending, o.id)
+		}
+	}
+	var mu sync.Mutex
+	for len(pending) > 0 {
+		var still []string
+		sem := make(chan struct{}, cfg.Concurrency)
+		var wg sync.WaitGroup
+		var lastErr error
+		for _, id := range pending {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func(id string) {
+				defer wg.Done()
+				defer func() { <-sem }()
+				var v orderView
+				err := c.getJSON(ctx, cfg.OrderURL+"/orders/"+id, &v)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil || !v.final() {
+					if err != nil {
+						lastErr = err
+					}
+					still = append(still, id)
+					return
+				}
+				views[id] = &v
+			}(id)
+		}
+		wg.Wait()
+		pending = still
+		if cfg.Progress != nil {
+			cfg.Progress(len(orders), len(views), len(orders))
+		}
+		if len(pending) == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("loadgen: %d of %d orders not final after the timeout (last error: %v); see GET %s/orders/%s",
+				len(pending), len(orders), lastErr, cfg.OrderURL, pending[0])
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return views, nil
+}
+
+func percentile(sorted []float64, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(p*float64(len(sorted)) + 0.5)
+	if i >= len(sorted) {
+		i = len(sorted) - 1
+	}
+	if i > 0 && p*float64(len(sorted)) == float64(i) {
+		i--
+	}
+	return sorted[i]
+}
+
+type client struct{ http *http.Client }
+
+func (c *client) getJSON(ctx context.Context, url string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, bytes.TrimSpace(b))
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// place POSTs one order with an Idempotency-Key, retrying transport errors
+// and 5xx answers with the same key, so a retry never places a second order.
+func (c *client) place(ctx context.Context, base string, body []byte, key string) (string, error) {
+	var last error
+	for attempt := 0; attempt < 5; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return "", ctx.Err()
+			case <-time.After(time.Duration(attempt*attempt) * 100 * time.Millisecond):
+			}
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/orders", bytes.NewReader(body))
+		if err != nil {
+			return "", err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", key)
+		resp, err := c.http.Do(req)
+		if err != nil {
+			last = err
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusAccepted {
+			var pr struct {
+				OrderID string `json:"order_id"`
+			}
+			if err := json.Unmarshal(b, &pr); err != nil || pr.OrderID == "" {
+				return "", fmt.Errorf("loadgen: POST /orders answered 202 without order_id: %s", b)
+			}
+			return pr.OrderID, nil
+		}
+		last = fmt.Errorf("POST /orders: %s: %s", resp.Status, bytes.TrimSpace(b))
+		if resp.StatusCode < 500 {
+			return "", last
+		}
+	}
+	return "", fmt.Errorf("loadgen: place order: %w", last)
+}
+
+func buildOrder(r *rand.Rand, k Kind) ([]byte, map[string]int) {
+	units := map[string]int{}
+	type item struct {
+		SKU       string `json:"sku"`
+		Quantity  int    `json:"quantity"`
+		UnitPrice string `json:"unit_price"`
+	}
+	var items []item
+	n := 1 + r.IntN(3)
+	for j := 0; j < n; j++ {
+		sku := fmt.Sprintf("SKU-%04d", 1+r.IntN(100))
+		q := 1 + r.IntN(3)
+		items = append(items, item{SKU: sku, Quantity: q, UnitPrice: fmt.Sprintf("%d.%02d", 1+r.IntN(200), r.IntN(100))})
+		units[sku] += q
+	}
+	payment := map[string]any{"card_token": "tok_visa", "last4": "4242"}
+	switch k {
+	case OutOfStock:
+		// SKU-SCARCE holds 5 units: 50 can never be reserved.
+		items = append(items, item{SKU: "SKU-SCARCE", Quantity: 50, UnitPrice: "1.00"})
+	case Declined:
+		if r.IntN(2) == 0 {
+			payment = map[string]any{"card_token": "tok_decline", "last4": "0002"}
+		} else {
+			// Over the provider's 10,000.00 limit.
+			items = append(items, item{SKU: "SKU-0001", Quantity: 1, UnitPrice: "10000.01"})
+			units["SKU-0001"]++
+		}
+	}
+	if r.IntN(4) == 0 && k != Declined {
+		payment = map[string]any{"invoice": map[string]any{"purchase_order": "PO-7"}}
+	}
+	body, _ := json.Marshal(map[string]any{
+		"customer_id": fmt.Sprintf("cust-%d", r.IntN(1000)),
+		"currency":    "USD",
+		"items":       items,
+		"shipping_address": map[string]any{"name": "Load Tester", "line1": "1 Bench St", "city": "Berlin",
+			"postal_code": "10115", "country": "DE"},
+		"payment": payment,
+		"channel": "WEB",
+	})
+	return body, units
+}
+
+func sortedLatencies(orders []placed, views map[string]*orderView) ([]float64, time.Time, time.Time) {
+	var lat []float64
+	var first, last time.Time
+	for _, o := range orders {
+		v := views[o.id]
+		if v == nil || v.FinalAt == nil {
+			continue
+		}
+		lat = append(lat, float64(v.FinalAt.Sub(v.CreatedAt).Microseconds())/1000)
+		if first.IsZero() || v.CreatedAt.Before(first) {
+			first = v.CreatedAt
+		}
+		if v.FinalAt.After(last) {
+			last = *v.FinalAt
+		}
+	}
+	sort.Float64s(lat)
+	return lat, first, last
+}
