@@ -73,7 +73,8 @@ type Contract struct {
 	// is written out, so it parses on its own. Required.
 	Schema json.RawMessage `json:"schema"`
 
-	parsed avro.Schema
+	parsed     avro.Schema
+	parsedFrom string // the Schema text parsed was parsed from
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
@@ -92,7 +93,7 @@ func (c *Contract) Label() string {
 // not parse. ReaderSchema is not safe for concurrent use before the first
 // call has returned; Validate and Load make that call.
 func (c *Contract) ReaderSchema() (avro.Schema, error) {
-	if c.parsed != nil {
+	if c.parsed != nil && c.parsedFrom == string(c.Schema) {
 		return c.parsed, nil
 	}
 	if len(c.Schema) == 0 {
@@ -102,7 +103,7 @@ func (c *Contract) ReaderSchema() (avro.Schema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: consumer %q, subject %q: reader schema does not parse: %v", ErrInvalid, c.Consumer, c.Subject, err)
 	}
-	c.parsed = s
+	c.parsed, c.parsedFrom = s, string(c.Schema)
 	return s, nil
 }
 

@@ -178,9 +178,6 @@ func verifyOne(c *Contract, name string, w Writer) ([]compat.Finding, error) {
 	for _, f := range compat.Check(reader, w.Schema) {
 		f.Subject = name
 		f.Message = fmt.Sprintf("consumer %s cannot read %s as %s writes it: %s", c.Consumer, c.Event, w.Schema.Label, f.Message)
-		if f.Reader.File == "" {
-			f.Reader.File = DefaultDir + "/" + FileName(c)
-		}
 		out = append(out, f)
 	}
 	rrec, _ := rs.(*avro.RecordSchema)
@@ -202,9 +199,9 @@ func verifyOne(c *Contract, name string, w Writer) ([]compat.Finding, error) {
 		f := compat.Finding{
 			Rule: FieldNotWritten.ID, Subject: name,
 			Direction: compat.Direction{Reader: c.Label(), Writer: w.Schema.Label},
-			Reader:    compat.Location{Path: fieldPointer(rrec, miss), File: DefaultDir + "/" + FileName(c)},
-			Message: fmt.Sprintf("consumer %s relies on field `%s` of %s, but %s no longer writes it: the consumer would silently read its default instead; keep writing `%s`, or have %s drop it from its contract first",
-				c.Consumer, miss, c.Event, w.Schema.Label, miss, c.Consumer),
+			Reader:    compat.Location{Path: fieldPointer(rrec, miss)},
+			Message: fmt.Sprintf("consumer %s relies on field `%s` of %s, but %s no longer writes it: the consumer would silently read its default instead; keep writing `%s`, or have %s drop it from its contract (%s) first",
+				c.Consumer, miss, c.Event, w.Schema.Label, miss, c.Consumer, FileName(c)),
 		}
 		if w.Schema.Source != nil {
 			if loc, ok := w.Schema.Source.Locate(wrec.FullName(), "/fields"); ok {

@@ -1,0 +1,280 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/contrail-events/contrail/compat/baseline"
+	"github.com/contrail-events/contrail/compat/report"
+	"github.com/contrail-events/contrail/contract"
+	"github.com/contrail-events/contrail/schemas"
+)
+
+func init() { register(newContractCmd) }
+
+func newContractCmd(env *cliEnv) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "contract",
+		Short: "Consumer-driven contracts: export, publish and verify what consumers read",
+		Long: `contract manages consumer-driven contracts for Avro events. A contract is one consumer's
+reader schema for one event plus the fields it relies on, stored as
+contracts/<consumer>/<subject>.json and published to the registry under the reserved
+subject "` + contract.SubjectPrefix + `<consumer>.<subject>".`,
+		Args: cobra.NoArgs,
+	}
+	cmd.AddCommand(newContractExportCmd(env), newContractPublishCmd(env), newContractVerifyCmd(env))
+	return cmd
+}
+
+// contractFlags are the flags the contract subcommands share.
+type contractFlags struct {
+	schemas   string
+	contracts string
+	registry  string
+	consumers []string
+	format    string
+	noFiles   bool
+}
+
+func (f *contractFlags) keep(c *contract.Contract) bool {
+	if len(f.consumers) == 0 {
+		return true
+	}
+	for _, n := range f.consumers {
+		if n == c.Consumer {
+			return true
+		}
+	}
+	return false
+}
+
+func newContractExportCmd(env *cliEnv) *cobra.Command {
+	var f contractFlags
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Write one contract file per consumer and subject from the manifest's consumers lists",
+		Long: `export derives a contract for every (consumer, event) pair in the manifest's consumers
+lists, with the event's current schema as the consumer's reader schema, and writes it to
+<contracts>/<consumer>/<subject>.json. Commit the files. A contract that already exists keeps
+its "fields" list (the fields the consumer relies on; empty means every top-level field),
+so narrow it by hand once and re-export freely.`,
+		Example: `  contrail contract export
+  contrail contract export --consumer inventory --contracts contracts`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			set, err := schemas.Load(f.schemas)
+			if err != nil {
+				return contractLoadErr("schemas", err)
+			}
+			prev, err := contract.Load(f.contracts)
+			if err != nil {
+				return withCode(exitInvalid, err)
+			}
+			all, err := contract.FromSet(set, prev)
+			if err != nil {
+				return withCode(exitInvalid, err)
+			}
+			var cs []*contract.Contract
+			for _, c := range all {
+				if f.keep(c) {
+					cs = append(cs, c)
+				}
+			}
+			files, err := contract.Write(f.contracts, cs)
+			if err != nil {
+				return withCode(exitError, err)
+			}
+			for _, name := range files {
+				fmt.Fprintln(env.stdout, filepath.ToSlash(filepath.Join(f.contracts, name)))
+			}
+			fmt.Fprintf(env.stdout, "exported %d contracts of %d consumers\n", len(files), len(contract.Consumers(cs)))
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.schemas, "schemas", "schemas", "schema tree (holds manifest.yaml)")
+	fl.StringVar(&f.contracts, "contracts", contract.DefaultDir, "contracts directory to write")
+	fl.StringSliceVar(&f.consumers, "consumer", nil, "export only these consumers (repeatable)")
+	return cmd
+}
+
+func newContractPublishCmd(env *cliEnv) *cobra.Command {
+	var f contractFlags
+	cmd := &cobra.Command{
+		Use:   "publish",
+		Short: "Register the contract files with the schema registry so producers elsewhere can verify against them",
+		Long: `publish registers every contract in --contracts under the reserved subject
+"` + contract.SubjectPrefix + `<consumer>.<subject>" (compatibility NONE: consumers may change what
+they read; the contract constrains producers). The contract's metadata travels in the
+schema's "` + contract.MetaProp + `" property. Publishing an unchanged contract is a no-op.`,
+		Example: `  contrail contract publish --registry http://localhost:8081 --consumer inventory`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cs, err := contract.Load(f.contracts)
+			if err != nil {
+				return withCode(exitInvalid, err)
+			}
+			var mine []*contract.Contract
+			for _, c := range cs {
+				if f.keep(c) {
+					mine = append(mine, c)
+				}
+			}
+			if len(mine) == 0 {
+				return withCode(exitError, fmt.Errorf("contract publish: no contracts in %s to publish: run `contrail contract export` first", f.contracts))
+			}
+			cl, err := sr.NewClient(sr.URLs(f.registry))
+			if err != nil {
+				return withCode(exitError, fmt.Errorf("contract publish: %w", err))
+			}
+			pubs, err := contract.Publish(cmd.Context(), cl, mine)
+			for _, p := range pubs {
+				fmt.Fprintf(env.stdout, "%s: id %d version %d\n", p.Subject, p.ID, p.Version)
+			}
+			if err != nil {
+				return withCode(exitError, err)
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.contracts, "contracts", contract.DefaultDir, "contracts directory to publish")
+	fl.StringVar(&f.registry, "registry", "http://127.0.0.1:8081", "schema registry URL")
+	fl.StringSliceVar(&f.consumers, "consumer", nil, "publish only these consumers' contracts (repeatable)")
+	return cmd
+}
+
+func newContractVerifyCmd(env *cliEnv) *cobra.Command {
+	var f contractFlags
+	var rules strings.Builder
+	for _, r := range contract.Rules() {
+		fmt.Fprintf(&rules, "  %-36s %s\n", r.ID, r.Purpose)
+	}
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Can I deploy? Check that every consumer contract can read the producer schemas",
+		Long: `verify checks every consumer contract (from --contracts files and, with --registry, the
+contracts published there) against the event schemas in --schemas: each contract's reader
+schema must read the producer's schema under Avro resolution (the rules of ` + "`contrail check`" + `),
+and every field the consumer relies on must still be written. Findings name the consumer,
+the event and the field.
+
+Exit codes:
+  0    every contract holds
+  100  a contract breaks
+  1    usage or tool error (bad flag, registry unreachable)
+  2    invalid input (schemas or contract files do not parse)
+
+Contract rules (in addition to check's schema-resolution rules):
+` + rules.String(),
+		Example: `  contrail contract verify
+  contrail contract verify --registry http://localhost:8081 --format github-actions`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runContractVerify(cmd.Context(), env, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.schemas, "schemas", "schemas", "producer schema tree (holds manifest.yaml)")
+	fl.StringVar(&f.contracts, "contracts", contract.DefaultDir, "contracts directory (a missing directory holds no contracts)")
+	fl.BoolVar(&f.noFiles, "no-files", false, "ignore --contracts; use only the registry's contracts")
+	fl.StringVar(&f.registry, "registry", "", "also verify the contracts published at this registry URL")
+	fl.StringSliceVar(&f.consumers, "consumer", nil, "verify only these consumers' contracts (repeatable)")
+	fl.StringVar(&f.format, "format", "text", "output format: "+strings.Join(report.Formats, ", "))
+	return cmd
+}
+
+func runContractVerify(ctx context.Context, env *cliEnv, f contractFlags) error {
+	if !contractFormatOK(f.format) {
+		return withCode(exitError, fmt.Errorf("contract verify: unknown --format %q: use one of %s", f.format, strings.Join(report.Formats, ", ")))
+	}
+	set, err := schemas.Load(f.schemas)
+	if err != nil {
+		return contractLoadErr("schemas", err)
+	}
+	var sources []string
+	byKey := map[string]*contract.Contract{}
+	var order []string
+	add := func(cs []*contract.Contract) {
+		for _, c := range cs {
+			if !f.keep(c) {
+				continue
+			}
+			if _, ok := byKey[c.Key()]; !ok {
+				order = append(order, c.Key())
+			}
+			byKey[c.Key()] = c // the registry's copy, read last, wins
+		}
+	}
+	if !f.noFiles {
+		cs, err := contract.Load(f.contracts)
+		if err != nil {
+			return withCode(exitInvalid, fmt.Errorf("contract verify: %w", err))
+		}
+		add(cs)
+		sources = append(sources, f.contracts)
+	}
+	if f.registry != "" {
+		cl, err := sr.NewClient(sr.URLs(f.registry))
+		if err != nil {
+			return withCode(exitError, fmt.Errorf("contract verify: %w", err))
+		}
+		cs, err := contract.Fetch(ctx, cl)
+		if errors.Is(err, contract.ErrInvalid) {
+			return withCode(exitInvalid, fmt.Errorf("contract verify: %w", err))
+		}
+		if err != nil {
+			return withCode(exitError, fmt.Errorf("contract verify: %w", err))
+		}
+		add(cs)
+		sources = append(sources, f.registry)
+	}
+	if len(order) == 0 {
+		return withCode(exitError, fmt.Errorf("contract verify: no consumer contracts found in %s: run `contrail contract export`, or pass --registry", strings.Join(sources, " or ")))
+	}
+	cs := make([]*contract.Contract, 0, len(order))
+	for _, k := range order {
+		cs = append(cs, byKey[k])
+	}
+	contract.SortContracts(cs)
+	res, err := contract.Verify(contract.WritersOf(set, "working tree"), cs)
+	if err != nil {
+		return withCode(exitInvalid, fmt.Errorf("contract verify: %w", err))
+	}
+	prefix := filepath.ToSlash(filepath.Clean(f.schemas)) + "/"
+	if repo, err := baseline.OpenRepo(ctx, f.schemas); err == nil {
+		prefix = repo.Prefix()
+	}
+	rep := res.Report("working tree", "consumer contracts ("+strings.Join(sources, ", ")+")", prefix)
+	if err := report.Write(env.stdout, f.format, rep); err != nil {
+		return withCode(exitError, fmt.Errorf("contract verify: %w", err))
+	}
+	if res.Breaking() {
+		return withCode(exitBreaking, nil)
+	}
+	return nil
+}
+
+func contractFormatOK(s string) bool {
+	for _, f := range report.Formats {
+		if f == s {
+			return true
+		}
+	}
+	return false
+}
+
+// contractLoadErr maps a schema loading error to exit 2 (invalid input) or 1.
+func contractLoadErr(what string, err error) error {
+	var se *schemas.Error
+	if errors.As(err, &se) || errors.Is(err, schemas.ErrNoManifest) {
+		return withCode(exitInvalid, fmt.Errorf("contract: %s: %w", what, err))
+	}
+	return withCode(exitError, fmt.Errorf("contract: %s: %w", what, err))
+}

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io/fs"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/contrail-events/contrail/registry"
+	"github.com/contrail-events/contrail/schemas"
+)
+
+// contractTree copies the embedded schema tree to a temp dir and returns it.
+func contractTree(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	err := fs.WalkDir(schemas.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(schemas.FS, p)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(dst, b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func contractEdit(t *testing.T, file, old, new string) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), old) {
+		t.Fatalf("%s: %q not found", file, old)
+	}
+	if err := os.WriteFile(file, []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func contractRegistry(t *testing.T) string {
+	t.Helper()
+	reg, err := registry.Open(context.Background(), registry.NewMemoryStore())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := registry.NewServer(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func TestContractExportVerify(t *testing.T) {
+	tree := contractTree(t)
+	cdir := filepath.Join(t.TempDir(), "contracts")
+	code, out, errOut := runCLI(t, "contract", "export", "--schemas", tree, "--contracts", cdir)
+	if code != exitOK || !strings.Contains(out, "exported 12 contracts of 4 consumers") {
+		t.Fatalf("export: %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = runCLI(t, "contract", "verify", "--schemas", tree, "--contracts", cdir)
+	if code != exitOK || !strings.Contains(out, "compatible: 12 subjects") {
+		t.Fatalf("verify unchanged: %d\n%s%s", code, out, errOut)
+	}
+
+	// The producer drops customerId: both OrderPlaced consumers break.
+	placed := filepath.Join(tree, "contrail", "orders", "OrderPlaced.avsc")
+	contractEdit(t, placed, `{"name": "customerId", "type": "string"},`+"\n", "")
+	tests := []struct {
+		name   string
+		format string
+		want   []string
+	}{
+		{"text", "text", []string{"READER_FIELD_MISSING_DEFAULT", "consumer inventory", "consumer payment", "customerId", "contrail.orders.OrderPlaced", "BREAKING"}},
+		{"json", "json", []string{`"breaking": true`, `"rule": "READER_FIELD_MISSING_DEFAULT"`, `(consumer inventory)`}},
+		{"github-actions", "github-actions", []string{"::error file=", "title=READER_FIELD_MISSING_DEFAULT::", "consumer payment"}},
+		{"junit", "junit", []string{"<testsuites", `orders-contrail.orders.OrderPlaced (consumer inventory)`, "<failure"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, "contract", "verify", "--schemas", tree, "--contracts", cdir, "--format", tt.format)
+			if code != exitBreaking {
+				t.Fatalf("code %d, want %d\n%s%s", code, exitBreaking, out, errOut)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+	// --consumer narrows the check to the consumers named.
+	code, out, _ = runCLI(t, "contract", "verify", "--schemas", tree, "--contracts", cdir, "--consumer", "shipping", "--consumer", "order")
+	if code != exitOK || strings.Contains(out, "inventory") {
+		t.Fatalf("verify shipping,order: %d\n%s", code, out)
+	}
+	// JSON output is valid JSON.
+	_, out, _ = runCLI(t, "contract", "verify", "--schemas", tree, "--contracts", cdir, "--format", "json")
+	var doc struct{ Findings []struct{ Rule string } }
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Findings) != 2 {
+		t.Fatalf("json: %v %d findings\n%s", err, len(doc.Findings), out)
+	}
+}
+
+func TestContractVerifyErrors(t *testing.T) {
+	tree := contractTree(t)
+	cdir := filepath.Join(t.TempDir(), "contracts")
+	if code, out, e := runCLI(t, "contract", "export", "--schemas", tree, "--contracts", cdir); code != exitOK {
+		t.Fatalf("export: %d %s %s", code, out, e)
+	}
+	badDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(badDir, "x.json"), []byte(`{"consumer":"x","subject":"s","event":"e","schema":{"type":"record","name":"e","fields":[]},"fields":["gone"]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	brokenTree := contractTree(t)
+	contractEdit(t, filepath.Join(brokenTree, "contrail", "orders", "OrderPlaced.avsc"), `"type": "string"}`, `"type": "strin"}`)
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"unknown format", []string{"--schemas", tree, "--contracts", cdir, "--format", "xml"}, exitError, "unknown --format"},
+		{"no contracts", []string{"--schemas", tree, "--contracts", filepath.Join(cdir, "none")}, exitError, "no consumer contracts"},
+		{"invalid contract", []string{"--schemas", tree, "--contracts", badDir}, exitInvalid, `relied-on field "gone"`},
+		{"invalid schema", []string{"--schemas", brokenTree, "--contracts", cdir}, exitInvalid, "OrderPlaced.avsc:"},
+		{"registry down", []string{"--schemas", tree, "--no-files", "--registry", "http://127.0.0.1:1"}, exitError, "registry"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, append([]string{"contract", "verify"}, tt.args...)...)
+			if code != tt.code || !strings.Contains(errOut, tt.want) {
+				t.Fatalf("code %d (want %d), stderr %q (want %q)\n%s", code, tt.code, errOut, tt.want, out)
+			}
+		})
+	}
+}
+
+// TestContractPublishAndVerifyFromRegistry publishes the contracts to our
+// registry over HTTP, then verifies a breaking producer tree against the
+// registry's contracts alone.
+func TestContractPublishAndVerifyFromRegistry(t *testing.T) {
+	url := contractRegistry(t)
+	tree := contractTree(t)
+	cdir := filepath.Join(t.TempDir(), "contracts")
+	if code, out, e := runCLI(t, "contract", "export", "--schemas", tree, "--contracts", cdir, "--consumer", "inventory"); code != exitOK {
+		t.Fatalf("export: %d %s %s", code, out, e)
+	}
+	code, out, errOut := runCLI(t, "contract", "publish", "--contracts", cdir, "--registry", url)
+	if code != exitOK || !strings.Contains(out, "_contracts.inventory.orders-contrail.orders.OrderPlaced: id ") {
+		t.Fatalf("publish: %d\n%s%s", code, out, errOut)
+	}
+	// Publishing again changes nothing.
+	code, out2, _ := runCLI(t, "contract", "publish", "--contracts", cdir, "--registry", url)
+	if code != exitOK || out2 != out {
+		t.Fatalf("republish: %d\n%s\nvs\n%s", code, out2, out)
+	}
+	code, out, errOut = runCLI(t, "contract", "verify", "--schemas", tree, "--no-files", "--registry", url)
+	if code != exitOK || !strings.Contains(out, "compatible: 2 subjects") {
+		t.Fatalf("verify from registry: %d\n%s%s", code, out, errOut)
+	}
+	contractEdit(t, filepath.Join(tree, "contrail", "common", "LineItem.avsc"), `{"name": "sku", "type": "string"},`, ``)
+	code, out, errOut = runCLI(t, "contract", "verify", "--schemas", tree, "--no-files", "--registry", url)
+	if code != exitBreaking || !strings.Contains(out, "consumer inventory") || !strings.Contains(out, "sku") {
+		t.Fatalf("verify breaking from registry: %d\n%s%s", code, out, errOut)
+	}
+}
