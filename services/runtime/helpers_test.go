@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"io"
 	"net/http/httptest"
 	"testing"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/contrail-events/contrail/events"
 	"github.com/contrail-events/contrail/registry"
 	"github.com/contrail-events/contrail/registry/serde"
+	"github.com/contrail-events/contrail/schemas"
 )
 
 // Meta mirrors contrail.common.EventMetadata's identity fields.
@@ -100,6 +102,15 @@ func startRegistry(t testing.TB) (*serde.Serde, string) {
 	t.Cleanup(hs.Close)
 	cl, err := sr.NewClient(sr.URLs(hs.URL))
 	if err != nil {
+		t.Fatal(err)
+	}
+	// The repository's schemas, shared types included, as `contrail
+	// registry push` would register them.
+	set, err := schemas.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := registry.Push(context.Background(), cl, set, false, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	s, err := serde.New(cl)
