@@ -64,6 +64,11 @@ type Config struct {
 	// Partitions is the partition count of the manifest's topics that name
 	// none. Default 3.
 	Partitions int
+	// BrokerSubprocess runs the broker as a supervised `contrail broker`
+	// subprocess instead of in-process, so it can be killed and restarted
+	// like a service (the crash test does). BrokerAddr must then name a
+	// fixed port, or port 0 to pick a free one once.
+	BrokerSubprocess bool
 }
 
 // ErrConfig wraps every Config.Validate error.
@@ -132,15 +137,16 @@ func (c *Config) Validate() error {
 
 // Platform is a running platform. Close stops it.
 type Platform struct {
-	cfg      Config
-	broker   *broker.Broker
-	regStore *registry.BoltStore
-	regLn    net.Listener
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	jaeger   *Process
-	procs    map[string]*Process
-	pushed   int
+	cfg        Config
+	broker     *broker.Broker
+	regStore   *registry.BoltStore
+	regLn      net.Listener
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+	jaeger     *Process
+	brokerProc *Process
+	procs      map[string]*Process
+	pushed     int
 
 	// BrokerAddr, RegistryURL, JaegerURL (empty without Jaeger) and
 	// ServiceURLs are where the parts listen, with real ports.
@@ -195,15 +201,21 @@ func (p *Platform) start(ctx, runCtx context.Context) error {
 	for _, t := range set.Topics {
 		topics = append(topics, broker.Topic{Name: t.Name, Partitions: t.Partitions})
 	}
-	p.broker, err = broker.New(broker.Addr(cfg.BrokerAddr), broker.DataDir(filepath.Join(cfg.DataDir, "broker")),
-		broker.SyncWrites(true), broker.Topics(topics...), broker.Partitions(cfg.Partitions), broker.Logger(cfg.Logger))
-	if err != nil {
-		return fmt.Errorf("platform: broker: %w", err)
+	if cfg.BrokerSubprocess {
+		if err := p.startBrokerProcess(ctx, runCtx, topics); err != nil {
+			return err
+		}
+	} else {
+		p.broker, err = broker.New(broker.Addr(cfg.BrokerAddr), broker.DataDir(filepath.Join(cfg.DataDir, "broker")),
+			broker.SyncWrites(true), broker.Topics(topics...), broker.Partitions(cfg.Partitions), broker.Logger(cfg.Logger))
+		if err != nil {
+			return fmt.Errorf("platform: broker: %w", err)
+		}
+		if err := p.broker.Start(); err != nil {
+			return fmt.Errorf("platform: start broker on %s (use --broker-addr for another port): %w", cfg.BrokerAddr, err)
+		}
+		p.BrokerAddr = p.broker.Addr()
 	}
-	if err := p.broker.Start(); err != nil {
-		return fmt.Errorf("platform: start broker on %s (use --broker-addr for another port): %w", cfg.BrokerAddr, err)
-	}
-	p.BrokerAddr = p.broker.Addr()
 	p.say("broker     %s  (embedded, data in %s)", p.BrokerAddr, filepath.Join(cfg.DataDir, "broker"))
 
 	p.regStore, err = registry.OpenBoltStore(filepath.Join(cfg.DataDir, "registry"))
@@ -276,12 +288,51 @@ func (p *Platform) start(ctx, runCtx context.Context) error {
 	return nil
 }
 
-// Process returns the supervised process of a service (for tests that kill
-// one), or nil.
-func (p *Platform) Process(name string) *Process { return p.procs[name] }
+// Process returns the supervised process of a service, or of "broker" with
+// BrokerSubprocess (for tests that kill one), or nil.
+func (p *Platform) Process(name string) *Process {
+	if name == "broker" {
+		return p.brokerProc
+	}
+	return p.procs[name]
+}
 
-// Broker returns the embedded broker.
+// Broker returns the in-process broker (nil with BrokerSubprocess).
 func (p *Platform) Broker() *broker.Broker { return p.broker }
+
+func (p *Platform) startBrokerProcess(ctx, runCtx context.Context, topics []broker.Topic) error {
+	addr := p.cfg.BrokerAddr
+	if host, port, _ := net.SplitHostPort(addr); port == "0" {
+		n, err := freePort()
+		if err != nil {
+			return err
+		}
+		addr = net.JoinHostPort(host, fmt.Sprint(n))
+	}
+	args := []string{"broker", "--addr", addr, "--data-dir", filepath.Join(p.cfg.DataDir, "broker"), "--partitions", fmt.Sprint(p.cfg.Partitions)}
+	for _, t := range topics {
+		args = append(args, "--topic", t.Name)
+	}
+	proc := &Process{Name: "broker", Path: p.cfg.Executable, Args: args,
+		LogFile: filepath.Join(p.cfg.DataDir, "logs", "broker.log"), Restart: true, Logger: p.cfg.Logger}
+	if err := proc.Start(runCtx); err != nil {
+		return err
+	}
+	p.brokerProc = proc
+	p.BrokerAddr = addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("platform: broker subprocess not listening on %s (log %s): %w", addr, proc.LogFile, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
 
 // Close stops the services (SIGINT, then SIGKILL after 10s), Jaeger, the
 // registry and the broker, in that order. Safe to call more than once.
@@ -304,6 +355,9 @@ func (p *Platform) Close() error {
 	}
 	if p.broker != nil {
 		errs = append(errs, p.broker.Close())
+	}
+	if p.brokerProc != nil {
+		p.brokerProc.Stop(10 * time.Second)
 	}
 	return errors.Join(errs...)
 }

@@ -92,8 +92,16 @@ func (p *Process) supervise(ctx context.Context) {
 		select {
 		case err = <-waitErr:
 		case <-ctx.Done():
-			p.Stop(10 * time.Second)
-			<-waitErr
+			p.mu.Lock()
+			p.stopping = true
+			p.mu.Unlock()
+			_ = cmd.Process.Signal(os.Interrupt)
+			select {
+			case <-waitErr:
+			case <-time.After(10 * time.Second):
+				_ = cmd.Process.Kill()
+				<-waitErr
+			}
 			return
 		}
 		p.mu.Lock()
