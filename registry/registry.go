@@ -116,6 +116,65 @@ type Registry struct {
 	configs  map[string]compat.Level
 	modes    map[string]string
 	nextID   int
+	gen      uint64 // bumped by every write; guards hot
+
+	hotMu sync.RWMutex
+	hot   map[string]map[string]hotEntry // subject -> raw request body -> answer
+	hotN  int
+}
+
+// hotEntry remembers the answer to a plain register request; it is valid
+// while no write happened since (gen unchanged).
+type hotEntry struct {
+	id  int
+	gen uint64
+}
+
+// maxHot bounds the register answer cache; it is emptied when full.
+const maxHot = 4096
+
+// cachedRegister answers a plain (no query parameters) register request whose
+// exact bytes were answered before with no write since: clients re-register
+// the same schema on every start, and this skips decoding it.
+func (r *Registry) cachedRegister(subject string, body []byte) (int, bool) {
+	r.mu.RLock()
+	gen := r.gen
+	r.mu.RUnlock()
+	r.hotMu.RLock()
+	e, ok := r.hot[subject][string(body)]
+	r.hotMu.RUnlock()
+	if !ok || e.gen != gen {
+		return 0, false
+	}
+	return e.id, true
+}
+
+func (r *Registry) rememberRegister(subject string, body []byte, id int) {
+	r.mu.RLock()
+	gen := r.gen
+	r.mu.RUnlock()
+	r.hotMu.Lock()
+	defer r.hotMu.Unlock()
+	if r.hot == nil || r.hotN >= maxHot {
+		r.hot, r.hotN = map[string]map[string]hotEntry{}, 0
+	}
+	m := r.hot[subject]
+	if m == nil {
+		m = map[string]hotEntry{}
+		r.hot[subject] = m
+	}
+	m[string(body)] = hotEntry{id: id, gen: gen}
+	r.hotN++
+}
+
+// apply writes b to the store and, on success, counts a write. Callers hold
+// the write lock.
+func (r *Registry) apply(ctx context.Context, b Batch) *Error {
+	if err := r.store.Apply(ctx, b); err != nil {
+		return errStore(err)
+	}
+	r.gen++
+	return nil
 }
 
 // Open loads the registry from store. It fails when the store cannot be read.
@@ -555,8 +614,8 @@ func (r *Registry) Register(ctx context.Context, subject string, req SchemaReque
 	}
 	vr := VersionRecord{Subject: subject, Version: version, ID: id}
 	batch.Versions = []VersionRecord{vr}
-	if err := r.store.Apply(ctx, batch); err != nil {
-		return 0, errStore(err)
+	if err := r.apply(ctx, batch); err != nil {
+		return 0, err
 	}
 	if newSchema != nil {
 		e := r.addSchema(*newSchema)
@@ -899,8 +958,8 @@ func (r *Registry) DeleteSubject(ctx context.Context, subject string, permanent 
 			batch.Modes = []SettingRecord{{Subject: subject}}
 		}
 	}
-	if err := r.store.Apply(ctx, batch); err != nil {
-		return nil, errStore(err)
+	if err := r.apply(ctx, batch); err != nil {
+		return nil, err
 	}
 	r.applyDeletes(batch)
 	return out, nil
@@ -959,8 +1018,8 @@ func (r *Registry) DeleteVersion(ctx context.Context, subject string, version in
 		}
 		batch.DeleteVersions = []VersionKey{{subject, v.Version}}
 	}
-	if err := r.store.Apply(ctx, batch); err != nil {
-		return 0, errStore(err)
+	if err := r.apply(ctx, batch); err != nil {
+		return 0, err
 	}
 	r.applyDeletes(batch)
 	return v.Version, nil
@@ -1029,8 +1088,8 @@ func (r *Registry) SetConfig(ctx context.Context, subject, level string) (compat
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.store.Apply(ctx, Batch{Configs: []SettingRecord{{Subject: subject, Value: string(l)}}}); err != nil {
-		return "", errStore(err)
+	if err := r.apply(ctx, Batch{Configs: []SettingRecord{{Subject: subject, Value: string(l)}}}); err != nil {
+		return "", err
 	}
 	r.configs[subject] = l
 	return l, nil
@@ -1048,8 +1107,8 @@ func (r *Registry) DeleteConfig(ctx context.Context, subject string) (compat.Lev
 		}
 		return "", errf(http.StatusNotFound, CodeSubjectConfigNotSet, "Subject '%s' does not have subject-level compatibility configured.", subject)
 	}
-	if err := r.store.Apply(ctx, Batch{Configs: []SettingRecord{{Subject: subject}}}); err != nil {
-		return "", errStore(err)
+	if err := r.apply(ctx, Batch{Configs: []SettingRecord{{Subject: subject}}}); err != nil {
+		return "", err
 	}
 	delete(r.configs, subject)
 	return old, nil
@@ -1088,8 +1147,8 @@ func (r *Registry) SetMode(ctx context.Context, subject, mode string, force bool
 			return "", errNotPermitted("Cannot import since found existing subjects; IMPORT mode needs an empty registry (or subject), or force=true.")
 		}
 	}
-	if err := r.store.Apply(ctx, Batch{Modes: []SettingRecord{{Subject: subject, Value: m}}}); err != nil {
-		return "", errStore(err)
+	if err := r.apply(ctx, Batch{Modes: []SettingRecord{{Subject: subject, Value: m}}}); err != nil {
+		return "", err
 	}
 	r.modes[subject] = m
 	return m, nil
@@ -1107,8 +1166,8 @@ func (r *Registry) DeleteMode(ctx context.Context, subject string) (string, erro
 		}
 		return "", errf(http.StatusNotFound, CodeSubjectModeNotSet, "Subject '%s' does not have subject-level mode configured.", subject)
 	}
-	if err := r.store.Apply(ctx, Batch{Modes: []SettingRecord{{Subject: subject}}}); err != nil {
-		return "", errStore(err)
+	if err := r.apply(ctx, Batch{Modes: []SettingRecord{{Subject: subject}}}); err != nil {
+		return "", err
 	}
 	delete(r.modes, subject)
 	return old, nil

@@ -251,16 +251,25 @@ func (s *Server) ok(c *gin.Context, v any) {
 
 // bind decodes the JSON body into v; on failure it answers and returns false.
 func (s *Server) bind(c *gin.Context, v any, hint string) bool {
+	body, ok := s.readBody(c)
+	return ok && s.decode(c, body, v, hint)
+}
+
+func (s *Server) readBody(c *gin.Context) ([]byte, bool) {
 	body, err := io.ReadAll(c.Request.Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			s.fail(c, errf(http.StatusRequestEntityTooLarge, CodeRequestTooLarge, "Request body exceeds the limit of %d bytes.", mbe.Limit))
-			return false
+			return nil, false
 		}
 		s.fail(c, errf(http.StatusBadRequest, CodeBadRequest, "Cannot read request body: %v", err))
-		return false
+		return nil, false
 	}
+	return body, true
+}
+
+func (s *Server) decode(c *gin.Context, body []byte, v any, hint string) bool {
 	if err := json.Unmarshal(body, v); err != nil {
 		s.fail(c, errf(http.StatusBadRequest, CodeBadRequest, "Invalid JSON body: %v; send %s.", err, hint))
 		return false
@@ -447,15 +456,34 @@ func (s *Server) register(c *gin.Context) {
 	if !s.writable(c) {
 		return
 	}
-	var req SchemaRequest
-	if !s.bind(c, &req, schemaHint) {
+	body, ok := s.readBody(c)
+	if !ok {
 		return
 	}
-	id, err := s.reg.Register(c.Request.Context(), c.Param("subject"), req, qbool(c, "normalize"))
+	subject := c.Param("subject")
+	plain := c.Request.URL.RawQuery == ""
+	if plain {
+		if id, hit := s.reg.cachedRegister(subject, body); hit {
+			s.writeID(c, id)
+			return
+		}
+	}
+	var req SchemaRequest
+	if !s.decode(c, body, &req, schemaHint) {
+		return
+	}
+	id, err := s.reg.Register(c.Request.Context(), subject, req, qbool(c, "normalize"))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
+	if plain && req.ID == 0 && req.Version == 0 {
+		s.reg.rememberRegister(subject, body, id)
+	}
+	s.writeID(c, id)
+}
+
+func (s *Server) writeID(c *gin.Context, id int) {
 	body := strconv.AppendInt(append(make([]byte, 0, 24), `{"id":`...), int64(id), 10)
 	c.Data(http.StatusOK, ContentType, append(body, '}'))
 }

@@ -209,3 +209,27 @@ func TestConcurrentRegistrationOneID(t *testing.T) {
 		t.Fatalf("versions of c0 = %s, want [1]", body)
 	}
 }
+
+// TestRegisterAnswerCacheInvalidation checks that remembered register answers
+// never outlive a write: mode changes and deletes are seen at once.
+func TestRegisterAnswerCacheInvalidation(t *testing.T) {
+	ts := newTestServer(t, registry.NewMemoryStore())
+	p := ts.URL + "/subjects/hot/versions"
+	for range 2 {
+		if code, _, body := call(t, "POST", p, tinySchema); code != 200 || body != `{"id":1}` {
+			t.Fatalf("register: %d %s", code, body)
+		}
+	}
+	call(t, "PUT", ts.URL+"/mode/hot", `{"mode":"READONLY"}`)
+	if code, _, body := call(t, "POST", p, tinySchema); code != 422 || errorCode(t, body) != registry.CodeNotPermitted {
+		t.Fatalf("register in READONLY after a cached answer: %d %s", code, body)
+	}
+	call(t, "DELETE", ts.URL+"/mode/hot", "")
+	call(t, "DELETE", p+"/1", "")
+	if code, _, body := call(t, "POST", p, tinySchema); code != 200 || body != `{"id":1}` {
+		t.Fatalf("re-register after soft delete: %d %s", code, body)
+	}
+	if _, _, body := call(t, "GET", p, ""); body != "[2]" {
+		t.Fatalf("versions after re-registering a soft-deleted schema = %s, want [2] (a stale cached answer would leave [])", body)
+	}
+}
