@@ -232,7 +232,7 @@ func (r *Registry) addSchema(rec SchemaRecord) *schemaEntry {
 		key = rec.Text + refsKey(rec.References)
 	}
 	e := &schemaEntry{rec: rec, exactKey: key}
-	e.idBody, _ = json.Marshal(schemaByIDResponse{Schema: rec.Text, SchemaType: typeOut(rec.Type), References: rec.References})
+	e.idBody, _ = marshal(schemaByIDResponse{Schema: rec.Text, SchemaType: typeOut(rec.Type), References: rec.References})
 	r.schemas[rec.ID] = e
 	if _, dup := r.byExact[key]; !dup {
 		r.byExact[key] = rec.ID

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -235,13 +236,24 @@ func (s *Server) fail(c *gin.Context, err error) {
 	if !errors.As(err, &e) {
 		e = errStore(err)
 	}
-	b, _ := json.Marshal(e)
+	b, _ := marshal(e)
 	c.Abort()
 	c.Data(e.Status, ContentType, b)
 }
 
+// marshal is json.Marshal without HTML escaping: messages quote <, > and &.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
 func (s *Server) ok(c *gin.Context, v any) {
-	b, err := json.Marshal(v)
+	b, err := marshal(v)
 	if err != nil {
 		s.fail(c, &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "encode response: " + err.Error()})
 		return

@@ -296,6 +296,13 @@ func (s *suite) registerAndFetch(t *testing.T) {
 	if len(all) != 1 || all[0].ID != id || all[0].Subject != subj {
 		t.Fatalf("GET /schemas?subjectPrefix=%s = %+v", subj, all)
 	}
+	// A subject name with a slash, percent-encoded, is one path segment.
+	slashID := s.register(t, "conformance/slash", record("Slash", fID))
+	var slash subjectSchema
+	s.ok(t, "GET", "/subjects/conformance%2Fslash/versions/1", nil, &slash)
+	if slash.Subject != "conformance/slash" || slash.ID != slashID {
+		t.Fatalf("subject with a slash = %+v", slash)
+	}
 	// Plain JSON requests are accepted too.
 	req, _ := http.NewRequest("POST", s.base+"/subjects/"+subj+"/versions", strings.NewReader(mustJSON(schemaBody(schema))))
 	req.Header.Set("Content-Type", "application/json")
@@ -484,6 +491,12 @@ func (s *suite) deletes(t *testing.T) {
 	s.ok(t, "GET", p+"/versions/1?deleted=true", nil, &got)
 	if got.Version != 1 {
 		t.Fatalf("GET soft-deleted version with deleted=true = %+v", got)
+	}
+	s.fails(t, "POST", p, schemaBody(record("D", fID)), 404, 40403)
+	got = subjectSchema{}
+	s.ok(t, "POST", p+"?deleted=true", schemaBody(record("D", fID)), &got)
+	if got.Version != 1 {
+		t.Fatalf("lookup of a soft-deleted schema with deleted=true = %+v", got)
 	}
 	var vs []int
 	s.ok(t, "GET", p+"/versions", nil, &vs)
