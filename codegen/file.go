@@ -27,7 +27,9 @@ type fileData struct {
 }
 
 type recordData struct {
-	Name   string
+	Name     string
+	FullName string
+	Validate string // statements of the Validate method
 	Doc    []string
 	Fields []fieldData
 }
@@ -113,6 +115,8 @@ func (g *generator) file(t *schemas.Type) *File {
 	switch s := t.Schema.(type) {
 	case *avro.RecordSchema:
 		data.Record = f.record(s, name)
+		data.Record.Validate = f.validateBody(s, data.Record)
+		f.use("errors", "")
 	case *avro.EnumSchema:
 		data.Enum = f.enum(s, name)
 		data.Named.IsEnum = true
@@ -147,7 +151,7 @@ func (f *fileGen) declare(goName, what, ptr string) bool {
 }
 
 func (f *fileGen) record(s *avro.RecordSchema, name string) *recordData {
-	r := &recordData{Name: name, Doc: docLines(fmt.Sprintf("%s is the Avro record %s.", name, s.FullName()), "")}
+	r := &recordData{Name: name, FullName: s.FullName(), Doc: docLines(fmt.Sprintf("%s is the Avro record %s.", name, s.FullName()), "")}
 	seen := map[string]string{}
 	for i, fl := range s.Fields() {
 		ptr := "/fields/" + strconv.Itoa(i)
@@ -157,6 +161,10 @@ func (f *fileGen) record(s *avro.RecordSchema, name string) *recordData {
 			continue
 		}
 		seen[goName] = fl.Name()
+		if goName == "Validate" {
+			f.g.errAt(f.t, ptr+"/name", "field %q would clash with the generated Validate method: rename it", fl.Name())
+			continue
+		}
 		typ := f.goType(fl.Type(), ptr+"/type", name+goName)
 		r.Fields = append(r.Fields, fieldData{GoName: goName, GoType: typ, AvroName: fl.Name(), Doc: docLines("", fl.Doc())})
 	}

@@ -285,3 +285,26 @@ func TestEnums(t *testing.T) {
 		t.Error("marshal with an unknown enum symbol succeeded")
 	}
 }
+
+func TestValidate(t *testing.T) {
+	for _, ev := range orderFlow() {
+		v, ok := ev.value.(events.Validator)
+		if !ok {
+			t.Fatalf("%T does not implement events.Validator", ev.value)
+		}
+		if err := v.Validate(); err != nil {
+			t.Errorf("%s: %v", ev.name, err)
+		}
+	}
+	err := (&orders.OrderPlaced{Items: []common.LineItem{{Sku: "x", UnitPrice: money("1", "EURO")}}}).Validate()
+	for _, want := range []string{
+		`items[0]: unitPrice: currency: "EURO" is not a symbol of contrail.common.Currency`,
+		"total: amount: nil decimal",
+		"payment: nil union: set it with NewOrderPlacedPaymentUnion",
+		`channel: "" is not a symbol of contrail.orders.SalesChannel`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate of an incomplete OrderPlaced lacks %q: %v", want, err)
+		}
+	}
+}

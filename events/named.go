@@ -117,3 +117,11 @@ func ConvertGeneric(fullName string, generic, out any) error {
 	}
 	return nil
 }
+
+// Validator is implemented by every generated record. Validate reports the
+// values hamba/avro cannot encode (a nil decimal, on which hamba panics; a
+// nil required union; an enum value outside its symbols), so a serializer
+// can call it first and fail with a clear error instead.
+type Validator interface {
+	Validate() error
+}

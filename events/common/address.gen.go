@@ -3,6 +3,8 @@
 package common
 
 import (
+	"errors"
+
 	"github.com/contrail-events/contrail/events"
 )
 
@@ -15,6 +17,15 @@ type Address struct {
 	PostalCode string  `avro:"postalCode" json:"postalCode"`
 	// ISO 3166-1 alpha-2 country code.
 	Country string `avro:"country" json:"country"`
+}
+
+// Validate reports every value in r that hamba/avro cannot encode under
+// contrail.common.Address: a nil decimal (hamba panics on it), a nil or empty union,
+// an enum value that is not a symbol; nested records, arrays, maps and union
+// branches included. Decimal precision and scale are not checked.
+func (r *Address) Validate() error {
+	var errs []error
+	return errors.Join(errs...)
 }
 
 // addressSchemaText is the text of schemas/contrail/common/Address.avsc, exactly as registered.

@@ -3,6 +3,7 @@
 package common
 
 import (
+	"errors"
 	"time"
 
 	"github.com/contrail-events/contrail/events"
@@ -22,6 +23,15 @@ type EventMetadata struct {
 	Producer string `avro:"producer" json:"producer"`
 	// Free-form string attributes.
 	Attributes map[string]string `avro:"attributes" json:"attributes"`
+}
+
+// Validate reports every value in r that hamba/avro cannot encode under
+// contrail.common.EventMetadata: a nil decimal (hamba panics on it), a nil or empty union,
+// an enum value that is not a symbol; nested records, arrays, maps and union
+// branches included. Decimal precision and scale are not checked.
+func (r *EventMetadata) Validate() error {
+	var errs []error
+	return errors.Join(errs...)
 }
 
 // eventMetadataSchemaText is the text of schemas/contrail/common/EventMetadata.avsc, exactly as registered.

@@ -3,6 +3,9 @@
 package common
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/contrail-events/contrail/events"
 )
 
@@ -11,6 +14,18 @@ type LineItem struct {
 	Sku       string `avro:"sku" json:"sku"`
 	Quantity  int32  `avro:"quantity" json:"quantity"`
 	UnitPrice Money  `avro:"unitPrice" json:"unitPrice"`
+}
+
+// Validate reports every value in r that hamba/avro cannot encode under
+// contrail.common.LineItem: a nil decimal (hamba panics on it), a nil or empty union,
+// an enum value that is not a symbol; nested records, arrays, maps and union
+// branches included. Decimal precision and scale are not checked.
+func (r *LineItem) Validate() error {
+	var errs []error
+	if err := r.UnitPrice.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("unitPrice: %w", err))
+	}
+	return errors.Join(errs...)
 }
 
 // lineItemSchemaText is the text of schemas/contrail/common/LineItem.avsc, exactly as registered.

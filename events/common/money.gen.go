@@ -3,6 +3,8 @@
 package common
 
 import (
+	"errors"
+	"fmt"
 	"math/big"
 
 	"github.com/contrail-events/contrail/events"
@@ -12,6 +14,21 @@ import (
 type Money struct {
 	Amount   *big.Rat `avro:"amount" json:"amount"`
 	Currency Currency `avro:"currency" json:"currency"`
+}
+
+// Validate reports every value in r that hamba/avro cannot encode under
+// contrail.common.Money: a nil decimal (hamba panics on it), a nil or empty union,
+// an enum value that is not a symbol; nested records, arrays, maps and union
+// branches included. Decimal precision and scale are not checked.
+func (r *Money) Validate() error {
+	var errs []error
+	if r.Amount == nil {
+		errs = append(errs, fmt.Errorf("amount: nil decimal: set it (zero is new(big.Rat))"))
+	}
+	if !r.Currency.Valid() {
+		errs = append(errs, fmt.Errorf("currency: %q is not a symbol of contrail.common.Currency", r.Currency))
+	}
+	return errors.Join(errs...)
 }
 
 // moneySchemaText is the text of schemas/contrail/common/Money.avsc, exactly as registered.

@@ -3,6 +3,9 @@
 package inventory
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/contrail-events/contrail/events"
 	"github.com/contrail-events/contrail/events/common"
 	"github.com/hamba/avro/v2"
@@ -13,6 +16,23 @@ type InventoryRejected struct {
 	Metadata   common.EventMetadata `avro:"metadata" json:"metadata"`
 	OrderID    string               `avro:"orderId" json:"orderId"`
 	ShortLines []ShortLine          `avro:"shortLines" json:"shortLines"`
+}
+
+// Validate reports every value in r that hamba/avro cannot encode under
+// contrail.inventory.InventoryRejected: a nil decimal (hamba panics on it), a nil or empty union,
+// an enum value that is not a symbol; nested records, arrays, maps and union
+// branches included. Decimal precision and scale are not checked.
+func (r *InventoryRejected) Validate() error {
+	var errs []error
+	if err := r.Metadata.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("metadata: %w", err))
+	}
+	for i0, x0 := range r.ShortLines {
+		if err := x0.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("shortLines[%d]: %w", i0, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // inventoryRejectedReferences are the named types contrail.inventory.InventoryRejected refers to, in dependency

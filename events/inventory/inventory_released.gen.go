@@ -3,6 +3,9 @@
 package inventory
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/contrail-events/contrail/events"
 	"github.com/contrail-events/contrail/events/common"
 	"github.com/hamba/avro/v2"
@@ -14,6 +17,23 @@ type InventoryReleased struct {
 	OrderID       string               `avro:"orderId" json:"orderId"`
 	ReservationID string               `avro:"reservationId" json:"reservationId"`
 	Lines         []StockLine          `avro:"lines" json:"lines"`
+}
+
+// Validate reports every value in r that hamba/avro cannot encode under
+// contrail.inventory.InventoryReleased: a nil decimal (hamba panics on it), a nil or empty union,
+// an enum value that is not a symbol; nested records, arrays, maps and union
+// branches included. Decimal precision and scale are not checked.
+func (r *InventoryReleased) Validate() error {
+	var errs []error
+	if err := r.Metadata.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("metadata: %w", err))
+	}
+	for i0, x0 := range r.Lines {
+		if err := x0.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("lines[%d]: %w", i0, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // inventoryReleasedReferences are the named types contrail.inventory.InventoryReleased refers to, in dependency

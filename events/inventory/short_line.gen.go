@@ -3,6 +3,8 @@
 package inventory
 
 import (
+	"errors"
+
 	"github.com/contrail-events/contrail/events"
 )
 
@@ -11,6 +13,15 @@ type ShortLine struct {
 	Sku       string `avro:"sku" json:"sku"`
 	Requested int32  `avro:"requested" json:"requested"`
 	Available int32  `avro:"available" json:"available"`
+}
+
+// Validate reports every value in r that hamba/avro cannot encode under
+// contrail.inventory.ShortLine: a nil decimal (hamba panics on it), a nil or empty union,
+// an enum value that is not a symbol; nested records, arrays, maps and union
+// branches included. Decimal precision and scale are not checked.
+func (r *ShortLine) Validate() error {
+	var errs []error
+	return errors.Join(errs...)
 }
 
 // shortLineSchemaText is the text of schemas/contrail/inventory/ShortLine.avsc, exactly as registered.

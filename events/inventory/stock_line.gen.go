@@ -3,6 +3,8 @@
 package inventory
 
 import (
+	"errors"
+
 	"github.com/contrail-events/contrail/events"
 )
 
@@ -10,6 +12,15 @@ import (
 type StockLine struct {
 	Sku      string `avro:"sku" json:"sku"`
 	Quantity int32  `avro:"quantity" json:"quantity"`
+}
+
+// Validate reports every value in r that hamba/avro cannot encode under
+// contrail.inventory.StockLine: a nil decimal (hamba panics on it), a nil or empty union,
+// an enum value that is not a symbol; nested records, arrays, maps and union
+// branches included. Decimal precision and scale are not checked.
+func (r *StockLine) Validate() error {
+	var errs []error
+	return errors.Join(errs...)
 }
 
 // stockLineSchemaText is the text of schemas/contrail/inventory/StockLine.avsc, exactly as registered.

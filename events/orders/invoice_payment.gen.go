@@ -3,6 +3,8 @@
 package orders
 
 import (
+	"errors"
+
 	"github.com/contrail-events/contrail/events"
 	"github.com/hamba/avro/v2"
 )
@@ -11,6 +13,15 @@ import (
 type InvoicePayment struct {
 	PurchaseOrder string `avro:"purchaseOrder" json:"purchaseOrder"`
 	DueDays       int32  `avro:"dueDays" json:"dueDays"`
+}
+
+// Validate reports every value in r that hamba/avro cannot encode under
+// contrail.orders.InvoicePayment: a nil decimal (hamba panics on it), a nil or empty union,
+// an enum value that is not a symbol; nested records, arrays, maps and union
+// branches included. Decimal precision and scale are not checked.
+func (r *InvoicePayment) Validate() error {
+	var errs []error
+	return errors.Join(errs...)
 }
 
 // invoicePaymentSchemaText is the text of schemas/contrail/orders/InvoicePayment.avsc, exactly as registered.

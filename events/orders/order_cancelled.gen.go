@@ -3,6 +3,9 @@
 package orders
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/contrail-events/contrail/events"
 	"github.com/contrail-events/contrail/events/common"
 	"github.com/hamba/avro/v2"
@@ -14,6 +17,21 @@ type OrderCancelled struct {
 	OrderID  string               `avro:"orderId" json:"orderId"`
 	Reason   CancelReason         `avro:"reason" json:"reason"`
 	Detail   *string              `avro:"detail" json:"detail"`
+}
+
+// Validate reports every value in r that hamba/avro cannot encode under
+// contrail.orders.OrderCancelled: a nil decimal (hamba panics on it), a nil or empty union,
+// an enum value that is not a symbol; nested records, arrays, maps and union
+// branches included. Decimal precision and scale are not checked.
+func (r *OrderCancelled) Validate() error {
+	var errs []error
+	if err := r.Metadata.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("metadata: %w", err))
+	}
+	if !r.Reason.Valid() {
+		errs = append(errs, fmt.Errorf("reason: %q is not a symbol of contrail.orders.CancelReason", r.Reason))
+	}
+	return errors.Join(errs...)
 }
 
 // orderCancelledReferences are the named types contrail.orders.OrderCancelled refers to, in dependency

@@ -4,6 +4,7 @@ package orders
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/contrail-events/contrail/events"
@@ -23,6 +24,50 @@ type OrderPlaced struct {
 	Payment    *OrderPlacedPaymentUnion `avro:"payment" json:"payment"`
 	Channel    SalesChannel             `avro:"channel" json:"channel"`
 	CouponCode *string                  `avro:"couponCode" json:"couponCode"`
+}
+
+// Validate reports every value in r that hamba/avro cannot encode under
+// contrail.orders.OrderPlaced: a nil decimal (hamba panics on it), a nil or empty union,
+// an enum value that is not a symbol; nested records, arrays, maps and union
+// branches included. Decimal precision and scale are not checked.
+func (r *OrderPlaced) Validate() error {
+	var errs []error
+	if err := r.Metadata.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("metadata: %w", err))
+	}
+	for i0, x0 := range r.Items {
+		if err := x0.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("items[%d]: %w", i0, err))
+		}
+	}
+	if err := r.Total.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("total: %w", err))
+	}
+	if err := r.ShippingAddress.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("shippingAddress: %w", err))
+	}
+	if r.Payment == nil {
+		errs = append(errs, fmt.Errorf("payment: nil union: set it with NewOrderPlacedPaymentUnion"))
+	} else {
+		if r.Payment.Value == nil {
+			errs = append(errs, fmt.Errorf("payment: the union holds no value: set Value"))
+		} else {
+			switch v0 := r.Payment.Value.(type) {
+			case CardPayment:
+				if err := v0.Validate(); err != nil {
+					errs = append(errs, fmt.Errorf("payment: %w", err))
+				}
+			case InvoicePayment:
+				if err := v0.Validate(); err != nil {
+					errs = append(errs, fmt.Errorf("payment: %w", err))
+				}
+			}
+		}
+	}
+	if !r.Channel.Valid() {
+		errs = append(errs, fmt.Errorf("channel: %q is not a symbol of contrail.orders.SalesChannel", r.Channel))
+	}
+	return errors.Join(errs...)
 }
 
 // OrderPlacedPayment is the sealed interface of the union [contrail.orders.CardPayment, contrail.orders.InvoicePayment].

@@ -3,6 +3,9 @@
 package orders
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/contrail-events/contrail/events"
 	"github.com/contrail-events/contrail/events/common"
 	"github.com/hamba/avro/v2"
@@ -16,6 +19,26 @@ type OrderReady struct {
 	PaymentID       string               `avro:"paymentId" json:"paymentId"`
 	Items           []common.LineItem    `avro:"items" json:"items"`
 	ShippingAddress common.Address       `avro:"shippingAddress" json:"shippingAddress"`
+}
+
+// Validate reports every value in r that hamba/avro cannot encode under
+// contrail.orders.OrderReady: a nil decimal (hamba panics on it), a nil or empty union,
+// an enum value that is not a symbol; nested records, arrays, maps and union
+// branches included. Decimal precision and scale are not checked.
+func (r *OrderReady) Validate() error {
+	var errs []error
+	if err := r.Metadata.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("metadata: %w", err))
+	}
+	for i0, x0 := range r.Items {
+		if err := x0.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("items[%d]: %w", i0, err))
+		}
+	}
+	if err := r.ShippingAddress.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("shippingAddress: %w", err))
+	}
+	return errors.Join(errs...)
 }
 
 // orderReadyReferences are the named types contrail.orders.OrderReady refers to, in dependency

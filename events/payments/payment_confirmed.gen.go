@@ -3,6 +3,9 @@
 package payments
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/contrail-events/contrail/events"
 	"github.com/contrail-events/contrail/events/common"
 	"github.com/hamba/avro/v2"
@@ -14,6 +17,21 @@ type PaymentConfirmed struct {
 	OrderID   string               `avro:"orderId" json:"orderId"`
 	PaymentID string               `avro:"paymentId" json:"paymentId"`
 	Amount    common.Money         `avro:"amount" json:"amount"`
+}
+
+// Validate reports every value in r that hamba/avro cannot encode under
+// contrail.payments.PaymentConfirmed: a nil decimal (hamba panics on it), a nil or empty union,
+// an enum value that is not a symbol; nested records, arrays, maps and union
+// branches included. Decimal precision and scale are not checked.
+func (r *PaymentConfirmed) Validate() error {
+	var errs []error
+	if err := r.Metadata.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("metadata: %w", err))
+	}
+	if err := r.Amount.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("amount: %w", err))
+	}
+	return errors.Join(errs...)
 }
 
 // paymentConfirmedReferences are the named types contrail.payments.PaymentConfirmed refers to, in dependency

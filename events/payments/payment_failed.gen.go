@@ -3,6 +3,9 @@
 package payments
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/contrail-events/contrail/events"
 	"github.com/contrail-events/contrail/events/common"
 	"github.com/hamba/avro/v2"
@@ -14,6 +17,21 @@ type PaymentFailed struct {
 	OrderID  string               `avro:"orderId" json:"orderId"`
 	Code     DeclineCode          `avro:"code" json:"code"`
 	Message  string               `avro:"message" json:"message"`
+}
+
+// Validate reports every value in r that hamba/avro cannot encode under
+// contrail.payments.PaymentFailed: a nil decimal (hamba panics on it), a nil or empty union,
+// an enum value that is not a symbol; nested records, arrays, maps and union
+// branches included. Decimal precision and scale are not checked.
+func (r *PaymentFailed) Validate() error {
+	var errs []error
+	if err := r.Metadata.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("metadata: %w", err))
+	}
+	if !r.Code.Valid() {
+		errs = append(errs, fmt.Errorf("code: %q is not a symbol of contrail.payments.DeclineCode", r.Code))
+	}
+	return errors.Join(errs...)
 }
 
 // paymentFailedReferences are the named types contrail.payments.PaymentFailed refers to, in dependency

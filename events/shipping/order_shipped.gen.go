@@ -3,6 +3,8 @@
 package shipping
 
 import (
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/contrail-events/contrail/events"
@@ -18,6 +20,18 @@ type OrderShipped struct {
 	Carrier        string               `avro:"carrier" json:"carrier"`
 	TrackingNumber string               `avro:"trackingNumber" json:"trackingNumber"`
 	ShippedAt      time.Time            `avro:"shippedAt" json:"shippedAt"`
+}
+
+// Validate reports every value in r that hamba/avro cannot encode under
+// contrail.shipping.OrderShipped: a nil decimal (hamba panics on it), a nil or empty union,
+// an enum value that is not a symbol; nested records, arrays, maps and union
+// branches included. Decimal precision and scale are not checked.
+func (r *OrderShipped) Validate() error {
+	var errs []error
+	if err := r.Metadata.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("metadata: %w", err))
+	}
+	return errors.Join(errs...)
 }
 
 // orderShippedReferences are the named types contrail.shipping.OrderShipped refers to, in dependency

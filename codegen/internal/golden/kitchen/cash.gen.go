@@ -3,6 +3,9 @@
 package kitchen
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/contrail-events/contrail/codegen/internal/golden/shared"
 	"github.com/contrail-events/contrail/events"
 	"github.com/hamba/avro/v2"
@@ -11,6 +14,18 @@ import (
 // Cash is the Avro record fixture.kitchen.Cash.
 type Cash struct {
 	Amount shared.Amount `avro:"amount" json:"amount"`
+}
+
+// Validate reports every value in r that hamba/avro cannot encode under
+// fixture.kitchen.Cash: a nil decimal (hamba panics on it), a nil or empty union,
+// an enum value that is not a symbol; nested records, arrays, maps and union
+// branches included. Decimal precision and scale are not checked.
+func (r *Cash) Validate() error {
+	var errs []error
+	if err := r.Amount.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("amount: %w", err))
+	}
+	return errors.Join(errs...)
 }
 
 // cashSchemaText is the text of codegen/testdata/schemas/fixture/kitchen/Cash.avsc, exactly as registered.

@@ -3,6 +3,7 @@ package kitchen_test
 import (
 	"encoding/json"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,4 +136,45 @@ func TestSealedUnionExhaustive(t *testing.T) {
 			t.Errorf("describe(%T) = %s", v, got)
 		}
 	}
+}
+
+func TestValidate(t *testing.T) {
+	ok := sink(kitchen.Card{Number: "1"}, kitchen.SinkAnythingColor(shared.ColorRed))
+	if err := ok.Validate(); err != nil {
+		t.Fatalf("valid sink: %v", err)
+	}
+	bad := sink(kitchen.Cash{Amount: shared.Amount{}}, kitchen.SinkAnythingPoint{Color: "PURPLE"})
+	bad.Price = nil
+	bad.Color = ""
+	bad.Points[1].Color = "BLUE"
+	bad.PointsByName = map[string]shared.Point{"o": {Color: "X"}}
+	bad.History = append(bad.History, nil, &kitchen.SinkHistoryItemUnion{})
+	bad.Prices = []*big.Rat{rat("1"), nil}
+	bad.Tree.Children[1].Next = nil
+	err := bad.Validate()
+	if err == nil {
+		t.Fatal("Validate accepted a sink hamba cannot encode")
+	}
+	for _, want := range []string{
+		"price: nil decimal",
+		`color: "" is not a symbol of fixture.shared.Color`,
+		"prices[1]: nil decimal",
+		`points[1]: color: "BLUE" is not a symbol of fixture.shared.Color`,
+		`pointsByName["o"]: color: "X" is not a symbol`,
+		"payment: amount: value: nil decimal",
+		`anything: color: "PURPLE" is not a symbol`,
+		"history[2]: nil union: set it with NewSinkHistoryItemUnion",
+		"history[3]: the union holds no value",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate error lacks %q:\n%v", want, err)
+		}
+	}
+	// What Validate rejects, hamba indeed cannot encode (or panics on).
+	func() {
+		defer func() { recover() }()
+		if _, err := avro.Marshal(kitchen.SinkBinding.Schema(), bad); err == nil {
+			t.Error("hamba encoded an invalid sink")
+		}
+	}()
 }

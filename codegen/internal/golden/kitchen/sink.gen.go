@@ -4,6 +4,7 @@ package kitchen
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"time"
@@ -48,6 +49,106 @@ type Sink struct {
 	// An array of a union.
 	History []*SinkHistoryItemUnion `avro:"history" json:"history"`
 	Tree    Tree                    `avro:"tree" json:"tree"`
+}
+
+// Validate reports every value in r that hamba/avro cannot encode under
+// fixture.kitchen.Sink: a nil decimal (hamba panics on it), a nil or empty union,
+// an enum value that is not a symbol; nested records, arrays, maps and union
+// branches included. Decimal precision and scale are not checked.
+func (r *Sink) Validate() error {
+	var errs []error
+	if r.Price == nil {
+		errs = append(errs, fmt.Errorf("price: nil decimal: set it (zero is new(big.Rat))"))
+	}
+	if r.FixedPrice == nil {
+		errs = append(errs, fmt.Errorf("fixedPrice: nil decimal: set it (zero is new(big.Rat))"))
+	}
+	if !r.Color.Valid() {
+		errs = append(errs, fmt.Errorf("color: %q is not a symbol of fixture.shared.Color", r.Color))
+	}
+	if r.MaybeColor != nil {
+		if !(*r.MaybeColor).Valid() {
+			errs = append(errs, fmt.Errorf("maybeColor: %q is not a symbol of fixture.shared.Color", (*r.MaybeColor)))
+		}
+	}
+	if r.OptAmount != nil {
+		if err := (*r.OptAmount).Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("optAmount: %w", err))
+		}
+	}
+	for i0, x0 := range r.Prices {
+		if x0 == nil {
+			errs = append(errs, fmt.Errorf("prices[%d]: nil decimal: set it (zero is new(big.Rat))", i0))
+		}
+	}
+	for i0, x0 := range r.Points {
+		if err := x0.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("points[%d]: %w", i0, err))
+		}
+	}
+	for k0, x0 := range r.PointsByName {
+		if err := x0.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("pointsByName[%q]: %w", k0, err))
+		}
+	}
+	if r.Payment == nil {
+		errs = append(errs, fmt.Errorf("payment: nil union: set it with NewSinkPaymentUnion"))
+	} else {
+		if r.Payment.Value == nil {
+			errs = append(errs, fmt.Errorf("payment: the union holds no value: set Value"))
+		} else {
+			switch v0 := r.Payment.Value.(type) {
+			case Cash:
+				if err := v0.Validate(); err != nil {
+					errs = append(errs, fmt.Errorf("payment: %w", err))
+				}
+			case Card:
+				if err := v0.Validate(); err != nil {
+					errs = append(errs, fmt.Errorf("payment: %w", err))
+				}
+			}
+		}
+	}
+	if r.Anything != nil {
+		if r.Anything.Value == nil {
+			errs = append(errs, fmt.Errorf("anything: the union holds no value: set Value"))
+		} else {
+			switch v0 := r.Anything.Value.(type) {
+			case SinkAnythingPoint:
+				if err := (*shared.Point)(&v0).Validate(); err != nil {
+					errs = append(errs, fmt.Errorf("anything: %w", err))
+				}
+			case SinkAnythingColor:
+				if !shared.Color(v0).Valid() {
+					errs = append(errs, fmt.Errorf("anything: %q is not a symbol of fixture.shared.Color", shared.Color(v0)))
+				}
+			}
+		}
+	}
+	for i0, x0 := range r.History {
+		if x0 == nil {
+			errs = append(errs, fmt.Errorf("history[%d]: nil union: set it with NewSinkHistoryItemUnion", i0))
+		} else {
+			if x0.Value == nil {
+				errs = append(errs, fmt.Errorf("history[%d]: the union holds no value: set Value", i0))
+			} else {
+				switch v1 := x0.Value.(type) {
+				case Cash:
+					if err := v1.Validate(); err != nil {
+						errs = append(errs, fmt.Errorf("history[%d]: %w", i0, err))
+					}
+				case Card:
+					if err := v1.Validate(); err != nil {
+						errs = append(errs, fmt.Errorf("history[%d]: %w", i0, err))
+					}
+				}
+			}
+		}
+	}
+	if err := r.Tree.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("tree: %w", err))
+	}
+	return errors.Join(errs...)
 }
 
 // SinkPayment is the sealed interface of the union [fixture.kitchen.Cash, fixture.kitchen.Card].

@@ -3,6 +3,8 @@
 package kitchen
 
 import (
+	"errors"
+	"fmt"
 	"strconv"
 
 	"github.com/contrail-events/contrail/events"
@@ -14,6 +16,25 @@ type Tree struct {
 	Depth    int32  `avro:"depth" json:"depth"`
 	Children []Tree `avro:"children" json:"children"`
 	Next     *Tree  `avro:"next" json:"next"`
+}
+
+// Validate reports every value in r that hamba/avro cannot encode under
+// fixture.kitchen.Tree: a nil decimal (hamba panics on it), a nil or empty union,
+// an enum value that is not a symbol; nested records, arrays, maps and union
+// branches included. Decimal precision and scale are not checked.
+func (r *Tree) Validate() error {
+	var errs []error
+	for i0, x0 := range r.Children {
+		if err := x0.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("children[%d]: %w", i0, err))
+		}
+	}
+	if r.Next != nil {
+		if err := (*r.Next).Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("next: %w", err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // treeReferences are the named types fixture.kitchen.Tree refers to, in dependency

@@ -3,6 +3,8 @@
 package shared
 
 import (
+	"errors"
+	"fmt"
 	"math/big"
 
 	"github.com/contrail-events/contrail/events"
@@ -11,6 +13,18 @@ import (
 // Amount is the Avro record fixture.shared.Amount.
 type Amount struct {
 	Value *big.Rat `avro:"value" json:"value"`
+}
+
+// Validate reports every value in r that hamba/avro cannot encode under
+// fixture.shared.Amount: a nil decimal (hamba panics on it), a nil or empty union,
+// an enum value that is not a symbol; nested records, arrays, maps and union
+// branches included. Decimal precision and scale are not checked.
+func (r *Amount) Validate() error {
+	var errs []error
+	if r.Value == nil {
+		errs = append(errs, fmt.Errorf("value: nil decimal: set it (zero is new(big.Rat))"))
+	}
+	return errors.Join(errs...)
 }
 
 // amountSchemaText is the text of codegen/testdata/schemas/fixture/shared/Amount.avsc, exactly as registered.

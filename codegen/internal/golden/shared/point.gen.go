@@ -3,6 +3,9 @@
 package shared
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/contrail-events/contrail/events"
 	"github.com/hamba/avro/v2"
 )
@@ -14,6 +17,18 @@ type Point struct {
 	Color Color   `avro:"color" json:"color"`
 	// Optional; `backquotes` survive.
 	Label *string `avro:"label" json:"label"`
+}
+
+// Validate reports every value in r that hamba/avro cannot encode under
+// fixture.shared.Point: a nil decimal (hamba panics on it), a nil or empty union,
+// an enum value that is not a symbol; nested records, arrays, maps and union
+// branches included. Decimal precision and scale are not checked.
+func (r *Point) Validate() error {
+	var errs []error
+	if !r.Color.Valid() {
+		errs = append(errs, fmt.Errorf("color: %q is not a symbol of fixture.shared.Color", r.Color))
+	}
+	return errors.Join(errs...)
 }
 
 // pointReferences are the named types fixture.shared.Point refers to, in dependency
