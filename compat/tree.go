@@ -8,7 +8,6 @@ import (
 
 	"github.com/hamba/avro/v2"
 
-	"github.com/contrail-events/contrail/events"
 	"github.com/contrail-events/contrail/schemas"
 )
 
@@ -24,8 +23,9 @@ type Entry struct {
 	File string
 	// Topic is the event's topic; "" for shared types and registry entries.
 	Topic string
-	// Strategy is the subject naming strategy; "" when unknown.
-	Strategy events.Strategy
+	// Strategy is the subject naming strategy (TopicName, RecordName,
+	// TopicRecordName); "" when unknown.
+	Strategy string
 	// Level is the subject's compatibility level.
 	Level Level
 	// Manifest locates the entry's manifest line, when it has one.
@@ -64,7 +64,7 @@ func SnapshotOf(set *schemas.Set, label string) (Snapshot, error) {
 		}
 		snap.Entries = append(snap.Entries, Entry{
 			Subject: e.Subject, FullName: e.Type.FullName, File: e.Type.File, Topic: e.Topic,
-			Strategy: e.Strategy, Level: lvl,
+			Strategy: string(e.Strategy), Level: lvl,
 			Manifest: Location{File: schemas.ManifestFile, Line: e.Line, Col: e.Col},
 			Schema:   Schema{Schema: e.Type.Schema, Label: label, Source: SetLocator(set, e.Type.FullName)},
 			Text:     textWithRefs(set, e.Type),
@@ -83,7 +83,7 @@ func SnapshotOf(set *schemas.Set, label string) (Snapshot, error) {
 			continue
 		}
 		snap.Entries = append(snap.Entries, Entry{
-			Subject: t.FullName, FullName: t.FullName, File: t.File, Strategy: events.RecordName, Level: typesLevel,
+			Subject: t.FullName, FullName: t.FullName, File: t.File, Strategy: "RecordName", Level: typesLevel,
 			Schema: Schema{Schema: t.Schema, Label: label, Source: SetLocator(set, t.FullName)},
 			Text:   textWithRefs(set, t),
 		})
