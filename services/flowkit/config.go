@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
@@ -42,6 +43,13 @@ type Config struct {
 	HTTPAddr string
 	// Group is the consumer group. Env CONTRAIL_GROUP. Default "contrail-<Service>".
 	Group string
+	// InstanceID is the static group membership id (group.instance.id): a
+	// restarted instance with the same id takes its partitions back at once
+	// instead of waiting for the dead member's session to time out. Env
+	// CONTRAIL_INSTANCE_ID; "none" turns static membership off. Default
+	// "<Group>-<hostname>" (unique per container; set it explicitly when
+	// running two replicas of one service on one host).
+	InstanceID string
 
 	// TLS enables TLS to the brokers. Env KAFKA_TLS=true, or implied by any
 	// of the files below.
@@ -93,6 +101,7 @@ func FromEnv(service string, getenv func(string) string) Config {
 	c.DataDir = getenv("CONTRAIL_DATA_DIR")
 	c.HTTPAddr = getenv("CONTRAIL_HTTP_ADDR")
 	c.Group = getenv("CONTRAIL_GROUP")
+	c.InstanceID = getenv("CONTRAIL_INSTANCE_ID")
 	c.TLS, _ = strconv.ParseBool(getenv("KAFKA_TLS"))
 	c.TLSCAFile = getenv("KAFKA_TLS_CA_FILE")
 	c.TLSCertFile = getenv("KAFKA_TLS_CERT_FILE")
@@ -132,6 +141,13 @@ func (c *Config) SetDefaults() {
 	}
 	if c.Group == "" {
 		c.Group = "contrail-" + c.Service
+	}
+	if c.InstanceID == "" {
+		host, _ := os.Hostname()
+		if host == "" {
+			host = "local"
+		}
+		c.InstanceID = c.Group + "-" + host
 	}
 	if c.TLSCAFile != "" || c.TLSCertFile != "" || c.TLSKeyFile != "" || c.TLSServerName != "" {
 		c.TLS = true
@@ -176,7 +192,12 @@ func (c *Config) DBPath() string { return filepath.Join(c.DataDir, c.Service+".d
 // KafkaOpts returns the franz-go options for the brokers, TLS and SASL. It
 // returns an error when a TLS file cannot be read.
 func (c *Config) KafkaOpts() ([]kgo.Opt, error) {
-	opts := []kgo.Opt{kgo.SeedBrokers(c.Brokers...)}
+	// A killed member is noticed after 10s at most (franz-go's default is
+	// 45s), and with a static instance id its restart resumes at once.
+	opts := []kgo.Opt{kgo.SeedBrokers(c.Brokers...), kgo.SessionTimeout(10 * time.Second), kgo.HeartbeatInterval(time.Second)}
+	if c.InstanceID != "" && c.InstanceID != "none" {
+		opts = append(opts, kgo.InstanceID(c.InstanceID))
+	}
 	if c.TLS {
 		tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.TLSServerName}
 		if c.TLSCAFile != "" {

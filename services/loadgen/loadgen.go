@@ -363,7 +363,7 @@ func (c *client) getJSON(ctx context.Context, url string, out any) error {
 // and 5xx answers with the same key, so a retry never places a second order.
 func (c *client) place(ctx context.Context, base string, body []byte, key string) (string, error) {
 	var last error
-	for attempt := 0; attempt < 5; attempt++ {
+	for attempt := 0; attempt < 8; attempt++ {
 		if attempt > 0 {
 			select {
 			case <-ctx.Done():
