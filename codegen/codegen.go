@@ -173,6 +173,7 @@ func (g *generator) plan() error {
 		leaves[leaf] = t.Namespace
 		g.pkgs[t.Namespace] = &pkgInfo{ns: t.Namespace, leaf: leaf, importPath: g.cfg.ImportPath + "/" + leaf, names: map[string]string{}, deps: map[string]bool{}}
 	}
+	g.checkPackageCycles()
 	for _, t := range g.set.Order() {
 		walkUnions(t.Schema, map[string]bool{}, func(u *avro.UnionSchema) {
 			if _, ok := optional(u); ok {
@@ -189,6 +190,38 @@ func (g *generator) plan() error {
 		return g.err()
 	}
 	return nil
+}
+
+// checkPackageCycles reports namespaces that refer to each other, which
+// would make generated packages import each other.
+func (g *generator) checkPackageCycles() {
+	uses := map[string]map[string]*schemas.Type{} // ns -> used ns -> first type using it
+	for _, t := range g.set.Order() {
+		for _, r := range t.References {
+			ns := ""
+			if i := strings.LastIndexByte(r, '.'); i >= 0 {
+				ns = r[:i]
+			}
+			if ns == t.Namespace {
+				continue
+			}
+			if uses[t.Namespace] == nil {
+				uses[t.Namespace] = map[string]*schemas.Type{}
+			}
+			if uses[t.Namespace][ns] == nil {
+				uses[t.Namespace][ns] = t
+			}
+		}
+	}
+	for _, a := range sortedKeys(uses) {
+		for _, b := range sortedKeys(uses[a]) {
+			if a < b && uses[b][a] != nil {
+				t := uses[a][b]
+				g.errAt(t, "", "namespaces %s and %s refer to each other (%s uses %s, %s uses %s): their Go packages would import each other; move the shared types to a third namespace",
+					a, b, t.FullName, b, uses[b][a].FullName, a)
+			}
+		}
+	}
 }
 
 // walkUnions calls f for every union inside s, not descending into other

@@ -164,6 +164,15 @@ func TestGenerateErrors(t *testing.T) {
 			want: `namespaces a.x and b.x both end in "x"`,
 		},
 		{
+			name: "namespaces import each other",
+			files: map[string]string{
+				"a/x/R.avsc": `{"type": "record", "name": "R", "namespace": "a.x", "fields": [{"name": "s", "type": "a.y.S"}]}`,
+				"a/y/S.avsc": `{"type": "record", "name": "S", "namespace": "a.y", "fields": []}`,
+				"a/y/T.avsc": `{"type": "record", "name": "T", "namespace": "a.y", "fields": [{"name": "r", "type": "a.x.R"}]}`,
+			},
+			want: "codegen/testdata/in/a/x/R.avsc:1:1: namespaces a.x and a.y refer to each other (a.x.R uses a.y, a.y.T uses a.x)",
+		},
+		{
 			name: "fields that map to one Go name",
 			files: map[string]string{"a/x/R.avsc": `{"type": "record", "name": "R", "namespace": "a.x", "fields": [
   {"name": "order_id", "type": "string"}, {"name": "orderId", "type": "string"}

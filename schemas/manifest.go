@@ -14,7 +14,8 @@ import (
 	"github.com/contrail-events/contrail/events"
 )
 
-// Compatibility levels a subject may have, as the Confluent registry names them.
+// CompatibilityLevels are the levels a subject may have, as the Confluent
+// registry names them.
 var CompatibilityLevels = []string{
 	"BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE", "NONE",
 }
@@ -53,7 +54,10 @@ type Event struct {
 
 // Topic is a topic the manifest declares.
 type Topic struct {
-	Name       string
+	// Name is the Kafka topic name.
+	Name string
+	// Partitions is the topic's partition count (entry, else defaults,
+	// else DefaultPartitions).
 	Partitions int
 }
 
