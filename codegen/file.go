@@ -30,8 +30,8 @@ type recordData struct {
 	Name     string
 	FullName string
 	Validate string // statements of the Validate method
-	Doc    []string
-	Fields []fieldData
+	Doc      []string
+	Fields   []fieldData
 }
 
 type fieldData struct {
