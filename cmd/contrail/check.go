@@ -120,6 +120,12 @@ func runCheck(ctx context.Context, env *cliEnv, f checkFlags) error {
 	} else {
 		res.PathPrefix = filepath.ToSlash(filepath.Clean(f.schemas)) + "/"
 	}
+	switch {
+	case strings.HasPrefix(f.against, "git:"):
+		res.BaselinePrefix = res.PathPrefix
+	case !strings.HasPrefix(f.against, "http://") && !strings.HasPrefix(f.against, "https://"):
+		res.BaselinePrefix = filepath.ToSlash(filepath.Clean(strings.TrimPrefix(f.against, "dir:"))) + "/"
+	}
 
 	history, err := loadBaseline(ctx, env, f, repo, repoErr, next)
 	if err != nil {

@@ -29,10 +29,14 @@ type Result struct {
 	Subjects []string
 	// Findings are reported; Silenced were matched by an exception.
 	Findings, Silenced []compat.Finding
-	// PathPrefix is prepended to file names in annotations and text (the
-	// schema root relative to the repository, e.g. "schemas/"), except for
-	// files that already carry it.
+	// PathPrefix is prepended to file names of the Next version in
+	// annotations and text (the schema root relative to the repository,
+	// e.g. "schemas/"), except for files that already carry it.
 	PathPrefix string
+	// BaselinePrefix does the same for locations in baseline versions
+	// (equal to PathPrefix for a git baseline, the directory for a
+	// directory baseline).
+	BaselinePrefix string
 }
 
 // Breaking reports whether any reported finding has Error severity.
@@ -49,17 +53,23 @@ func (r *Result) Breaking() bool {
 // (Next) when it has a file position there, else wherever one is known.
 func (r *Result) Primary(f compat.Finding) compat.Location {
 	if f.Direction.Writer == r.Next && f.Writer.File != "" {
-		return r.withPrefix(f.Writer)
+		return r.loc(f.Direction.Writer, f.Writer)
 	}
 	if f.Reader.File != "" || f.Writer.File == "" {
-		return r.withPrefix(f.Reader)
+		return r.loc(f.Direction.Reader, f.Reader)
 	}
-	return r.withPrefix(f.Writer)
+	return r.loc(f.Direction.Writer, f.Writer)
 }
 
-func (r *Result) withPrefix(l compat.Location) compat.Location {
-	if l.File != "" && r.PathPrefix != "" && !strings.HasPrefix(l.File, r.PathPrefix) {
-		l.File = r.PathPrefix + l.File
+// loc prefixes l's file by the prefix of the version labelled label.
+// Locations without a direction (exceptions file findings) belong to Next.
+func (r *Result) loc(label string, l compat.Location) compat.Location {
+	prefix := r.PathPrefix
+	if label != "" && label != r.Next {
+		prefix = r.BaselinePrefix
+	}
+	if l.File != "" && prefix != "" && !strings.HasPrefix(l.File, prefix) {
+		l.File = prefix + l.File
 	}
 	return l
 }
@@ -101,7 +111,7 @@ func writeText(w io.Writer, r *Result) error {
 		fmt.Fprintf(&b, "\n    %s\n", f.Message)
 		if f.Direction.Reader != "" {
 			fmt.Fprintf(&b, "    reader %s at %s, writer %s at %s\n",
-				f.Direction.Reader, locText(r.withPrefix(f.Reader)), f.Direction.Writer, locText(r.withPrefix(f.Writer)))
+				f.Direction.Reader, locText(r.loc(f.Direction.Reader, f.Reader)), f.Direction.Writer, locText(r.loc(f.Direction.Writer, f.Writer)))
 		}
 	}
 	errs, warns := count(r.Findings)
