@@ -43,8 +43,17 @@ type optFunc func(*messagingConfig)
 func (f optFunc) apply(c *messagingConfig) { f(c) }
 
 type messagingConfig struct {
-	tp   trace.TracerProvider
-	prop propagation.TextMapPropagator
+	tp          trace.TracerProvider
+	prop        propagation.TextMapPropagator
+	parentBased bool
+}
+
+// withParentBasedSampler tells Messaging that tp's sampler follows the
+// parent's decision, so a record whose parent is not sampled needs no span
+// at all: the parent's context is propagated as is. Setup passes it for the
+// parentbased_* samplers; arbitrary providers never get it.
+func withParentBasedSampler() Opt {
+	return optFunc(func(c *messagingConfig) { c.parentBased = true })
 }
 
 // WithTracerProvider sets the provider spans are started from. Default: the
@@ -79,9 +88,11 @@ func defaultMessagingConfig() messagingConfig {
 // without allocating; still, when tracing is disabled give the runtime a nil
 // interface rather than a nil *Messaging, so no hook is called at all.
 type Messaging struct {
-	tracer trace.Tracer
-	prop   propagation.TextMapPropagator
-	names  sync.Map // topic -> *spanNames
+	tracer      trace.Tracer
+	prop        propagation.TextMapPropagator
+	fast        bool // prop is Contrail's propagator: use the byte-level fast path
+	parentBased bool
+	names       sync.Map // topic -> *spanNames
 }
 
 type spanNames struct{ send, process string }
@@ -92,9 +103,12 @@ func NewMessaging(opts ...Opt) *Messaging {
 	for _, o := range opts {
 		o.apply(&c)
 	}
+	_, fast := c.prop.(propagator)
 	return &Messaging{
-		tracer: c.tp.Tracer(ScopeName, trace.WithInstrumentationVersion(Version), trace.WithSchemaURL(semconv.SchemaURL)),
-		prop:   c.prop,
+		tracer:      c.tp.Tracer(ScopeName, trace.WithInstrumentationVersion(Version), trace.WithSchemaURL(semconv.SchemaURL)),
+		prop:        c.prop,
+		fast:        fast,
+		parentBased: c.parentBased,
 	}
 }
 
@@ -111,17 +125,22 @@ func (m *Messaging) spanNames(topic string) *spanNames {
 // StartSend starts the PRODUCER span "send <topic>" for r as a child of the
 // span in ctx and injects its context into r.Headers (traceparent,
 // tracestate, baggage, uber-trace-id), first removing any trace headers r
-// already carries. Call it before producing r; call finish exactly once with
+// already carries. With a parent-based sampler (Setup's default) and a
+// parent that is not sampled, no span is started and the parent's context
+// is injected as is: nothing would be recorded anyway, and this is what
+// keeps sampled-out traffic cheap. Call it before producing r; call finish exactly once with
 // the produce result, after which the span also carries r's partition and
 // offset. The returned context holds the producer span.
 func (m *Messaging) StartSend(ctx context.Context, r *kgo.Record) (context.Context, func(error)) {
 	if m == nil {
 		return ctx, noopFinish
 	}
+	if parent := trace.SpanContextFromContext(ctx); m.parentBased && parent.IsValid() && !parent.IsSampled() {
+		m.inject(ctx, parent, r)
+		return ctx, noopFinish
+	}
 	ctx, span := m.tracer.Start(ctx, m.spanNames(r.Topic).send, trace.WithSpanKind(trace.SpanKindProducer))
-	c := RecordCarrier(r)
-	c.Delete(traceHeaders...)
-	m.prop.Inject(ctx, c)
+	m.inject(ctx, span.SpanContext(), r)
 	if !span.IsRecording() {
 		return ctx, noopFinish
 	}
@@ -144,7 +163,9 @@ func (m *Messaging) StartSend(ctx context.Context, r *kgo.Record) (context.Conte
 // from r's headers (W3C first, then uber-trace-id), never a span already in
 // ctx, and it links to that producer context too; records without a valid
 // context start a new root trace. Baggage from the headers is in the
-// returned context. Call finish exactly once when handling ends, with the
+// returned context. With a parent-based sampler and an unsampled producer
+// context, no span is started and the returned context holds the
+// producer's context (so log lines still carry the trace id). Call finish exactly once when handling ends, with the
 // handler's final error.
 func (m *Messaging) StartProcess(ctx context.Context, r *kgo.Record, group string) (context.Context, func(error)) {
 	if m == nil {
@@ -153,9 +174,17 @@ func (m *Messaging) StartProcess(ctx context.Context, r *kgo.Record, group strin
 	if trace.SpanContextFromContext(ctx).IsValid() {
 		ctx = trace.ContextWithSpanContext(ctx, trace.SpanContext{})
 	}
-	ctx = m.prop.Extract(ctx, RecordCarrier(r))
+	if m.fast {
+		ctx = extractRecord(ctx, r)
+	} else {
+		ctx = m.prop.Extract(ctx, RecordCarrier(r))
+	}
+	producer := trace.SpanContextFromContext(ctx)
+	if m.parentBased && producer.IsValid() && !producer.IsSampled() {
+		return ctx, noopFinish
+	}
 	var span trace.Span
-	if producer := trace.SpanContextFromContext(ctx); producer.IsValid() {
+	if producer.IsValid() {
 		ctx, span = m.tracer.Start(ctx, m.spanNames(r.Topic).process,
 			trace.WithSpanKind(trace.SpanKindConsumer), trace.WithLinks(trace.Link{SpanContext: producer}))
 	} else {
@@ -177,6 +206,16 @@ func (m *Messaging) StartProcess(ctx context.Context, r *kgo.Record, group strin
 		RecordError(span, err)
 		span.End()
 	}
+}
+
+func (m *Messaging) inject(ctx context.Context, sc trace.SpanContext, r *kgo.Record) {
+	if m.fast {
+		injectRecord(ctx, sc, r)
+		return
+	}
+	c := RecordCarrier(r)
+	c.Delete(traceHeaders...)
+	m.prop.Inject(trace.ContextWithSpanContext(ctx, sc), c)
 }
 
 // recordAttrs are the attributes shared by send and process spans.

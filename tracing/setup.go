@@ -245,7 +245,11 @@ func Setup(ctx context.Context, cfg Config) (*Provider, error) {
 			"service", cfg.ServiceName)
 	}
 	p.tp = sdktrace.NewTracerProvider(opts...)
-	p.msg = NewMessaging(WithTracerProvider(p.tp), WithPropagators(p.prop))
+	mopts := []Opt{WithTracerProvider(p.tp), WithPropagators(p.prop)}
+	if strings.HasPrefix(cfg.Sampler, "parentbased_") {
+		mopts = append(mopts, withParentBasedSampler())
+	}
+	p.msg = NewMessaging(mopts...)
 	return p, nil
 }
 

@@ -250,3 +250,35 @@ func TestGinMiddlewareContinuesTrace(t *testing.T) {
 		t.Fatalf("server span parent %v, handler saw %v", spans[0].Parent.SpanID(), handlerSpan.SpanID())
 	}
 }
+
+// TestParentNotSampledSkipsSpans: with Setup's parent-based sampler an
+// unsampled parent costs no spans, yet the trace id still travels.
+func TestParentNotSampledSkipsSpans(t *testing.T) {
+	exp := keepExporter{tracetest.NewInMemoryExporter()}
+	p, err := tracing.Setup(context.Background(), tracing.Config{Exporter: exp, Sampler: "parentbased_traceidratio", SamplerArg: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1, 2, 3}, SpanID: trace.SpanID{4, 5, 6}})
+	r := &kgo.Record{Topic: "orders"}
+	_, finish := p.Messaging().StartSend(trace.ContextWithSpanContext(context.Background(), parent), r)
+	finish(nil)
+	if got := tracing.RecordCarrier(r).Get("traceparent"); got != "00-01020300000000000000000000000000-0405060000000000-00" {
+		t.Fatalf("traceparent %q, want the unsampled parent's context", got)
+	}
+	ctx, finish2 := p.Messaging().StartProcess(context.Background(), r, "g")
+	finish2(errors.New("ignored: nothing is recorded"))
+	if sc := trace.SpanContextFromContext(ctx); sc.TraceID() != parent.TraceID() || sc.IsSampled() {
+		t.Fatalf("handler context %v, want the unsampled trace %v", sc, parent.TraceID())
+	}
+	// A sampled parent is still followed by the same Messaging.
+	sampled := parent.WithTraceFlags(trace.FlagsSampled)
+	_, finish = p.Messaging().StartSend(trace.ContextWithSpanContext(context.Background(), sampled), r)
+	finish(nil)
+	if err := p.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if spans := exp.GetSpans(); len(spans) != 1 || spans[0].Name != "send orders" || spans[0].Parent.SpanID() != parent.SpanID() {
+		t.Fatalf("exported %d spans, want only the sampled send", len(spans))
+	}
+}

@@ -1,0 +1,307 @@
+package tracing_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/plugin/kotel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/contrail-events/contrail/tracing"
+)
+
+// hooks is the event runtime's view of tracing (runtime.Tracer): the
+// benchmark calls it exactly as the runtime does, and holds a nil
+// interface when tracing is disabled.
+type hooks interface {
+	StartSend(ctx context.Context, r *kgo.Record) (context.Context, func(error))
+	StartProcess(ctx context.Context, r *kgo.Record, group string) (context.Context, func(error))
+}
+
+// discard accepts every span, like a collector that keeps up.
+type discard struct{ n atomic.Int64 }
+
+func (d *discard) ExportSpans(_ context.Context, s []sdktrace.ReadOnlySpan) error {
+	d.n.Add(int64(len(s)))
+	return nil
+}
+func (d *discard) Shutdown(context.Context) error { return nil }
+
+// pipeline is one producer and one consumer client on their own topic.
+type pipeline struct {
+	name       string
+	prod, cons *kgo.Client
+	topic      string
+	h          hooks        // ours; nil = no hooks (untraced or disabled)
+	kt         *kotel.Tracer // kotel's process spans, when kotel hooks are installed
+	p          *tracing.Provider
+	sendCtx    context.Context // the publisher's context (holds its parent span, if any)
+}
+
+// unsampledParent is the context of a request whose trace was sampled out
+// upstream (ratio 0, parent not sampled), the sampled-out case.
+var unsampledParent = trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
+	TraceID: trace.TraceID{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36},
+	SpanID:  trace.SpanID{0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7},
+}))
+
+const benchRecords = 20000
+
+var (
+	benchKeys    [256][]byte
+	benchIDs     [256][]byte
+	benchPayload = make([]byte, 128)
+)
+
+func init() {
+	for i := range benchKeys {
+		benchKeys[i] = []byte("order-" + strconv.Itoa(i))
+		benchIDs[i] = []byte(fmt.Sprintf("0196f0c2-7a1b-7c3d-8e4f-%012d", i))
+	}
+}
+
+// run produces n records (asynchronously, as the runtime's publisher does)
+// while consuming them, calling the hooks around each, and returns records
+// per second.
+func (p *pipeline) run(ctx context.Context, n int) (float64, error) {
+	start := time.Now()
+	var produced sync.WaitGroup
+	produced.Add(n)
+	var perr atomic.Pointer[error]
+	consumed := make(chan error, 1)
+	go func() {
+		seen := 0
+		for seen < n {
+			fs := p.cons.PollFetches(ctx)
+			if err := ctx.Err(); err != nil {
+				consumed <- err
+				return
+			}
+			fs.EachRecord(func(r *kgo.Record) {
+				seen++
+				switch {
+				case p.h != nil:
+					_, finish := p.h.StartProcess(ctx, r, "bench")
+					finish(nil)
+				case p.kt != nil:
+					_, span := p.kt.WithProcessSpan(r)
+					span.End()
+				}
+			})
+		}
+		consumed <- nil
+	}()
+	for i := range n {
+		r := &kgo.Record{Topic: p.topic, Key: benchKeys[i%256], Value: benchPayload,
+			Headers: []kgo.RecordHeader{{Key: tracing.HeaderEventID, Value: benchIDs[i%256]}}}
+		if p.h != nil {
+			_, finish := p.h.StartSend(p.sendCtx, r)
+			p.prod.Produce(ctx, r, func(_ *kgo.Record, err error) {
+				finish(err)
+				if err != nil {
+					perr.Store(&err)
+				}
+				produced.Done()
+			})
+			continue
+		}
+		p.prod.Produce(ctx, r, func(_ *kgo.Record, err error) {
+			if err != nil {
+				perr.Store(&err)
+			}
+			produced.Done()
+		})
+	}
+	produced.Wait()
+	if e := perr.Load(); e != nil {
+		return 0, *e
+	}
+	if err := <-consumed; err != nil {
+		return 0, err
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+func newPipelines(b *testing.B) (map[string]*pipeline, func()) {
+	topics := []string{"untraced", "disabled", "sampledout", "always", "kotel"}
+	addrs := startKfake(b, topics...)
+	ctx := context.Background()
+	out := map[string]*pipeline{}
+	var closers []func()
+	mk := func(name string, opts ...kgo.Opt) *pipeline {
+		base := []kgo.Opt{kgo.SeedBrokers(addrs...), kgo.ProducerLinger(0)}
+		prod, err := kgo.NewClient(append(base, opts...)...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cons, err := kgo.NewClient(append(append(base, kgo.ConsumeTopics(name), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())), opts...)...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		closers = append(closers, prod.Close, cons.Close)
+		p := &pipeline{name: name, prod: prod, cons: cons, topic: name, sendCtx: ctx}
+		out[name] = p
+		return p
+	}
+	setup := func(cfg tracing.Config) *tracing.Provider {
+		cfg.Exporter = &discard{}
+		cfg.ServiceName = "bench"
+		p, err := tracing.Setup(ctx, cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		closers = append(closers, func() { p.Shutdown(ctx) })
+		return p
+	}
+
+	mk("untraced")
+
+	dis := setup(tracing.Config{Disabled: true})
+	pd := mk("disabled")
+	if m := dis.Messaging(); m != nil { // what the runtime does: no hooks when disabled
+		pd.h = m
+	}
+	pd.p = dis
+
+	so := setup(tracing.Config{Sampler: tracing.SamplerParentBasedTraceIDRatio, SamplerArg: "0"})
+	mk("sampledout").h, out["sampledout"].p = so.Messaging(), so
+	out["sampledout"].sendCtx = unsampledParent
+
+	al := setup(tracing.Config{Sampler: tracing.SamplerAlwaysOn})
+	mk("always").h, out["always"].p = al.Messaging(), al
+
+	ko := setup(tracing.Config{Sampler: tracing.SamplerAlwaysOn})
+	kt := kotel.NewTracer(kotel.TracerProvider(ko.TracerProvider()), kotel.TracerPropagator(ko.Propagator()))
+	k := kotel.NewKotel(kotel.WithTracer(kt))
+	pk := mk("kotel", kgo.WithHooks(k.Hooks()...))
+	pk.kt, pk.p = kt, ko
+
+	return out, func() {
+		for _, c := range closers {
+			c()
+		}
+	}
+}
+
+type ratios []float64
+
+func (r ratios) stats() (med, lo, hi float64) {
+	s := slices.Clone(r)
+	slices.Sort(s)
+	return s[len(s)/2], s[0], s[len(s)-1]
+}
+
+// BenchmarkTracingOverhead measures, in one run, throughput ratios of a
+// produce+consume fast path on kfake (in-process, TCP): each variant
+// against the untraced pipeline, and our always-sampled hooks against
+// franz-go's kotel plugin (its hooks plus its process span), as medians of
+// 9 back-to-back pairs with min and max. Run it with
+//
+//	go test -run '^$' -bench TracingOverhead -benchtime 1x ./tracing
+func BenchmarkTracingOverhead(b *testing.B) {
+	ps, closeAll := newPipelines(b)
+	defer closeAll()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	measure := func(name string) float64 {
+		rps, err := ps[name].run(ctx, benchRecords)
+		if err != nil {
+			b.Fatalf("%s: %v", name, err)
+		}
+		return rps
+	}
+	// Warm every pipeline up (connections, metadata, JIT-free but cache-hot).
+	for _, name := range []string{"untraced", "disabled", "sampledout", "always", "kotel"} {
+		measure(name)
+	}
+	const pairs = 9
+	type cmp struct{ label, base, variant string }
+	cmps := []cmp{
+		{"disabled/untraced", "untraced", "disabled"},
+		{"sampledout/untraced", "untraced", "sampledout"},
+		{"always/untraced", "untraced", "always"},
+		{"kotel/untraced", "untraced", "kotel"},
+		{"always/kotel", "kotel", "always"},
+	}
+	res := make(map[string]ratios)
+	var baseRPS []float64
+	for range b.N {
+		for i := range pairs {
+			for _, c := range cmps {
+				// Alternate which side goes first, so drift does not favor one.
+				var base, v float64
+				if i%2 == 0 {
+					base, v = measure(c.base), measure(c.variant)
+				} else {
+					v, base = measure(c.variant), measure(c.base)
+				}
+				res[c.label] = append(res[c.label], v/base)
+				if c.base == "untraced" {
+					baseRPS = append(baseRPS, base)
+				}
+			}
+		}
+	}
+	b.StopTimer()
+	for _, c := range cmps {
+		med, lo, hi := res[c.label].stats()
+		b.ReportMetric(med, c.label+"-x")
+		b.Logf("%-20s median %.3fx  min %.3fx  max %.3fx  (%d pairs)", c.label, med, lo, hi, len(res[c.label]))
+	}
+	med, lo, hi := ratios(baseRPS).stats()
+	b.Logf("untraced throughput: median %.0f records/s (min %.0f, max %.0f)", med, lo, hi)
+	for _, name := range []string{"sampledout", "always", "kotel"} {
+		p := ps[name].p
+		p.ForceFlush(ctx)
+		b.Logf("%-10s spans exported %d, dropped %d", name, p.ExportedSpans(), p.DroppedSpans())
+	}
+}
+
+// BenchmarkHooks measures one record's hook calls alone (send + process),
+// with allocations: go test -run '^$' -bench Hooks -benchmem ./tracing
+func BenchmarkHooks(b *testing.B) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		cfg  tracing.Config
+		ctx  context.Context
+	}{
+		{name: "disabled", cfg: tracing.Config{Disabled: true}, ctx: ctx},
+		{name: "sampledout-root", cfg: tracing.Config{Sampler: tracing.SamplerParentBasedTraceIDRatio, SamplerArg: "0"}, ctx: ctx},
+		{name: "sampledout-parent", cfg: tracing.Config{Sampler: tracing.SamplerParentBasedTraceIDRatio, SamplerArg: "0"}, ctx: unsampledParent},
+		{name: "always", cfg: tracing.Config{Sampler: tracing.SamplerAlwaysOn}, ctx: ctx},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			tc.cfg.Exporter = &discard{}
+			p, err := tracing.Setup(ctx, tc.cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.Shutdown(ctx)
+			var h hooks
+			if m := p.Messaging(); m != nil {
+				h = m
+			}
+			r := &kgo.Record{Topic: "orders", Key: benchKeys[1], Value: benchPayload,
+				Headers: []kgo.RecordHeader{{Key: tracing.HeaderEventID, Value: benchIDs[1]}}}
+			b.ReportAllocs()
+			for b.Loop() {
+				if h == nil {
+					continue
+				}
+				_, f := h.StartSend(tc.ctx, r)
+				f(nil)
+				_, f = h.StartProcess(ctx, r, "g")
+				f(nil)
+			}
+		})
+	}
+}
