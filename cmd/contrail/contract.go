@@ -28,7 +28,7 @@ contracts/<consumer>/<subject>.json and published to the registry under the rese
 subject "` + contract.SubjectPrefix + `<consumer>.<subject>".`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newContractExportCmd(env), newContractPublishCmd(env), newContractVerifyCmd(env))
+	cmd.AddCommand(newContractExportCmd(env), newContractPublishCmd(env), newContractVerifyCmd(env), newContractSnapshotCmd(env))
 	return cmd
 }
 
@@ -277,4 +277,61 @@ func contractLoadErr(what string, err error) error {
 		return withCode(exitInvalid, fmt.Errorf("contract: %s: %w", what, err))
 	}
 	return withCode(exitError, fmt.Errorf("contract: %s: %w", what, err))
+}
+
+type snapshotFlags struct {
+	schemas, examples, history string
+}
+
+func newContractSnapshotCmd(env *cliEnv) *cobra.Command {
+	var f snapshotFlags
+	cmd := &cobra.Command{
+		Use:   "snapshot",
+		Short: "Encode the example events with the current schemas as golden payloads",
+		Long: `snapshot validates every example event (<examples>/<event full name>/*.json, Avro JSON
+encoding), encodes it with the event's current schema and writes the payloads and the writer
+schema to <history>/<event>/<fingerprint>/. Directories of earlier schema versions are kept:
+they are the golden history every current reader must still decode (go test ./contract checks
+it). Run it after every schema change and commit the result.
+
+Exit codes: 0 written, 1 tool error, 2 invalid schemas or examples.`,
+		Example: `  contrail contract snapshot`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.examples == "" {
+				f.examples = filepath.Join(f.schemas, "examples")
+			}
+			if f.history == "" {
+				f.history = filepath.Join(f.schemas, "history")
+			}
+			set, err := schemas.Load(f.schemas)
+			if err != nil {
+				return contractLoadErr("schemas", err)
+			}
+			exs, err := contract.LoadExamples(f.examples, set)
+			if err != nil {
+				return withCode(exitInvalid, fmt.Errorf("contract snapshot: %w", err))
+			}
+			if len(exs) == 0 {
+				return withCode(exitError, fmt.Errorf("contract snapshot: no examples in %s: add <event full name>/<name>.json files", f.examples))
+			}
+			dirs, err := contract.Snapshot(f.history, set, exs)
+			if err != nil {
+				if errors.Is(err, contract.ErrBadExample) {
+					return withCode(exitInvalid, fmt.Errorf("contract snapshot: %w", err))
+				}
+				return withCode(exitError, fmt.Errorf("contract snapshot: %w", err))
+			}
+			for _, d := range dirs {
+				fmt.Fprintln(env.stdout, d)
+			}
+			fmt.Fprintf(env.stdout, "snapshot: %d examples of %d events encoded\n", len(exs), len(dirs))
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.schemas, "schemas", "schemas", "schema tree (holds manifest.yaml)")
+	fl.StringVar(&f.examples, "examples", "", "example events directory (default <schemas>/examples)")
+	fl.StringVar(&f.history, "history", "", "golden payload directory (default <schemas>/history)")
+	return cmd
 }

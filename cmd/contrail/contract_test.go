@@ -181,3 +181,23 @@ func TestContractPublishAndVerifyFromRegistry(t *testing.T) {
 		t.Fatalf("verify breaking from registry: %d\n%s%s", code, out, errOut)
 	}
 }
+
+func TestContractSnapshot(t *testing.T) {
+	tree := contractTree(t)
+	hist := filepath.Join(t.TempDir(), "history")
+	examples := filepath.Join("..", "..", "schemas", "examples")
+	code, out, errOut := runCLI(t, "contract", "snapshot", "--schemas", tree, "--examples", examples, "--history", hist)
+	if code != exitOK || !strings.Contains(out, "snapshot: 20 examples of 10 events encoded") {
+		t.Fatalf("snapshot: %d\n%s%s", code, out, errOut)
+	}
+	m, _ := filepath.Glob(filepath.Join(hist, "contrail.orders.OrderPlaced", "*", "card-web.avro"))
+	if len(m) != 1 {
+		t.Fatalf("payload files %v", m)
+	}
+	// An example that no longer matches the schema is invalid input.
+	contractEdit(t, filepath.Join(tree, "contrail", "common", "Address.avsc"), `{"name": "city", "type": "string"},`, `{"name": "city", "type": "string"}, {"name": "region", "type": "string"},`)
+	code, _, errOut = runCLI(t, "contract", "snapshot", "--schemas", tree, "--examples", examples, "--history", hist)
+	if code != exitInvalid || !strings.Contains(errOut, `field "region" is missing`) || !strings.Contains(errOut, "card-web.json") {
+		t.Fatalf("snapshot with stale examples: %d\n%s", code, errOut)
+	}
+}
