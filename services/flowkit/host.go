@@ -23,6 +23,7 @@ import (
 
 	"github.com/contrail-events/contrail/events"
 	"github.com/contrail-events/contrail/registry/serde"
+	"github.com/contrail-events/contrail/schemas"
 	"github.com/contrail-events/contrail/services/runtime"
 	"github.com/contrail-events/contrail/tracing"
 )
@@ -113,6 +114,17 @@ func NewHost(ctx context.Context, cfg Config, o HostOpts) (h *Host, err error) {
 	cl, err := sr.NewClient(srOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("flowkit: registry client for %s: %w", cfg.RegistryURL, err)
+	}
+	if v, _ := strconv.ParseBool(os.Getenv("CONTRAIL_REGISTER_SCHEMAS")); v {
+		// Against a fresh Redpanda or Confluent registry: register the
+		// repository's schemas (shared types first) before serving.
+		set, err := schemas.Default()
+		if err != nil {
+			return nil, fmt.Errorf("flowkit: embedded schemas: %w", err)
+		}
+		if _, err := PushSchemas(ctx, cl, set); err != nil {
+			return nil, fmt.Errorf("%w (CONTRAIL_REGISTER_SCHEMAS=true; is SCHEMA_REGISTRY_URL right?)", err)
+		}
 	}
 	autoReg := true
 	if v := os.Getenv("CONTRAIL_AUTO_REGISTER"); v != "" {

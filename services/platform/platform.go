@@ -26,6 +26,7 @@ import (
 	"github.com/contrail-events/contrail/broker"
 	"github.com/contrail-events/contrail/registry"
 	"github.com/contrail-events/contrail/schemas"
+	"github.com/contrail-events/contrail/services/flowkit"
 )
 
 // Services are the reference services, in start order.
@@ -246,7 +247,7 @@ func (p *Platform) start(ctx, runCtx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("platform: registry client: %w", err)
 	}
-	res, err := PushSchemas(ctx, cl, set)
+	res, err := flowkit.PushSchemas(ctx, cl, set)
 	if err != nil {
 		return err
 	}

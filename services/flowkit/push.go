@@ -1,4 +1,4 @@
-package platform
+package flowkit
 
 import (
 	"context"
@@ -39,7 +39,7 @@ func PushSchemas(ctx context.Context, cl *sr.Client, set *schemas.Set) ([]PushRe
 			if err := l.UnmarshalText([]byte(level)); err == nil {
 				for _, r := range cl.SetCompatibility(ctx, sr.SetCompatibility{Level: l}, subject) {
 					if r.Err != nil {
-						return out, fmt.Errorf("platform: set compatibility %s of %q: %w", level, subject, r.Err)
+						return out, fmt.Errorf("flowkit: set compatibility %s of %q: %w", level, subject, r.Err)
 					}
 				}
 			}
@@ -48,23 +48,23 @@ func PushSchemas(ctx context.Context, cl *sr.Client, set *schemas.Set) ([]PushRe
 		for _, name := range t.References {
 			rt := set.Types[name]
 			if rt == nil {
-				return out, fmt.Errorf("platform: %s refers to unknown type %s", t.FullName, name)
+				return out, fmt.Errorf("flowkit: %s refers to unknown type %s", t.FullName, name)
 			}
 			rs, _ := subjectOf(rt)
 			v, ok := versions[rs]
 			if !ok {
-				return out, fmt.Errorf("platform: %s refers to %s before it was registered", t.FullName, name)
+				return out, fmt.Errorf("flowkit: %s refers to %s before it was registered", t.FullName, name)
 			}
 			refs = append(refs, sr.SchemaReference{Name: name, Subject: rs, Version: v})
 		}
 		sch := sr.Schema{Schema: t.Text, Type: sr.TypeAvro, References: refs}
 		id, err := cl.RegisterSchema(ctx, subject, sch, -1, -1)
 		if err != nil {
-			return out, fmt.Errorf("platform: register %s under subject %q: %w", t.FullName, subject, err)
+			return out, fmt.Errorf("flowkit: register %s under subject %q: %w", t.FullName, subject, err)
 		}
 		ss, err := cl.LookupSchema(ctx, subject, sch)
 		if err != nil {
-			return out, fmt.Errorf("platform: look up version of %q: %w", subject, err)
+			return out, fmt.Errorf("flowkit: look up version of %q: %w", subject, err)
 		}
 		versions[subject] = ss.Version
 		out = append(out, PushResult{Subject: subject, ID: id, Version: ss.Version})
