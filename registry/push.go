@@ -23,7 +23,9 @@ type PushStep struct {
 	FullName string
 	File     string
 	Text     string
-	// Refs are the full names of the types the schema uses directly.
+	// Refs are the full names of every named type the schema uses, directly
+	// or not, in dependency order: the same list generated bindings send,
+	// so a serde registering a pushed schema finds it unchanged.
 	Refs []string
 	// Compatibility is the level the subject is set to.
 	Compatibility string
@@ -42,7 +44,7 @@ func PlanPush(set *schemas.Set) []PushStep {
 	}
 	var steps []PushStep
 	for _, t := range set.Order() {
-		st := PushStep{FullName: t.FullName, File: t.File, Text: t.Text, Refs: directRefs(set, t)}
+		st := PushStep{FullName: t.FullName, File: t.File, Text: t.Text, Refs: t.References}
 		if e := events[t.FullName]; e != nil {
 			st.Subject, st.Compatibility, st.Event = e.Subject, e.Compatibility, true
 		} else {
@@ -51,26 +53,6 @@ func PlanPush(set *schemas.Set) []PushStep {
 		steps = append(steps, st)
 	}
 	return steps
-}
-
-// directRefs drops from t's (transitive) references those reachable through
-// another reference: the registry resolves them through that one.
-func directRefs(set *schemas.Set, t *schemas.Type) []string {
-	indirect := map[string]bool{}
-	for _, r := range t.References {
-		if rt := set.Types[r]; rt != nil {
-			for _, rr := range rt.References {
-				indirect[rr] = true
-			}
-		}
-	}
-	var out []string
-	for _, r := range t.References {
-		if !indirect[r] {
-			out = append(out, r)
-		}
-	}
-	return out
 }
 
 // PushResult is what happened to one step.

@@ -549,7 +549,7 @@ func (s *suite) compatibility(t *testing.T) {
 	p := "/compatibility/subjects/" + subj + "/versions"
 	s.ok(t, "PUT", "/config/"+subj, map[string]string{"compatibility": "BACKWARD"}, nil)
 	s.register(t, subj, record("C", fID))
-	compatible := record("C", fID, fNote)   // new optional field with default
+	compatible := record("C", fID, fNote)  // new optional field with default
 	incompatible := record("C", fID, fQty) // new field without default: BACKWARD break
 
 	check := func(path, schema string, want bool) []string {
