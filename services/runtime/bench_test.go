@@ -32,7 +32,7 @@ import (
 
 const (
 	benchPairs      = 9
-	benchEvents     = 20_000 // per throughput run
+	benchEvents     = 40_000 // per throughput run
 	benchLatencyN   = 200    // single events per latency run
 	benchPartitions = 3
 )
