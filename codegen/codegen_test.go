@@ -149,6 +149,13 @@ func TestGenerateErrors(t *testing.T) {
 			want: "R.avsc:2:36: contrail gen does not support a logical type (timestamp-millis)",
 		},
 		{
+			name: "record contains itself",
+			files: map[string]string{"a/x/R.avsc": `{"type": "record", "name": "R", "namespace": "a.x", "fields": [
+  {"name": "self", "type": "R"}
+]}`},
+			want: `R.avsc:2:28: record a.x.R contains itself in field "self"`,
+		},
+		{
 			name: "optional decimal",
 			files: map[string]string{"a/x/R.avsc": `{"type": "record", "name": "R", "namespace": "a.x", "fields": [
   {"name": "d", "type": ["null", {"type": "bytes", "logicalType": "decimal", "precision": 4, "scale": 2}]}

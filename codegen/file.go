@@ -165,6 +165,10 @@ func (f *fileGen) record(s *avro.RecordSchema, name string) *recordData {
 			f.g.errAt(f.t, ptr+"/name", "field %q would clash with the generated Validate method: rename it", fl.Name())
 			continue
 		}
+		if rs, ok := deref(fl.Type()).(*avro.RecordSchema); ok && rs.FullName() == s.FullName() {
+			f.g.errAt(f.t, ptr+"/type", "record %s contains itself in field %q, so no value of it is finite: make the field optional ([\"null\", %q]) or an array", s.FullName(), fl.Name(), s.Name())
+			continue
+		}
 		typ := f.goType(fl.Type(), ptr+"/type", name+goName)
 		r.Fields = append(r.Fields, fieldData{GoName: goName, GoType: typ, AvroName: fl.Name(), Doc: docLines("", fl.Doc())})
 	}

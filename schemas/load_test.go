@@ -237,6 +237,29 @@ func TestLoadSchemaErrors(t *testing.T) {
 			want: `duplicate enum symbol "XXX"`,
 		},
 		{
+			name: "enum without symbols",
+			file: "shop/common/Currency.avsc",
+			text: `{"type": "enum", "name": "Currency", "namespace": "shop.common", "symbols": []}`,
+			at:   `[]`,
+			want: `an enum needs at least one symbol`,
+		},
+		{
+			name: "invalid field order",
+			text: `{"type": "record", "name": "Placed", "namespace": "shop.orders", "fields": [
+  {"name": "id", "type": "string", "order": "sideways"}
+]}`,
+			at:   `"sideways"`,
+			want: `field "id" has an invalid "order"`,
+		},
+		{
+			name: "invalid alias",
+			text: `{"type": "record", "name": "Placed", "namespace": "shop.orders", "aliases": ["1bad"], "fields": [
+  {"name": "id", "type": "string"}
+]}`,
+			at:   `"1bad"`,
+			want: `invalid alias`,
+		},
+		{
 			name: "top level is not a named type",
 			text: `["null", "string"]`,
 			at:   `[`,

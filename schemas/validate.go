@@ -286,6 +286,7 @@ func (v *validator) named(n *jsonNode, kind string, top bool) {
 		return
 	}
 	ns := v.d.t.Namespace
+	v.aliases(n)
 	switch kind {
 	case "record", "error":
 		v.record(n, ns)
@@ -340,6 +341,10 @@ func (v *validator) record(n *jsonNode, ns string) {
 		} else {
 			seen[name.str] = name
 		}
+		if o := f.get("order"); o != nil && (o.kind != jsonString || (o.str != "ascending" && o.str != "descending" && o.str != "ignore")) {
+			v.errAt(o, `field %q has an invalid "order": use "ascending", "descending" or "ignore"`, name.str)
+		}
+		v.aliases(f)
 		typ := f.get("type")
 		if typ == nil {
 			v.errAt(f, `field %q needs "type"`, name.str)
@@ -355,6 +360,29 @@ func (v *validator) record(n *jsonNode, ns string) {
 	}
 }
 
+// aliases checks an "aliases" member: a JSON array of (dotted) names.
+func (v *validator) aliases(n *jsonNode) {
+	a := n.get("aliases")
+	if a == nil {
+		return
+	}
+	if a.kind != jsonArray {
+		v.errAt(a, `"aliases" must be a JSON array of names`)
+		return
+	}
+	for _, it := range a.items {
+		ok := it.kind == jsonString && it.str != ""
+		if ok {
+			for _, part := range strings.Split(it.str, ".") {
+				ok = ok && validName(part)
+			}
+		}
+		if !ok {
+			v.errAt(it, "invalid alias: aliases are names matching [A-Za-z_][A-Za-z0-9_]* (dotted for named types)")
+		}
+	}
+}
+
 func (v *validator) enum(n *jsonNode) {
 	syms := n.get("symbols")
 	if syms == nil || syms.kind != jsonArray {
@@ -363,6 +391,10 @@ func (v *validator) enum(n *jsonNode) {
 			at = syms
 		}
 		v.errAt(at, `an enum needs "symbols", a JSON array of names`)
+		return
+	}
+	if len(syms.items) == 0 {
+		v.errAt(syms, "an enum needs at least one symbol")
 		return
 	}
 	seen := map[string]*jsonNode{}
@@ -450,6 +482,11 @@ func (v *validator) checkDefault(typ *jsonNode, ns string, val *jsonNode, depth 
 }
 
 func (v *validator) checkNamedDefault(n *jsonNode, kind, ns string, val *jsonNode, depth int) (*jsonNode, string) {
+	if v.brokenNode(n) {
+		// The type's own problems are reported; judging a default against
+		// a broken type would only add noise.
+		return nil, ""
+	}
 	switch kind {
 	case "enum":
 		var syms []string
@@ -496,6 +533,20 @@ func (v *validator) checkNamedDefault(n *jsonNode, kind, ns string, val *jsonNod
 		}
 	}
 	return nil, ""
+}
+
+// brokenNode reports whether n is the root of a file with problems.
+func (v *validator) brokenNode(n *jsonNode) bool {
+	for _, d := range v.l.defs {
+		if d.node == n {
+			for _, e := range v.l.probs.list {
+				if e.File == d.t.File {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 func checkPrimitiveDefault(prim string, val *jsonNode) (*jsonNode, string) {
