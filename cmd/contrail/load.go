@@ -40,6 +40,9 @@ func newLoadCmd(env *cliEnv) *cobra.Command {
 			if f.format != "text" && f.format != "json" {
 				return withCode(exitError, fmt.Errorf("load: --format must be text or json, got %q", f.format))
 			}
+			if f.cfg.Orders < 1 {
+				return withCode(exitError, errors.New("load: --orders must be at least 1"))
+			}
 			if fl, ok := env.stderr.(*os.File); ok && f.format == "text" && isatty.IsTerminal(fl.Fd()) {
 				f.cfg.Progress = progressBar(env, time.Now())
 			}
