@@ -98,6 +98,10 @@ func TestGolden(t *testing.T) {
 	if !strings.Contains(byPath["kitchen/cash.gen.go"], `avro.Register("fixture.kitchen.Cash", Cash{})`) {
 		t.Error("union branch Cash not registered with hamba")
 	}
+	if !strings.Contains(byPath["kitchen/tree.gen.go"], "// Tree is the Avro record fixture.kitchen.Tree.\n//\n// A recursive record.\ntype Tree struct") ||
+		!strings.Contains(byPath["shared/color.gen.go"], "// An enum with a default symbol.\n// Its doc has two lines.\ntype Color string") {
+		t.Error("Avro docs are not carried into Go doc comments")
+	}
 	if !strings.Contains(byPath["shared/color.gen.go"], "ColorDarkGreen Color = \"DARK_GREEN\"") {
 		t.Error("enum constant naming changed")
 	}

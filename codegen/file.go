@@ -151,7 +151,7 @@ func (f *fileGen) declare(goName, what, ptr string) bool {
 }
 
 func (f *fileGen) record(s *avro.RecordSchema, name string) *recordData {
-	r := &recordData{Name: name, FullName: s.FullName(), Doc: docLines(fmt.Sprintf("%s is the Avro record %s.", name, s.FullName()), "")}
+	r := &recordData{Name: name, FullName: s.FullName(), Doc: docLines(fmt.Sprintf("%s is the Avro record %s.", name, s.FullName()), s.Doc())}
 	seen := map[string]string{}
 	for i, fl := range s.Fields() {
 		ptr := "/fields/" + strconv.Itoa(i)
@@ -176,7 +176,7 @@ func (f *fileGen) record(s *avro.RecordSchema, name string) *recordData {
 }
 
 func (f *fileGen) enum(s *avro.EnumSchema, name string) *enumData {
-	e := &enumData{Name: name, FullName: s.FullName(), Doc: docLines(fmt.Sprintf("%s is the Avro enum %s.", name, s.FullName()), "")}
+	e := &enumData{Name: name, FullName: s.FullName(), Doc: docLines(fmt.Sprintf("%s is the Avro enum %s.", name, s.FullName()), s.Doc())}
 	for i, sym := range s.Symbols() {
 		c := name + exportName(sym)
 		if !f.declare(c, fmt.Sprintf("symbol %s of %s", sym, s.FullName()), "/symbols/"+strconv.Itoa(i)) {

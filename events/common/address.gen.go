@@ -9,6 +9,8 @@ import (
 )
 
 // Address is the Avro record contrail.common.Address.
+//
+// A postal address.
 type Address struct {
 	Name       string  `avro:"name" json:"name"`
 	Line1      string  `avro:"line1" json:"line1"`

@@ -7,6 +7,8 @@ import (
 )
 
 // Currency is the Avro enum contrail.common.Currency.
+//
+// ISO 4217 currency codes accepted by the shop; readers map unknown symbols to UNKNOWN.
 type Currency string
 
 // The symbols of contrail.common.Currency, in schema order.

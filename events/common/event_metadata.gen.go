@@ -10,6 +10,8 @@ import (
 )
 
 // EventMetadata is the Avro record contrail.common.EventMetadata.
+//
+// Envelope carried by every Contrail event: identity, time and causality.
 type EventMetadata struct {
 	// Unique id of this event; consumers deduplicate on it.
 	EventID string `avro:"eventId" json:"eventId"`

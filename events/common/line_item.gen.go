@@ -10,6 +10,8 @@ import (
 )
 
 // LineItem is the Avro record contrail.common.LineItem.
+//
+// One line of an order: a SKU, how many, and the unit price.
 type LineItem struct {
 	Sku       string `avro:"sku" json:"sku"`
 	Quantity  int32  `avro:"quantity" json:"quantity"`

@@ -11,6 +11,8 @@ import (
 )
 
 // Money is the Avro record contrail.common.Money.
+//
+// An exact amount of money: a decimal with two fractional digits and its currency.
 type Money struct {
 	Amount   *big.Rat `avro:"amount" json:"amount"`
 	Currency Currency `avro:"currency" json:"currency"`

@@ -12,6 +12,8 @@ import (
 )
 
 // InventoryRejected is the Avro record contrail.inventory.InventoryRejected.
+//
+// At least one line could not be reserved; nothing was reserved.
 type InventoryRejected struct {
 	Metadata   common.EventMetadata `avro:"metadata" json:"metadata"`
 	OrderID    string               `avro:"orderId" json:"orderId"`

@@ -12,6 +12,8 @@ import (
 )
 
 // InventoryReleased is the Avro record contrail.inventory.InventoryReleased.
+//
+// A reservation was released after the order was cancelled.
 type InventoryReleased struct {
 	Metadata      common.EventMetadata `avro:"metadata" json:"metadata"`
 	OrderID       string               `avro:"orderId" json:"orderId"`

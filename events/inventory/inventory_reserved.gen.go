@@ -12,6 +12,8 @@ import (
 )
 
 // InventoryReserved is the Avro record contrail.inventory.InventoryReserved.
+//
+// Every line of the order is reserved.
 type InventoryReserved struct {
 	Metadata      common.EventMetadata `avro:"metadata" json:"metadata"`
 	OrderID       string               `avro:"orderId" json:"orderId"`

@@ -9,6 +9,8 @@ import (
 )
 
 // ShortLine is the Avro record contrail.inventory.ShortLine.
+//
+// A line that could not be reserved: what was asked and what was available.
 type ShortLine struct {
 	Sku       string `avro:"sku" json:"sku"`
 	Requested int32  `avro:"requested" json:"requested"`

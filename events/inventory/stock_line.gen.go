@@ -9,6 +9,8 @@ import (
 )
 
 // StockLine is the Avro record contrail.inventory.StockLine.
+//
+// A quantity of one SKU.
 type StockLine struct {
 	Sku      string `avro:"sku" json:"sku"`
 	Quantity int32  `avro:"quantity" json:"quantity"`

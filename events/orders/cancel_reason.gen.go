@@ -7,6 +7,8 @@ import (
 )
 
 // CancelReason is the Avro enum contrail.orders.CancelReason.
+//
+// Why an order was cancelled.
 type CancelReason string
 
 // The symbols of contrail.orders.CancelReason, in schema order.

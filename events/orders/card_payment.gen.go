@@ -10,6 +10,8 @@ import (
 )
 
 // CardPayment is the Avro record contrail.orders.CardPayment.
+//
+// Pay by card: the provider charges the tokenized card.
 type CardPayment struct {
 	CardToken string `avro:"cardToken" json:"cardToken"`
 	Last4     string `avro:"last4" json:"last4"`

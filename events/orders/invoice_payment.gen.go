@@ -10,6 +10,8 @@ import (
 )
 
 // InvoicePayment is the Avro record contrail.orders.InvoicePayment.
+//
+// Pay by invoice against a purchase order number.
 type InvoicePayment struct {
 	PurchaseOrder string `avro:"purchaseOrder" json:"purchaseOrder"`
 	DueDays       int32  `avro:"dueDays" json:"dueDays"`

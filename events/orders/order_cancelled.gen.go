@@ -12,6 +12,8 @@ import (
 )
 
 // OrderCancelled is the Avro record contrail.orders.OrderCancelled.
+//
+// The order will not ship; reservations are released and charges refunded.
 type OrderCancelled struct {
 	Metadata common.EventMetadata `avro:"metadata" json:"metadata"`
 	OrderID  string               `avro:"orderId" json:"orderId"`

@@ -13,6 +13,8 @@ import (
 )
 
 // OrderPlaced is the Avro record contrail.orders.OrderPlaced.
+//
+// A customer placed an order. First event of every order flow.
 type OrderPlaced struct {
 	Metadata        common.EventMetadata `avro:"metadata" json:"metadata"`
 	OrderID         string               `avro:"orderId" json:"orderId"`

@@ -12,6 +12,8 @@ import (
 )
 
 // OrderReady is the Avro record contrail.orders.OrderReady.
+//
+// Stock is reserved and payment confirmed: the order can ship.
 type OrderReady struct {
 	Metadata        common.EventMetadata `avro:"metadata" json:"metadata"`
 	OrderID         string               `avro:"orderId" json:"orderId"`

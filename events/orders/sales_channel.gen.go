@@ -7,6 +7,8 @@ import (
 )
 
 // SalesChannel is the Avro enum contrail.orders.SalesChannel.
+//
+// Where the order was placed.
 type SalesChannel string
 
 // The symbols of contrail.orders.SalesChannel, in schema order.

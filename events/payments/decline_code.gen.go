@@ -7,6 +7,8 @@ import (
 )
 
 // DeclineCode is the Avro enum contrail.payments.DeclineCode.
+//
+// Why the payment provider declined.
 type DeclineCode string
 
 // The symbols of contrail.payments.DeclineCode, in schema order.

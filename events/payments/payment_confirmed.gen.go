@@ -12,6 +12,8 @@ import (
 )
 
 // PaymentConfirmed is the Avro record contrail.payments.PaymentConfirmed.
+//
+// The order's total was charged.
 type PaymentConfirmed struct {
 	Metadata  common.EventMetadata `avro:"metadata" json:"metadata"`
 	OrderID   string               `avro:"orderId" json:"orderId"`

@@ -12,6 +12,8 @@ import (
 )
 
 // PaymentFailed is the Avro record contrail.payments.PaymentFailed.
+//
+// The charge was declined; nothing was charged.
 type PaymentFailed struct {
 	Metadata common.EventMetadata `avro:"metadata" json:"metadata"`
 	OrderID  string               `avro:"orderId" json:"orderId"`

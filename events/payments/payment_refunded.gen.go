@@ -12,6 +12,8 @@ import (
 )
 
 // PaymentRefunded is the Avro record contrail.payments.PaymentRefunded.
+//
+// A charge was refunded after the order was cancelled.
 type PaymentRefunded struct {
 	Metadata  common.EventMetadata `avro:"metadata" json:"metadata"`
 	OrderID   string               `avro:"orderId" json:"orderId"`

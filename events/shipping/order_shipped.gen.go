@@ -13,6 +13,8 @@ import (
 )
 
 // OrderShipped is the Avro record contrail.shipping.OrderShipped.
+//
+// The order left the warehouse.
 type OrderShipped struct {
 	Metadata       common.EventMetadata `avro:"metadata" json:"metadata"`
 	OrderID        string               `avro:"orderId" json:"orderId"`

@@ -12,6 +12,8 @@ import (
 )
 
 // Cash is the Avro record fixture.kitchen.Cash.
+//
+// A union branch that refers to another namespace.
 type Cash struct {
 	Amount shared.Amount `avro:"amount" json:"amount"`
 }

@@ -15,6 +15,8 @@ import (
 )
 
 // Sink is the Avro record fixture.kitchen.Sink.
+//
+// Every mapping contrail gen knows, in one record.
 type Sink struct {
 	ID           string                  `avro:"id" json:"id"`
 	Flag         bool                    `avro:"flag" json:"flag"`

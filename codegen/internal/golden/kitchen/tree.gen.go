@@ -12,6 +12,8 @@ import (
 )
 
 // Tree is the Avro record fixture.kitchen.Tree.
+//
+// A recursive record.
 type Tree struct {
 	Depth    int32  `avro:"depth" json:"depth"`
 	Children []Tree `avro:"children" json:"children"`

@@ -8,6 +8,9 @@ import (
 )
 
 // Color is the Avro enum fixture.shared.Color.
+//
+// An enum with a default symbol.
+// Its doc has two lines.
 type Color string
 
 // The symbols of fixture.shared.Color, in schema order.
