@@ -50,7 +50,7 @@ func TestRuleFixtures(t *testing.T) {
 		writerLine int // line of the writer location in previous.avsc
 		mention    string
 	}{
-		{name: "READER_FIELD_MISSING_DEFAULT", readerLine: 7, writerLine: 1, mention: `field "channel"`},
+		{name: "READER_FIELD_MISSING_DEFAULT", readerLine: 7, writerLine: 5, mention: `field "channel"`},
 		{name: "TYPE_CHANGED", readerLine: 7, writerLine: 7, mention: `field "quantity"`},
 		{name: "UNION_BRANCH_MISSING", readerLine: 7, writerLine: 7, mention: `field "detail"`},
 		{name: "ENUM_SYMBOL_REMOVED_WITHOUT_DEFAULT", readerLine: 6, writerLine: 6, mention: `"MOBILE"`},
@@ -134,7 +134,7 @@ func TestCheckCases(t *testing.T) {
 		{name: "non-union to reader union", reader: `["null","long"]`, writer: `"int"`},
 		{name: "union branch missing", reader: `["null","string"]`, writer: `["null","string","boolean"]`, want: []compat.RuleID{"UNION_BRANCH_MISSING"}, writerPath: "/2"},
 		{name: "record inside union descended", reader: `["null",{"type":"record","name":"R","fields":[{"name":"x","type":"int"}]}]`, writer: `["null",{"type":"record","name":"R","fields":[]}]`,
-			want: []compat.RuleID{"READER_FIELD_MISSING_DEFAULT"}, readerPath: "/1/fields/0", writerPath: "/1"},
+			want: []compat.RuleID{"READER_FIELD_MISSING_DEFAULT"}, readerPath: "/1/fields/0", writerPath: "/1/fields"},
 		{name: "arrays and maps", reader: `{"type":"array","items":{"type":"map","values":"string"}}`, writer: `{"type":"array","items":{"type":"map","values":"int"}}`,
 			want: []compat.RuleID{"TYPE_CHANGED"}, readerPath: "/items/values", writerPath: "/items/values"},
 		{name: "array vs map", reader: `{"type":"array","items":"int"}`, writer: `{"type":"map","values":"int"}`, want: []compat.RuleID{"TYPE_CHANGED"}},

@@ -211,7 +211,7 @@ func (w *walker) fields(r, wr *avro.RecordSchema) {
 		w.field = rf.Name()
 		if j < 0 {
 			if !rf.HasDefault() {
-				w.push(keyIdx("fields", i), seg{idx: -1})
+				w.push(keyIdx("fields", i), key("fields"))
 				w.missingDefault(r, wr, rf)
 				w.pop()
 			}
@@ -400,8 +400,8 @@ func (w *walker) missingDefault(r, wr *avro.RecordSchema, f *avro.Field) {
 		w.failed = true
 		return
 	}
-	w.add(ReaderFieldMissingDefault.ID, fmt.Sprintf("record %s: field %q is in %s but not in %s and has no default, so %s cannot read data written with %s; add a default to field %q, or make it optional ([\"null\", ...] with \"default\": null)",
-		r.FullName(), f.Name(), w.reader.Label, w.writer.Label, w.reader.Label, w.writer.Label, f.Name()))
+	w.add(ReaderFieldMissingDefault.ID, fmt.Sprintf("record %s: field %q exists in %s (with no default) but not in %s, so %s cannot read data written with %s; add a default to field %q (or make it optional: [\"null\", ...] with \"default\": null), or keep it in %s",
+		r.FullName(), f.Name(), w.reader.Label, w.writer.Label, w.reader.Label, w.writer.Label, f.Name(), w.writer.Label))
 }
 
 func (w *walker) symbolRemoved(r *avro.EnumSchema, sym string) {

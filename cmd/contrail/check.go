@@ -233,7 +233,9 @@ func loadBaseline(ctx context.Context, env *cliEnv, f checkFlags, repo *baseline
 			levels[e.Subject] = e.Level
 		}
 		h, err := baseline.Registry(ctx, f.against, subjects, levels)
-		if err != nil {
+		if errors.Is(err, baseline.ErrInvalidSchema) {
+			return nil, withCode(exitInvalid, fmt.Errorf("check: %w", err))
+		} else if err != nil {
 			return nil, withCode(exitError, fmt.Errorf("check: %w", err))
 		}
 		return h, nil

@@ -15,6 +15,10 @@ import (
 // ErrRegistry is wrapped by every error from talking to the registry.
 var ErrRegistry = errors.New("baseline: registry")
 
+// ErrInvalidSchema is wrapped (with ErrRegistry) when a registered schema
+// or one it references does not parse.
+var ErrInvalidSchema = errors.New("invalid schema")
+
 // Registry reads, for each of subjects, every version registered at the
 // Confluent-compatible registry at url (GET /subjects/{s}/versions and
 // /subjects/{s}/versions/{v}), resolving schema references, and returns them
@@ -46,7 +50,7 @@ func Registry(ctx context.Context, url string, subjects []string, levels map[str
 			label := fmt.Sprintf("registry %s v%d", subj, s.Version)
 			parsed, err := parseWithRefs(ctx, cl, s.Schema, map[string]bool{})
 			if err != nil {
-				return nil, fmt.Errorf("%w: %s version %d does not parse: %v", ErrRegistry, subj, s.Version, err)
+				return nil, fmt.Errorf("%w: %w: %s version %d does not parse: %v", ErrRegistry, ErrInvalidSchema, subj, s.Version, err)
 			}
 			name := ""
 			if n, ok := parsed.(avro.NamedSchema); ok {
