@@ -308,3 +308,46 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestSchemaEvolution decodes data written with an older OrderPlaced (no
+// channel, no couponCode) into today's generated type through hamba's
+// schema resolution, as a consumer does after the schema evolved: the new
+// fields get their defaults and the union still decodes.
+func TestSchemaEvolution(t *testing.T) {
+	reader := orders.OrderPlacedBinding.Schema()
+	oldText := orders.OrderPlacedBinding.SchemaText()
+	for _, line := range []string{
+		`    {"name": "channel", "type": "contrail.orders.SalesChannel", "default": "UNKNOWN"},` + "\n",
+		`,` + "\n" + `    {"name": "couponCode", "type": ["null", "string"], "default": null}`,
+	} {
+		if !strings.Contains(oldText, line) {
+			t.Fatalf("test setup: OrderPlaced.avsc no longer has %q", line)
+		}
+		oldText = strings.Replace(oldText, line, "", 1)
+	}
+	if oldText == orders.OrderPlacedBinding.SchemaText() {
+		t.Fatal("test setup: the old schema text equals the current one")
+	}
+	writer, err := events.ParseWithReferences(oldText, orders.OrderPlacedBinding.References())
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := *orderFlow()[0].value.(*orders.OrderPlaced)
+	data, err := avro.Marshal(writer, &in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolved, err := avro.NewSchemaCompatibility().Resolve(reader, writer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out orders.OrderPlaced
+	if err := avro.Unmarshal(resolved, data, &out); err != nil {
+		t.Fatal(err)
+	}
+	want := in
+	want.Channel, want.CouponCode = orders.SalesChannelUnknown, nil
+	if d := codegentest.Diff(want, out); d != "" {
+		t.Errorf("decoded old data differs: %s ", d)
+	}
+}
