@@ -235,7 +235,9 @@ func (g *gen) mutate(t any) any {
 			}
 			i := g.r.IntN(len(fs))
 			f := fs[i].(map[string]any)
-			switch g.r.IntN(6) {
+			switch g.r.IntN(7) {
+			case 6:
+				g.rename(x)
 			case 0: // add a field
 				x["fields"] = append(fs, g.field(primitives[1+g.r.IntN(7)]))
 			case 1: // remove a field
@@ -320,8 +322,17 @@ func (g *gen) mutate(t any) any {
 	return t
 }
 
+// rename renames a named type: a new name (maybe aliasing the old full
+// name), or a new namespace only (names still match unqualified).
 func (g *gen) rename(x map[string]any) {
 	old := x["name"].(string)
+	if ns, ok := x["namespace"].(string); ok && ns != "" {
+		old = ns + "." + old
+	}
+	if g.r.IntN(3) == 0 {
+		x["namespace"] = []string{"a", "b.c", ""}[g.r.IntN(3)]
+		return
+	}
 	x["name"] = g.fresh("N")
 	if g.r.IntN(2) == 0 {
 		x["aliases"] = []any{old}
@@ -341,6 +352,7 @@ func parseAny(v any) (avro.Schema, error) {
 func TestAgreementWithHamba(t *testing.T) {
 	const cases = 3000
 	checked, incompatible := 0, 0
+	byRule := map[compat.RuleID]int{}
 	for seed := uint64(1); seed <= cases; seed++ {
 		g := &gen{r: rand.New(rand.NewPCG(seed, 42))}
 		base := g.record()
@@ -372,11 +384,23 @@ func TestAgreementWithHamba(t *testing.T) {
 			if len(full) > 0 {
 				incompatible++
 			}
+			for _, f := range full {
+				byRule[f.Rule]++
+			}
 		}
 	}
 	// The generator must produce enough valid pairs, and both verdicts.
 	if checked < cases || incompatible < checked/5 || incompatible > checked*4/5 {
 		t.Fatalf("weak sample: %d pairs checked, %d incompatible", checked, incompatible)
 	}
-	t.Logf("%d pairs checked, %d incompatible", checked, incompatible)
+	// Every schema-resolution rule must be exercised, or the generator
+	// has lost its reach.
+	for _, r := range []compat.Rule{compat.ReaderFieldMissingDefault, compat.TypeChanged, compat.UnionBranchMissing,
+		compat.EnumSymbolRemovedWithoutDefault, compat.FixedSizeChanged, compat.NameMismatch,
+		compat.DecimalScaleChanged, compat.DecimalPrecisionNarrowed, compat.LogicalTypeChanged} {
+		if byRule[r.ID] == 0 {
+			t.Errorf("the generator never triggers %s", r.ID)
+		}
+	}
+	t.Logf("%d pairs checked, %d incompatible; findings by rule: %v", checked, incompatible, byRule)
 }
