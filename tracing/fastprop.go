@@ -3,6 +3,7 @@ package tracing
 import (
 	"context"
 	"encoding/hex"
+	"slices"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/baggage"
@@ -40,6 +41,7 @@ func injectRecord(ctx context.Context, sc trace.SpanContext, r *kgo.Record) {
 		} else {
 			buf = append(buf, ":0:0"...)
 		}
+		r.Headers = slices.Grow(r.Headers, 2)
 		r.Headers = append(r.Headers, kgo.RecordHeader{Key: HeaderTraceParent, Value: tp})
 		if ts := sc.TraceState(); ts.Len() > 0 {
 			r.Headers = append(r.Headers, kgo.RecordHeader{Key: HeaderTraceState, Value: []byte(ts.String())})
