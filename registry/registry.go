@@ -149,10 +149,8 @@ func (r *Registry) cachedRegister(subject string, body []byte) (int, bool) {
 	return e.id, true
 }
 
-func (r *Registry) rememberRegister(subject string, body []byte, id int) {
-	r.mu.RLock()
-	gen := r.gen
-	r.mu.RUnlock()
+// rememberRegister records the answer id given at write generation gen.
+func (r *Registry) rememberRegister(subject string, body []byte, id int, gen uint64) {
 	r.hotMu.Lock()
 	defer r.hotMu.Unlock()
 	if r.hot == nil || r.hotN >= maxHot {
@@ -539,19 +537,32 @@ func (r *Registry) findID(c *candidate) int {
 // 42201 invalid schema, 409 incompatible, 42205 read-only or explicit
 // id/version outside IMPORT mode, 42207 id mismatch, 50001 store.
 func (r *Registry) Register(ctx context.Context, subject string, req SchemaRequest, normalize bool) (int, error) {
+	id, _, err := r.register(ctx, subject, req, normalize)
+	return id, err
+}
+
+// register is Register that also returns the write generation its answer
+// holds for.
+func (r *Registry) register(ctx context.Context, subject string, req SchemaRequest, normalize bool) (int, uint64, error) {
 	if subject == "" {
-		return 0, errf(http.StatusUnprocessableEntity, CodeInvalidSubject, "Invalid subject: the subject name is empty.")
+		return 0, 0, errf(http.StatusUnprocessableEntity, CodeInvalidSubject, "Invalid subject: the subject name is empty.")
 	}
 	// Fast path: identical schema already registered in the subject.
 	r.mu.RLock()
 	if id, ok := r.existingIn(subject, &req, normalize); ok {
+		gen := r.gen
 		r.mu.RUnlock()
-		return id, nil
+		return id, gen, nil
 	}
 	r.mu.RUnlock()
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	id, err := r.registerLocked(ctx, subject, req, normalize)
+	return id, r.gen, err
+}
+
+func (r *Registry) registerLocked(ctx context.Context, subject string, req SchemaRequest, normalize bool) (int, error) {
 	mode := r.modeOf(subject)
 	if mode == ModeReadOnly {
 		return 0, errNotPermitted("Subject '%s' is in read-only mode; set the mode to READWRITE to register.", subject)

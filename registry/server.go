@@ -484,13 +484,13 @@ func (s *Server) register(c *gin.Context) {
 	if !s.decode(c, body, &req, schemaHint) {
 		return
 	}
-	id, err := s.reg.Register(c.Request.Context(), subject, req, qbool(c, "normalize"))
+	id, gen, err := s.reg.register(c.Request.Context(), subject, req, qbool(c, "normalize"))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	if plain && req.ID == 0 && req.Version == 0 {
-		s.reg.rememberRegister(subject, body, id)
+		s.reg.rememberRegister(subject, body, id, gen)
 	}
 	s.writeID(c, id)
 }

@@ -85,13 +85,13 @@ func BenchmarkDecode(b *testing.B) {
 }
 
 // BenchmarkSerdeVsRawPairs prints the framed/raw time ratio of encode and
-// decode as the median of 11 back-to-back pairs (target <= 1.10), and the
+// decode as the median of 15 back-to-back pairs (target <= 1.10), and the
 // allocations per message of each (target: no extra). Run it with
 // -benchtime=1x: one iteration is the whole paired measurement.
 func BenchmarkSerdeVsRawPairs(b *testing.B) {
 	ctx, s, bind, v, framed, raw := benchSetup(b)
 	schema := bind.Schema()
-	const perRun, pairs = 10000, 11
+	const perRun, pairs = 10000, 15
 	timed := func(f func()) func() time.Duration {
 		return func() time.Duration {
 			runtime.GC() // fence: neither side pays for the other's garbage
