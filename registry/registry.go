@@ -72,6 +72,7 @@ type schemaEntry struct {
 	normKey   string // canonical (hamba) JSON + references; set with parsed
 
 	idBody []byte // the GET /schemas/ids/{id} response, built once
+	uses   int    // versions (soft-deleted ones too) using this schema
 }
 
 type versionEntry struct {
@@ -248,9 +249,12 @@ func (r *Registry) putVersion(v VersionRecord) {
 		r.subjects[v.Subject] = s
 	}
 	if old := s.find(v.Version); old != nil {
+		r.use(old.ID, -1)
 		old.VersionRecord = v
+		r.use(v.ID, 1)
 		return
 	}
+	r.use(v.ID, 1)
 	s.versions = append(s.versions, &versionEntry{v})
 	sort.Slice(s.versions, func(i, j int) bool { return s.versions[i].Version < s.versions[j].Version })
 }
@@ -262,6 +266,7 @@ func (r *Registry) removeVersion(subject string, version int) {
 	}
 	for i, v := range s.versions {
 		if v.Version == version {
+			r.use(v.ID, -1)
 			s.versions = append(s.versions[:i], s.versions[i+1:]...)
 			break
 		}
@@ -269,6 +274,23 @@ func (r *Registry) removeVersion(subject string, version int) {
 	if len(s.versions) == 0 {
 		delete(r.subjects, subject)
 	}
+}
+
+func (r *Registry) use(id, delta int) {
+	if e := r.schemas[id]; e != nil {
+		e.uses += delta
+	}
+}
+
+// visible returns the schema with id unless every version using it was
+// permanently deleted: then, as on Confluent, reads answer 40403, while the
+// record stays so the ID is never given to another schema.
+func (r *Registry) visible(id int) *schemaEntry {
+	e := r.schemas[id]
+	if e == nil || e.uses <= 0 {
+		return nil
+	}
+	return e
 }
 
 // typeOut is the schemaType a response carries: omitted for AVRO, as
@@ -803,7 +825,7 @@ func (r *Registry) Version(subject string, version int, deleted bool) (SubjectVe
 func (r *Registry) SchemaByID(id int) (SchemaRecord, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	e := r.schemas[id]
+	e := r.visible(id)
 	if e == nil {
 		return SchemaRecord{}, errSchemaNotFound("Schema %d not found", id)
 	}
@@ -813,7 +835,7 @@ func (r *Registry) SchemaByID(id int) (SchemaRecord, error) {
 // schemaBody returns the pre-encoded GET /schemas/ids/{id} body.
 func (r *Registry) schemaBody(id int) ([]byte, bool) {
 	r.mu.RLock()
-	e := r.schemas[id]
+	e := r.visible(id)
 	r.mu.RUnlock()
 	if e == nil {
 		return nil, false
@@ -826,7 +848,7 @@ func (r *Registry) schemaBody(id int) ([]byte, bool) {
 func (r *Registry) SubjectVersionsOf(id int, deleted bool) ([]SubjectVersion, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	if r.schemas[id] == nil {
+	if r.visible(id) == nil {
 		return nil, errSchemaNotFound("Schema %d not found", id)
 	}
 	out := []SubjectVersion{}

@@ -541,6 +541,8 @@ func (s *suite) deletes(t *testing.T) {
 	if slices.Contains(subjects, subj) {
 		t.Fatalf("permanently deleted subject still listed: %v", subjects)
 	}
+	// A hard delete removes the schema's metadata, its ID included.
+	s.fails(t, "GET", fmt.Sprintf("/schemas/ids/%d", id2), nil, 404, 40403)
 	s.fails(t, "DELETE", "/subjects/conformance-never", nil, 404, 40401)
 }
 
