@@ -463,3 +463,71 @@ func TestGracefulShutdownCommitsEverythingHandled(t *testing.T) {
 	}
 	e.checkAllCommitted("shutdown-test", "things")
 }
+
+func TestRevokeCommitsHandledOffsets(t *testing.T) {
+	e := newEnv(t, 4, "things")
+	tb := thingBinding("things")
+	ctx := context.Background()
+	const n = 40
+	if err := runtime.PublishAll(ctx, e.pub, tb, things(n, 8, "")); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	count := map[int]int{}
+	handler := func(_ context.Context, th *Thing) error {
+		mu.Lock()
+		defer mu.Unlock()
+		count[th.Seq]++
+		return nil
+	}
+	total := func() int { mu.Lock(); defer mu.Unlock(); return len(count) }
+	// No interval commits: only the revoke (and the shutdown) commit.
+	a := e.router("revoke-test", runtime.CommitInterval(time.Hour))
+	runtime.Handle(a, tb, handler)
+	stopA := run(t, a)
+	waitFor(t, "member A to handle everything", func() bool { return total() == n })
+
+	b := e.router("revoke-test", runtime.CommitInterval(time.Hour))
+	runtime.Handle(b, tb, handler)
+	stopB := run(t, b)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	waitFor(t, "both members to share the partitions", func() bool {
+		gs, err := adm.DescribeGroups(ctx, "revoke-test")
+		if err != nil {
+			return false
+		}
+		g := gs["revoke-test"]
+		if g.State != "Stable" || len(g.Members) != 2 {
+			return false
+		}
+		for _, m := range g.Members {
+			if a, ok := m.Assigned.AsConsumer(); !ok || len(a.Topics) == 0 || len(a.Topics[0].Partitions) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	more := things(n, 8, "more")
+	for _, th := range more {
+		th.Seq += n
+	}
+	if err := runtime.PublishAll(ctx, e.pub, tb, more); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the second batch", func() bool { return total() == 2*n })
+	time.Sleep(200 * time.Millisecond)
+	if err := errors.Join(stopB(), stopA()); err != nil {
+		t.Fatal(err)
+	}
+	for seq, c := range count {
+		if c != 1 {
+			t.Errorf("event %d handled %d times: offsets were not committed before the revoke", seq, c)
+		}
+	}
+	e.checkAllCommitted("revoke-test", "things")
+}
