@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"net"
 	"net/http"
 	"net/http/httptest"
 
@@ -280,5 +281,35 @@ func TestParentNotSampledSkipsSpans(t *testing.T) {
 	}
 	if spans := exp.GetSpans(); len(spans) != 1 || spans[0].Name != "send orders" || spans[0].Parent.SpanID() != parent.SpanID() {
 		t.Fatalf("exported %d spans, want only the sampled send", len(spans))
+	}
+}
+
+func TestCollectorDownIsLoggedOnceAndCounted(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + l.Addr().String()
+	l.Close()
+	log, buf := bufLogger()
+	p, err := tracing.Setup(context.Background(), tracing.Config{Endpoint: dead, Logger: log, BatchSize: 1, ExportTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		_, s := p.TracerProvider().Tracer("t").Start(context.Background(), "s")
+		s.End()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.ForceFlush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p.Shutdown(ctx)
+	if n := strings.Count(buf.String(), "exporting spans failed"); n != 1 {
+		t.Fatalf("logged export failure %d times, want once:\n%s", n, buf.String())
+	}
+	if p.ExportedSpans() != 0 {
+		t.Fatalf("exported %d spans to a closed port", p.ExportedSpans())
 	}
 }
