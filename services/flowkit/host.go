@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // registers /debug/pprof on http.DefaultServeMux
 	"os"
 	"strconv"
 	"time"
@@ -177,6 +178,8 @@ func NewHost(ctx context.Context, cfg Config, o HostOpts) (h *Host, err error) {
 	h.Engine.GET("/healthz", gin.WrapH(health))
 	h.Engine.GET("/readyz", gin.WrapH(health))
 	h.Engine.GET("/metrics", gin.WrapH(promhttp.HandlerFor(h.Prom, promhttp.HandlerOpts{})))
+	// CPU and heap profiles for the benchmark and for operators.
+	h.Engine.GET("/debug/pprof/*name", gin.WrapH(http.DefaultServeMux))
 	return h, nil
 }
 

@@ -1,0 +1,176 @@
+package platform_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/contrail-events/contrail/services/loadgen"
+	"github.com/contrail-events/contrail/services/platform"
+)
+
+// BenchmarkOrderFlow measures the reference flow on the embedded stack
+// (in-process broker with SyncWrites, subprocess services) against raw
+// franz-go through the same broker in the same run:
+//
+//   - saturation: orders/s placed->final with 64 requests in flight;
+//   - latency: placed->final p50/p95/p99 at half the saturation rate;
+//   - efficiency: orders/s x 6 records/order / raw durable records/s, as
+//     the median of 9 back-to-back (flow, raw) pairs with min and max;
+//   - where the time goes: a CPU profile of each service during a
+//     saturation run, summarized with `go tool pprof -top`.
+//
+// Run: go test ./services/platform -run '^$' -bench OrderFlow -benchtime 1x
+func BenchmarkOrderFlow(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		benchOnce(b)
+	}
+}
+
+func benchOnce(b *testing.B) {
+	cfg := platform.Config{
+		DataDir: b.TempDir(), NoJaeger: true, Executable: contrailBin,
+		BrokerAddr: "127.0.0.1:0", RegistryAddr: "127.0.0.1:0",
+		ServiceAddrs: map[string]string{"order": freeAddr(b), "inventory": freeAddr(b), "payment": freeAddr(b), "shipping": freeAddr(b)},
+		Env:          []string{"OTEL_SDK_DISABLED=true"},
+	}
+	ctx := context.Background()
+	p, err := platform.Start(ctx, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	load := func(orders, conc int, rate float64) *loadgen.Report {
+		rep, err := loadgen.Run(ctx, loadgen.Config{Orders: orders, Concurrency: conc, Rate: rate, OrderURL: p.ServiceURLs["order"],
+			InventoryURL: p.ServiceURLs["inventory"], PaymentURL: p.ServiceURLs["payment"], Seed: uint64(time.Now().UnixNano())})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !rep.OK {
+			b.Fatalf("invariants failed: %+v", rep.Invariants)
+		}
+		return rep
+	}
+	load(100, 16, 0) // warm up: connections, schema ids, SQLite pages
+
+	const orders = 400
+	var effs, flows, raws []float64
+	for pair := 0; pair < 9; pair++ {
+		rep := load(orders, 64, 0)
+		base, err := loadgen.RunBaseline(ctx, []string{p.BrokerAddr}, orders*loadgen.RecordsPerOrder, 300, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		flows = append(flows, rep.OrdersPerSec)
+		raws = append(raws, base.RecordsPerSec)
+		effs = append(effs, rep.OrdersPerSec*loadgen.RecordsPerOrder/base.RecordsPerSec)
+	}
+	sat := median(flows)
+	half := load(orders, 32, sat/2)
+
+	// Where the time goes: profile every service during one saturation run.
+	profDir := b.TempDir()
+	done := make(chan struct{})
+	go func() { load(orders*2, 64, 0); close(done) }()
+	var (
+		profiles []string
+		mu       sync.Mutex
+		wg       sync.WaitGroup
+	)
+	for _, svc := range platform.Services {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f := filepath.Join(profDir, svc+".pprof")
+			if err := fetch(p.ServiceURLs[svc]+"/debug/pprof/profile?seconds=2", f); err == nil {
+				mu.Lock()
+				profiles = append(profiles, svc)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	<-done
+	sort.Strings(profiles)
+
+	b.ReportMetric(sat, "orders/s")
+	b.ReportMetric(half.Latency.P50, "p50-ms@half")
+	b.ReportMetric(half.Latency.P95, "p95-ms@half")
+	b.ReportMetric(half.Latency.P99, "p99-ms@half")
+	b.ReportMetric(median(raws), "raw-records/s")
+	b.ReportMetric(median(effs), "efficiency")
+	b.Logf("saturation: median %.1f orders/s placed->final (min %.1f, max %.1f) over 9 runs of %d orders", sat, minOf(flows), maxOf(flows), orders)
+	b.Logf("latency at half rate (%.0f/s): p50 %.0fms p95 %.0fms p99 %.0fms", sat/2, half.Latency.P50, half.Latency.P95, half.Latency.P99)
+	b.Logf("raw franz-go, same broker (SyncWrites), %d records of 300B: median %.0f records/s (min %.0f, max %.0f)", orders*loadgen.RecordsPerOrder, median(raws), minOf(raws), maxOf(raws))
+	b.Logf("efficiency (orders/s x %d / raw records/s): median %.3f, min %.3f, max %.3f over 9 pairs (target >= 0.05)", loadgen.RecordsPerOrder, median(effs), minOf(effs), maxOf(effs))
+	for _, svc := range profiles {
+		out, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=12", filepath.Join(profDir, svc+".pprof")).CombinedOutput()
+		if err != nil {
+			b.Logf("pprof %s: %v", svc, err)
+			continue
+		}
+		// b.Logf truncates long benchmark logs: print the tables directly.
+		fmt.Printf("CPU profile of %s during saturation:\n%s\n", svc, trimPprof(string(out)))
+	}
+}
+
+func fetch(url, path string) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
+}
+
+// trimPprof keeps pprof's summary lines and the table.
+func trimPprof(s string) string {
+	var keep []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, "File:") || strings.HasPrefix(l, "Build ID:") || strings.HasPrefix(l, "Type:") || strings.HasPrefix(l, "Time:") {
+			continue
+		}
+		keep = append(keep, l)
+	}
+	return strings.Join(keep, "\n")
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+func minOf(xs []float64) float64 {
+	m := xs[0]
+	for _, x := range xs {
+		m = min(m, x)
+	}
+	return m
+}
+
+func maxOf(xs []float64) float64 {
+	m := xs[0]
+	for _, x := range xs {
+		m = max(m, x)
+	}
+	return m
+}
