@@ -156,21 +156,24 @@ func (f *fileGen) record(s *avro.RecordSchema, name string) *recordData {
 	for i, fl := range s.Fields() {
 		ptr := "/fields/" + strconv.Itoa(i)
 		goName := exportName(fl.Name())
-		if prev, dup := seen[goName]; dup {
+		// Every schema field gets an entry, even a rejected one, so
+		// r.Fields[i] is schema field i (the binding and Validate rely on it);
+		// a rejected field fails Generate anyway.
+		fd := fieldData{GoName: goName, GoType: "struct{}", AvroName: fl.Name(), Doc: docLines("", fl.Doc())}
+		rs, self := deref(fl.Type()).(*avro.RecordSchema)
+		self = self && rs.FullName() == s.FullName()
+		switch prev, dup := seen[goName]; {
+		case dup:
 			f.g.errAt(f.t, ptr+"/name", "fields %q and %q both become Go field %s: rename one", prev, fl.Name(), goName)
-			continue
-		}
-		seen[goName] = fl.Name()
-		if goName == "Validate" {
+		case goName == "Validate":
 			f.g.errAt(f.t, ptr+"/name", "field %q would clash with the generated Validate method: rename it", fl.Name())
-			continue
-		}
-		if rs, ok := deref(fl.Type()).(*avro.RecordSchema); ok && rs.FullName() == s.FullName() {
+		case self:
 			f.g.errAt(f.t, ptr+"/type", "record %s contains itself in field %q, so no value of it is finite: make the field optional ([\"null\", %q]) or an array", s.FullName(), fl.Name(), s.Name())
-			continue
+		default:
+			seen[goName] = fl.Name()
+			fd.GoType = f.goType(fl.Type(), ptr+"/type", name+goName)
 		}
-		typ := f.goType(fl.Type(), ptr+"/type", name+goName)
-		r.Fields = append(r.Fields, fieldData{GoName: goName, GoType: typ, AvroName: fl.Name(), Doc: docLines("", fl.Doc())})
+		r.Fields = append(r.Fields, fd)
 	}
 	return r
 }

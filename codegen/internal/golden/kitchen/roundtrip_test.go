@@ -2,6 +2,7 @@ package kitchen_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"strings"
 	"testing"
@@ -25,6 +26,10 @@ func rat(s string) *big.Rat {
 }
 
 func sink(payment kitchen.SinkPayment, anything kitchen.SinkAnything) *kitchen.Sink {
+	return sinkScalar(payment, anything, kitchen.SinkScalarInt(7))
+}
+
+func sinkScalar(payment kitchen.SinkPayment, anything kitchen.SinkAnything, scalar kitchen.SinkScalar) *kitchen.Sink {
 	s := &kitchen.Sink{
 		ID: "9b2e4c1a-0d3f-4e5a-8b6c-7d8e9f0a1b2c", Flag: true, Small: -7, Big: 1 << 40,
 		Ratio: 0.25, Exact: 3.141592653589793, Blob: []byte{0, 1, 0xfe, 0xff}, Text: "héllo",
@@ -40,6 +45,7 @@ func sink(payment kitchen.SinkPayment, anything kitchen.SinkAnything) *kitchen.S
 		PointsByName: map[string]shared.Point{"origin": {Color: shared.ColorUnknown}},
 		OptList:      ptr([]int32{3, 2, 1}),
 		Payment:      kitchen.NewSinkPaymentUnion(payment),
+		Scalar:       kitchen.NewSinkScalarUnion(scalar),
 		History: []*kitchen.SinkHistoryItemUnion{
 			kitchen.NewSinkHistoryItemUnion(kitchen.Card{Number: "4111", Expires: time.Date(2030, 12, 1, 0, 0, 0, 0, time.UTC)}),
 			kitchen.NewSinkHistoryItemUnion(kitchen.Cash{Amount: shared.Amount{Value: rat("0.0001")}}),
@@ -70,6 +76,16 @@ func TestSinkRoundTrip(t *testing.T) {
 		{"enum of another package", kitchen.Cash{Amount: shared.Amount{Value: rat("1")}}, kitchen.SinkAnythingColor(shared.ColorDarkGreen)},
 	}
 	schema := kitchen.SinkBinding.Schema()
+	for _, scalar := range []kitchen.SinkScalar{
+		kitchen.SinkScalarBoolean(true), kitchen.SinkScalarInt(-3), kitchen.SinkScalarBytes{1, 2},
+		kitchen.SinkScalarFloat(1.5), kitchen.SinkScalarDouble(-2.25),
+	} {
+		for apiName, api := range map[string]avro.API{"default": avro.DefaultConfig, "fresh": avro.Config{}.Freeze()} {
+			t.Run(fmt.Sprintf("scalar %T/%s", scalar, apiName), func(t *testing.T) {
+				codegentest.RoundTrip(t, api, schema, sinkScalar(kitchen.Card{Number: "1"}, nil, scalar))
+			})
+		}
+	}
 	for _, tc := range cases {
 		for apiName, api := range map[string]avro.API{"default": avro.DefaultConfig, "fresh": avro.Config{}.Freeze()} {
 			t.Run(tc.name+"/"+apiName, func(t *testing.T) {

@@ -48,6 +48,8 @@ type Sink struct {
 	Payment *SinkPaymentUnion `avro:"payment" json:"payment"`
 	// A nullable general union: primitives and another namespace's types.
 	Anything *SinkAnythingUnion `avro:"anything" json:"anything"`
+	// A union of the other primitives.
+	Scalar *SinkScalarUnion `avro:"scalar" json:"scalar"`
 	// An array of a union.
 	History []*SinkHistoryItemUnion `avro:"history" json:"history"`
 	Tree    Tree                    `avro:"tree" json:"tree"`
@@ -125,6 +127,13 @@ func (r *Sink) Validate() error {
 					errs = append(errs, fmt.Errorf("anything: %q is not a symbol of fixture.shared.Color", shared.Color(v0)))
 				}
 			}
+		}
+	}
+	if r.Scalar == nil {
+		errs = append(errs, fmt.Errorf("scalar: nil union: set it with NewSinkScalarUnion"))
+	} else {
+		if r.Scalar.Value == nil {
+			errs = append(errs, fmt.Errorf("scalar: the union holds no value: set Value"))
 		}
 	}
 	for i0, x0 := range r.History {
@@ -455,6 +464,208 @@ func (u *SinkAnythingUnion) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// SinkScalar is the sealed interface of the union [boolean, int, bytes, float, double].
+// Exactly these types implement it, so a type switch over them is
+// exhaustive: SinkScalarBoolean, SinkScalarInt, SinkScalarBytes, SinkScalarFloat, SinkScalarDouble.
+type SinkScalar interface {
+	isSinkScalar()
+}
+
+// SinkScalarBoolean is the boolean branch of SinkScalar.
+type SinkScalarBoolean bool
+
+func (SinkScalarBoolean) isSinkScalar() {}
+
+// SinkScalarInt is the int branch of SinkScalar.
+type SinkScalarInt int32
+
+func (SinkScalarInt) isSinkScalar() {}
+
+// SinkScalarBytes is the bytes branch of SinkScalar.
+type SinkScalarBytes []byte
+
+func (SinkScalarBytes) isSinkScalar() {}
+
+// SinkScalarFloat is the float branch of SinkScalar.
+type SinkScalarFloat float32
+
+func (SinkScalarFloat) isSinkScalar() {}
+
+// SinkScalarDouble is the double branch of SinkScalar.
+type SinkScalarDouble float64
+
+func (SinkScalarDouble) isSinkScalar() {}
+
+// SinkScalarUnion carries one value of the union [boolean, int, bytes, float, double].
+// It implements avro.UnionConverter, so hamba/avro encodes and decodes it
+// with the branch index, and encoding/json with Avro's JSON union encoding
+// ({"<branch name>": value}).
+type SinkScalarUnion struct {
+	// Value is the union's value; encoding a nil Value fails.
+	Value SinkScalar
+}
+
+// NewSinkScalarUnion returns a SinkScalarUnion holding v.
+func NewSinkScalarUnion(v SinkScalar) *SinkScalarUnion { return &SinkScalarUnion{Value: v} }
+
+// branch returns the Avro name of u.Value's branch and the value to encode.
+func (u *SinkScalarUnion) branch() (string, any, error) {
+	switch v := u.Value.(type) {
+	case SinkScalarBoolean:
+		return "boolean", bool(v), nil
+	case SinkScalarInt:
+		return "int", int32(v), nil
+	case SinkScalarBytes:
+		return "bytes", []byte(v), nil
+	case SinkScalarFloat:
+		return "float", float32(v), nil
+	case SinkScalarDouble:
+		return "double", float64(v), nil
+	}
+	return "", nil, fmt.Errorf("kitchen: SinkScalarUnion holds %T, want one of SinkScalarBoolean, SinkScalarInt, SinkScalarBytes, SinkScalarFloat, SinkScalarDouble", u.Value)
+}
+
+// ToAny implements avro.UnionConverter.
+func (u *SinkScalarUnion) ToAny() (any, error) {
+	name, v, err := u.branch()
+	if err != nil {
+		return nil, err
+	}
+	return &map[string]any{name: v}, nil
+}
+
+// FromAny implements avro.UnionConverter. payload is the branch's Go value
+// when the API resolves the branch name to a type, and the generic
+// {"<branch name>": value} map otherwise.
+func (u *SinkScalarUnion) FromAny(payload any) error {
+	if m, ok := payload.(map[string]any); ok && len(m) == 1 {
+		for name, v := range m {
+			return u.fromNamed(name, v)
+		}
+	}
+	switch x := payload.(type) {
+	case bool:
+		u.Value = SinkScalarBoolean(x)
+		return nil
+	case int:
+		u.Value = SinkScalarInt(x)
+		return nil
+	case []byte:
+		u.Value = SinkScalarBytes(x)
+		return nil
+	case float32:
+		u.Value = SinkScalarFloat(x)
+		return nil
+	case float64:
+		u.Value = SinkScalarDouble(x)
+		return nil
+	}
+	return fmt.Errorf("kitchen: cannot decode %T into SinkScalarUnion", payload)
+}
+
+func (u *SinkScalarUnion) fromNamed(name string, v any) error {
+	switch name {
+	case "boolean":
+		x, ok := v.(bool)
+		if !ok {
+			return fmt.Errorf("kitchen: SinkScalarUnion branch %s holds %T, want bool", name, v)
+		}
+		u.Value = SinkScalarBoolean(x)
+		return nil
+	case "int":
+		x, ok := v.(int)
+		if !ok {
+			return fmt.Errorf("kitchen: SinkScalarUnion branch %s holds %T, want int", name, v)
+		}
+		u.Value = SinkScalarInt(x)
+		return nil
+	case "bytes":
+		x, ok := v.([]byte)
+		if !ok {
+			return fmt.Errorf("kitchen: SinkScalarUnion branch %s holds %T, want []byte", name, v)
+		}
+		u.Value = SinkScalarBytes(x)
+		return nil
+	case "float":
+		x, ok := v.(float32)
+		if !ok {
+			return fmt.Errorf("kitchen: SinkScalarUnion branch %s holds %T, want float32", name, v)
+		}
+		u.Value = SinkScalarFloat(x)
+		return nil
+	case "double":
+		x, ok := v.(float64)
+		if !ok {
+			return fmt.Errorf("kitchen: SinkScalarUnion branch %s holds %T, want float64", name, v)
+		}
+		u.Value = SinkScalarDouble(x)
+		return nil
+	}
+	return fmt.Errorf("kitchen: SinkScalarUnion has no branch %q", name)
+}
+
+// MarshalJSON encodes u as {"<branch name>": value}.
+func (u *SinkScalarUnion) MarshalJSON() ([]byte, error) {
+	name, v, err := u.branch()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(map[string]any{name: v})
+}
+
+// UnmarshalJSON decodes {"<branch name>": value}.
+func (u *SinkScalarUnion) UnmarshalJSON(data []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		return fmt.Errorf("kitchen: SinkScalarUnion: %w", err)
+	}
+	if len(m) != 1 {
+		return fmt.Errorf("kitchen: SinkScalarUnion: want one {\"<branch name>\": value} member, got %d", len(m))
+	}
+	for name, raw := range m {
+		switch name {
+		case "boolean":
+			var x SinkScalarBoolean
+			if err := json.Unmarshal(raw, &x); err != nil {
+				return fmt.Errorf("kitchen: SinkScalarUnion branch %s: %w", name, err)
+			}
+			u.Value = x
+			return nil
+		case "int":
+			var x SinkScalarInt
+			if err := json.Unmarshal(raw, &x); err != nil {
+				return fmt.Errorf("kitchen: SinkScalarUnion branch %s: %w", name, err)
+			}
+			u.Value = x
+			return nil
+		case "bytes":
+			var x SinkScalarBytes
+			if err := json.Unmarshal(raw, &x); err != nil {
+				return fmt.Errorf("kitchen: SinkScalarUnion branch %s: %w", name, err)
+			}
+			u.Value = x
+			return nil
+		case "float":
+			var x SinkScalarFloat
+			if err := json.Unmarshal(raw, &x); err != nil {
+				return fmt.Errorf("kitchen: SinkScalarUnion branch %s: %w", name, err)
+			}
+			u.Value = x
+			return nil
+		case "double":
+			var x SinkScalarDouble
+			if err := json.Unmarshal(raw, &x); err != nil {
+				return fmt.Errorf("kitchen: SinkScalarUnion branch %s: %w", name, err)
+			}
+			u.Value = x
+			return nil
+		default:
+			return fmt.Errorf("kitchen: SinkScalarUnion has no branch %q", name)
+		}
+	}
+	return nil
+}
+
 // SinkHistoryItem is the sealed interface of the union [fixture.kitchen.Cash, fixture.kitchen.Card].
 // Exactly these types implement it, so a type switch over them is
 // exhaustive: Cash, Card.
@@ -645,6 +856,7 @@ const sinkSchemaText = `{
     {"name": "optList", "type": ["null", {"type": "array", "items": "int"}], "default": null},
     {"name": "payment", "type": ["Cash", "Card"], "doc": "A union of two records."},
     {"name": "anything", "type": ["null", "string", "long", "fixture.shared.Point", "fixture.shared.Color"], "default": null, "doc": "A nullable general union: primitives and another namespace's types."},
+    {"name": "scalar", "type": ["boolean", "int", "bytes", "float", "double"], "doc": "A union of the other primitives."},
     {"name": "history", "type": {"type": "array", "items": ["Cash", "Card"]}, "doc": "An array of a union."},
     {"name": "tree", "type": "Tree"}
   ]
