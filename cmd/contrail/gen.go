@@ -71,7 +71,12 @@ func runGen(env *cliEnv, fl genFlags) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprint(env.stdout, d.String())
+	for _, p := range append(append([]string(nil), d.Stale...), d.Missing...) {
+		fmt.Fprintf(env.stdout, "wrote   %s\n", p)
+	}
+	for _, p := range d.Extra {
+		fmt.Fprintf(env.stdout, "removed %s\n", p)
+	}
 	fmt.Fprintf(env.stdout, "contrail gen: %d files from %d schemas in %s: %d written, %d removed, %d unchanged\n",
 		len(files), len(set.Types), fl.out, len(d.Stale)+len(d.Missing), len(d.Extra), len(files)-len(d.Stale)-len(d.Missing))
 	return nil

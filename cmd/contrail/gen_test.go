@@ -92,8 +92,14 @@ func TestGenWritesAndChecks(t *testing.T) {
 	if after := tree(t, out); after != before {
 		t.Error("--check wrote to the output directory")
 	}
-	if code, _, _ := runCLI(t, "gen", "--schemas", schemasDir, "--out", out); code != exitOK {
+	code, stdout, _ = runCLI(t, "gen", "--schemas", schemasDir, "--out", out)
+	if code != exitOK {
 		t.Fatal("regenerate failed")
+	}
+	for _, want := range []string{"wrote   common/money.gen.go", "wrote   orders/doc.gen.go", "removed orders/gone.gen.go", "2 written, 1 removed"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("gen output lacks %q:\n%s", want, stdout)
+		}
 	}
 	if code, _, _ := runCLI(t, "gen", "--check", "--schemas", schemasDir, "--out", out); code != exitOK {
 		t.Fatal("--check after regenerating still fails")
