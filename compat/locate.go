@@ -127,8 +127,8 @@ func (l *textLocator) named(v any, ptr, ns string) {
 				if i := strings.LastIndexByte(name, '.'); i >= 0 {
 					ns = name[:i]
 				} else {
-					if n, ok := t["namespace"].(string); ok {
-						ns = n
+					if n, ok := t["namespace"].(string); ok && n != "" {
+						ns = n // an empty namespace inherits, as hamba/avro parses it
 					}
 					if ns != "" {
 						full = ns + "." + name
