@@ -14,6 +14,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -228,7 +229,11 @@ func (s *Server) limit(c *gin.Context) {
 		s.fail(c, errf(http.StatusRequestEntityTooLarge, CodeRequestTooLarge, "Request body of %d bytes exceeds the limit of %d bytes.", c.Request.ContentLength, s.cfg.maxBytes))
 		return
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.maxBytes)
+	// net/http already stops a body at its Content-Length; only bodies of
+	// unknown length need the reader that enforces the limit.
+	if c.Request.ContentLength < 0 {
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.maxBytes)
+	}
 }
 
 func (s *Server) fail(c *gin.Context, err error) {
@@ -263,22 +268,56 @@ func (s *Server) ok(c *gin.Context, v any) {
 
 // bind decodes the JSON body into v; on failure it answers and returns false.
 func (s *Server) bind(c *gin.Context, v any, hint string) bool {
-	body, ok := s.readBody(c)
+	body, bp, ok := s.readBody(c)
+	defer putBody(bp)
 	return ok && s.decode(c, body, v, hint)
 }
 
-func (s *Server) readBody(c *gin.Context) ([]byte, bool) {
-	body, err := io.ReadAll(c.Request.Body)
+// bodyPool recycles request body buffers: handlers copy what they keep.
+var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// readBody reads the request body into a pooled buffer; the caller passes
+// the returned holder to putBody when done (handlers copy what they keep).
+func (s *Server) readBody(c *gin.Context) ([]byte, *[]byte, bool) {
+	bp := bodyPool.Get().(*[]byte)
+	buf := (*bp)[:0]
+	if n := c.Request.ContentLength; n > int64(cap(buf)) {
+		buf = make([]byte, 0, n)
+	}
+	var err error
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		var n int
+		n, err = c.Request.Body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err != nil {
+			break
+		}
+	}
+	if err == io.EOF {
+		err = nil
+	}
+	*bp = buf
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			s.fail(c, errf(http.StatusRequestEntityTooLarge, CodeRequestTooLarge, "Request body exceeds the limit of %d bytes.", mbe.Limit))
-			return nil, false
+			return nil, bp, false
 		}
 		s.fail(c, errf(http.StatusBadRequest, CodeBadRequest, "Cannot read request body: %v", err))
-		return nil, false
+		return nil, bp, false
 	}
-	return body, true
+	return buf, bp, true
+}
+
+// putBody recycles a buffer from readBody once the handler is done with it.
+func putBody(bp *[]byte) {
+	if cap(*bp) <= 1<<20 {
+		*bp = (*bp)[:0]
+		bodyPool.Put(bp)
+	}
 }
 
 func (s *Server) decode(c *gin.Context, body []byte, v any, hint string) bool {
@@ -468,7 +507,8 @@ func (s *Server) register(c *gin.Context) {
 	if !s.writable(c) {
 		return
 	}
-	body, ok := s.readBody(c)
+	body, bp, ok := s.readBody(c)
+	defer putBody(bp)
 	if !ok {
 		return
 	}
