@@ -108,6 +108,17 @@ func BenchmarkTransitive(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchPairs), "ns/pair")
 	})
+	b.Run("contrail-verdict", func(b *testing.B) {
+		for b.Loop() {
+			for _, vs := range c {
+				next := vs[len(vs)-1].Schema
+				for _, prev := range vs[:len(vs)-1] {
+					compat.Compatible(next, prev.Schema)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchPairs), "ns/pair")
+	})
 	b.Run("hamba", func(b *testing.B) {
 		for b.Loop() {
 			runHamba(c)
