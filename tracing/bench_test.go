@@ -283,15 +283,16 @@ func BenchmarkTracingOverhead(b *testing.B) {
 		med, lo, hi := wall[c.label].stats()
 		cmed, clo, chi := cpu[c.label].stats()
 		b.ReportMetric(med, c.label+"-x")
-		b.Logf("%-20s throughput median %.3fx (min %.3fx, max %.3fx) | per CPU-second median %.3fx (min %.3fx, max %.3fx) | %d pairs",
+		fmt.Printf("%-22s throughput median %.3fx (min %.3fx, max %.3fx) | per CPU-second median %.3fx (min %.3fx, max %.3fx) | %d pairs",
 			c.label, med, lo, hi, cmed, clo, chi, len(wall[c.label]))
+		fmt.Println()
 	}
 	med, lo, hi := ratios(baseRPS).stats()
-	b.Logf("untraced throughput: median %.0f records/s (min %.0f, max %.0f), %d records per measurement", med, lo, hi, benchRecords)
+	fmt.Printf("untraced throughput: median %.0f records/s (min %.0f, max %.0f), %d records per measurement\n", med, lo, hi, benchRecords)
 	for _, name := range []string{"sampledout", "always", "kotel"} {
 		p := ps[name].p
 		p.ForceFlush(ctx)
-		b.Logf("%-10s spans exported %d, dropped %d", name, p.ExportedSpans(), p.DroppedSpans())
+		fmt.Printf("%-10s spans exported %d, dropped %d\n", name, p.ExportedSpans(), p.DroppedSpans())
 	}
 }
 

@@ -69,7 +69,7 @@ func TestEndToEndJaeger(t *testing.T) {
 						if err = handle(hctx, r); err == nil || attempt == 3 {
 							break
 						}
-						p.Messaging().Retry(hctx, attempt, err)
+						p.Messaging().Retry(hctx, attempt+1, err) // the attempt about to start, as the runtime calls it
 					}
 					finish(err)
 				})

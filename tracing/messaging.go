@@ -26,7 +26,8 @@ const (
 	EventRetry = "retry"
 	// EventDeadLetter is the span event [Messaging.DeadLetter] adds.
 	EventDeadLetter = "dead_letter"
-	// AttrRetryAttempt is the failed attempt's number on an EventRetry, from 1.
+	// AttrRetryAttempt is, on an EventRetry, the attempt about to start
+	// (2 for the first retry).
 	AttrRetryAttempt = attribute.Key("contrail.retry.attempt")
 	// AttrDeadLetterTopic is the dead-letter topic on an EventDeadLetter.
 	AttrDeadLetterTopic = attribute.Key("contrail.dead_letter.topic")
@@ -236,11 +237,12 @@ func recordAttrs(r *kgo.Record, op string, typ attribute.KeyValue) []attribute.K
 	return attrs
 }
 
-// Retry records on the span in ctx (the process span) that handling attempt
-// number attempt (from 1) failed with err and will be retried: a span event
-// EventRetry with AttrRetryAttempt, error.type and exception.message. It
-// leaves the status alone, since a later attempt may succeed. It does
-// nothing if the span is not recording.
+// Retry records on the span in ctx (the process span) that the previous
+// handling attempt failed with err and attempt (2, 3, ...) is about to
+// start, as the runtime calls it: a span event EventRetry with
+// AttrRetryAttempt, error.type and exception.message. It leaves the status
+// alone, since a later attempt may succeed. It does nothing if the span is
+// not recording.
 func (m *Messaging) Retry(ctx context.Context, attempt int, err error) {
 	if m == nil {
 		return

@@ -12,10 +12,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/contrail-events/contrail/services/runtime"
 	"github.com/contrail-events/contrail/tracing"
 	"github.com/contrail-events/contrail/tracing/jaegerapi"
 	"github.com/contrail-events/contrail/tracing/tracingtest"
 )
+
+// tracing.Messaging is the runtime's Tracer.
+var _ runtime.Tracer = (*tracing.Messaging)(nil)
 
 // exportOrderTrace sends one order's spans to j from two services: an HTTP
 // span, a publish, a handler that retries and dead-letters. It returns the
@@ -40,7 +44,7 @@ func exportOrderTrace(t *testing.T, j *tracingtest.Jaeger, orderID string) strin
 	http.End()
 
 	pctx, done := payment.Messaging().StartProcess(ctx, r, "payment")
-	payment.Messaging().Retry(pctx, 1, errors.New("card network down"))
+	payment.Messaging().Retry(pctx, 2, errors.New("card network down"))
 	time.Sleep(3 * time.Millisecond)
 	payment.Messaging().DeadLetter(pctx, "orders.dlq", errors.New("card network down"))
 	done(nil)
@@ -87,7 +91,7 @@ func TestTraceWaterfallFromJaeger(t *testing.T) {
 			if !strings.HasPrefix(failed, "✗") || !strings.Contains(failed, "_OTHER") || !strings.Contains(failed, "█") {
 				t.Fatalf("failed span line %q lacks the mark, error type or bar", failed)
 			}
-			if !strings.Contains(out, "↳ retry attempt 1: _OTHER (card network down)") || !strings.Contains(out, "↳ dead_letter to orders.dlq") {
+			if !strings.Contains(out, "↳ retry attempt 2: _OTHER (card network down)") || !strings.Contains(out, "↳ dead_letter to orders.dlq") {
 				t.Fatalf("retry/dead-letter events missing:\n%s", out)
 			}
 		})
