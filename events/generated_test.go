@@ -351,3 +351,36 @@ func TestSchemaEvolution(t *testing.T) {
 		t.Errorf("decoded old data differs: %s ", d)
 	}
 }
+
+// TestConcurrentDecode decodes from several goroutines at once through both
+// APIs (the fresh one exercises the lazily parsed named-type schemas); run
+// with -race to check the caches.
+func TestConcurrentDecode(t *testing.T) {
+	in := orderFlow()[0].value.(*orders.OrderPlaced)
+	s := orders.OrderPlacedBinding.Schema()
+	data, err := avro.Marshal(s, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := avro.Config{}.Freeze()
+	errs := make(chan string, 16)
+	for i := range 16 {
+		go func() {
+			api := avro.DefaultConfig
+			if i%2 == 0 {
+				api = fresh
+			}
+			var out orders.OrderPlaced
+			if err := api.Unmarshal(s, data, &out); err != nil {
+				errs <- err.Error()
+				return
+			}
+			errs <- codegentest.Diff(*in, out)
+		}()
+	}
+	for range 16 {
+		if d := <-errs; d != "" {
+			t.Error(d)
+		}
+	}
+}
