@@ -84,6 +84,12 @@ func (t *Type) Pos(jsonPointer string) (line, col int, ok bool) {
 // The error is an ErrorList of *Error, or wraps ErrNoManifest or an I/O
 // error.
 func Load(dir string) (*Set, error) {
+	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+		if err == nil {
+			err = errors.New("not a directory")
+		}
+		return nil, fmt.Errorf("schemas: load %s: %w", dir, err)
+	}
 	set, err := LoadFS(os.DirFS(dir))
 	var list ErrorList
 	if errors.As(err, &list) {
@@ -91,6 +97,9 @@ func Load(dir string) (*Set, error) {
 			e.File = filepath.ToSlash(filepath.Join(dir, filepath.FromSlash(e.File)))
 		}
 		return nil, list
+	}
+	if errors.Is(err, ErrNoManifest) {
+		return nil, fmt.Errorf("%w in %s: create it, listing topics and events (see the repository's schemas/manifest.yaml)", ErrNoManifest, dir)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("schemas: load %s: %w", dir, err)
@@ -132,7 +141,7 @@ func skipDir(name string) bool {
 func (l *loader) load() (*Set, error) {
 	manifestData, err := fs.ReadFile(l.fsys, ManifestFile)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w at the root: create %s listing the events (see schemas/manifest.yaml)", ErrNoManifest, ManifestFile)
+		return nil, fmt.Errorf("%w at the root: create it, listing topics and events", ErrNoManifest)
 	}
 	if err != nil {
 		return nil, err

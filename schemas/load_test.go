@@ -359,6 +359,15 @@ func TestLoadNoManifest(t *testing.T) {
 	if !errors.Is(err, schemas.ErrNoManifest) {
 		t.Fatalf("err = %v, want ErrNoManifest", err)
 	}
+	dir := t.TempDir()
+	_, err = schemas.Load(dir)
+	if !errors.Is(err, schemas.ErrNoManifest) || !strings.Contains(err.Error(), "schemas: no manifest.yaml in "+dir+": create it") {
+		t.Errorf("Load of an empty dir: %v", err)
+	}
+	_, err = schemas.Load(filepath.Join(dir, "nope"))
+	if err == nil || !strings.Contains(err.Error(), "schemas: load "+filepath.Join(dir, "nope")+": ") {
+		t.Errorf("Load of a missing dir: %v", err)
+	}
 }
 
 // TestLoadWritesNothing loads a directory with an error and checks that
