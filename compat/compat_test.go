@@ -148,6 +148,8 @@ func TestCheckCases(t *testing.T) {
 			want: []compat.RuleID{"TYPE_CHANGED"}}, // the pair L/L is reported once, not again through the union
 		{name: "shared type reported once", reader: `{"type":"record","name":"R","fields":[{"name":"a","type":{"type":"record","name":"M","fields":[{"name":"x","type":"int"}]}},{"name":"b","type":"M"}]}`, writer: `{"type":"record","name":"R","fields":[{"name":"a","type":{"type":"record","name":"M","fields":[{"name":"x","type":"string"}]}},{"name":"b","type":"M"}]}`,
 			want: []compat.RuleID{"TYPE_CHANGED"}, readerPath: "/fields/0/type/fields/0/type"},
+		{name: "renamed shared enum reported once", reader: `{"type":"record","name":"R","fields":[{"name":"a","type":{"type":"enum","name":"F","symbols":["X"]}},{"name":"b","type":"F"}]}`, writer: `{"type":"record","name":"R","fields":[{"name":"a","type":{"type":"enum","name":"E","symbols":["X"]}},{"name":"b","type":"E"}]}`,
+			want: []compat.RuleID{"NAME_MISMATCH"}, readerPath: "/fields/0/type"},
 		{name: "decimal on fixed scale", reader: `{"type":"fixed","name":"D","size":8,"logicalType":"decimal","precision":10,"scale":3}`, writer: `{"type":"fixed","name":"D","size":8,"logicalType":"decimal","precision":10,"scale":2}`,
 			want: []compat.RuleID{"DECIMAL_SCALE_CHANGED"}},
 		{name: "adding a logical type is fine", reader: `{"type":"string","logicalType":"uuid"}`, writer: `"string"`},

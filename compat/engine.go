@@ -102,10 +102,10 @@ func (w *walker) check(r, wr avro.Schema) {
 			w.typeChanged(r, wr)
 			return
 		}
-		w.nameMatch(rs, ws)
 		if w.visit(rs, ws) {
-			return
+			return // walked before: reported once, at its first use
 		}
+		w.nameMatch(rs, ws)
 		w.push(owner(rs), owner(ws))
 		w.fields(rs, ws)
 		w.pop()
@@ -116,10 +116,10 @@ func (w *walker) check(r, wr avro.Schema) {
 			w.typeChanged(r, wr)
 			return
 		}
-		w.nameMatch(rs, ws)
 		if w.visit(rs, ws) {
-			return
+			return // walked before: reported once, at its first use
 		}
+		w.nameMatch(rs, ws)
 		w.push(owner(rs), owner(ws))
 		if !rs.HasDefault() {
 			rsyms := rs.Symbols()
@@ -139,10 +139,10 @@ func (w *walker) check(r, wr avro.Schema) {
 			w.typeChanged(r, wr)
 			return
 		}
-		w.nameMatch(rs, ws)
 		if w.visit(rs, ws) {
-			return
+			return // walked before: reported once, at its first use
 		}
+		w.nameMatch(rs, ws)
 		w.push(owner(rs), owner(ws))
 		if rs.Size() != ws.Size() {
 			w.push(key("size"), key("size"))
