@@ -14,7 +14,10 @@ import (
 
 type recorder struct{ evs []any }
 
-func (r *recorder) Emit(_ context.Context, _ *sql.Tx, ev any) error { r.evs = append(r.evs, ev); return nil }
+func (r *recorder) Emit(_ context.Context, _ *sql.Tx, ev any) error {
+	r.evs = append(r.evs, ev)
+	return nil
+}
 
 func open(t *testing.T, seed map[string]int) (*inventory.Store, *recorder) {
 	t.Helper()

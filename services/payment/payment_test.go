@@ -12,7 +12,10 @@ import (
 
 type recorder struct{ evs []any }
 
-func (r *recorder) Emit(_ context.Context, _ *sql.Tx, ev any) error { r.evs = append(r.evs, ev); return nil }
+func (r *recorder) Emit(_ context.Context, _ *sql.Tx, ev any) error {
+	r.evs = append(r.evs, ev)
+	return nil
+}
 
 func TestDecide(t *testing.T) {
 	tests := []struct {
