@@ -131,7 +131,11 @@ func AutoRegister(on bool) Opt { return optFunc(func(c *config) { c.autoRegister
 func Normalize(on bool) Opt { return optFunc(func(c *config) { c.normalize = on }) }
 
 // WithAPI sets the hamba/avro configuration used to marshal and unmarshal.
-// Default avro.DefaultConfig; nil keeps the default.
+// Default avro.DefaultConfig, the one generated code registers its union
+// member types on; nil keeps the default. DefaultConfig does not bound the
+// slice a payload's array block count asks for, so a forged payload can
+// exhaust memory (FuzzDecode shows it); a config with MaxSliceAllocSize set
+// closes that, at the price of registering any union types on it too.
 func WithAPI(api avro.API) Opt { return optFunc(func(c *config) { c.api = api }) }
 
 // Serde encodes and decodes events in the Confluent wire format. It is safe

@@ -400,3 +400,27 @@ func FuzzSchemaID(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecode feeds arbitrary payloads behind a known schema ID: Decode must
+// return an error or a value, never panic. It uses a hamba config that bounds
+// slice allocations: with avro.DefaultConfig a forged array block count makes
+// hamba allocate without limit (this fuzz target found that), which is why
+// WithAPI exists.
+func FuzzDecode(f *testing.F) {
+	ctx := context.Background()
+	tr := newRegistry(f)
+	s := newSerde(f, tr, serde.WithAPI(avro.Config{MaxSliceAllocSize: 1 << 16, MaxByteSliceSize: 1 << 16}.Freeze()))
+	b := orderBinding(events.TopicRecordName)
+	data, err := s.Encode(ctx, b, sampleOrder())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data[5:])
+	f.Add([]byte{})
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0x0f})
+	header := data[:5]
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var out OrderPlaced
+		_ = s.Decode(ctx, append(append([]byte{}, header...), body...), b, &out)
+	})
+}
