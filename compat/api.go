@@ -122,8 +122,11 @@ func (l Level) Transitive() bool {
 // can read everything writer can write). A named type used in several places
 // is walked, and reported, once. Check is safe for concurrent use; it panics
 // only when a Schema field is nil.
-func Check(reader, writer Schema) []Finding {
+func Check(reader, writer Schema) []Finding { return check(reader, writer, unknownSide) }
+
+func check(reader, writer Schema, next side) []Finding {
 	w := newWalker(reader, writer)
+	w.next = next
 	w.check(reader.Schema, writer.Schema)
 	return w.findings
 }
@@ -164,10 +167,10 @@ func CheckLevel(level Level, next Schema, previous []Schema) ([]Finding, error) 
 	var out []Finding
 	for i := len(olds) - 1; i >= 0; i-- {
 		if backward {
-			out = append(out, Check(next, olds[i])...)
+			out = append(out, check(next, olds[i], readerIsNext)...)
 		}
 		if forward {
-			out = append(out, Check(olds[i], next)...)
+			out = append(out, check(olds[i], next, writerIsNext)...)
 		}
 	}
 	return out, nil

@@ -20,6 +20,15 @@ type seg struct {
 
 type pair struct{ r, w avro.Schema }
 
+// side names the new version of a pair, when the caller knows it.
+type side int
+
+const (
+	unknownSide side = iota
+	readerIsNext
+	writerIsNext
+)
+
 // walker applies the resolution rules to one (reader, writer) pair and
 // collects findings. In silent mode (silent > 0) it only records whether
 // anything failed; unions use that to try branches.
@@ -31,6 +40,7 @@ type walker struct {
 	silent   int
 	failed   bool
 	specOnly bool // skip the rules stricter than the spec (agreement tests)
+	next     side // which side is the new version, for the advice in messages
 
 	seen   []pair // named pairs already walked in reporting mode
 	memo   map[pair]bool
@@ -391,8 +401,17 @@ func (w *walker) typeChanged(r, wr avro.Schema) {
 }
 
 func (w *walker) unionMissing(ru *avro.UnionSchema, wr avro.Schema) {
-	w.add(UnionBranchMissing.ID, fmt.Sprintf("%s: %s can write %s, but the union %s in %s has no branch that reads it; add %s back to the union",
-		w.where(), w.writer.Label, typeName(wr, 1), typeName(ru, 1), w.reader.Label, typeName(wr, 1)))
+	t := typeName(wr, 1)
+	var msg string
+	switch w.next {
+	case writerIsNext:
+		msg = fmt.Sprintf("%s: %s can write %s, which the union %s in %s cannot read; readers on %s would fail, so do not add %s until every reader's union has it",
+			w.where(), w.writer.Label, t, typeName(ru, 1), w.reader.Label, w.reader.Label, t)
+	default:
+		msg = fmt.Sprintf("%s: %s can write %s, but the union %s in %s has no branch that reads it; add %s back to the union",
+			w.where(), w.writer.Label, t, typeName(ru, 1), w.reader.Label, t)
+	}
+	w.add(UnionBranchMissing.ID, msg)
 }
 
 func (w *walker) missingDefault(r, wr *avro.RecordSchema, f *avro.Field) {
@@ -400,8 +419,19 @@ func (w *walker) missingDefault(r, wr *avro.RecordSchema, f *avro.Field) {
 		w.failed = true
 		return
 	}
-	w.add(ReaderFieldMissingDefault.ID, fmt.Sprintf("record %s: field %q exists in %s (with no default) but not in %s, so %s cannot read data written with %s; add a default to field %q (or make it optional: [\"null\", ...] with \"default\": null), or keep it in %s",
-		r.FullName(), f.Name(), w.reader.Label, w.writer.Label, w.reader.Label, w.writer.Label, f.Name(), w.writer.Label))
+	var msg string
+	switch w.next {
+	case readerIsNext:
+		msg = fmt.Sprintf("record %s: field %q was added in %s without a default, so %s cannot read data written with %s; add a default to field %q, or make it optional ([\"null\", ...] with \"default\": null)",
+			r.FullName(), f.Name(), w.reader.Label, w.reader.Label, w.writer.Label, f.Name())
+	case writerIsNext:
+		msg = fmt.Sprintf("record %s: field %q is gone in %s, but %s reads it and has no default for it, so %s cannot read data written with %s; keep field %q (deprecate it instead), or first ship readers that give it a default",
+			r.FullName(), f.Name(), w.writer.Label, w.reader.Label, w.reader.Label, w.writer.Label, f.Name())
+	default:
+		msg = fmt.Sprintf("record %s: field %q exists in %s (with no default) but not in %s, so %s cannot read data written with %s; give field %q a default in %s (or make it optional: [\"null\", ...] with \"default\": null), or have %s write it",
+			r.FullName(), f.Name(), w.reader.Label, w.writer.Label, w.reader.Label, w.writer.Label, f.Name(), w.reader.Label, w.writer.Label)
+	}
+	w.add(ReaderFieldMissingDefault.ID, msg)
 }
 
 func (w *walker) symbolRemoved(r *avro.EnumSchema, sym string) {
@@ -409,8 +439,16 @@ func (w *walker) symbolRemoved(r *avro.EnumSchema, sym string) {
 		w.failed = true
 		return
 	}
-	w.add(EnumSymbolRemovedWithoutDefault.ID, fmt.Sprintf("%s: enum %s in %s lacks symbol %q that %s can write, and the enum has no default; keep symbol %q, or add a \"default\" symbol to enum %s",
-		w.where(), r.FullName(), w.reader.Label, sym, w.writer.Label, sym, r.FullName()))
+	var msg string
+	switch w.next {
+	case writerIsNext:
+		msg = fmt.Sprintf("%s: %s adds symbol %q to enum %s, which %s does not know and has no enum default for; give the enum a \"default\" in a release that every reader has, then add the symbol",
+			w.where(), w.writer.Label, sym, r.FullName(), w.reader.Label)
+	default:
+		msg = fmt.Sprintf("%s: enum %s in %s lacks symbol %q that %s can write, and the enum has no default; keep symbol %q, or add a \"default\" symbol to enum %s",
+			w.where(), r.FullName(), w.reader.Label, sym, w.writer.Label, sym, r.FullName())
+	}
+	w.add(EnumSymbolRemovedWithoutDefault.ID, msg)
 }
 
 func (w *walker) fixedSize(r, wr *avro.FixedSchema) {
