@@ -178,6 +178,9 @@ func verifyOne(c *Contract, name string, w Writer) ([]compat.Finding, error) {
 	for _, f := range compat.Check(reader, w.Schema) {
 		f.Subject = name
 		f.Message = fmt.Sprintf("consumer %s cannot read %s as %s writes it: %s", c.Consumer, c.Event, w.Schema.Label, f.Message)
+		if f.Rule == compat.ReaderFieldMissingDefault.ID {
+			f.Message += fmt.Sprintf("; as the producer, keep writing the field until %s reads with a default or drops it (%s)", c.Consumer, FileName(c))
+		}
 		out = append(out, f)
 	}
 	rrec, _ := rs.(*avro.RecordSchema)
