@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -270,6 +271,13 @@ func (r ratios) String() string {
 	return fmt.Sprintf("median %.2fx (min %.2fx, max %.2fx, %d pairs)", s[len(s)/2], s[0], s[len(s)-1], len(s))
 }
 
+// plain prints values that are not ratios: median (min-max).
+func (r ratios) plain() string {
+	s := slices.Clone(r)
+	sort.Float64s(s)
+	return fmt.Sprintf("median %.0f (min %.0f, max %.0f)", s[len(s)/2], s[0], s[len(s)-1])
+}
+
 func (r ratios) median() float64 { s := slices.Clone(r); sort.Float64s(s); return s[len(s)/2] }
 
 // BenchmarkThroughput reports runtime/hand-written and runtime/raw franz-go
@@ -281,6 +289,7 @@ func BenchmarkThroughput(b *testing.B) {
 	for range b.N {
 		var vsHand, vsRaw ratios
 		var rtRates []float64
+		var pairs []string
 		for i := range benchPairs {
 			var rt, hand, raw float64
 			if i%2 == 0 { // alternate who goes first
@@ -290,10 +299,13 @@ func BenchmarkThroughput(b *testing.B) {
 			}
 			vsHand, vsRaw = append(vsHand, rt/hand), append(vsRaw, rt/raw)
 			rtRates = append(rtRates, rt)
-			b.Logf("pair %d: runtime %.0f ev/s, hand-written %.0f ev/s, raw franz-go %.0f rec/s", i+1, rt, hand, raw)
+			pairs = append(pairs, fmt.Sprintf("pair %d: runtime %.0f ev/s, hand-written %.0f ev/s, raw franz-go %.0f rec/s", i+1, rt, hand, raw))
 		}
+		// Summary first: go test truncates long benchmark logs.
 		b.Logf("runtime vs hand-written loop: %v", vsHand)
 		b.Logf("runtime vs raw franz-go:      %v", vsRaw)
+		b.Logf("runtime events/s: %v", ratios(rtRates).plain())
+		b.Log(strings.Join(pairs, "\n"))
 		b.ReportMetric(vsHand.median(), "x_hand")
 		b.ReportMetric(vsRaw.median(), "x_raw")
 		b.ReportMetric(ratios(rtRates).median(), "events/s")
@@ -390,6 +402,7 @@ func BenchmarkLatency(b *testing.B) {
 	for range b.N {
 		var p50s, p99s ratios
 		var rt50, rt99 []float64
+		var pairs []string
 		for i := range benchPairs {
 			var rts, hands []time.Duration
 			evs := be.orders(2 * benchLatencyN)
@@ -403,10 +416,12 @@ func BenchmarkLatency(b *testing.B) {
 			rp50, rp99, hp50, hp99 := percentile(rts, .5), percentile(rts, .99), percentile(hands, .5), percentile(hands, .99)
 			p50s, p99s = append(p50s, float64(rp50)/float64(hp50)), append(p99s, float64(rp99)/float64(hp99))
 			rt50, rt99 = append(rt50, float64(rp50.Microseconds())), append(rt99, float64(rp99.Microseconds()))
-			b.Logf("pair %d: runtime p50 %v p99 %v; hand-written p50 %v p99 %v", i+1, rp50, rp99, hp50, hp99)
+			pairs = append(pairs, fmt.Sprintf("pair %d: runtime p50 %v p99 %v; hand-written p50 %v p99 %v", i+1, rp50, rp99, hp50, hp99))
 		}
 		b.Logf("p50 runtime vs hand-written: %v", p50s)
 		b.Logf("p99 runtime vs hand-written: %v", p99s)
+		b.Logf("runtime p50 µs: %v; p99 µs: %v", ratios(rt50).plain(), ratios(rt99).plain())
+		b.Log(strings.Join(pairs, "\n"))
 		b.ReportMetric(p50s.median(), "x_p50")
 		b.ReportMetric(p99s.median(), "x_p99")
 		b.ReportMetric(ratios(rt50).median(), "p50_us")
