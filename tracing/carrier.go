@@ -13,7 +13,8 @@ import (
 // returns the last one, as the Java clients' lastHeader does, and Set
 // replaces every header of that key with a single one at the first one's
 // position, so re-publishing a consumed record never carries two trace
-// contexts. The zero Carrier is empty and ignores Set.
+// contexts. Header values of other keys are never modified or reordered.
+// The zero Carrier is empty and ignores Set.
 //
 // A Carrier is a view, not a copy: it is not safe for concurrent use with
 // other writers of the same headers.
@@ -44,31 +45,37 @@ func (c Carrier) Get(key string) string {
 }
 
 // Set stores value under key, replacing all existing headers named key.
+// When it replaces, it builds a new slice rather than writing into the old
+// backing array, which a record copied from another may share.
 func (c Carrier) Set(key, value string) {
 	if c.h == nil {
 		return
 	}
 	hs := *c.h
 	first := -1
-	n := 0
 	for i := range hs {
 		if keyEqual(hs[i].Key, key) {
-			if first >= 0 {
-				continue // drop duplicates
-			}
-			first = n
+			first = i
+			break
 		}
-		hs[n] = hs[i]
-		n++
 	}
+	h := kgo.RecordHeader{Key: key, Value: []byte(value)}
 	if first < 0 {
-		*c.h = append(hs, kgo.RecordHeader{Key: key, Value: []byte(value)})
+		*c.h = append(hs, h)
 		return
 	}
-	clear(hs[n:])
-	hs = hs[:n]
-	hs[first] = kgo.RecordHeader{Key: key, Value: []byte(value)}
-	*c.h = hs
+	out := make([]kgo.RecordHeader, 0, len(hs)+2)
+	for i := range hs {
+		switch {
+		case i == first:
+			out = append(out, h)
+		case i > first && keyEqual(hs[i].Key, key):
+			// drop duplicates
+		default:
+			out = append(out, hs[i])
+		}
+	}
+	*c.h = out
 }
 
 // Keys returns the header keys in order, repeated keys included.
@@ -83,28 +90,40 @@ func (c Carrier) Keys() []string {
 	return out
 }
 
-// Delete removes every header whose key matches one of keys.
+// Delete removes every header whose key matches one of keys. Like Set, it
+// never writes into the old backing array; it allocates only if a header
+// is actually removed.
 func (c Carrier) Delete(keys ...string) {
 	if c.h == nil {
 		return
 	}
 	hs := *c.h
-	n := 0
-	for i := range hs {
-		drop := false
-		for _, k := range keys {
-			if keyEqual(hs[i].Key, k) {
-				drop = true
-				break
+	match := func(k string) bool {
+		for _, d := range keys {
+			if keyEqual(k, d) {
+				return true
 			}
 		}
-		if !drop {
-			hs[n] = hs[i]
-			n++
+		return false
+	}
+	first := -1
+	for i := range hs {
+		if match(hs[i].Key) {
+			first = i
+			break
 		}
 	}
-	clear(hs[n:])
-	*c.h = hs[:n]
+	if first < 0 {
+		return
+	}
+	out := make([]kgo.RecordHeader, first, len(hs)+2)
+	copy(out, hs[:first])
+	for _, h := range hs[first+1:] {
+		if !match(h.Key) {
+			out = append(out, h)
+		}
+	}
+	*c.h = out
 }
 
 func keyEqual(a, b string) bool { return len(a) == len(b) && (a == b || strings.EqualFold(a, b)) }

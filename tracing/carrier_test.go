@@ -2,6 +2,7 @@ package tracing_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -160,4 +161,30 @@ func show(h []kgo.RecordHeader) string {
 		b.WriteString(x.Key + "=" + string(x.Value) + " ")
 	}
 	return "[" + strings.TrimSpace(b.String()) + "]"
+}
+
+// TestCarrierNeverWritesSharedHeaders: a record built from another record's
+// headers may share their array; replacing or removing trace headers on
+// one must not change the other.
+func TestCarrierNeverWritesSharedHeaders(t *testing.T) {
+	orig := make([]kgo.RecordHeader, 0, 8)
+	orig = append(orig, hs("a", "1", "traceparent", "old", "b", "2", "tracestate", "s=1")...)
+	snapshot := slices.Clone(orig)
+	copyRec := &kgo.Record{Headers: orig[:len(orig)]}
+	c := tracing.RecordCarrier(copyRec)
+	c.Set("traceparent", "new")
+	c.Delete("tracestate")
+	_, finish := newMessaging(t).StartSend(context.Background(), copyRec)
+	finish(nil)
+	if !equalHeaders(orig, snapshot) {
+		t.Fatalf("original headers changed: %s, want %s", show(orig), show(snapshot))
+	}
+	if got := tracing.RecordCarrier(copyRec).Get("a"); got != "1" {
+		t.Fatalf("copy lost header a: %s", show(copyRec.Headers))
+	}
+}
+
+func newMessaging(t *testing.T) *tracing.Messaging {
+	_, _, m := newRecorder(sdktrace.AlwaysSample())
+	return m
 }

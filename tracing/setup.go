@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -203,6 +204,9 @@ type Provider struct {
 	prop propagation.TextMapPropagator
 	reg  metric.Registration
 	msg  *Messaging
+
+	shutOnce sync.Once
+	shutErr  error
 }
 
 // Setup builds a Provider from cfg. It does not touch the OpenTelemetry
@@ -220,16 +224,17 @@ func Setup(ctx context.Context, cfg Config) (*Provider, error) {
 		return p, nil
 	}
 	sampler, _ := cfg.sampler()
-	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(semconv.ServiceName(cfg.ServiceName)))
-	if cfg.ServiceName == "" {
-		res = resource.Default()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("tracing: build resource: %w", err)
+	res := resource.Default()
+	if cfg.ServiceName != "" {
+		var err error
+		if res, err = resource.Merge(res, resource.NewSchemaless(semconv.ServiceName(cfg.ServiceName))); err != nil {
+			return nil, fmt.Errorf("tracing: build resource: %w", err)
+		}
 	}
 	opts := []sdktrace.TracerProviderOption{sdktrace.WithSampler(sampler), sdktrace.WithResource(res)}
 	exp := cfg.Exporter
 	if exp == nil && cfg.Endpoint != "" {
+		var err error
 		if exp, err = newOTLPExporter(ctx, cfg); err != nil {
 			return nil, err
 		}
@@ -348,15 +353,17 @@ func (p *Provider) ForceFlush(ctx context.Context) error {
 }
 
 // Shutdown flushes queued spans and stops exporting; spans ended afterwards
-// are dropped and counted. It is safe to call more than once.
+// are dropped and counted. It is safe to call more than once and
+// concurrently; later calls return the first call's result.
 func (p *Provider) Shutdown(ctx context.Context) error {
 	if p.tp == nil {
 		return nil
 	}
-	err := p.tp.Shutdown(ctx)
-	if p.reg != nil {
-		err = errors.Join(err, p.reg.Unregister())
-		p.reg = nil
-	}
-	return err
+	p.shutOnce.Do(func() {
+		p.shutErr = p.tp.Shutdown(ctx)
+		if p.reg != nil {
+			p.shutErr = errors.Join(p.shutErr, p.reg.Unregister())
+		}
+	})
+	return p.shutErr
 }
