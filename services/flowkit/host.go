@@ -48,6 +48,8 @@ type Host struct {
 	Metrics *runtime.Metrics
 	Prom    *prometheus.Registry
 	Engine  *gin.Engine
+	// Registry is the schema registry client the serde uses.
+	Registry *sr.Client
 
 	prop   propagation.TextMapPropagator
 	closed []func()
@@ -62,6 +64,11 @@ type HostOpts struct {
 	// Concurrency is how many partitions the router handles at once;
 	// default 3 (the manifest's partition count).
 	Concurrency int
+	// OnPublished, when set, is called after the broker acknowledged each
+	// record the service produced (the relay's outbox rows), with the
+	// record's partition and offset filled in. It runs on the producer's
+	// callback path: hand the work to another goroutine.
+	OnPublished func(r *kgo.Record)
 }
 
 // NewHost connects a service: it opens its database, sets up tracing from
@@ -147,8 +154,12 @@ func NewHost(ctx context.Context, cfg Config, o HostOpts) (h *Host, err error) {
 	kopts = append(kopts, kgo.ClientID("contrail-"+cfg.Service))
 	common := []runtime.Opt{runtime.Brokers(cfg.Brokers...), runtime.ClientOpts(kopts...), runtime.WithCodec(h.Serde),
 		runtime.WithLogger(h.Log), runtime.WithMetrics(h.Metrics)}
-	if m := h.Tracing.Messaging(); m != nil {
-		common = append(common, runtime.WithTracer(outboxTracer{Tracer: m, prop: h.prop}))
+	if m := h.Tracing.Messaging(); m != nil || o.OnPublished != nil {
+		t := hookTracer{prop: h.prop, onPublished: o.OnPublished}
+		if m != nil {
+			t.inner = m
+		}
+		common = append(common, runtime.WithTracer(t))
 	}
 	popts := make([]runtime.PublisherOpt, 0, len(common))
 	ropts := make([]runtime.RouterOpt, 0, len(common)+4)
@@ -166,6 +177,7 @@ func NewHost(ctx context.Context, cfg Config, o HostOpts) (h *Host, err error) {
 		return nil, fmt.Errorf("flowkit: router: %w", err)
 	}
 	h.Relay = runtime.NewRelay(h.Store, h.Pub, 50*time.Millisecond)
+	h.Registry = cl
 
 	gin.SetMode(gin.ReleaseMode)
 	h.Engine = gin.New()
@@ -272,19 +284,55 @@ func (h *Host) Run(ctx context.Context) error {
 	return first
 }
 
-// outboxTracer continues, on the relay's send span, the trace that was
-// current when the event was written to the outbox: it extracts the trace
-// headers the Outbox emitter stored in the record and starts the span
-// there. runtime.Relay starts send spans from its own context, which would
-// otherwise begin a new trace per relayed event.
-type outboxTracer struct {
-	runtime.Tracer
-	prop propagation.TextMapPropagator
+// hookTracer wraps the runtime's tracing hooks (inner, nil when tracing is
+// off) for two things the runtime does not do: it continues, on the relay's
+// send span, the trace that was current when the event was written to the
+// outbox (the Outbox emitter stores the trace headers in the record;
+// runtime.Relay starts send spans from its own context, which would begin a
+// new trace per relayed event), and it reports acknowledged records to
+// onPublished.
+type hookTracer struct {
+	inner       runtime.Tracer
+	prop        propagation.TextMapPropagator
+	onPublished func(*kgo.Record)
 }
 
-func (t outboxTracer) StartSend(ctx context.Context, r *kgo.Record) (context.Context, func(error)) {
-	if len(r.Headers) > 0 {
-		ctx = t.prop.Extract(ctx, tracing.RecordCarrier(r))
+func noopFinish(error) {}
+
+func (t hookTracer) StartSend(ctx context.Context, r *kgo.Record) (context.Context, func(error)) {
+	finish := noopFinish
+	if t.inner != nil {
+		if len(r.Headers) > 0 && t.prop != nil {
+			ctx = t.prop.Extract(ctx, tracing.RecordCarrier(r))
+		}
+		ctx, finish = t.inner.StartSend(ctx, r)
 	}
-	return t.Tracer.StartSend(ctx, r)
+	if t.onPublished == nil {
+		return ctx, finish
+	}
+	return ctx, func(err error) {
+		finish(err)
+		if err == nil {
+			t.onPublished(r)
+		}
+	}
+}
+
+func (t hookTracer) StartProcess(ctx context.Context, r *kgo.Record, group string) (context.Context, func(error)) {
+	if t.inner == nil {
+		return ctx, noopFinish
+	}
+	return t.inner.StartProcess(ctx, r, group)
+}
+
+func (t hookTracer) Retry(ctx context.Context, attempt int, err error) {
+	if t.inner != nil {
+		t.inner.Retry(ctx, attempt, err)
+	}
+}
+
+func (t hookTracer) DeadLetter(ctx context.Context, dlqTopic string, err error) {
+	if t.inner != nil {
+		t.inner.DeadLetter(ctx, dlqTopic, err)
+	}
 }

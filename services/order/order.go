@@ -113,8 +113,8 @@ type CancelledEvent struct {
 
 // HistoryEntry is one event of an order's life as this service saw it.
 // Direction is "out" for events the service emitted (Partition and Offset
-// are -1: the outbox relay publishes them later) and "in" for events it
-// consumed.
+// are -1 until the outbox relay's publish is acknowledged) and "in" for
+// events it consumed.
 type HistoryEntry struct {
 	Type      string    `json:"type"`
 	Direction string    `json:"direction"`
@@ -124,7 +124,11 @@ type HistoryEntry struct {
 	Partition int32     `json:"partition"`
 	Offset    int64     `json:"offset"`
 	SchemaID  int       `json:"schema_id"`
-	Detail    string    `json:"detail,omitempty"`
+	// Subject and SchemaVersion name the registered schema SchemaID is,
+	// when the registry could tell.
+	Subject       string `json:"subject,omitempty"`
+	SchemaVersion int    `json:"schema_version,omitempty"`
+	Detail        string `json:"detail,omitempty"`
 }
 
 // Order is an order with its current state.

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/contrail-events/contrail/events"
 	"github.com/contrail-events/contrail/events/common"
@@ -12,6 +15,7 @@ import (
 	"github.com/contrail-events/contrail/events/orders"
 	"github.com/contrail-events/contrail/events/payments"
 	"github.com/contrail-events/contrail/events/shipping"
+	"github.com/contrail-events/contrail/registry/serde"
 	"github.com/contrail-events/contrail/services/flowkit"
 	"github.com/contrail-events/contrail/services/runtime"
 )
@@ -33,14 +37,53 @@ func Run(ctx context.Context, cfg Config, o flowkit.HostOpts) error {
 	cfg.Service = Name
 	cfg.SetDefaults()
 	o.DDL = ddl
+	pubs := make(chan Published, 8192)
+	o.OnPublished = func(r *kgo.Record) {
+		p := Published{EventID: runtime.HeaderValue(r, runtime.HeaderEventID), Partition: r.Partition, Offset: r.Offset}
+		p.SchemaID, _ = serde.SchemaID(r.Value)
+		select {
+		case pubs <- p:
+		default: // history keeps -1 for this one rather than stall the producer
+		}
+	}
 	h, err := flowkit.NewHost(ctx, cfg, o)
 	if err != nil {
 		return err
 	}
 	s := NewStore(h.DB, h.Outbox(toEvent))
+	s.ResolveVersions(flowkit.NewSchemaVersions(h.Registry))
 	Register(h.Router, s)
 	Routes(h.Engine, s)
+	mctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go markPublished(mctx, s, pubs, h.Log)
 	return h.Run(ctx)
+}
+
+// markPublished records where emitted events landed, a batch per
+// transaction.
+func markPublished(ctx context.Context, s *Store, pubs <-chan Published, log *slog.Logger) {
+	for {
+		var batch []Published
+		select {
+		case <-ctx.Done():
+			return
+		case p := <-pubs:
+			batch = append(batch, p)
+		}
+		for len(batch) < 500 {
+			select {
+			case p := <-pubs:
+				batch = append(batch, p)
+				continue
+			default:
+			}
+			break
+		}
+		if err := s.MarkPublished(ctx, batch); err != nil && ctx.Err() == nil {
+			log.Warn("history: could not record publish offsets", "err", err)
+		}
+	}
 }
 
 // Register adds the order service's handlers to r. Each runs inside the

@@ -60,13 +60,41 @@ CREATE TABLE IF NOT EXISTS history (
 	detail     TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS history_order ON history(order_id, seq);
+CREATE INDEX IF NOT EXISTS history_event ON history(event_id);
 `
 
 // Store is the order service's state in its SQLite file. It is safe for
 // concurrent use; writes serialize on SQLite's single writer.
 type Store struct {
-	db   *sql.DB
-	emit flowkit.Emitter
+	db       *sql.DB
+	emit     flowkit.Emitter
+	versions *flowkit.SchemaVersions
+}
+
+// ResolveVersions makes Get name each history entry's subject and schema
+// version through v. Call it before serving.
+func (s *Store) ResolveVersions(v *flowkit.SchemaVersions) { s.versions = v }
+
+// Published is an acknowledged publish of an event the store emitted.
+type Published struct {
+	EventID   string
+	Partition int32
+	Offset    int64
+	SchemaID  int
+}
+
+// MarkPublished fills in where the emitted events landed, in one
+// transaction. Unknown event ids are ignored.
+func (s *Store) MarkPublished(ctx context.Context, ps []Published) error {
+	return flowkit.InTx(ctx, s.db, func(tx *sql.Tx) error {
+		for _, p := range ps {
+			if _, err := tx.ExecContext(ctx, `UPDATE history SET partition = ?, off = ?, schema_id = ? WHERE event_id = ? AND direction = 'out'`,
+				p.Partition, p.Offset, p.SchemaID, p.EventID); err != nil {
+				return fmt.Errorf("order: mark published: %w", err)
+			}
+		}
+		return nil
+	})
 }
 
 // OpenStore opens or creates the store at path. emit receives the events
@@ -406,6 +434,9 @@ func (s *Store) history(ctx context.Context, id string) ([]HistoryEntry, error) 
 			return nil, fmt.Errorf("order: scan history: %w", err)
 		}
 		h.Time = time.UnixMilli(at).UTC()
+		if subj, v, ok := s.versions.Lookup(ctx, h.SchemaID); ok {
+			h.Subject, h.SchemaVersion = subj, v
+		}
 		out = append(out, h)
 	}
 	return out, rows.Err()

@@ -47,6 +47,8 @@ type orderView struct {
 		Partition int    `json:"partition"`
 		Offset    int    `json:"offset"`
 		SchemaID  int    `json:"schema_id"`
+		Version   int    `json:"schema_version"`
+		Subject   string `json:"subject"`
 		Direction string `json:"direction"`
 	} `json:"history"`
 }
@@ -133,16 +135,26 @@ func TestFlowEndToEnd(t *testing.T) {
 				return
 			}
 			// Releases and refunds follow the final state; wait for them.
+			// Emitted events get their offsets once the relay's publish is
+			// acknowledged; wait for those too.
+			located := func() bool {
+				for _, h := range v.History {
+					if h.Offset < 0 {
+						return false
+					}
+				}
+				return len(v.History) >= len(tt.types)
+			}
 			deadline := time.Now().Add(10 * time.Second)
-			for len(v.History) < len(tt.types) && time.Now().Before(deadline) {
+			for !located() && time.Now().Before(deadline) {
 				time.Sleep(50 * time.Millisecond)
 				v = waitFinal(t, base, id)
 			}
 			got := map[string]bool{}
 			for _, h := range v.History {
 				got[h.Type] = true
-				if h.Direction == "in" && (h.Offset < 0 || h.SchemaID <= 0 || h.Topic == "") {
-					t.Errorf("history entry without its record: %+v", h)
+				if h.Offset < 0 || h.Partition < 0 || h.SchemaID <= 0 || h.Version <= 0 || h.Subject == "" || h.Topic == "" {
+					t.Errorf("history entry without its record or schema version: %+v", h)
 				}
 			}
 			for _, typ := range tt.types {
