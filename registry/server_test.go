@@ -26,24 +26,31 @@ func newTestServer(t testing.TB, store registry.Store, opts ...registry.Opt) *ht
 }
 
 func TestConformance(t *testing.T) {
+	memory := func(*testing.T) registry.Store { return registry.NewMemoryStore() }
+	bolt := func(t *testing.T) registry.Store {
+		s, err := registry.OpenBoltStore(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
 	tests := []struct {
 		name  string
 		store func(t *testing.T) registry.Store
+		opts  []registry.Opt
+		run   []registrytest.Opt
 	}{
-		{"memory", func(*testing.T) registry.Store { return registry.NewMemoryStore() }},
-		{"bolt", func(t *testing.T) registry.Store {
-			s, err := registry.OpenBoltStore(t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		}},
+		{name: "memory", store: memory},
+		{name: "bolt", store: bolt},
+		{name: "bolt with basic auth", store: bolt,
+			opts: []registry.Opt{registry.WithBasicAuth(map[string]string{"ci": "pw"})},
+			run:  []registrytest.Opt{registrytest.BasicAuth("ci", "pw")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ts := newTestServer(t, tt.store(t))
-			registrytest.Run(t, ts.URL)
+			ts := newTestServer(t, tt.store(t), tt.opts...)
+			registrytest.Run(t, ts.URL, tt.run...)
 		})
 	}
 }
