@@ -7,7 +7,10 @@ import (
 
 	"github.com/contrail-events/contrail/contract"
 	"github.com/contrail-events/contrail/contract/contracttest"
+	"github.com/contrail-events/contrail/events/inventory"
 	"github.com/contrail-events/contrail/events/orders"
+	"github.com/contrail-events/contrail/events/payments"
+	"github.com/contrail-events/contrail/events/shipping"
 )
 
 // recorder is a testing.TB that records failures instead of failing.
@@ -21,8 +24,12 @@ func (r *recorder) Errorf(f string, a ...any) { r.errs = append(r.errs, fmt.Spri
 func (r *recorder) Fatalf(f string, a ...any) { r.errs = append(r.errs, fmt.Sprintf(f, a...)) }
 
 func TestRepositoryContracts(t *testing.T) {
-	// The committed contracts hold for the generated producer types.
-	contracttest.Verify(t, contracttest.Dir(t), orders.OrderPlacedBinding, orders.OrderReadyBinding, orders.OrderCancelledBinding)
+	// The committed contracts hold for every generated producer type.
+	contracttest.Verify(t, contracttest.Dir(t),
+		orders.OrderPlacedBinding, orders.OrderReadyBinding, orders.OrderCancelledBinding,
+		inventory.InventoryReservedBinding, inventory.InventoryRejectedBinding, inventory.InventoryReleasedBinding,
+		payments.PaymentConfirmedBinding, payments.PaymentFailedBinding, payments.PaymentRefundedBinding,
+		shipping.OrderShippedBinding)
 }
 
 func TestVerifyContractsFails(t *testing.T) {
