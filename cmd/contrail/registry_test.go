@@ -10,6 +10,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -26,8 +28,8 @@ func TestRegistryServeHelperProcess(t *testing.T) {
 	if args == "" {
 		t.Skip("helper process for TestRegistryRestartAfterKill")
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
 	os.Exit(run(ctx, strings.Split(args, "\x1f"), os.Stdout, os.Stderr))
 }
 
@@ -35,8 +37,14 @@ func TestRegistryServeHelperProcess(t *testing.T) {
 // returns its base URL.
 func startRegistryProcess(t *testing.T, args ...string) (*exec.Cmd, string) {
 	t.Helper()
+	return startRegistryProcessEnv(t, nil, args...)
+}
+
+func startRegistryProcessEnv(t *testing.T, env []string, args ...string) (*exec.Cmd, string) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestRegistryServeHelperProcess$")
 	cmd.Env = append(os.Environ(), "CONTRAIL_REGISTRY_HELPER_ARGS="+strings.Join(append([]string{"registry", "serve"}, args...), "\x1f"))
+	cmd.Env = append(cmd.Env, env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -218,5 +226,60 @@ func TestRegistryCLIErrors(t *testing.T) {
 				t.Fatalf("code %d, stderr %q; want failure mentioning %q", code, errOut, tt.want)
 			}
 		})
+	}
+}
+
+func TestRegistryServeAuthReadOnlyAndSIGTERM(t *testing.T) {
+	dir := t.TempDir()
+	users := filepath.Join(dir, "users")
+	if err := os.WriteFile(users, []byte("# ci user\nci:file-pw\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	get := func(url, user, pass string) int {
+		req, _ := http.NewRequest("GET", url+"/subjects", nil)
+		if user != "" {
+			req.SetBasicAuth(user, pass)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// Users from the environment.
+	proc, url := startRegistryProcessEnv(t, []string{registry.UsersEnv + "=env:env-pw"}, "--addr", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "a"))
+	if c := get(url, "", ""); c != 401 {
+		t.Fatalf("no credentials: HTTP %d, want 401", c)
+	}
+	if c := get(url, "env", "env-pw"); c != 200 {
+		t.Fatalf("env user: HTTP %d, want 200", c)
+	}
+	// SIGTERM shuts down cleanly with exit code 0.
+	if err := proc.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := proc.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+	// Users from a file take precedence; --read-only refuses writes.
+	_, url = startRegistryProcessEnv(t, []string{registry.UsersEnv + "=env:env-pw"}, "--addr", "127.0.0.1:0",
+		"--data-dir", filepath.Join(dir, "b"), "--users-file", users, "--read-only")
+	if c := get(url, "env", "env-pw"); c != 401 {
+		t.Fatalf("env user with --users-file: HTTP %d, want 401", c)
+	}
+	if c := get(url, "ci", "file-pw"); c != 200 {
+		t.Fatalf("file user: HTTP %d, want 200", c)
+	}
+	req, _ := http.NewRequest("PUT", url+"/config", strings.NewReader(`{"compatibility":"NONE"}`))
+	req.SetBasicAuth("ci", "file-pw")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 422 || !strings.Contains(string(b), "42205") {
+		t.Fatalf("write to a --read-only registry: HTTP %d %s", resp.StatusCode, b)
 	}
 }
