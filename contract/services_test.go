@@ -2,6 +2,9 @@ package contract_test
 
 import (
 	"flag"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"strings"
@@ -117,5 +120,77 @@ func TestServiceContracts(t *testing.T) {
 		// Not a failure: the manifest's consumers lists are documentation;
 		// the handler contracts are what is verified.
 		t.Logf("handled but not listed as consumers in manifest.yaml: %s", strings.Join(notInManifest, ", "))
+	}
+}
+
+// TestServiceHandlerTable reads each reference service's source and checks
+// that serviceHandlers lists exactly the generated types it passes to
+// runtime.Handle, so a new handler cannot go without a contract.
+func TestServiceHandlerTable(t *testing.T) {
+	byName := map[string]events.Type{}
+	for _, et := range eventTypes {
+		// contrail.orders.OrderPlaced is orders.OrderPlacedBinding in service code.
+		parts := strings.Split(et.FullName(), ".")
+		byName[parts[len(parts)-2]+"."+parts[len(parts)-1]+"Binding"] = et
+	}
+	want := map[string]bool{}
+	for _, h := range serviceHandlers {
+		want[h.consumer+" "+h.t.FullName()] = true
+	}
+	got := map[string]bool{}
+	for _, svc := range []string{"order", "inventory", "payment", "shipping"} {
+		files, err := filepath.Glob(filepath.Join("..", "services", svc, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fset := token.NewFileSet()
+		for _, file := range files {
+			if strings.HasSuffix(file, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(fset, file, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				call, ok := n.(*ast.CallExpr)
+				if !ok || len(call.Args) < 2 {
+					return true
+				}
+				fun, ok := call.Fun.(*ast.SelectorExpr)
+				if !ok || fun.Sel.Name != "Handle" {
+					return true
+				}
+				if x, ok := fun.X.(*ast.Ident); !ok || x.Name != "runtime" {
+					return true
+				}
+				arg, ok := call.Args[1].(*ast.SelectorExpr)
+				if !ok {
+					t.Errorf("%s: runtime.Handle with a binding that is not pkg.Binding", fset.Position(call.Pos()))
+					return true
+				}
+				name := arg.X.(*ast.Ident).Name + "." + arg.Sel.Name
+				et := byName[name]
+				if et == nil {
+					t.Errorf("%s: handler for unknown binding %s", fset.Position(call.Pos()), name)
+					return true
+				}
+				got[svc+" "+et.FullName()] = true
+				return true
+			})
+		}
+	}
+	if len(got) == 0 {
+		t.Fatal("found no runtime.Handle calls in services/*")
+	}
+	for k := range got {
+		if !want[k] {
+			t.Errorf("services/%s handles %s but serviceHandlers has no contract for it", strings.Fields(k)[0], strings.Fields(k)[1])
+		}
+	}
+	for k := range want {
+		if !got[k] {
+			t.Errorf("serviceHandlers lists %s, but services/%s has no such handler", k, strings.Fields(k)[0])
+		}
 	}
 }
