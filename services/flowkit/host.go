@@ -31,7 +31,7 @@ import (
 
 // Host is everything a reference service runs on: its SQLite database with
 // the runtime's inbox and outbox, the registry serde, tracing, a publisher,
-// a router in the service's consumer group, the outbox relay and a gin
+// a router in the service's consumer group (which also relays the outbox) and a gin
 // engine serving /healthz, /readyz and /metrics next to the service's own
 // routes. NewHost builds it; register handlers on Router and routes on
 // Engine, then Run.
@@ -43,8 +43,10 @@ type Host struct {
 	Serde   *serde.Serde
 	Tracing *tracing.Provider
 	Pub     *runtime.Publisher
+	// Router also runs the outbox relay (WithInbox + WithPublisher): the
+	// state change and its events commit together, the relay publishes
+	// them after the commit.
 	Router  *runtime.Router
-	Relay   *runtime.Relay
 	Metrics *runtime.Metrics
 	Prom    *prometheus.Registry
 	Engine  *gin.Engine
@@ -176,7 +178,6 @@ func NewHost(ctx context.Context, cfg Config, o HostOpts) (h *Host, err error) {
 	if h.Router, err = runtime.NewRouter(ropts...); err != nil {
 		return nil, fmt.Errorf("flowkit: router: %w", err)
 	}
-	h.Relay = runtime.NewRelay(h.Store, h.Pub, 50*time.Millisecond)
 	h.Registry = cl
 
 	gin.SetMode(gin.ReleaseMode)
@@ -224,9 +225,10 @@ func (h *Host) Outbox(convert func(ev any) (events.Type, any, error)) Emitter {
 	})
 }
 
-// Run serves HTTP on Config.HTTPAddr and runs the router and the relay
-// until ctx ends or one of them fails, then shuts down: the router drains
-// and commits, the relay stops, HTTP closes, and Close releases the rest.
+// Run serves HTTP on Config.HTTPAddr and runs the router (and with it the
+// outbox relay) until ctx ends or one of them fails, then shuts down: the
+// router drains, commits and flushes the outbox, HTTP closes, and Close
+// releases the rest.
 func (h *Host) Run(ctx context.Context) error {
 	defer h.Close()
 	ln, err := net.Listen("tcp", h.Config.HTTPAddr)
@@ -236,7 +238,7 @@ func (h *Host) Run(ctx context.Context) error {
 	srv := &http.Server{Handler: h.Engine, ReadHeaderTimeout: 10 * time.Second}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 3)
+	errc := make(chan error, 2)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("flowkit: http: %w", err)
@@ -245,10 +247,9 @@ func (h *Host) Run(ctx context.Context) error {
 		errc <- nil
 	}()
 	go func() { errc <- h.Router.Run(ctx) }()
-	go func() { errc <- h.Relay.Run(ctx) }()
 	h.Log.Info("service started", "http", ln.Addr().String(), "brokers", h.Config.Brokers, "group", h.Config.Group, "db", h.Config.DBPath())
 	var first error
-	n := 3
+	n := 2
 	select {
 	case <-ctx.Done():
 	case first = <-errc:
@@ -261,7 +262,7 @@ func (h *Host) Run(ctx context.Context) error {
 	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer scancel()
 	_ = srv.Shutdown(sctx)
-	// Wait for the other two parts (the one that returned already sent).
+	// Wait for the other part (the one that returned already sent).
 	for i := 0; i < n; i++ {
 		select {
 		case err := <-errc:
@@ -270,14 +271,6 @@ func (h *Host) Run(ctx context.Context) error {
 			}
 		case <-time.After(15 * time.Second):
 			i = n
-		}
-	}
-	// Publish whatever the last handlers emitted before exiting.
-	fctx, fcancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer fcancel()
-	for {
-		if n, err := h.Relay.Flush(fctx); err != nil || n == 0 {
-			break
 		}
 	}
 	h.Log.Info("service stopped")
