@@ -70,6 +70,11 @@ func traceID(r *kgo.Record) string {
 	if len(parts) != 4 || len(parts[1]) != 32 {
 		return ""
 	}
+	for _, c := range parts[1] {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return ""
+		}
+	}
 	return parts[1]
 }
 

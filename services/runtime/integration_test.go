@@ -251,6 +251,8 @@ func TestFailTwiceThenSucceedIsRetriedAndCommittedOnce(t *testing.T) {
 		`contrail_handler_retried_total{group="retry-test",handler="contrail.test.Thing"} 2`,
 		`contrail_handler_handled_total{group="retry-test",handler="contrail.test.Thing"} 3`,
 		`contrail_handler_failed_total{class="transient",group="retry-test",handler="contrail.test.Thing"} 2`,
+		`contrail_consumer_lag{group="retry-test",partition="0",topic="things"} 0`,
+		`contrail_handler_seconds_count{group="retry-test",handler="contrail.test.Thing"} 3`,
 	} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %s", want)
@@ -428,6 +430,16 @@ func TestGracefulShutdownCommitsEverythingHandled(t *testing.T) {
 	waitFor(t, "some events handled", func() bool { mu.Lock(); defer mu.Unlock(); return len(handled) >= 10 })
 	if err := stop(); err != nil {
 		t.Fatal(err)
+	}
+	// The member left the group on shutdown (no session timeout to wait for).
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs, err := kadm.NewClient(cl).DescribeGroups(context.Background(), "shutdown-test")
+	cl.Close()
+	if err != nil || len(gs["shutdown-test"].Members) != 0 {
+		t.Fatalf("group after shutdown: %+v, %v; want no members", gs["shutdown-test"], err)
 	}
 	mu.Lock()
 	first := len(handled)
