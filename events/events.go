@@ -175,3 +175,16 @@ func (b *Binding[T]) ParseSchema() (avro.Schema, error) {
 }
 
 var _ Type = (*Binding[struct{}])(nil)
+
+// MaxDecodedSliceLen bounds how many elements hamba/avro's default API
+// allocates for one array or map block while decoding. hamba sizes a slice
+// from the block count in the payload, so without a bound one forged record
+// can exhaust a consumer's memory (found by registry/serde's FuzzDecode).
+// Importing events installs the bound on avro.DefaultConfig before any
+// generated package registers its union types there. No order-flow event
+// comes near it: an order has at most 100 lines.
+const MaxDecodedSliceLen = 1 << 16
+
+func init() {
+	avro.DefaultConfig = avro.Config{MaxSliceAllocSize: MaxDecodedSliceLen}.Freeze()
+}
