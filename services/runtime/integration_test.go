@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -542,4 +543,61 @@ func TestRevokeCommitsHandledOffsets(t *testing.T) {
 		}
 	}
 	e.checkAllCommitted("revoke-test", "things")
+}
+
+func TestDeadLettersReplayedAfterAFixAreHandled(t *testing.T) {
+	e := newEnv(t, 2, "things")
+	tb := thingBinding("things")
+	ctx := context.Background()
+	if err := runtime.PublishAll(ctx, e.pub, tb, things(6, 3, "")); err != nil {
+		t.Fatal(err)
+	}
+	var fixed atomic.Bool
+	var mu sync.Mutex
+	handled := map[int]string{}
+	handler := func(ctx context.Context, th *Thing) error {
+		if th.Seq%2 == 1 && !fixed.Load() {
+			return runtime.Permanent(errors.New("bug: odd sequence numbers rejected"))
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		handled[th.Seq] = runtime.MessageFrom(ctx).EventID
+		return nil
+	}
+	r := e.router("replay-test")
+	runtime.Handle(r, tb, handler)
+	stop := run(t, r)
+	dls := e.readAll("things.dlq", 3)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if len(dls) != 3 || len(handled) != 3 {
+		t.Fatalf("%d dead letters, %d handled; want 3 and 3", len(dls), len(handled))
+	}
+
+	fixed.Store(true) // the bug is fixed and redeployed
+	res, err := runtime.ReplayDLQ(ctx, runtime.ReplayConfig{Topic: "things.dlq", Brokers: []string{e.addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Replayed["things"] != 3 || len(res.Skipped) != 0 {
+		t.Fatalf("replay result %+v, want 3 to things", res)
+	}
+	r2 := e.router("replay-test")
+	runtime.Handle(r2, tb, handler)
+	stop2 := run(t, r2)
+	waitFor(t, "the replayed events", func() bool { mu.Lock(); defer mu.Unlock(); return len(handled) == 6 })
+	if err := stop2(); err != nil {
+		t.Fatal(err)
+	}
+	for _, dl := range dls {
+		id := runtime.HeaderValue(dl, runtime.HeaderEventID)
+		found := false
+		for _, h := range handled {
+			found = found || h == id
+		}
+		if !found {
+			t.Errorf("dead letter %s was not handled after the replay (handled %v)", id, handled)
+		}
+	}
 }
