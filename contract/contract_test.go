@@ -228,7 +228,7 @@ func TestVerify(t *testing.T) {
 			want:   []compat.RuleID{"CONTRACT_FIELD_NOT_WRITTEN"}, // payment's contract still relies on every top-level field
 		},
 		{
-			name:    "nested relied-on field removed",
+			name:    "nested relied-on field gains a default",
 			edits:   map[string][][2]string{"contrail/common/LineItem.avsc": {{`{"name": "sku", "type": "string"},`, `{"name": "sku", "type": "string", "default": ""},`}}},
 			fields:  []string{"items.sku"},
 			want:    nil, // adding a default is fine
@@ -319,4 +319,52 @@ func ids(rs []compat.RuleID) []string {
 		out[i] = string(r)
 	}
 	return out
+}
+
+// TestVerifyNestedFieldNotWritten: a consumer whose reader gave a nested
+// field a default still breaks when the producer stops writing it, if the
+// consumer relies on it; resolution alone would pass.
+func TestVerifyNestedFieldNotWritten(t *testing.T) {
+	c, err := contract.FromType("inventory", orders.OrderPlacedBinding, contract.Fields("orderId", "items.sku"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sku = `{"name":"sku","type":"string"}`
+	if !strings.Contains(string(c.Schema), sku) {
+		t.Fatalf("schema lacks %s: %s", sku, c.Schema)
+	}
+	c.Schema = []byte(strings.Replace(string(c.Schema), sku, `{"name":"sku","type":"string","default":"?"}`, 1))
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	set, err := schemas.Load(copyTree(t, map[string][][2]string{"contrail/common/LineItem.avsc": {{`{"name": "sku", "type": "string"},`, ``}}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		fields []string
+		want   int
+	}{
+		{"relied on", []string{"orderId", "items.sku"}, 1},
+		{"not relied on", []string{"orderId", "items.quantity"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c.Fields = tt.fields
+			res, err := contract.Verify(contract.WritersOf(set, "working tree"), []*contract.Contract{c})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Findings) != tt.want {
+				t.Fatalf("findings %+v, want %d", res.Findings, tt.want)
+			}
+			if tt.want > 0 {
+				f := res.Findings[0]
+				if f.Rule != contract.FieldNotWritten.ID || !strings.Contains(f.Message, "`items.sku`") || !strings.Contains(f.Message, "consumer inventory") {
+					t.Fatalf("finding %+v", f)
+				}
+			}
+		})
+	}
 }
