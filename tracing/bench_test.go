@@ -86,6 +86,24 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// runtimeHeaders are the headers the event runtime puts on every record
+// (event id, type, content type, correlation and causation ids), so the
+// untraced baseline is what Contrail actually sends.
+func runtimeHeaders(i int) []kgo.RecordHeader {
+	return []kgo.RecordHeader{
+		{Key: tracing.HeaderEventID, Value: benchIDs[i%256]},
+		{Key: "contrail-event-type", Value: benchType},
+		{Key: "content-type", Value: benchContentType},
+		{Key: "contrail-correlation-id", Value: benchIDs[(i+1)%256]},
+		{Key: "contrail-causation-id", Value: benchIDs[(i+2)%256]},
+	}
+}
+
+var (
+	benchType        = []byte("contrail.orders.OrderPlaced")
+	benchContentType = []byte("application/vnd.contrail.avro")
+)
+
 // run produces n records (asynchronously, as the runtime's publisher does)
 // while consuming them, calling the hooks around each, and returns records
 // per wall-clock second and per CPU second of the whole process (broker
@@ -121,7 +139,7 @@ func (p *pipeline) run(ctx context.Context, n int) (wall, cpu float64, err error
 	}()
 	for i := range n {
 		r := &kgo.Record{Topic: p.topic, Key: benchKeys[i%256], Value: benchPayload,
-			Headers: []kgo.RecordHeader{{Key: tracing.HeaderEventID, Value: benchIDs[i%256]}}}
+			Headers: runtimeHeaders(i)}
 		if p.static {
 			r.Headers = append(r.Headers, kgo.RecordHeader{Key: "traceparent", Value: staticTP}, kgo.RecordHeader{Key: "uber-trace-id", Value: staticUber})
 		}
@@ -322,7 +340,7 @@ func BenchmarkHooks(b *testing.B) {
 				h = m
 			}
 			r := &kgo.Record{Topic: "orders", Key: benchKeys[1], Value: benchPayload,
-				Headers: []kgo.RecordHeader{{Key: tracing.HeaderEventID, Value: benchIDs[1]}}}
+				Headers: runtimeHeaders(1)}
 			b.ReportAllocs()
 			for b.Loop() {
 				if h == nil {
