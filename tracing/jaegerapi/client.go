@@ -27,6 +27,7 @@ type APIError struct {
 	Msg    string
 }
 
+// Error says what Jaeger answered.
 func (e *APIError) Error() string {
 	return fmt.Sprintf("jaegerapi: jaeger answered HTTP %d: %s", e.Status, e.Msg)
 }

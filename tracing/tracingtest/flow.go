@@ -19,6 +19,7 @@ func (o Op) match(tr jaegerapi.Trace, s jaegerapi.Span) bool {
 	return (o.Service == "" || tr.Service(s) == o.Service) && (o.Operation == "" || s.OperationName == o.Operation)
 }
 
+// String is "service:operation".
 func (o Op) String() string { return o.Service + ":" + o.Operation }
 
 // CheckAfter checks a flow contract on tr: the first span matching later
