@@ -53,9 +53,11 @@ func Permanent(err error) error {
 type PoisonError struct {
 	// EventType is the type the router tried to decode as.
 	EventType string
-	Err       error
+	// Err is the codec's error (e.g. serde.ErrBadMagic).
+	Err error
 }
 
+// Error names the type and the codec's error.
 func (e *PoisonError) Error() string {
 	return fmt.Sprintf("runtime: poison record: cannot decode as %s: %v", e.EventType, e.Err)
 }
@@ -66,10 +68,13 @@ func (e *PoisonError) Unwrap() error { return e.Err }
 // PanicError is a handler panic turned into an error by the recover
 // middleware; Stack holds the goroutine's stack at the panic.
 type PanicError struct {
+	// Value is what the handler panicked with.
 	Value any
+	// Stack is the panicking goroutine's stack.
 	Stack []byte
 }
 
+// Error names the panic value.
 func (e *PanicError) Error() string { return fmt.Sprintf("runtime: handler panicked: %v", e.Value) }
 
 // Classify returns the class of a handling error: ClassPoison for a
