@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -199,17 +200,23 @@ func runContractVerify(ctx context.Context, env *cliEnv, f contractFlags) error 
 		return contractLoadErr("schemas", err)
 	}
 	var sources []string
-	byKey := map[string]*contract.Contract{}
-	var order []string
+	// Contracts from files and from the registry are all verified (the
+	// strictest answer); identical copies are verified once.
+	seen := map[string]bool{}
+	var all []*contract.Contract
 	add := func(cs []*contract.Contract) {
 		for _, c := range cs {
 			if !f.keep(c) {
 				continue
 			}
-			if _, ok := byKey[c.Key()]; !ok {
-				order = append(order, c.Key())
+			var schema any
+			_ = json.Unmarshal(c.Schema, &schema)
+			canon, _ := json.Marshal(schema) // sorted keys: formatting never counts
+			id := c.Key() + "\x00" + strings.Join(c.Fields, ",") + "\x00" + string(canon)
+			if !seen[id] {
+				seen[id] = true
+				all = append(all, c)
 			}
-			byKey[c.Key()] = c // the registry's copy, read last, wins
 		}
 	}
 	if !f.noFiles {
@@ -235,13 +242,10 @@ func runContractVerify(ctx context.Context, env *cliEnv, f contractFlags) error 
 		add(cs)
 		sources = append(sources, f.registry)
 	}
-	if len(order) == 0 {
+	if len(all) == 0 {
 		return withCode(exitError, fmt.Errorf("contract verify: no consumer contracts found in %s: run `contrail contract export`, or pass --registry", strings.Join(sources, " or ")))
 	}
-	cs := make([]*contract.Contract, 0, len(order))
-	for _, k := range order {
-		cs = append(cs, byKey[k])
-	}
+	cs := all
 	contract.SortContracts(cs)
 	res, err := contract.Verify(contract.WritersOf(set, "working tree"), cs)
 	if err != nil {

@@ -201,3 +201,34 @@ func TestContractSnapshot(t *testing.T) {
 		t.Fatalf("snapshot with stale examples: %d\n%s", code, errOut)
 	}
 }
+
+// TestContractVerifyFilesAndRegistry verifies the union of file and registry
+// contracts: identical copies once, and a registry copy that differs from the
+// file (here: it relies on couponCode) is verified too.
+func TestContractVerifyFilesAndRegistry(t *testing.T) {
+	url := contractRegistry(t)
+	tree := contractTree(t)
+	cdir := filepath.Join(t.TempDir(), "contracts")
+	if code, out, e := runCLI(t, "contract", "export", "--schemas", tree, "--contracts", cdir, "--consumer", "inventory"); code != exitOK {
+		t.Fatalf("export: %d %s %s", code, out, e)
+	}
+	if code, out, e := runCLI(t, "contract", "publish", "--contracts", cdir, "--registry", url); code != exitOK {
+		t.Fatalf("publish: %d %s %s", code, out, e)
+	}
+	code, out, _ := runCLI(t, "contract", "verify", "--schemas", tree, "--contracts", cdir, "--registry", url)
+	if code != exitOK || !strings.Contains(out, "2 subjects checked") {
+		t.Fatalf("identical copies should be verified once: %d\n%s", code, out)
+	}
+	// The files now say inventory relies on orderId only; the registry still
+	// has every top-level field. Dropping couponCode breaks the registry copy.
+	placed := filepath.Join(cdir, "inventory", "orders-contrail.orders.OrderPlaced.json")
+	contractEdit(t, placed, `"fields": [],`, `"fields": ["orderId"],`)
+	contractEdit(t, filepath.Join(tree, "contrail", "orders", "OrderPlaced.avsc"), `,`+"\n"+`    {"name": "couponCode", "type": ["null", "string"], "default": null}`, ``)
+	if code, out, _ := runCLI(t, "contract", "verify", "--schemas", tree, "--contracts", cdir); code != exitOK {
+		t.Fatalf("files alone: %d\n%s", code, out)
+	}
+	code, out, _ = runCLI(t, "contract", "verify", "--schemas", tree, "--contracts", cdir, "--registry", url)
+	if code != exitBreaking || !strings.Contains(out, "CONTRACT_FIELD_NOT_WRITTEN") || !strings.Contains(out, "couponCode") {
+		t.Fatalf("files + registry: %d\n%s", code, out)
+	}
+}
