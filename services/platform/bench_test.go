@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -113,13 +114,13 @@ func benchOnce(b *testing.B) {
 	b.Logf("raw franz-go, same broker (SyncWrites), %d records of 300B: median %.0f records/s (min %.0f, max %.0f)", orders*loadgen.RecordsPerOrder, median(raws), minOf(raws), maxOf(raws))
 	b.Logf("efficiency (orders/s x %d / raw records/s): median %.3f, min %.3f, max %.3f over 9 pairs (target >= 0.05)", loadgen.RecordsPerOrder, median(effs), minOf(effs), maxOf(effs))
 	for _, svc := range profiles {
-		out, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=12", filepath.Join(profDir, svc+".pprof")).CombinedOutput()
+		out, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=100000", filepath.Join(profDir, svc+".pprof")).CombinedOutput()
 		if err != nil {
 			b.Logf("pprof %s: %v", svc, err)
 			continue
 		}
-		// b.Logf truncates long benchmark logs: print the tables directly.
-		fmt.Printf("CPU profile of %s during saturation:\n%s\n", svc, trimPprof(string(out)))
+		// b.Logf truncates long benchmark logs: print directly.
+		fmt.Printf("CPU profile of %s during saturation (flat time by area): %s\n", svc, byArea(string(out)))
 	}
 }
 
@@ -141,16 +142,58 @@ func fetch(url, path string) error {
 	return err
 }
 
-// trimPprof keeps pprof's summary lines and the table.
-func trimPprof(s string) string {
-	var keep []string
-	for _, l := range strings.Split(s, "\n") {
-		if strings.HasPrefix(l, "File:") || strings.HasPrefix(l, "Build ID:") || strings.HasPrefix(l, "Type:") || strings.HasPrefix(l, "Time:") {
+// areas groups functions by where their time goes, first match wins.
+var areas = []struct{ name, prefix string }{
+	{"sqlite", "modernc.org/"}, {"syscalls", "internal/runtime/syscall"}, {"syscalls", "syscall."},
+	{"franz-go", "github.com/twmb/"}, {"avro", "github.com/hamba/"}, {"json", "encoding/json"},
+	{"http+gin", "net/http"}, {"http+gin", "github.com/gin-gonic"}, {"contrail", "github.com/contrail-events/"},
+	{"database/sql", "database/sql"}, {"go runtime (gc, sched)", "runtime."}, {"go runtime (gc, sched)", "internal/runtime"},
+}
+
+// byArea sums pprof -top's flat column by area: "sqlite 31%, syscalls 20%, ...".
+func byArea(top string) string {
+	sum := map[string]float64{}
+	var total float64
+	for _, l := range strings.Split(top, "\n") {
+		f := strings.Fields(l)
+		if len(f) < 6 || !strings.HasSuffix(f[1], "%") {
 			continue
 		}
-		keep = append(keep, l)
+		pct, err := strconv.ParseFloat(strings.TrimSuffix(f[1], "%"), 64)
+		if err != nil {
+			continue
+		}
+		name := strings.Join(f[5:], " ")
+		area := "other"
+		for _, a := range areas {
+			if strings.HasPrefix(name, a.prefix) {
+				area = a.name
+				break
+			}
+		}
+		sum[area] += pct
+		total += pct
 	}
-	return strings.Join(keep, "\n")
+	type kv struct {
+		k string
+		v float64
+	}
+	var list []kv
+	for k, v := range sum {
+		list = append(list, kv{k, v})
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].v > list[j].v })
+	var parts []string
+	for _, e := range list {
+		parts = append(parts, fmt.Sprintf("%s %.0f%%", e.k, e.v))
+	}
+	head := ""
+	for _, l := range strings.Split(top, "\n") {
+		if strings.HasPrefix(l, "Duration:") {
+			head = strings.TrimSpace(l) + "; "
+		}
+	}
+	return head + strings.Join(parts, ", ")
 }
 
 func median(xs []float64) float64 {
