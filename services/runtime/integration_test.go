@@ -15,6 +15,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/contrail-events/contrail/broker"
 	"github.com/contrail-events/contrail/registry/serde"
@@ -278,6 +279,15 @@ func TestPoisonRecordsGoToTheDLQAndThePartitionContinues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A schema the reader type cannot resolve: no field in common.
+	src, err := sr.NewClient(sr.URLs(e.registryURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := src.CreateSchema(ctx, "elsewhere-value", sr.Schema{Schema: `{"type":"record","name":"Thing","namespace":"contrail.test","fields":[{"name":"other","type":"int"}]}`})
+	if err != nil {
+		t.Fatal(err)
+	}
 	raw := func(value []byte, eventID string) *kgo.Record {
 		return &kgo.Record{Topic: "things", Key: []byte("order-1"), Value: value, Headers: []kgo.RecordHeader{
 			{Key: runtime.HeaderEventType, Value: []byte(tb.FullName())}, {Key: runtime.HeaderEventID, Value: []byte(eventID)},
@@ -299,6 +309,7 @@ func TestPoisonRecordsGoToTheDLQAndThePartitionContinues(t *testing.T) {
 		{name: "bad magic byte", rec: raw([]byte{0x01, 0, 0, 0, 1, 2}, "bad-magic"), class: runtime.ClassPoison, msg: "magic"},
 		{name: "unknown schema id", rec: raw(serde.AppendHeader(nil, 424242), "unknown-id"), class: runtime.ClassPoison, msg: "unknown schema id"},
 		{name: "undecodable bytes", rec: raw(append(serde.AppendHeader(nil, id), 0x9f, 0xff), "undecodable"), class: runtime.ClassPoison, msg: "cannot decode"},
+		{name: "incompatible writer schema", rec: raw(append(serde.AppendHeader(nil, other.ID), 0x02), "incompatible"), class: runtime.ClassPoison, msg: "cannot be read as contrail.test.Thing"},
 		{name: "permanent error", rec: good("permanent", "permanent"), class: runtime.ClassPermanent, msg: "order is invalid"},
 		{name: "panic", rec: good("panic", "panic"), class: runtime.ClassPanic, msg: "panicked"},
 		{name: "transient until retries run out", rec: good("always", "always"), class: runtime.ClassTransient, msg: "still down"},
