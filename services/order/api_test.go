@@ -17,7 +17,7 @@ const validBody = `{"customer_id":"c-1","currency":"USD",
  "shipping_address":{"name":"Ada","line1":"1 Loop Rd","city":"Berlin","postal_code":"10115","country":"DE"},
  "payment":{"card_token":"tok_visa","last4":"4242"},"channel":"WEB"}`
 
-func newAPI(t *testing.T) (*gin.Engine, *order.Store, *txOutbox) {
+func newAPI(t testing.TB) (*gin.Engine, *order.Store, *txOutbox) {
 	gin.SetMode(gin.TestMode)
 	s, ob := newStore(t)
 	r := gin.New()

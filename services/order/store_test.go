@@ -48,7 +48,7 @@ func (o *txOutbox) emitted(t *testing.T, orderID string) []string {
 	return out
 }
 
-func newStore(t *testing.T) (*order.Store, *txOutbox) {
+func newStore(t testing.TB) (*order.Store, *txOutbox) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := flowkit.OpenDB(ctx, filepath.Join(t.TempDir(), "order.db"), order.DDL()+`CREATE TABLE test_outbox(order_id TEXT, type TEXT);`)
