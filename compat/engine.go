@@ -20,6 +20,20 @@ type seg struct {
 
 type pair struct{ r, w avro.Schema }
 
+type memoEntry struct {
+	p  pair
+	ok bool
+}
+
+func (w *walker) memoIndex(p pair) int {
+	for i := range w.memo {
+		if w.memo[i].p == p {
+			return i
+		}
+	}
+	return -1
+}
+
 // side names the new version of a pair, when the caller knows it.
 type side int
 
@@ -43,7 +57,7 @@ type walker struct {
 	next     side // which side is the new version, for the advice in messages
 
 	seen   []pair // named pairs already walked in reporting mode
-	memo   map[pair]bool
+	memo   []memoEntry // silent verdicts of named pairs; few per schema, so a slice beats a map
 	rDefs  map[string]string // full name -> JSON Pointer of its definition from the root
 	wDefs  map[string]string
 	record string // reader record the walker is in (for messages)
@@ -192,17 +206,14 @@ func (w *walker) check(r, wr avro.Schema) {
 func (w *walker) visit(r, wr avro.Schema) bool {
 	p := pair{r, wr}
 	if w.silent > 0 {
-		if w.memo == nil {
-			w.memo = map[pair]bool{}
-		}
-		if ok, done := w.memo[p]; done {
-			if !ok {
+		if i := w.memoIndex(p); i >= 0 {
+			if !w.memo[i].ok {
 				w.failed = true
 			}
 			return true
 		}
 		// In progress counts as compatible (coinduction), as in Java and hamba.
-		w.memo[p] = true
+		w.memo = append(w.memo, memoEntry{p, true})
 		return false
 	}
 	if slices.Contains(w.seen, p) {
@@ -242,7 +253,9 @@ func (w *walker) fields(r, wr *avro.RecordSchema) {
 // done records the silent verdict for a named pair that visit let through.
 func (w *walker) done(r, wr avro.Schema) {
 	if w.silent > 0 {
-		w.memo[pair{r, wr}] = !w.failed
+		if i := w.memoIndex(pair{r, wr}); i >= 0 {
+			w.memo[i].ok = !w.failed
+		}
 	}
 }
 
