@@ -17,11 +17,11 @@ import (
 // fakeShop is an in-memory stand-in for the three services' HTTP APIs that
 // completes every order at once, with a fault injected on purpose.
 type fakeShop struct {
-	mu     sync.Mutex
-	fault  string
-	n      int
-	orders map[string]map[string]any
-	pay    map[string]map[string]any
+	mu      sync.Mutex
+	fault   string
+	n       int
+	orders  map[string]map[string]any
+	pay     map[string]map[string]any
 	shipped map[string]int64
 }
 

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-
 )
 
 // FuzzPostOrders feeds arbitrary bodies to POST /orders: the API must
