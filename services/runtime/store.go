@@ -81,7 +81,9 @@ type txKey struct{}
 // Tx returns the transaction the inbox middleware opened for the message
 // handled in ctx, or nil when the router has no inbox. A handler makes its
 // state change with it, so the change commits together with the inbox entry
-// and any events emitted with Emit.
+// and any events emitted with Emit. Inside a handler use only this
+// transaction, never the *sql.DB: a store from OpenStore has one connection,
+// which the transaction holds until the handler returns.
 func Tx(ctx context.Context) *sql.Tx {
 	tx, _ := ctx.Value(txKey{}).(*sql.Tx)
 	return tx
