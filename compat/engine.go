@@ -56,8 +56,8 @@ type walker struct {
 	specOnly bool // skip the rules stricter than the spec (agreement tests)
 	next     side // which side is the new version, for the advice in messages
 
-	seen   []pair // named pairs already walked in reporting mode
-	memo   []memoEntry // silent verdicts of named pairs; few per schema, so a slice beats a map
+	seen   []pair            // named pairs already walked in reporting mode
+	memo   []memoEntry       // silent verdicts of named pairs; few per schema, so a slice beats a map
 	rDefs  map[string]string // full name -> JSON Pointer of its definition from the root
 	wDefs  map[string]string
 	record string // reader record the walker is in (for messages)
