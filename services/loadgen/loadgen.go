@@ -25,6 +25,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -248,7 +249,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	wctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	views, err := waitFinal(wctx, c, cfg, orders)
+	views, err := waitFinal(wctx, c, cfg, orders, start.Add(-time.Minute))
 	if err != nil {
 		return nil, err
 	}
@@ -274,54 +275,80 @@ type orderView struct {
 
 func (o *orderView) final() bool { return o.Status == "SHIPPED" || o.Status == "CANCELLED" }
 
-func waitFinal(ctx context.Context, c *client, cfg Config, orders []placed) (map[string]*orderView, error) {
-	views := map[string]*orderView{}
-	pending := make([]string, 0, len(orders))
+// waitFinal waits until every placed order is final. It watches the
+// order list (GET /orders?since=, one request per 1000 orders) rather than
+// each order, so waiting does not load the service it measures, then reads
+// each order once with its history.
+func waitFinal(ctx context.Context, c *client, cfg Config, orders []placed, since time.Time) (map[string]*orderView, error) {
+	mine := map[string]bool{}
 	for _, o := range orders {
 		if o.id != "" {
-			pending = append(pending, o.id)
+			mine[o.id] = true
 		}
 	}
-	var mu sync.Mutex
-	for len(pending) > 0 {
-		var still []string
-		sem := make(chan struct{}, cfg.Concurrency)
-		var wg sync.WaitGroup
+	for {
+		final, after := 0, ""
 		var lastErr error
-		for _, id := range pending {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func(id string) {
-				defer wg.Done()
-				defer func() { <-sem }()
-				var v orderView
-				err := c.getJSON(ctx, cfg.OrderURL+"/orders/"+id, &v)
-				mu.Lock()
-				defer mu.Unlock()
-				if err != nil || !v.final() {
-					if err != nil {
-						lastErr = err
-					}
-					still = append(still, id)
-					return
+		for {
+			var page struct {
+				Orders []orderView `json:"orders"`
+				Next   string      `json:"next"`
+			}
+			u := cfg.OrderURL + "/orders?limit=1000&since=" + url.QueryEscape(since.UTC().Format(time.RFC3339Nano)) + "&after=" + after
+			if err := c.getJSON(ctx, u, &page); err != nil {
+				lastErr = err
+				break
+			}
+			for i := range page.Orders {
+				if mine[page.Orders[i].ID] && page.Orders[i].final() {
+					final++
 				}
-				views[id] = &v
-			}(id)
+			}
+			if page.Next == "" {
+				break
+			}
+			after = page.Next
 		}
-		wg.Wait()
-		pending = still
 		if cfg.Progress != nil {
-			cfg.Progress(len(orders), len(views), len(orders))
+			cfg.Progress(len(orders), final, len(orders))
 		}
-		if len(pending) == 0 {
+		if final == len(mine) {
 			break
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("loadgen: %d of %d orders not final after the timeout (last error: %v); see GET %s/orders/%s",
-				len(pending), len(orders), lastErr, cfg.OrderURL, pending[0])
-		case <-time.After(200 * time.Millisecond):
+			return nil, fmt.Errorf("loadgen: %d of %d orders not final after the timeout (last error: %v); see GET %s/orders?since=%s",
+				len(mine)-final, len(mine), lastErr, cfg.OrderURL, since.UTC().Format(time.RFC3339))
+		case <-time.After(100 * time.Millisecond):
 		}
+	}
+	views := map[string]*orderView{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var firstErr error
+	sem := make(chan struct{}, cfg.Concurrency)
+	for id := range mine {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			var v orderView
+			err := c.getJSON(ctx, cfg.OrderURL+"/orders/"+id, &v)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				return
+			}
+			views[id] = &v
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, fmt.Errorf("loadgen: read final orders: %w", firstErr)
 	}
 	return views, nil
 }

@@ -76,6 +76,15 @@ func (f *fakeShop) handler() http.Handler {
 		w.WriteHeader(http.StatusAccepted)
 		json.NewEncoder(w).Encode(map[string]string{"order_id": id, "status": "PENDING"})
 	})
+	mux.HandleFunc("GET /orders", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		list := []map[string]any{}
+		for _, o := range f.orders {
+			list = append(list, o)
+		}
+		json.NewEncoder(w).Encode(map[string]any{"orders": list})
+	})
 	mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		defer f.mu.Unlock()

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"go.opentelemetry.io/otel/trace"
@@ -214,7 +215,8 @@ type ErrorBody struct {
 }
 
 // Routes registers the order API on r: POST /orders, GET /orders/:id and
-// GET /orders.
+// GET /orders?after=&limit=&since= (pages oldest first; since is an RFC
+// 3339 time).
 func Routes(r gin.IRouter, s *Store) {
 	r.POST("/orders", func(c *gin.Context) { place(c, s) })
 	r.GET("/orders/:id", func(c *gin.Context) {
@@ -247,7 +249,16 @@ func Routes(r gin.IRouter, s *Store) {
 			}
 			limit = v
 		}
-		list, next, err := s.List(c.Request.Context(), after, limit)
+		var since time.Time
+		if v := c.Query("since"); v != "" {
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				c.JSON(http.StatusBadRequest, ErrorBody{Error: "since must be an RFC 3339 time such as 2026-01-02T15:04:05Z", Field: "since"})
+				return
+			}
+			since = t
+		}
+		list, next, err := s.List(c.Request.Context(), after, limit, since)
 		if err != nil {
 			c.JSON(http.StatusInternalServerError, ErrorBody{Error: err.Error()})
 			return

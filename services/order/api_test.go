@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -76,7 +77,7 @@ func TestPostOrdersRejectsBadInput(t *testing.T) {
 			}
 		})
 	}
-	list, _, err := s.List(t.Context(), 0, 10)
+	list, _, err := s.List(t.Context(), 0, 10, time.Time{})
 	if err != nil || len(list) != 0 {
 		t.Fatalf("bad requests stored %d orders (%v)", len(list), err)
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzPostOrders feeds arbitrary bodies to POST /orders: the API must
@@ -18,7 +19,7 @@ func FuzzPostOrders(f *testing.F) {
 	f.Add(`[` + validBody + `]`)
 	r, s, _ := newAPI(f)
 	f.Fuzz(func(t *testing.T, body string) {
-		before, _, _ := s.List(t.Context(), 0, 1000)
+		before, _, _ := s.List(t.Context(), 0, 1000, time.Time{})
 		w := do(r, "POST", "/orders", body)
 		switch w.Code {
 		case http.StatusAccepted, http.StatusBadRequest, http.StatusUnprocessableEntity:
@@ -28,7 +29,7 @@ func FuzzPostOrders(f *testing.F) {
 		if !json.Valid(w.Body.Bytes()) {
 			t.Fatalf("non-JSON answer %q", w.Body)
 		}
-		after, _, _ := s.List(t.Context(), 0, 1000)
+		after, _, _ := s.List(t.Context(), 0, 1000, time.Time{})
 		if stored := len(after) - len(before); (w.Code == http.StatusAccepted) != (stored == 1) {
 			t.Fatalf("code %d but %d orders stored", w.Code, stored)
 		}

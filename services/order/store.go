@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS history (
 );
 CREATE INDEX IF NOT EXISTS history_order ON history(order_id, seq);
 CREATE INDEX IF NOT EXISTS history_event ON history(event_id);
+CREATE INDEX IF NOT EXISTS orders_created ON orders(created_at);
 `
 
 // Store is the order service's state in its SQLite file. It is safe for
@@ -369,10 +370,21 @@ func (s *Store) Get(ctx context.Context, id string, withHistory bool) (Order, er
 }
 
 // List returns up to limit orders placed after the cursor (0 = from the
-// first), oldest first, and the cursor for the next page (0 = no more).
-func (s *Store) List(ctx context.Context, after int64, limit int) ([]Order, int64, error) {
+// first) and, when since is not zero, no earlier than since, oldest first,
+// and the cursor for the next page (0 = no more).
+func (s *Store) List(ctx context.Context, after int64, limit int, since time.Time) ([]Order, int64, error) {
 	if limit <= 0 || limit > 1000 {
 		limit = 100
+	}
+	if !since.IsZero() {
+		var first sql.NullInt64
+		if err := s.db.QueryRowContext(ctx, `SELECT min(seq) FROM orders WHERE created_at >= ?`, since.UnixMilli()).Scan(&first); err != nil {
+			return nil, 0, fmt.Errorf("order: list since: %w", err)
+		}
+		if !first.Valid {
+			return nil, 0, nil
+		}
+		after = max(after, first.Int64-1)
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT `+orderCols+` FROM orders WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit+1)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/contrail-events/contrail/services/flowkit"
 	"github.com/contrail-events/contrail/services/order"
@@ -203,7 +204,7 @@ func TestListPages(t *testing.T) {
 	var all []string
 	var after int64
 	for pages := 0; ; pages++ {
-		list, next, err := s.List(ctx, after, 2)
+		list, next, err := s.List(ctx, after, 2, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -220,5 +221,11 @@ func TestListPages(t *testing.T) {
 	}
 	if len(all) != 5 {
 		t.Fatalf("listed %d orders, want 5", len(all))
+	}
+	if l, _, err := s.List(ctx, 0, 10, time.Now().Add(time.Hour)); err != nil || len(l) != 0 {
+		t.Fatalf("since the future: %d orders, %v", len(l), err)
+	}
+	if l, _, err := s.List(ctx, 0, 10, time.Now().Add(-time.Hour)); err != nil || len(l) != 5 {
+		t.Fatalf("since an hour ago: %d orders, %v", len(l), err)
 	}
 }
