@@ -236,7 +236,7 @@ func TestVerify(t *testing.T) {
 		},
 		{
 			name:    "subject moved",
-			edits:   map[string][][2]string{"manifest.yaml": {{"topic: orders\n    strategy: TopicRecordName\n    compatibility: BACKWARD_TRANSITIVE", "topic: orders\n    strategy: RecordName\n    compatibility: BACKWARD_TRANSITIVE"}}},
+			edits:   map[string][][2]string{"manifest.yaml": {{"topic: orders\n    strategy: TopicRecordName\n    compatibility: FULL_TRANSITIVE", "topic: orders\n    strategy: RecordName\n    compatibility: FULL_TRANSITIVE"}}},
 			want:    []compat.RuleID{"CONTRACT_SUBJECT_MOVED", "CONTRACT_SUBJECT_MOVED"},
 			wantMsg: []string{`now produced under "contrail.orders.OrderPlaced"`},
 		},

@@ -147,7 +147,7 @@ func TestCheckGitTwoCommits(t *testing.T) {
 		t.Fatalf("annotation not on %d:%d:\n%s", typeLine, typeCol, out)
 	}
 
-	// --transitive: OrderPlaced is BACKWARD_TRANSITIVE, so commit 1 counts too.
+	// --transitive: OrderPlaced is FULL_TRANSITIVE, so commit 1 counts too.
 	code, out, _ = runCLI(t, "check", "--schemas", dir, "--against", "git:HEAD~1", "--transitive", "--format", "github-actions")
 	if code != exitBreaking {
 		t.Fatalf("transitive: exit %d\n%s", code, out)

@@ -71,11 +71,11 @@ func TestContractExportVerify(t *testing.T) {
 	tree := contractTree(t)
 	cdir := filepath.Join(t.TempDir(), "contracts")
 	code, out, errOut := runCLI(t, "contract", "export", "--schemas", tree, "--contracts", cdir)
-	if code != exitOK || !strings.Contains(out, "exported 12 contracts of 4 consumers") {
+	if code != exitOK || !strings.Contains(out, "exported 13 contracts of 4 consumers") {
 		t.Fatalf("export: %d\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = runCLI(t, "contract", "verify", "--schemas", tree, "--contracts", cdir)
-	if code != exitOK || !strings.Contains(out, "compatible: 12 subjects") {
+	if code != exitOK || !strings.Contains(out, "compatible: 13 subjects") {
 		t.Fatalf("verify unchanged: %d\n%s%s", code, out, errOut)
 	}
 
@@ -172,7 +172,7 @@ func TestContractPublishAndVerifyFromRegistry(t *testing.T) {
 		t.Fatalf("republish: %d\n%s\nvs\n%s", code, out2, out)
 	}
 	code, out, errOut = runCLI(t, "contract", "verify", "--schemas", tree, "--no-files", "--registry", url)
-	if code != exitOK || !strings.Contains(out, "compatible: 2 subjects") {
+	if code != exitOK || !strings.Contains(out, "compatible: 3 subjects") {
 		t.Fatalf("verify from registry: %d\n%s%s", code, out, errOut)
 	}
 	contractEdit(t, filepath.Join(tree, "contrail", "common", "LineItem.avsc"), `{"name": "sku", "type": "string"},`, ``)
@@ -216,7 +216,7 @@ func TestContractVerifyFilesAndRegistry(t *testing.T) {
 		t.Fatalf("publish: %d %s %s", code, out, e)
 	}
 	code, out, _ := runCLI(t, "contract", "verify", "--schemas", tree, "--contracts", cdir, "--registry", url)
-	if code != exitOK || !strings.Contains(out, "2 subjects checked") {
+	if code != exitOK || !strings.Contains(out, "3 subjects checked") {
 		t.Fatalf("identical copies should be verified once: %d\n%s", code, out)
 	}
 	// The files now say inventory relies on orderId only; the registry still

@@ -179,7 +179,7 @@ func TestRegistryPushDryRun(t *testing.T) {
 	url := newInProcessRegistry(t)
 	code, out, errOut := runCLI(t, "registry", "push", "--registry", url, "--dry-run")
 	if code != exitOK || !strings.Contains(out, "would register  orders-contrail.orders.OrderPlaced") ||
-		!strings.Contains(out, "would set compatibility BACKWARD_TRANSITIVE") {
+		!strings.Contains(out, "would set compatibility FULL_TRANSITIVE") {
 		t.Fatalf("dry run: code %d\n%s\n%s", code, out, errOut)
 	}
 	if _, body := httpDo(t, "GET", url+"/subjects", ""); body != "[]" {
