@@ -12,8 +12,9 @@ import (
 // other. Implementations must be safe for concurrent use.
 //
 // Decode errors are classified by the runtime: serde.ErrRegistryUnavailable
-// and context errors are transient (retried); every other decode error means
-// the record can never be read and is poison (dead-lettered at once).
+// is retried in place until the registry is back (never dead-lettered),
+// context errors are transient; every other decode error means the record
+// can never be read and is poison (dead-lettered at once).
 type Codec interface {
 	Encode(ctx context.Context, t events.Type, v any) ([]byte, error)
 	Decode(ctx context.Context, data []byte, t events.Type, out any) error

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -611,4 +614,55 @@ func TestDeadLettersReplayedAfterAFixAreHandled(t *testing.T) {
 			t.Errorf("dead letter %s was not handled after the replay (handled %v)", id, handled)
 		}
 	}
+}
+
+func TestRegistryOutageBlocksInsteadOfDeadLettering(t *testing.T) {
+	e := newEnv(t, 1, "things")
+	tb := thingBinding("things")
+	ctx := context.Background()
+	if err := runtime.PublishAll(ctx, e.pub, tb, things(3, 1, "")); err != nil {
+		t.Fatal(err)
+	}
+	// The consumer reaches the registry through a switchable proxy and has
+	// never seen the writer schema, so it must ask the registry.
+	target, _ := url.Parse(e.registryURL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var down atomic.Bool
+	down.Store(true)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.Error(w, `{"error_code":50001,"message":"down for maintenance"}`, http.StatusServiceUnavailable)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	src, err := sr.NewClient(sr.URLs(front.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	codec, err := serde.New(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.router("outage-test", runtime.WithCodec(codec))
+	var handled atomic.Int32
+	runtime.Handle(r, tb, func(context.Context, *Thing) error { handled.Add(1); return nil })
+	stop := run(t, r)
+	waitFor(t, "failed attempts during the outage", func() bool {
+		return strings.Contains(scrape(t, r.Metrics()), `contrail_handler_failed_total{class="transient",group="outage-test"`)
+	})
+	time.Sleep(500 * time.Millisecond)
+	if handled.Load() != 0 {
+		t.Fatal("handled while the registry was down")
+	}
+	if _, ends := e.committed("outage-test", "things.dlq"); len(ends) != 0 {
+		t.Fatalf("dead letters written during a registry outage: %v", ends)
+	}
+	down.Store(false)
+	waitFor(t, "all events once the registry is back", func() bool { return handled.Load() == 3 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	e.checkAllCommitted("outage-test", "things")
 }

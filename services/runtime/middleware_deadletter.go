@@ -2,11 +2,14 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/contrail-events/contrail/registry/serde"
 )
 
 // DeadLetterSender writes a dead letter and returns once it is durable.
@@ -19,9 +22,12 @@ type DeadLettered func(ctx context.Context, m *Message, dlqTopic string, class E
 // "<topic>.dlq" and reports success, so the partition moves on. The dead
 // letter keeps the original key, value and headers and adds HeaderDLQTopic,
 // HeaderDLQPartition, HeaderDLQOffset, HeaderDLQErrorClass, HeaderDLQError
-// and HeaderDLQTime. When ctx has ended (shutdown) the error is returned
-// instead, so the record is redelivered rather than dead-lettered; when the
-// send fails, the send error is returned. now and onDead may be nil.
+// and HeaderDLQTime. Two errors are returned instead of dead-lettering, so
+// the router keeps retrying the record in place: any error once ctx has
+// ended (shutdown: the record is redelivered later), and an unreachable
+// schema registry (serde.ErrRegistryUnavailable: an outage of our own
+// infrastructure must not empty a topic into its dead-letter topic). When
+// the send fails, the send error is returned. now and onDead may be nil.
 func DeadLetterMiddleware(send DeadLetterSender, now func() time.Time, onDead DeadLettered) Middleware {
 	if now == nil {
 		now = time.Now
@@ -29,7 +35,7 @@ func DeadLetterMiddleware(send DeadLetterSender, now func() time.Time, onDead De
 	return func(next HandlerFunc) HandlerFunc {
 		return func(ctx context.Context, m *Message) error {
 			err := next(ctx, m)
-			if err == nil || ctx.Err() != nil {
+			if err == nil || ctx.Err() != nil || errors.Is(err, serde.ErrRegistryUnavailable) {
 				return err
 			}
 			class := Classify(err)

@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/contrail-events/contrail/registry/serde"
 	"github.com/contrail-events/contrail/services/runtime"
 )
 
@@ -201,6 +203,14 @@ func TestDeadLetterMiddleware(t *testing.T) {
 		err := mw(func(context.Context, *runtime.Message) error { return boom })(ctx, msg("e1"))
 		if !errors.Is(err, boom) || len(sent) != 0 {
 			t.Fatalf("err=%v sent=%d, want the handler error and no dead letter", err, len(sent))
+		}
+	})
+	t.Run("registry outage blocks instead", func(t *testing.T) {
+		sent = nil
+		outage := fmt.Errorf("runtime: decode x: %w", serde.ErrRegistryUnavailable)
+		err := mw(func(context.Context, *runtime.Message) error { return outage })(context.Background(), msg("e1"))
+		if !errors.Is(err, serde.ErrRegistryUnavailable) || len(sent) != 0 {
+			t.Fatalf("err=%v sent=%d, want the outage returned and no dead letter", err, len(sent))
 		}
 	})
 	t.Run("send failure is returned", func(t *testing.T) {
