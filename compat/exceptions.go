@@ -37,8 +37,10 @@ type Exception struct {
 
 // Exceptions is a parsed exceptions file.
 type Exceptions struct {
-	// File is the file's name as given to ParseExceptions.
-	File    string
+	// File is the file's name as given to ParseExceptions; findings about
+	// the exceptions themselves point into it.
+	File string
+	// Entries are the exceptions in file order.
 	Entries []Exception
 }
 

@@ -15,8 +15,11 @@ const (
 // engine.go decides where each applies. A Rule is immutable and safe for
 // concurrent use.
 type Rule struct {
-	ID       RuleID
-	Purpose  string
+	// ID is the stable identifier findings carry.
+	ID RuleID
+	// Purpose is one sentence: what the rule protects.
+	Purpose string
+	// Severity says whether its findings block (Error) or only inform.
 	Severity Severity
 	// Spec is false for rules that are stricter than the Avro specification
 	// as implemented by Java and hamba/avro (see README: decimal policy).
