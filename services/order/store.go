@@ -161,8 +161,14 @@ func (s *Store) Place(ctx context.Context, p Placement, idemKey, reqHash, traceI
 	if err != nil {
 		return Order{}, false, err
 	}
+	if created {
+		// Everything the caller needs is known: skip reading it back.
+		now := time.Now().UTC()
+		return Order{ID: id, Status: Pending, CustomerID: p.CustomerID, Currency: p.Currency, Total: p.Total.String(),
+			Items: p.Items, TraceID: traceID, CreatedAt: now, UpdatedAt: now}, true, nil
+	}
 	o, err = s.Get(ctx, id, false)
-	return o, created, err
+	return o, false, err
 }
 
 func (s *Store) emitOut(ctx context.Context, tx *sql.Tx, orderID, typ, topic string, m flowkit.Meta, detail string, ev any) error {
@@ -189,7 +195,9 @@ type state struct {
 	paid          bool
 	reservationID string
 	paymentID     string
-	placement     Placement
+	// placementJSON is decoded only when OrderReady needs the items and
+	// address: most events do not.
+	placementJSON string
 }
 
 // Tx applies consumed events inside one SQLite transaction; Batch creates
@@ -235,9 +243,7 @@ func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, rec flowkit.Record, ord
 	if err != nil {
 		return fmt.Errorf("order: load %s: %w", orderID, err)
 	}
-	if err := json.Unmarshal([]byte(placement), &st.placement); err != nil {
-		return fmt.Errorf("order: decode placement of %s: %w", orderID, err)
-	}
+	st.placementJSON = placement
 	at := rec.Time
 	if at.IsZero() {
 		at = time.Now()
@@ -271,14 +277,18 @@ func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, rec flowkit.Record, ord
 
 // confirmIfReady moves a PENDING order with both reservation and payment to
 // CONFIRMED and returns the OrderReady to emit.
-func confirmIfReady(st *state, causation string) []out {
+func confirmIfReady(st *state, causation string) ([]out, error) {
 	if st.status != Pending || !st.reserved || !st.paid {
-		return nil
+		return nil, nil
+	}
+	var p Placement
+	if err := json.Unmarshal([]byte(st.placementJSON), &p); err != nil {
+		return nil, fmt.Errorf("order: decode placement of %s: %w", st.id, err)
 	}
 	st.status = Confirmed
 	ev := Ready{Meta: flowkit.NewMeta(st.id, causation), OrderID: st.id, ReservationID: st.reservationID,
-		PaymentID: st.paymentID, Items: st.placement.Items, Currency: st.placement.Currency, Address: st.placement.Address}
-	return []out{{typ: TypeOrderReady, topic: "orders", meta: ev.Meta, ev: ev}}
+		PaymentID: st.paymentID, Items: p.Items, Currency: p.Currency, Address: p.Address}
+	return []out{{typ: TypeOrderReady, topic: "orders", meta: ev.Meta, ev: ev}}, nil
 }
 
 // cancel moves a PENDING order to CANCELLED and returns the one
@@ -300,7 +310,7 @@ func (t *Tx) InventoryReserved(ctx context.Context, rec flowkit.Record, orderID,
 			return nil, nil
 		}
 		st.reserved, st.reservationID = true, reservationID
-		return confirmIfReady(st, rec.EventID), nil
+		return confirmIfReady(st, rec.EventID)
 	})
 }
 
@@ -311,7 +321,7 @@ func (t *Tx) PaymentConfirmed(ctx context.Context, rec flowkit.Record, orderID, 
 			return nil, nil
 		}
 		st.paid, st.paymentID = true, paymentID
-		return confirmIfReady(st, rec.EventID), nil
+		return confirmIfReady(st, rec.EventID)
 	})
 }
 
