@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
 	"github.com/contrail-events/contrail/compat"
@@ -207,7 +209,14 @@ func loadBaseline(ctx context.Context, env *cliEnv, f checkFlags, repo *baseline
 			versions = []baseline.Version{v}
 		}
 		var history []compat.Snapshot
+		progress := terminal(env.stderr) && len(versions) > 1
 		for i, v := range versions {
+			if progress {
+				fmt.Fprintf(env.stderr, "\rcontrail check: loading %s history: %d/%d versions", f.against, i+1, len(versions))
+				if i == len(versions)-1 {
+					fmt.Fprintln(env.stderr)
+				}
+			}
 			label := v.Label(ref)
 			set, err := schemas.LoadFS(v.FS)
 			if err == nil {
@@ -254,6 +263,12 @@ func loadBaseline(ctx context.Context, env *cliEnv, f checkFlags, repo *baseline
 		}
 		return []compat.Snapshot{snap}, nil
 	}
+}
+
+// terminal reports whether w is a terminal: progress goes there, never to CI logs.
+func terminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isatty.IsTerminal(f.Fd())
 }
 
 func firstLine(err error) string {
