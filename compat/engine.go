@@ -20,10 +20,23 @@ type seg struct {
 
 type pair struct{ r, w avro.Schema }
 
+// memoEntry is a silent verdict on a named pair. A pair found compatible
+// only by assuming that an enclosing pair (still being checked, further up
+// the recursion) is compatible is marked stale, not ok, and is checked again
+// when asked next: the assumption may yet turn out false.
 type memoEntry struct {
-	p  pair
-	ok bool
+	p     pair
+	state uint8
 }
+
+const (
+	memoStale uint8 = iota
+	memoInProgress
+	memoOK
+	memoFailed
+)
+
+const noLowest = int(^uint(0) >> 1)
 
 func (w *walker) memoIndex(p pair) int {
 	for i := range w.memo {
@@ -58,6 +71,7 @@ type walker struct {
 
 	seen   []pair            // named pairs already walked in reporting mode
 	memo   []memoEntry       // silent verdicts of named pairs; few per schema, so a slice beats a map
+	lowest int               // index of the outermost in-progress memo entry assumed compatible below here
 	rDefs  map[string]string // full name -> JSON Pointer of its definition from the root
 	wDefs  map[string]string
 	record string // reader record the walker is in (for messages)
@@ -67,7 +81,7 @@ type walker struct {
 }
 
 func newWalker(reader, writer Schema) *walker {
-	w := &walker{reader: reader, writer: writer}
+	w := &walker{reader: reader, writer: writer, lowest: noLowest}
 	w.rp, w.wp = w.rbuf[:0], w.wbuf[:0]
 	return w
 }
@@ -129,11 +143,12 @@ func (w *walker) check(r, wr avro.Schema) {
 		if w.visit(rs, ws) {
 			return // walked before: reported once, at its first use
 		}
+		saved := w.enter()
 		w.nameMatch(rs, ws)
 		w.push(owner(rs), owner(ws))
 		w.fields(rs, ws)
 		w.pop()
-		w.done(rs, ws)
+		w.done(rs, ws, saved)
 	case *avro.EnumSchema:
 		rs, ok := r.(*avro.EnumSchema)
 		if !ok {
@@ -143,6 +158,7 @@ func (w *walker) check(r, wr avro.Schema) {
 		if w.visit(rs, ws) {
 			return // walked before: reported once, at its first use
 		}
+		saved := w.enter()
 		w.nameMatch(rs, ws)
 		w.push(owner(rs), owner(ws))
 		if !rs.HasDefault() {
@@ -156,7 +172,7 @@ func (w *walker) check(r, wr avro.Schema) {
 			}
 		}
 		w.pop()
-		w.done(rs, ws)
+		w.done(rs, ws, saved)
 	case *avro.FixedSchema:
 		rs, ok := r.(*avro.FixedSchema)
 		if !ok {
@@ -166,6 +182,7 @@ func (w *walker) check(r, wr avro.Schema) {
 		if w.visit(rs, ws) {
 			return // walked before: reported once, at its first use
 		}
+		saved := w.enter()
 		w.nameMatch(rs, ws)
 		w.push(owner(rs), owner(ws))
 		if rs.Size() != ws.Size() {
@@ -175,7 +192,7 @@ func (w *walker) check(r, wr avro.Schema) {
 		}
 		w.logical(rs.Logical(), ws.Logical())
 		w.pop()
-		w.done(rs, ws)
+		w.done(rs, ws, saved)
 	case *avro.ArraySchema:
 		rs, ok := r.(*avro.ArraySchema)
 		if !ok {
@@ -207,13 +224,22 @@ func (w *walker) visit(r, wr avro.Schema) bool {
 	p := pair{r, wr}
 	if w.silent > 0 {
 		if i := w.memoIndex(p); i >= 0 {
-			if !w.memo[i].ok {
+			switch w.memo[i].state {
+			case memoInProgress:
+				// Recursion: assume compatible (coinduction, as in Java and
+				// hamba), and remember the assumption.
+				w.lowest = min(w.lowest, i)
+				return true
+			case memoOK:
+				return true
+			case memoFailed:
 				w.failed = true
+				return true
 			}
-			return true
+			w.memo[i].state = memoInProgress // stale: check again
+			return false
 		}
-		// In progress counts as compatible (coinduction), as in Java and hamba.
-		w.memo = append(w.memo, memoEntry{p, true})
+		w.memo = append(w.memo, memoEntry{p, memoInProgress})
 		return false
 	}
 	if slices.Contains(w.seen, p) {
@@ -250,13 +276,36 @@ func (w *walker) fields(r, wr *avro.RecordSchema) {
 	w.record, w.field = saveRec, saveField
 }
 
-// done records the silent verdict for a named pair that visit let through.
-func (w *walker) done(r, wr avro.Schema) {
-	if w.silent > 0 {
-		if i := w.memoIndex(pair{r, wr}); i >= 0 {
-			w.memo[i].ok = !w.failed
+// enter starts walking a named pair's children; it returns the assumption
+// marker to hand to done.
+func (w *walker) enter() int {
+	saved := w.lowest
+	w.lowest = noLowest
+	return saved
+}
+
+// done records the silent verdict for a named pair that visit let through,
+// and passes on any assumption about an enclosing pair.
+func (w *walker) done(r, wr avro.Schema, saved int) {
+	if w.silent == 0 {
+		w.lowest = saved
+		return
+	}
+	j := w.memoIndex(pair{r, wr})
+	if j >= 0 {
+		switch {
+		case w.failed:
+			w.memo[j].state = memoFailed // a failure never rests on an assumption
+		case w.lowest < j:
+			w.memo[j].state = memoStale
+		default:
+			w.memo[j].state = memoOK
 		}
 	}
+	if w.lowest >= j {
+		w.lowest = noLowest // assumptions about this pair are settled
+	}
+	w.lowest = min(w.lowest, saved)
 }
 
 // fieldIndex finds the writer field that reader field rf reads: by name
