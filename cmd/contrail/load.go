@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -20,6 +21,8 @@ type loadFlags struct {
 	cfg      loadgen.Config
 	format   string
 	baseline bool
+	bench    bool
+	pairs    int
 	brokers  string
 }
 
@@ -34,7 +37,9 @@ func newLoadCmd(env *cliEnv) *cobra.Command {
 			"order final exactly once, stock conserved, each charged order charged once, each order\n" +
 			"cancelled after a charge refunded. It exits 1 when an invariant fails. With --baseline it\n" +
 			"also moves the same number of raw records through the broker with plain franz-go and\n" +
-			"reports the efficiency ratio. Run it against `contrail up` with no other traffic.",
+			"reports the efficiency ratio; --bench measures saturation, latency at half that rate and the\n" +
+			"efficiency as the median of --pairs back-to-back pairs. Run it against `contrail up` with no\n" +
+			"other traffic.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if f.format != "text" && f.format != "json" {
@@ -42,6 +47,9 @@ func newLoadCmd(env *cliEnv) *cobra.Command {
 			}
 			if f.cfg.Orders < 1 {
 				return withCode(exitError, errors.New("load: --orders must be at least 1"))
+			}
+			if f.bench {
+				return runBench(cmd, env, f)
 			}
 			if fl, ok := env.stderr.(*os.File); ok && f.format == "text" && isatty.IsTerminal(fl.Fd()) {
 				f.cfg.Progress = progressBar(env, time.Now())
@@ -88,8 +96,30 @@ func newLoadCmd(env *cliEnv) *cobra.Command {
 	fl.StringVar(&f.cfg.PaymentURL, "payment-url", "http://127.0.0.1:8092", "payment service base URL")
 	fl.StringVar(&f.format, "format", "text", "output format: text or json")
 	fl.BoolVar(&f.baseline, "baseline", false, "also measure raw franz-go through the broker and print the efficiency ratio")
-	fl.StringVar(&f.brokers, "brokers", "127.0.0.1:9092", "broker list for --baseline")
+	fl.StringVar(&f.brokers, "brokers", "127.0.0.1:9092", "broker list for --baseline and --bench")
+	fl.BoolVar(&f.bench, "bench", false, "benchmark: --pairs runs at saturation each paired with a raw franz-go run, then one at half the saturation rate")
+	fl.IntVar(&f.pairs, "pairs", 9, "back-to-back (flow, raw) pairs for --bench")
 	return cmd
+}
+
+func runBench(cmd *cobra.Command, env *cliEnv, f loadFlags) error {
+	br, err := loadgen.Bench(cmd.Context(), f.cfg, flowkit.SplitList(f.brokers), f.pairs)
+	if err != nil {
+		return withCode(exitError, err)
+	}
+	if f.format == "json" {
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(br); err != nil {
+			return withCode(exitError, err)
+		}
+	} else {
+		br.WriteText(env.stdout)
+	}
+	if !br.OK {
+		return withCode(exitError, errors.New("load: invariants failed during the benchmark"))
+	}
+	return nil
 }
 
 // progressBar draws one line on the terminal: placed and final counts.

@@ -22,6 +22,7 @@ func TestLoadRejectsBadInput(t *testing.T) {
 		{name: "no orders", args: []string{"--orders", "0", "--inventory-url", dead}, want: "--orders"},
 		{name: "bad mix", args: []string{"--out-of-stock", "0.7", "--declined", "0.6", "--inventory-url", dead}, want: "fractions"},
 		{name: "platform down", args: []string{"--orders", "1", "--inventory-url", dead, "--order-url", dead}, want: "contrail up"},
+		{name: "bench without pairs", args: []string{"--bench", "--pairs", "0", "--inventory-url", dead}, want: "--pairs"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

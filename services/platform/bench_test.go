@@ -64,19 +64,15 @@ func benchOnce(b *testing.B) {
 	load(100, 16, 0) // warm up: connections, schema ids, SQLite pages
 
 	const orders = 400
-	var effs, flows, raws []float64
-	for pair := 0; pair < 9; pair++ {
-		rep := load(orders, 64, 0)
-		base, err := loadgen.RunBaseline(ctx, []string{p.BrokerAddr}, orders*loadgen.RecordsPerOrder, 300, 0)
-		if err != nil {
-			b.Fatal(err)
-		}
-		flows = append(flows, rep.OrdersPerSec)
-		raws = append(raws, base.RecordsPerSec)
-		effs = append(effs, rep.OrdersPerSec*loadgen.RecordsPerOrder/base.RecordsPerSec)
+	br, err := loadgen.Bench(ctx, loadgen.Config{Orders: orders, Concurrency: 64, OrderURL: p.ServiceURLs["order"],
+		InventoryURL: p.ServiceURLs["inventory"], PaymentURL: p.ServiceURLs["payment"]}, []string{p.BrokerAddr}, 9)
+	if err != nil {
+		b.Fatal(err)
 	}
-	sat := median(flows)
-	half := load(orders, 32, sat/2)
+	if !br.OK {
+		b.Fatal("invariants failed during the benchmark")
+	}
+	sat, half := br.Saturation.Median, br.HalfRate
 
 	// Where the time goes: profile every service during one saturation run.
 	profDir := b.TempDir()
@@ -107,12 +103,10 @@ func benchOnce(b *testing.B) {
 	b.ReportMetric(half.Latency.P50, "p50-ms@half")
 	b.ReportMetric(half.Latency.P95, "p95-ms@half")
 	b.ReportMetric(half.Latency.P99, "p99-ms@half")
-	b.ReportMetric(median(raws), "raw-records/s")
-	b.ReportMetric(median(effs), "efficiency")
-	b.Logf("saturation: median %.1f orders/s placed->final (min %.1f, max %.1f) over 9 runs of %d orders", sat, minOf(flows), maxOf(flows), orders)
-	b.Logf("latency at half rate (%.0f/s): p50 %.0fms p95 %.0fms p99 %.0fms", sat/2, half.Latency.P50, half.Latency.P95, half.Latency.P99)
-	b.Logf("raw franz-go, same broker (SyncWrites), %d records of 300B: median %.0f records/s (min %.0f, max %.0f)", orders*loadgen.RecordsPerOrder, median(raws), minOf(raws), maxOf(raws))
-	b.Logf("efficiency (orders/s x %d / raw records/s): median %.3f, min %.3f, max %.3f over 9 pairs (target >= 0.05)", loadgen.RecordsPerOrder, median(effs), minOf(effs), maxOf(effs))
+	b.ReportMetric(br.Raw.Median, "raw-records/s")
+	b.ReportMetric(br.Efficiency.Median, "efficiency")
+	// b.Logf truncates long benchmark logs: print directly.
+	br.WriteText(os.Stdout)
 	for _, svc := range profiles {
 		out, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=100000", filepath.Join(profDir, svc+".pprof")).CombinedOutput()
 		if err != nil {
@@ -196,24 +190,3 @@ func byArea(top string) string {
 	return head + strings.Join(parts, ", ")
 }
 
-func median(xs []float64) float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	return s[len(s)/2]
-}
-
-func minOf(xs []float64) float64 {
-	m := xs[0]
-	for _, x := range xs {
-		m = min(m, x)
-	}
-	return m
-}
-
-func maxOf(xs []float64) float64 {
-	m := xs[0]
-	for _, x := range xs {
-		m = max(m, x)
-	}
-	return m
-}

@@ -1,0 +1,92 @@
+package loadgen
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+)
+
+// BenchReport is `contrail load --bench`: the flow at saturation, its
+// latency at half that rate, and the efficiency against raw franz-go
+// through the same broker, as the median of back-to-back pairs.
+type BenchReport struct {
+	Pairs int `json:"pairs"`
+	// Saturation is orders/s placed->final per pair's flow run.
+	Saturation Spread `json:"saturation_orders_per_sec"`
+	// Raw is raw durable records/s per pair's baseline run.
+	Raw Spread `json:"raw_records_per_sec"`
+	// Efficiency is orders/s x RecordsPerOrder / raw records/s per pair.
+	Efficiency Spread `json:"efficiency"`
+	// HalfRate is the run at half the median saturation rate.
+	HalfRate *Report `json:"half_rate"`
+	// OK is true when every run's invariants held.
+	OK bool `json:"ok"`
+}
+
+// Spread is the median, min and max of paired measurements.
+type Spread struct {
+	Median float64   `json:"median"`
+	Min    float64   `json:"min"`
+	Max    float64   `json:"max"`
+	All    []float64 `json:"all"`
+}
+
+func spread(xs []float64) Spread {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return Spread{Median: s[len(s)/2], Min: s[0], Max: s[len(s)-1], All: xs}
+}
+
+// Bench runs pairs of (flow at cfg.Concurrency without a rate cap, raw
+// baseline moving cfg.Orders x RecordsPerOrder records through brokers)
+// back to back, then cfg.Orders at half the median saturation rate. The
+// machine's noise hits both halves of a pair alike, which is why the ratio
+// is taken per pair.
+func Bench(ctx context.Context, cfg Config, brokers []string, pairs int) (*BenchReport, error) {
+	if pairs < 1 {
+		return nil, fmt.Errorf("%w: --pairs must be at least 1", ErrConfig)
+	}
+	cfg.Rate = 0
+	br := &BenchReport{Pairs: pairs, OK: true}
+	var sat, raw, eff []float64
+	for i := 0; i < pairs; i++ {
+		rep, err := Run(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		br.OK = br.OK && rep.OK
+		b, err := RunBaseline(ctx, brokers, cfg.Orders*RecordsPerOrder, 300, 0)
+		if err != nil {
+			return nil, err
+		}
+		sat = append(sat, rep.OrdersPerSec)
+		raw = append(raw, b.RecordsPerSec)
+		eff = append(eff, rep.OrdersPerSec*RecordsPerOrder/b.RecordsPerSec)
+	}
+	br.Saturation, br.Raw, br.Efficiency = spread(sat), spread(raw), spread(eff)
+	cfg.Rate = br.Saturation.Median / 2
+	half, err := Run(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	br.HalfRate = half
+	br.OK = br.OK && half.OK
+	return br, nil
+}
+
+// WriteText prints the benchmark for humans.
+func (b *BenchReport) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "saturation    %.1f orders/s placed->final (median of %d runs; min %.1f, max %.1f)\n", b.Saturation.Median, b.Pairs, b.Saturation.Min, b.Saturation.Max)
+	if h := b.HalfRate; h != nil {
+		fmt.Fprintf(w, "half rate     %.0f orders/s: placed->final p50 %.0fms  p95 %.0fms  p99 %.0fms\n", h.Rate, h.Latency.P50, h.Latency.P95, h.Latency.P99)
+	}
+	fmt.Fprintf(w, "raw franz-go  %.0f records/s through the same broker, same durability (min %.0f, max %.0f)\n", b.Raw.Median, b.Raw.Min, b.Raw.Max)
+	fmt.Fprintf(w, "efficiency    %.3f = orders/s x %d / raw records/s, median of %d pairs (min %.3f, max %.3f; target >= 0.05)\n",
+		b.Efficiency.Median, RecordsPerOrder, b.Pairs, b.Efficiency.Min, b.Efficiency.Max)
+	if b.OK {
+		fmt.Fprintln(w, "invariants    ok in every run")
+	} else {
+		fmt.Fprintln(w, "invariants    FAILED in at least one run (run without --bench to see which)")
+	}
+}
