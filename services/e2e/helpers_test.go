@@ -85,8 +85,8 @@ func (s *stack) dumpLogs(t testing.TB) {
 	for _, svc := range platform.Services {
 		b, _ := os.ReadFile(filepath.Join(s.dataDir, "logs", svc+".log"))
 		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-		if len(lines) > 25 {
-			lines = lines[len(lines)-25:]
+		if len(lines) > 15 {
+			lines = lines[len(lines)-15:]
 		}
 		t.Logf("last lines of %s.log:\n%s", svc, strings.Join(lines, "\n"))
 	}

@@ -57,8 +57,8 @@ func TestOrderTraceEndToEnd(t *testing.T) {
 
 	// The batch exporters deliver while the services run (no shutdown
 	// needed)...
-	if got := waitSpans(j, pl.TraceID, total, 30*time.Second); len(got.Spans) < total {
-		t.Errorf("only %d of %d spans reached Jaeger within 30s while the services ran", len(got.Spans), total)
+	if got := waitSpans(j, pl.TraceID, total, 15*time.Second); len(got.Spans) < total {
+		t.Errorf("only %d of %d spans reached Jaeger within 15s while the services ran", len(got.Spans), total)
 	}
 	// ...and stopping the services (SIGINT: drain, flush spans) adds none:
 	// the trace is then final.
