@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test vet gen gen-check bench fuzz jaeger
+.PHONY: all build test deps vet gen gen-check bench fuzz jaeger
 
 all: build
 
@@ -10,7 +10,7 @@ build:
 	$(GO) build ./...
 
 # The default suite: regenerate-and-diff, vet, then every test.
-test: gen-check vet jaeger
+test: deps gen-check vet jaeger
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 
 vet:
@@ -31,3 +31,11 @@ bench:
 jaeger:
 	$(GO) -C tools build -o bin/jaeger.new github.com/jaegertracing/jaeger/cmd/jaeger
 	mv tools/bin/jaeger.new tools/bin/jaeger
+
+# System packages the tests use: kcat (librdkafka's CLI) proves a non-Go Kafka
+# client works against the embedded broker. Installed when missing and we are
+# root (as in CI); otherwise the interop test skips and says why.
+deps:
+	@command -v kcat >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		{ apt-get update -qq >/dev/null && apt-get install -y -qq kcat >/dev/null; } ; } || \
+		echo "make: kcat could not be installed; the kcat interop test will skip"

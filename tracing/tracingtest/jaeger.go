@@ -347,6 +347,9 @@ extensions:
     http:
       endpoint: 127.0.0.1:%d
   jaeger_query:
+    # Jaeger's query service traces itself by default and exports to
+    # 127.0.0.1:4317, which is where a developer's own Jaeger listens.
+    enable_tracing: false
     storage:
       traces: mem
     http:
