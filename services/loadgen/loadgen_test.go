@@ -81,7 +81,9 @@ func (f *fakeShop) handler() http.Handler {
 		defer f.mu.Unlock()
 		list := []map[string]any{}
 		for _, o := range f.orders {
-			list = append(list, o)
+			if r.URL.Query().Get("open") != "true" || (o["status"] != "SHIPPED" && o["status"] != "CANCELLED") {
+				list = append(list, o)
+			}
 		}
 		json.NewEncoder(w).Encode(map[string]any{"orders": list})
 	})

@@ -215,8 +215,8 @@ type ErrorBody struct {
 }
 
 // Routes registers the order API on r: POST /orders, GET /orders/:id and
-// GET /orders?after=&limit=&since= (pages oldest first; since is an RFC
-// 3339 time).
+// GET /orders?after=&limit=&since=&open= (pages oldest first; since is an
+// RFC 3339 time; open=true keeps orders that are not final yet).
 func Routes(r gin.IRouter, s *Store) {
 	r.POST("/orders", func(c *gin.Context) { place(c, s) })
 	r.GET("/orders/:id", func(c *gin.Context) {
@@ -258,7 +258,16 @@ func Routes(r gin.IRouter, s *Store) {
 			}
 			since = t
 		}
-		list, next, err := s.List(c.Request.Context(), after, limit, since)
+		open := false
+		switch v := c.Query("open"); v {
+		case "", "false":
+		case "true":
+			open = true
+		default:
+			c.JSON(http.StatusBadRequest, ErrorBody{Error: "open must be true or false", Field: "open"})
+			return
+		}
+		list, next, err := s.List(c.Request.Context(), ListFilter{After: after, Limit: limit, Since: since, Open: open})
 		if err != nil {
 			c.JSON(http.StatusInternalServerError, ErrorBody{Error: err.Error()})
 			return

@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -77,7 +76,7 @@ func TestPostOrdersRejectsBadInput(t *testing.T) {
 			}
 		})
 	}
-	list, _, err := s.List(t.Context(), 0, 10, time.Time{})
+	list, _, err := s.List(t.Context(), order.ListFilter{Limit: 10})
 	if err != nil || len(list) != 0 {
 		t.Fatalf("bad requests stored %d orders (%v)", len(list), err)
 	}

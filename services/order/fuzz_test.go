@@ -2,10 +2,10 @@ package order_test
 
 import (
 	"encoding/json"
+	"github.com/contrail-events/contrail/services/order"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 )
 
 // FuzzPostOrders feeds arbitrary bodies to POST /orders: the API must
@@ -19,7 +19,7 @@ func FuzzPostOrders(f *testing.F) {
 	f.Add(`[` + validBody + `]`)
 	r, s, _ := newAPI(f)
 	f.Fuzz(func(t *testing.T, body string) {
-		before, _, _ := s.List(t.Context(), 0, 1000, time.Time{})
+		before, _, _ := s.List(t.Context(), order.ListFilter{Limit: 1000})
 		w := do(r, "POST", "/orders", body)
 		switch w.Code {
 		case http.StatusAccepted, http.StatusBadRequest, http.StatusUnprocessableEntity:
@@ -29,7 +29,7 @@ func FuzzPostOrders(f *testing.F) {
 		if !json.Valid(w.Body.Bytes()) {
 			t.Fatalf("non-JSON answer %q", w.Body)
 		}
-		after, _, _ := s.List(t.Context(), 0, 1000, time.Time{})
+		after, _, _ := s.List(t.Context(), order.ListFilter{Limit: 1000})
 		if stored := len(after) - len(before); (w.Code == http.StatusAccepted) != (stored == 1) {
 			t.Fatalf("code %d but %d orders stored", w.Code, stored)
 		}

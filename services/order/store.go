@@ -379,16 +379,28 @@ func (s *Store) Get(ctx context.Context, id string, withHistory bool) (Order, er
 	return o, nil
 }
 
-// List returns up to limit orders placed after the cursor (0 = from the
-// first) and, when since is not zero, no earlier than since, oldest first,
-// and the cursor for the next page (0 = no more).
-func (s *Store) List(ctx context.Context, after int64, limit int, since time.Time) ([]Order, int64, error) {
+// ListFilter selects a page of orders.
+type ListFilter struct {
+	// After is the cursor of the previous page (0 = from the first order).
+	After int64
+	// Limit is the page size, 1..1000; default 100.
+	Limit int
+	// Since, when not zero, skips orders created before it.
+	Since time.Time
+	// Open keeps only orders that are not final yet (PENDING, CONFIRMED).
+	Open bool
+}
+
+// List returns a page of orders, oldest first, and the cursor for the next
+// page (0 = no more).
+func (s *Store) List(ctx context.Context, f ListFilter) ([]Order, int64, error) {
+	after, limit := f.After, f.Limit
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	if !since.IsZero() {
+	if !f.Since.IsZero() {
 		var first sql.NullInt64
-		if err := s.db.QueryRowContext(ctx, `SELECT min(seq) FROM orders WHERE created_at >= ?`, since.UnixMilli()).Scan(&first); err != nil {
+		if err := s.db.QueryRowContext(ctx, `SELECT min(seq) FROM orders WHERE created_at >= ?`, f.Since.UnixMilli()).Scan(&first); err != nil {
 			return nil, 0, fmt.Errorf("order: list since: %w", err)
 		}
 		if !first.Valid {
@@ -396,7 +408,11 @@ func (s *Store) List(ctx context.Context, after int64, limit int, since time.Tim
 		}
 		after = max(after, first.Int64-1)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+orderCols+` FROM orders WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit+1)
+	where := `seq > ?`
+	if f.Open {
+		where += ` AND status IN ('PENDING', 'CONFIRMED')`
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+orderCols+` FROM orders WHERE `+where+` ORDER BY seq LIMIT ?`, after, limit+1)
 	if err != nil {
 		return nil, 0, fmt.Errorf("order: list: %w", err)
 	}

@@ -204,7 +204,7 @@ func TestListPages(t *testing.T) {
 	var all []string
 	var after int64
 	for pages := 0; ; pages++ {
-		list, next, err := s.List(ctx, after, 2, time.Time{})
+		list, next, err := s.List(ctx, order.ListFilter{After: after, Limit: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -222,10 +222,26 @@ func TestListPages(t *testing.T) {
 	if len(all) != 5 {
 		t.Fatalf("listed %d orders, want 5", len(all))
 	}
-	if l, _, err := s.List(ctx, 0, 10, time.Now().Add(time.Hour)); err != nil || len(l) != 0 {
+	if l, _, err := s.List(ctx, order.ListFilter{Limit: 10, Since: time.Now().Add(time.Hour)}); err != nil || len(l) != 0 {
 		t.Fatalf("since the future: %d orders, %v", len(l), err)
 	}
-	if l, _, err := s.List(ctx, 0, 10, time.Now().Add(-time.Hour)); err != nil || len(l) != 5 {
+	if l, _, err := s.List(ctx, order.ListFilter{Limit: 10, Since: time.Now().Add(-time.Hour)}); err != nil || len(l) != 5 {
 		t.Fatalf("since an hour ago: %d orders, %v", len(l), err)
+	}
+	// Ship the first order: it leaves the open list.
+	first := all[0]
+	for i, st := range []step{{"reserved", "x1"}, {"paid", "x2"}, {"shipped", "x3"}} {
+		if err := applyStep(ctx, s, first, st, int64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	open, _, err := s.List(ctx, order.ListFilter{Limit: 10, Open: true})
+	if err != nil || len(open) != 4 {
+		t.Fatalf("open orders: %d, %v", len(open), err)
+	}
+	for _, o := range open {
+		if o.ID == first {
+			t.Fatal("a shipped order is listed as open")
+		}
 	}
 }
