@@ -158,6 +158,18 @@ func (s *Store) Seed(ctx context.Context, seed map[string]int) error {
 type Tx struct {
 	s  *Store
 	tx *sql.Tx
+	// inboxed: the caller's transaction already holds the event's inbox
+	// row (the runtime's inbox), so the store's own dedupe row is skipped.
+	inboxed bool
+}
+
+// seen records eventID in the store's inbox unless the caller's inbox
+// already did, and reports whether the event is new.
+func (t *Tx) seen(ctx context.Context, eventID string) (bool, error) {
+	if t.inboxed {
+		return true, nil
+	}
+	return flowkit.MarkSeen(ctx, t.tx, eventID)
 }
 
 // Batch runs fn in one transaction, committed when fn returns nil.
@@ -191,7 +203,7 @@ func merge(lines []Line) []Line {
 // OrderPlaced for an order that already has a reservation decision changes
 // nothing, even under a new event id.
 func (t *Tx) OrderPlaced(ctx context.Context, rec flowkit.Record, orderID string, lines []Line) error {
-	fresh, err := flowkit.MarkSeen(ctx, t.tx, rec.EventID)
+	fresh, err := t.seen(ctx, rec.EventID)
 	if err != nil || !fresh {
 		return err
 	}
@@ -265,7 +277,7 @@ func (t *Tx) reservation(ctx context.Context, orderID string) (resID, status str
 // InventoryReleased. A cancel for an order never seen marks it so a late
 // OrderPlaced reserves nothing.
 func (t *Tx) OrderCancelled(ctx context.Context, rec flowkit.Record, orderID string) error {
-	fresh, err := flowkit.MarkSeen(ctx, t.tx, rec.EventID)
+	fresh, err := t.seen(ctx, rec.EventID)
 	if err != nil || !fresh {
 		return err
 	}
@@ -292,7 +304,7 @@ func (t *Tx) OrderCancelled(ctx context.Context, rec flowkit.Record, orderID str
 
 // OrderReady moves orderID's reservation from reserved to shipped.
 func (t *Tx) OrderReady(ctx context.Context, rec flowkit.Record, orderID string) error {
-	fresh, err := flowkit.MarkSeen(ctx, t.tx, rec.EventID)
+	fresh, err := t.seen(ctx, rec.EventID)
 	if err != nil || !fresh {
 		return err
 	}
@@ -395,6 +407,8 @@ func ShortDetail(short []ShortLine) string {
 	return strings.Join(parts, "; ")
 }
 
-// In returns a Tx that applies events inside tx, a transaction someone else
-// owns (the runtime's inbox transaction): the caller commits it.
-func (s *Store) In(tx *sql.Tx) *Tx { return &Tx{s: s, tx: tx} }
+// In returns a Tx that applies events inside tx, the runtime's inbox
+// transaction: the caller commits it, and its inbox row already dedupes the
+// event by id, so the store writes no second one. Effects stay keyed by
+// order id either way.
+func (s *Store) In(tx *sql.Tx) *Tx { return &Tx{s: s, tx: tx, inboxed: true} }

@@ -207,6 +207,9 @@ type state struct {
 type Tx struct {
 	s  *Store
 	tx *sql.Tx
+	// inboxed: the caller's transaction already holds the event's inbox
+	// row (the runtime's inbox), so the store's own dedupe row is skipped.
+	inboxed bool
 }
 
 // Batch runs fn in one transaction and commits when fn returns nil: one
@@ -216,7 +219,7 @@ func (s *Store) Batch(ctx context.Context, fn func(*Tx) error) error {
 }
 
 func (t *Tx) apply(ctx context.Context, rec flowkit.Record, orderID, detail string, fn func(st *state) ([]out, error)) error {
-	return t.s.applyTx(ctx, t.tx, rec, orderID, detail, fn)
+	return t.s.applyTx(ctx, t.tx, t.inboxed, rec, orderID, detail, fn)
 }
 
 type out struct {
@@ -225,17 +228,19 @@ type out struct {
 	ev                 any
 }
 
-func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, rec flowkit.Record, orderID, detail string, fn func(st *state) ([]out, error)) error {
-	fresh, err := flowkit.MarkSeen(ctx, tx, rec.EventID)
-	if err != nil {
-		return fmt.Errorf("order: inbox: %w", err)
-	}
-	if !fresh {
-		return nil
+func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, inboxed bool, rec flowkit.Record, orderID, detail string, fn func(st *state) ([]out, error)) error {
+	if !inboxed {
+		fresh, err := flowkit.MarkSeen(ctx, tx, rec.EventID)
+		if err != nil {
+			return fmt.Errorf("order: inbox: %w", err)
+		}
+		if !fresh {
+			return nil
+		}
 	}
 	st := state{id: orderID}
 	var placement string
-	err = tx.QueryRowContext(ctx, `SELECT status, reason, detail, reserved, paid, reservation_id, payment_id, placement FROM orders WHERE id = ?`, orderID).
+	err := tx.QueryRowContext(ctx, `SELECT status, reason, detail, reserved, paid, reservation_id, payment_id, placement FROM orders WHERE id = ?`, orderID).
 		Scan(&st.status, &st.reason, &st.detail, &st.reserved, &st.paid, &st.reservationID, &st.paymentID, &placement)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("%w %q (event %s %s)", ErrUnknownOrder, orderID, rec.Type, rec.EventID)
@@ -499,6 +504,7 @@ func (s *Store) Stats(ctx context.Context) (map[Status]int, error) {
 	return out, rows.Err()
 }
 
-// In returns a Tx that applies events inside tx, a transaction someone else
-// owns (the runtime's inbox transaction): the caller commits it.
-func (s *Store) In(tx *sql.Tx) *Tx { return &Tx{s: s, tx: tx} }
+// In returns a Tx that applies events inside tx, the runtime's inbox
+// transaction: the caller commits it, and its inbox row already dedupes the
+// event by id, so the store writes no second one.
+func (s *Store) In(tx *sql.Tx) *Tx { return &Tx{s: s, tx: tx, inboxed: true} }

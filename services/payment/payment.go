@@ -143,6 +143,18 @@ func (s *Store) Close() error { return s.db.Close() }
 type Tx struct {
 	s  *Store
 	tx *sql.Tx
+	// inboxed: the caller's transaction already holds the event's inbox
+	// row (the runtime's inbox), so the store's own dedupe row is skipped.
+	inboxed bool
+}
+
+// seen records eventID in the store's inbox unless the caller's inbox
+// already did, and reports whether the event is new.
+func (t *Tx) seen(ctx context.Context, eventID string) (bool, error) {
+	if t.inboxed {
+		return true, nil
+	}
+	return flowkit.MarkSeen(ctx, t.tx, eventID)
 }
 
 // Batch runs fn in one transaction, committed when fn returns nil.
@@ -178,7 +190,7 @@ func (t *Tx) put(ctx context.Context, orderID, paymentID, status string, amount 
 // OrderPlaced charges the order through the fake provider, at most once per
 // order, and emits PaymentConfirmed or PaymentFailed.
 func (t *Tx) OrderPlaced(ctx context.Context, rec flowkit.Record, c Charge) error {
-	fresh, err := flowkit.MarkSeen(ctx, t.tx, rec.EventID)
+	fresh, err := t.seen(ctx, rec.EventID)
 	if err != nil || !fresh {
 		return err
 	}
@@ -210,7 +222,7 @@ func (t *Tx) OrderPlaced(ctx context.Context, rec flowkit.Record, c Charge) erro
 // OrderCancelled refunds a charged order once and emits PaymentRefunded. An
 // order never seen is voided so a late OrderPlaced charges nothing.
 func (t *Tx) OrderCancelled(ctx context.Context, rec flowkit.Record, orderID string) error {
-	fresh, err := flowkit.MarkSeen(ctx, t.tx, rec.EventID)
+	fresh, err := t.seen(ctx, rec.EventID)
 	if err != nil || !fresh {
 		return err
 	}
@@ -289,6 +301,8 @@ func (s *Store) Get(ctx context.Context, orderID string) (Account, bool, error) 
 	return list[0], true, nil
 }
 
-// In returns a Tx that applies events inside tx, a transaction someone else
-// owns (the runtime's inbox transaction): the caller commits it.
-func (s *Store) In(tx *sql.Tx) *Tx { return &Tx{s: s, tx: tx} }
+// In returns a Tx that applies events inside tx, the runtime's inbox
+// transaction: the caller commits it, and its inbox row already dedupes the
+// event by id, so the store writes no second one. Effects stay keyed by
+// order id either way.
+func (s *Store) In(tx *sql.Tx) *Tx { return &Tx{s: s, tx: tx, inboxed: true} }

@@ -189,4 +189,3 @@ func byArea(top string) string {
 	}
 	return head + strings.Join(parts, ", ")
 }
-

@@ -89,6 +89,18 @@ func (s *Store) Close() error { return s.db.Close() }
 type Tx struct {
 	s  *Store
 	tx *sql.Tx
+	// inboxed: the caller's transaction already holds the event's inbox
+	// row (the runtime's inbox), so the store's own dedupe row is skipped.
+	inboxed bool
+}
+
+// seen records eventID in the store's inbox unless the caller's inbox
+// already did, and reports whether the event is new.
+func (t *Tx) seen(ctx context.Context, eventID string) (bool, error) {
+	if t.inboxed {
+		return true, nil
+	}
+	return flowkit.MarkSeen(ctx, t.tx, eventID)
 }
 
 // Batch runs fn in one transaction, committed when fn returns nil.
@@ -98,7 +110,7 @@ func (s *Store) Batch(ctx context.Context, fn func(*Tx) error) error {
 
 // OrderReady ships orderID once and emits OrderShipped.
 func (t *Tx) OrderReady(ctx context.Context, rec flowkit.Record, orderID string) error {
-	fresh, err := flowkit.MarkSeen(ctx, t.tx, rec.EventID)
+	fresh, err := t.seen(ctx, rec.EventID)
 	if err != nil || !fresh {
 		return err
 	}
@@ -146,6 +158,8 @@ func (s *Store) Count(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// In returns a Tx that applies events inside tx, a transaction someone else
-// owns (the runtime's inbox transaction): the caller commits it.
-func (s *Store) In(tx *sql.Tx) *Tx { return &Tx{s: s, tx: tx} }
+// In returns a Tx that applies events inside tx, the runtime's inbox
+// transaction: the caller commits it, and its inbox row already dedupes the
+// event by id, so the store writes no second one. Effects stay keyed by
+// order id either way.
+func (s *Store) In(tx *sql.Tx) *Tx { return &Tx{s: s, tx: tx, inboxed: true} }
