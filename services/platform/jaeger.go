@@ -16,7 +16,8 @@ import (
 // $CONTRAIL_JAEGER_BIN), else tools/bin/jaeger of the checkout above the
 // working directory, built with `go -C tools build` when missing. The first
 // build downloads and compiles Jaeger and takes minutes; say is told first.
-func JaegerBinary(explicit string, say func(string, ...any)) (string, error) {
+// Cancelling ctx stops the build.
+func JaegerBinary(ctx context.Context, explicit string, say func(string, ...any)) (string, error) {
 	if explicit != "" {
 		if _, err := os.Stat(explicit); err != nil {
 			return "", fmt.Errorf("platform: Jaeger binary %s: %w", explicit, err)
@@ -33,7 +34,7 @@ func JaegerBinary(explicit string, say func(string, ...any)) (string, error) {
 	}
 	say("jaeger     building from %s (the first build downloads and compiles Jaeger: expect a few minutes)...", tools)
 	tmp := fmt.Sprintf("%s.tmp%d", bin, os.Getpid())
-	cmd := exec.Command("go", "-C", tools, "build", "-o", tmp, "github.com/jaegertracing/jaeger/cmd/jaeger")
+	cmd := exec.CommandContext(ctx, "go", "-C", tools, "build", "-o", tmp, "github.com/jaegertracing/jaeger/cmd/jaeger")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		os.Remove(tmp)
 		return "", fmt.Errorf("platform: build Jaeger (go -C %s build): %w\n%s\nuse --no-jaeger to run without it", tools, err, out)
@@ -63,7 +64,7 @@ func findTools() (string, error) {
 
 func (p *Platform) startJaeger(ctx, runCtx context.Context) error {
 	cfg := p.cfg
-	bin, err := JaegerBinary(cfg.JaegerBin, p.say)
+	bin, err := JaegerBinary(ctx, cfg.JaegerBin, p.say)
 	if err != nil {
 		return err
 	}
