@@ -11,6 +11,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"go/token"
+	"go/types"
 	"path"
 	"slices"
 	"sort"
@@ -166,8 +168,8 @@ func (g *generator) plan() error {
 			g.errAt(t, "", "namespaces %s and %s both end in %q and would share Go package %s/%s: rename one", prev, t.Namespace, leaf, g.cfg.ImportPath, leaf)
 			continue
 		}
-		if leaf == "events" || leaf == "avro" || leaf == "fmt" || leaf == "json" || leaf == "time" || leaf == "big" {
-			g.errAt(t, "", "namespace %s ends in %q, which clashes with a package the generated code imports: rename it", t.Namespace, leaf)
+		if why := reservedPackageName(leaf); why != "" {
+			g.errAt(t, "", "namespace %s ends in %q, which %s: rename the last part of the namespace", t.Namespace, leaf, why)
 			continue
 		}
 		leaves[leaf] = t.Namespace
@@ -190,6 +192,29 @@ func (g *generator) plan() error {
 		return g.err()
 	}
 	return nil
+}
+
+// importedPackages are the package names generated files may import; a
+// generated package with one of these names would collide with the import.
+var importedPackages = map[string]bool{
+	"avro": true, "big": true, "errors": true, "events": true, "fmt": true,
+	"json": true, "strconv": true, "strings": true, "time": true,
+}
+
+// reservedPackageName says why leaf cannot name a generated package, or ""
+// when it can. A keyword does not parse as a package name; a predeclared
+// identifier (string, error, int, ...) would shadow itself in every file that
+// imports the package, breaking the generated field types.
+func reservedPackageName(leaf string) string {
+	switch {
+	case token.IsKeyword(leaf):
+		return "is a Go keyword and cannot name a Go package"
+	case types.Universe.Lookup(leaf) != nil:
+		return "is a predeclared Go identifier and would shadow it in the packages that import it"
+	case importedPackages[leaf]:
+		return "clashes with a package the generated code imports"
+	}
+	return ""
 }
 
 // checkPackageCycles reports namespaces that refer to each other, which

@@ -191,6 +191,21 @@ func TestGenerateErrors(t *testing.T) {
 			want: `R.avsc:2:52: fields "order_id" and "orderId" both become Go field OrderID`,
 		},
 		{
+			name:  "namespace leaf is a Go keyword",
+			files: map[string]string{"a/type/R.avsc": `{"type": "record", "name": "R", "namespace": "a.type", "fields": []}`},
+			want:  `codegen/testdata/in/a/type/R.avsc:1:1: namespace a.type ends in "type", which is a Go keyword and cannot name a Go package`,
+		},
+		{
+			name:  "namespace leaf shadows a predeclared identifier",
+			files: map[string]string{"a/string/R.avsc": `{"type": "record", "name": "R", "namespace": "a.string", "fields": []}`},
+			want:  `namespace a.string ends in "string", which is a predeclared Go identifier`,
+		},
+		{
+			name:  "namespace leaf is a package the generated code imports",
+			files: map[string]string{"a/errors/R.avsc": `{"type": "record", "name": "R", "namespace": "a.errors", "fields": []}`},
+			want:  `namespace a.errors ends in "errors", which clashes with a package the generated code imports`,
+		},
+		{
 			name: "enum symbol clashes with a type",
 			files: map[string]string{
 				"a/x/Color.avsc":    `{"type": "enum", "name": "Color", "namespace": "a.x", "symbols": ["RED"]}`,
