@@ -150,6 +150,7 @@ type Serde struct {
 	// (warm-up only) copy the map under fetchMu.
 	ids      atomic.Pointer[cache[events.Type, typeEntry]]
 	resolved atomic.Pointer[cache[resolvedKey, avro.Schema]]
+	names    atomic.Pointer[cache[int, string]]
 	writers  sync.Map // int -> avro.Schema; warm-up only
 
 	fetchMu sync.Mutex // serialises registry round trips (warm-up only)
@@ -244,6 +245,35 @@ func (s *Serde) Decode(ctx context.Context, data []byte, t events.Type, out any)
 		return fmt.Errorf("serde: decode %s (schema %d): %w", t.FullName(), id, err)
 	}
 	return nil
+}
+
+// WriterName returns the fully qualified name of the schema registered
+// under id (e.g. "contrail.orders.OrderPlaced"): the event type a payload
+// framed with id carries, for records that arrive without a type header
+// (a kcat or Java producer). The first call for an id fetches the schema;
+// the answer is cached for the life of the Serde, so a known id costs no
+// registry call and keeps working while the registry is down. Errors:
+// ErrUnknownSchemaID, ErrRegistryUnavailable (transient: retry), an error
+// when the schema does not parse, and an error when it is not a named type
+// (a bare primitive or union cannot name an event). Safe for concurrent use.
+func (s *Serde) WriterName(ctx context.Context, id int) (string, error) {
+	if n, ok := s.names.Load().get(id); ok {
+		return n, nil
+	}
+	sch, err := s.writerSchema(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	named, ok := sch.(avro.NamedSchema)
+	if !ok {
+		return "", fmt.Errorf("serde: writer schema %d is a %s, not a record, enum or fixed: it names no event type", id, sch.Type())
+	}
+	s.fetchMu.Lock()
+	if _, ok := s.names.Load().get(id); !ok {
+		storeCOW(&s.names, id, named.FullName())
+	}
+	s.fetchMu.Unlock()
+	return named.FullName(), nil
 }
 
 // ID returns t's schema ID, registering or looking it up on first use.

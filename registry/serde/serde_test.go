@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -423,4 +424,61 @@ func FuzzDecode(f *testing.F) {
 		var out OrderPlaced
 		_ = s.Decode(ctx, append(append([]byte{}, header...), body...), b, &out)
 	})
+}
+
+func TestWriterName(t *testing.T) {
+	ctx := context.Background()
+	tr := newRegistry(t)
+	s := newSerde(t, tr)
+	id, err := s.ID(ctx, orderBinding(events.TopicRecordName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prim, err := tr.client.RegisterSchema(ctx, "bare-string", sr.Schema{Schema: `"string"`}, -1, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		id      int
+		want    string
+		wantErr error  // errors.Is target
+		errText string // part of the message, when wantErr is nil
+	}{
+		{name: "record", id: id, want: "serdetest.orders.OrderPlaced"},
+		{name: "referenced record", id: 1, want: "serdetest.common.Money"},
+		{name: "unknown id", id: 999999, wantErr: serde.ErrUnknownSchemaID},
+		{name: "primitive", id: prim, errText: "names no event type"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := s.WriterName(ctx, tt.id)
+			switch {
+			case tt.wantErr != nil:
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("WriterName(%d) = %q, %v; want %v", tt.id, got, err, tt.wantErr)
+				}
+			case tt.errText != "":
+				if err == nil || !strings.Contains(err.Error(), tt.errText) {
+					t.Fatalf("WriterName(%d) = %q, %v; want an error containing %q", tt.id, got, err, tt.errText)
+				}
+			case err != nil || got != tt.want:
+				t.Fatalf("WriterName(%d) = %q, %v; want %q", tt.id, got, err, tt.want)
+			}
+		})
+	}
+
+	// Cached: no registry call for a known id, even with the registry down;
+	// a new id then needs the registry and fails transiently.
+	before := tr.requests.Load()
+	tr.down.Store(true)
+	if got, err := s.WriterName(ctx, id); err != nil || got != "serdetest.orders.OrderPlaced" {
+		t.Fatalf("cached WriterName with the registry down = %q, %v", got, err)
+	}
+	if n := tr.requests.Load() - before; n != 0 {
+		t.Fatalf("%d registry requests for a cached id, want 0", n)
+	}
+	if _, err := newSerde(t, tr).WriterName(ctx, id); !errors.Is(err, serde.ErrRegistryUnavailable) {
+		t.Fatalf("cold WriterName with the registry down: %v; want ErrRegistryUnavailable", err)
+	}
 }
