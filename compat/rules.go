@@ -69,8 +69,9 @@ var (
 	// SchemaFileDeleted: a schema file in the baseline is gone.
 	SchemaFileDeleted = Rule{"SCHEMA_FILE_DELETED", "A schema file in the baseline must not disappear while a type it defined is still in use.", Error, true}
 	// SchemaFileRenamed: a schema file was renamed (its type renamed or moved
-	// to another namespace), which gives it a new full name and subject.
-	SchemaFileRenamed = Rule{"SCHEMA_FILE_RENAMED", "A type must keep its file and full name: a renamed type gets a new subject with an empty history, and readers need an alias to match it.", Error, true}
+	// to another namespace), which gives it a new full name, a new Go type
+	// and, unless its subject is a TopicName subject, a new subject.
+	SchemaFileRenamed = Rule{"SCHEMA_FILE_RENAMED", "A type must keep its file and full name: a renamed type gets a new Go type and (except under TopicName) a new subject with an empty history, and readers need an alias to match it.", Error, true}
 	// ExceptionUnused: an exception in the exceptions file matched nothing.
 	ExceptionUnused = Rule{"EXCEPTION_UNUSED", "Every entry in the exceptions file must still silence a finding; delete entries that no longer do.", Warning, true}
 	// ExceptionExpired: an exception's expiry date has passed; it no longer

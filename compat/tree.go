@@ -149,7 +149,18 @@ func CheckTree(next Snapshot, history []Snapshot, opts TreeOptions) ([]Finding, 
 		baseByName[old.FullName] = true
 	}
 	for _, old := range base.Entries {
-		if _, same := nextBySubject[old.Subject]; same {
+		if cur, same := nextBySubject[old.Subject]; same {
+			if old.File != "" && cur.File != "" && old.FullName != cur.FullName {
+				// Same subject (TopicName), new type: the history carries over,
+				// but the file, full name and generated Go type do not.
+				out = append(out, Finding{
+					Rule: SchemaFileRenamed.ID, Subject: old.Subject,
+					Direction: Direction{Reader: next.Label, Writer: base.Label},
+					Reader:    Location{File: cur.File, Line: 1, Col: 1}, Writer: Location{File: old.File, Line: 1, Col: 1},
+					Message: fmt.Sprintf("%s (%s) was renamed to %s (%s); subject %s keeps its history, but the generated Go type is renamed and readers of the old name need \"aliases\": [%q] to match it; keep the old name, or record the rename in the exceptions file with a reason",
+						old.File, old.FullName, cur.File, cur.FullName, old.Subject, old.FullName),
+				})
+			}
 			continue
 		}
 		if cur := nextByName[old.FullName]; cur != nil {

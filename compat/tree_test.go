@@ -1,8 +1,11 @@
 package compat_test
 
 import (
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,6 +92,59 @@ func TestTreeRuleFixtures(t *testing.T) {
 			}
 			if pass := checkTreeDirs(t, filepath.Join(dir, "previous"), filepath.Join(dir, "passing")); len(pass) != 0 {
 				t.Fatalf("passing twin: %+v", pass)
+			}
+		})
+	}
+}
+
+// TestRenameKeepingSubject covers renames whose subject does not change
+// (TopicName strategy): the subject keeps its history and an alias makes
+// resolution pass, yet the file, full name and generated Go type all change,
+// so the rename must still be reported.
+func TestRenameKeepingSubject(t *testing.T) {
+	const manifest = "version: 1\ndefaults: {strategy: TopicName, compatibility: BACKWARD}\ntopics: [{name: shop}]\n" +
+		"events:\n  - schema: shop.%s\n    topic: shop\n    key: orderId\n"
+	const avsc = `{"type": "record", "name": "%s", "namespace": "shop"%s, "fields": [{"name": "orderId", "type": "string"}]}`
+	write := func(t *testing.T, name, extra string) string {
+		dir := t.TempDir()
+		if err := os.MkdirAll(filepath.Join(dir, "shop"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "manifest.yaml"), []byte(fmt.Sprintf(manifest, name)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "shop", name+".avsc"), []byte(fmt.Sprintf(avsc, name, extra)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	prev := write(t, "OrderShipped", "")
+	tests := []struct {
+		name string
+		cur  string
+		want map[compat.RuleID]int
+	}{
+		{name: "unchanged", cur: write(t, "OrderShipped", ""), want: map[compat.RuleID]int{}},
+		{name: "renamed with an alias", cur: write(t, "OrderSent", `, "aliases": ["shop.OrderShipped"]`),
+			want: map[compat.RuleID]int{"SCHEMA_FILE_RENAMED": 1}},
+		{name: "renamed without an alias", cur: write(t, "OrderSent", ""),
+			want: map[compat.RuleID]int{"SCHEMA_FILE_RENAMED": 1, "NAME_MISMATCH": 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := map[compat.RuleID]int{}
+			for _, f := range checkTreeDirs(t, prev, tt.cur) {
+				got[f.Rule]++
+				if f.Rule != "SCHEMA_FILE_RENAMED" {
+					continue
+				}
+				if f.Subject != "shop-value" || f.Reader.File != "shop/OrderSent.avsc" || f.Writer.File != "shop/OrderShipped.avsc" ||
+					!strings.Contains(f.Message, "subject shop-value keeps") {
+					t.Errorf("finding = %+v", f)
+				}
+			}
+			if !maps.Equal(got, tt.want) {
+				t.Errorf("rules %v, want %v", got, tt.want)
 			}
 		})
 	}
