@@ -20,6 +20,22 @@ type Codec interface {
 	Decode(ctx context.Context, data []byte, t events.Type, out any) error
 }
 
+// WriterNamer is an optional Codec extension that *serde.Serde has:
+// WriterName returns the fully qualified name of the schema registered under
+// a payload's schema ID. With it, the router dispatches a record that has no
+// HeaderEventType header (one written by kcat or a Java Confluent
+// serializer) by the name of its writer schema; without it, such a record
+// goes to its topic's handler when the topic has exactly one, and is skipped
+// otherwise.
+//
+// WriterName must be safe for concurrent use and should cache: it is called
+// for every record without the header. serde.ErrRegistryUnavailable and
+// context errors make the router retry in place; any other error makes the
+// record poison (dead-lettered at once).
+type WriterNamer interface {
+	WriterName(ctx context.Context, id int) (string, error)
+}
+
 // appendEncoder is the optional allocation-saving form of Encode that
 // *serde.Serde has.
 type appendEncoder interface {

@@ -49,9 +49,11 @@ func Permanent(err error) error {
 }
 
 // PoisonError reports a record that can never be handled because its value
-// cannot be decoded. Err is the codec's error.
+// cannot be decoded, or (for a record without a HeaderEventType header) its
+// event type cannot be resolved from its schema ID. Err is the codec's error.
 type PoisonError struct {
-	// EventType is the type the router tried to decode as.
+	// EventType is the type the router tried to decode as; "" when the
+	// type could not be resolved.
 	EventType string
 	// Err is the codec's error (e.g. serde.ErrBadMagic).
 	Err error
@@ -59,6 +61,9 @@ type PoisonError struct {
 
 // Error names the type and the codec's error.
 func (e *PoisonError) Error() string {
+	if e.EventType == "" {
+		return fmt.Sprintf("runtime: poison record: no %s header and its event type cannot be resolved from the value's schema id: %v", HeaderEventType, e.Err)
+	}
 	return fmt.Sprintf("runtime: poison record: cannot decode as %s: %v", e.EventType, e.Err)
 }
 

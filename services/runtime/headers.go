@@ -99,8 +99,9 @@ type Message struct {
 	// handler stage decoded it; nil before.
 	Value any
 
-	deadLettered bool // set by the dead-letter middleware
-	duplicate    bool // set by the inbox middleware
+	deadLettered bool  // set by the dead-letter middleware
+	duplicate    bool  // set by the inbox middleware
+	resolveErr   error // why the event type could not be resolved
 }
 
 func newMessage(r *kgo.Record, group string) *Message {

@@ -666,3 +666,100 @@ func TestRegistryOutageBlocksInsteadOfDeadLettering(t *testing.T) {
 	}
 	e.checkAllCommitted("outage-test", "things")
 }
+
+// A record from a non-Contrail producer (kcat, a Java Confluent serializer)
+// has the wire-format value but none of the runtime's headers: the router
+// resolves its type from the schema id through the registry.
+func TestRecordsWithoutHeadersAreDispatchedBySchemaID(t *testing.T) {
+	e := newEnv(t, 1, "mixed")
+	tb, eb := thingBinding("mixed"), echoBinding("mixed") // two types: no single-handler fallback
+	ctx := context.Background()
+	src, err := sr.NewClient(sr.URLs(e.registryURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := src.CreateSchema(ctx, "mixed-contrail.test.Other", sr.Schema{Schema: `{"type":"record","name":"Other","namespace":"contrail.test","fields":[{"name":"x","type":"int"}]}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	encode := func(b []byte, err error) []byte {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	values := []struct {
+		name  string
+		value []byte
+	}{
+		{"echo", encode(e.codec.Encode(ctx, eb, &Echo{OrderID: "o", Seq: 1}))},
+		{"thing", encode(e.codec.Encode(ctx, tb, &Thing{OrderID: "o", Seq: 2, Note: "first"}))},
+		{"bad magic", []byte("{\"orderId\":\"o\"}")},
+		{"unknown schema id", append(serde.AppendHeader(nil, 424242), 0x02)},
+		{"type without handler", append(serde.AppendHeader(nil, other.ID), 0x02)},
+		{"thing after the rest", encode(e.codec.Encode(ctx, tb, &Thing{OrderID: "o", Seq: 3, Note: "last"}))},
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.addr)) // plain franz-go: no headers at all
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for _, v := range values {
+		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "mixed", Key: []byte("o"), Value: v.value}).FirstErr(); err != nil {
+			t.Fatalf("%s: %v", v.name, err)
+		}
+	}
+
+	r := e.router("no-headers")
+	var mu sync.Mutex
+	var got []string
+	runtime.Handle(r, tb, func(ctx context.Context, th *Thing) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, fmt.Sprintf("Thing %d %s as %s", th.Seq, th.Note, runtime.MessageFrom(ctx).EventType))
+		return nil
+	})
+	runtime.Handle(r, eb, func(ctx context.Context, ec *Echo) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, fmt.Sprintf("Echo %d as %s", ec.Seq, runtime.MessageFrom(ctx).EventType))
+		return nil
+	})
+	stop := run(t, r)
+	waitFor(t, "the last Thing", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 3 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"Echo 1 as contrail.test.Echo", "Thing 2 first as contrail.test.Thing", "Thing 3 last as contrail.test.Thing"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("handled %q, want %q", got, want)
+	}
+	dls := e.readAll("mixed.dlq", 2)
+	if len(dls) != 2 {
+		t.Fatalf("%d dead letters, want 2 (bad magic, unknown schema id)", len(dls))
+	}
+	for i, want := range []struct {
+		offset, msg string
+	}{{"2", "bad magic"}, {"3", "unknown schema id"}} {
+		dl := dls[i]
+		if o := runtime.HeaderValue(dl, runtime.HeaderDLQOffset); o != want.offset {
+			t.Errorf("dead letter %d is offset %s, want %s", i, o, want.offset)
+		}
+		if c := runtime.HeaderValue(dl, runtime.HeaderDLQErrorClass); c != string(runtime.ClassPoison) {
+			t.Errorf("dead letter %d class %q, want poison", i, c)
+		}
+		if msg := runtime.HeaderValue(dl, runtime.HeaderDLQError); !strings.Contains(msg, want.msg) || !strings.Contains(msg, "cannot be resolved") {
+			t.Errorf("dead letter %d error %q lacks %q", i, msg, want.msg)
+		}
+	}
+	m := scrape(t, r.Metrics())
+	for _, line := range []string{
+		`contrail_consumer_unknown_total{event_type="contrail.test.Other",group="no-headers",topic="mixed"} 1`,
+		`contrail_handler_dead_lettered_total{class="poison",group="no-headers",handler="(unresolved)"} 2`,
+	} {
+		if !strings.Contains(m, line) {
+			t.Errorf("metrics lack %s:\n%s", line, m)
+		}
+	}
+	e.checkAllCommitted("no-headers", "mixed")
+}

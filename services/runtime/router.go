@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/contrail-events/contrail/events"
+	"github.com/contrail-events/contrail/registry/serde"
 )
 
 // ErrRunning is returned by Run on a router that is already running or has
@@ -21,8 +22,11 @@ import (
 var ErrRunning = errors.New("runtime: router already ran (create a new Router to run again)")
 
 // Router consumes its handlers' topics in one consumer group and dispatches
-// each record, by its HeaderEventType header, to the handler registered for
-// that type. Register handlers with Handle before Run.
+// each record to the handler registered for its event type: the
+// HeaderEventType header, or for a record without it (a non-Contrail
+// producer) the name of its writer schema, resolved from the value's schema
+// ID through the codec's WriterNamer. Records of a type with no handler are
+// skipped and counted. Register handlers with Handle before Run.
 //
 // Delivery is at-least-once: a record's offset is committed only after its
 // handler succeeded or it was dead-lettered, including before partitions are
@@ -38,6 +42,9 @@ type Router struct {
 
 	ready atomic.Pointer[kgo.Client]
 	pub   *Publisher
+
+	namer      WriterNamer // nil when the codec cannot name schema ids
+	unresolved HandlerFunc // dead-letters records whose type cannot be resolved
 }
 
 type route struct {
@@ -59,7 +66,23 @@ func NewRouter(opts ...RouterOpt) (*Router, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Router{cfg: cfg, routes: map[string]*route{}, byTopic: map[string][]*route{}}, nil
+	namer, _ := cfg.codec.(WriterNamer)
+	return &Router{cfg: cfg, routes: map[string]*route{}, byTopic: map[string][]*route{}, namer: namer}, nil
+}
+
+// Types returns the event types r has handlers for, sorted by full name.
+// Contract tests use it to derive a service's consumer contracts from the
+// router its Register function fills (no broker needed: NewRouter does not
+// connect). Safe for concurrent use.
+func (r *Router) Types() []events.Type {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]events.Type, 0, len(r.routes))
+	for _, rt := range r.routes {
+		out = append(out, rt.t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].FullName() < out[j].FullName() })
+	return out
 }
 
 // Handle registers fn for events of b's type on b's topic. fn gets the
@@ -112,39 +135,53 @@ func (r *Router) Ready(ctx context.Context) error {
 	return nil
 }
 
+// unresolvedHandler labels the metrics of records whose event type could
+// not be resolved from their schema id.
+const unresolvedHandler = "(unresolved)"
+
 // build wraps every route in the middleware stack, outermost first:
 // observe (metrics, logs) -> tracing -> dead-letter -> retry -> recover ->
-// inbox -> user middleware -> decode + handler.
+// inbox -> user middleware -> decode + handler. Records whose type cannot
+// be resolved get the stack down to recover around a stage that returns
+// their PoisonError, so they are counted, traced and dead-lettered alike.
 func (r *Router) build() {
 	c := &r.cfg
 	for name, rt := range r.routes {
-		hm := c.metrics.handler(c.group, name)
-		mws := []Middleware{observeMiddleware(c.logger, hm), TracingMiddleware(c.tracer)}
-		if c.deadLetter {
-			mws = append(mws, DeadLetterMiddleware(r.sendDeadLetter, nil, func(ctx context.Context, m *Message, topic string, class ErrorClass, err error) {
-				hm.deadLettered(class)
-				if c.tracer != nil {
-					c.tracer.DeadLetter(ctx, topic, err)
-				}
-				c.logger.WarnContext(ctx, "event dead-lettered", append(attrsAny(logAttrs(m)), "dlq_topic", topic, "error_class", string(class), "error", err.Error())...)
-			}))
-		}
-		mws = append(mws, RetryMiddleware(c.retry, func(ctx context.Context, m *Message, attempt int, err error, retrying bool) {
-			hm.failed(Classify(err))
-			if retrying {
-				hm.retried.Inc()
-				if c.tracer != nil {
-					c.tracer.Retry(ctx, attempt+1, err)
-				}
-				c.logger.InfoContext(ctx, "handler failed; retrying", append(attrsAny(logAttrs(m)), "error", err.Error())...)
-			}
-		}), RecoverMiddleware())
+		mws := r.stack(c.metrics.handler(c.group, name))
 		if c.inbox != nil {
 			mws = append(mws, InboxMiddleware(c.inbox, nil))
 		}
 		mws = append(mws, c.middleware...)
 		rt.chain = Chain(rt.fn, mws...)
 	}
+	r.unresolved = Chain(func(_ context.Context, m *Message) error { return m.resolveErr },
+		r.stack(c.metrics.handler(c.group, unresolvedHandler))...)
+}
+
+// stack returns the runtime's own middleware for one handler, outermost
+// first: observe, tracing, dead-letter, retry, recover.
+func (r *Router) stack(hm *handlerMetrics) []Middleware {
+	c := &r.cfg
+	mws := []Middleware{observeMiddleware(c.logger, hm), TracingMiddleware(c.tracer)}
+	if c.deadLetter {
+		mws = append(mws, DeadLetterMiddleware(r.sendDeadLetter, nil, func(ctx context.Context, m *Message, topic string, class ErrorClass, err error) {
+			hm.deadLettered(class)
+			if c.tracer != nil {
+				c.tracer.DeadLetter(ctx, topic, err)
+			}
+			c.logger.WarnContext(ctx, "event dead-lettered", append(attrsAny(logAttrs(m)), "dlq_topic", topic, "error_class", string(class), "error", err.Error())...)
+		}))
+	}
+	return append(mws, RetryMiddleware(c.retry, func(ctx context.Context, m *Message, attempt int, err error, retrying bool) {
+		hm.failed(Classify(err))
+		if retrying {
+			hm.retried.Inc()
+			if c.tracer != nil {
+				c.tracer.Retry(ctx, attempt+1, err)
+			}
+			c.logger.InfoContext(ctx, "handler failed; retrying", append(attrsAny(logAttrs(m)), "error", err.Error())...)
+		}
+	}), RecoverMiddleware())
 }
 
 func attrsAny(as []slog.Attr) []any {
@@ -397,20 +434,23 @@ func (r *Router) processPartition(ctx, hctx context.Context, p kgo.FetchTopicPar
 // ended first.
 func (r *Router) handleRecord(hctx context.Context, rec *kgo.Record, emit *emitter) bool {
 	m := newMessage(rec, r.cfg.group)
-	rt := r.routes[m.EventType]
-	if rt == nil {
-		if ts := r.byTopic[rec.Topic]; m.EventType == "" && len(ts) == 1 {
-			rt = ts[0] // no type header and one type on the topic
-			m.EventType = rt.t.FullName()
-		} else {
-			r.cfg.metrics.unknown.WithLabelValues(r.cfg.group, rec.Topic, m.EventType).Inc()
-			r.cfg.logger.Debug("no handler for event type; skipped", "event_type", m.EventType, "topic", rec.Topic, "offset", rec.Offset)
-			return true
+	var chain HandlerFunc
+	if rt := r.routes[m.EventType]; rt != nil {
+		chain = rt.chain
+	} else if m.EventType == "" {
+		var ok bool
+		if chain, ok = r.resolve(hctx, m); !ok {
+			return false
 		}
+	}
+	if chain == nil {
+		r.cfg.metrics.unknown.WithLabelValues(r.cfg.group, rec.Topic, m.EventType).Inc()
+		r.cfg.logger.Debug("no handler for event type; skipped", "event_type", m.EventType, "topic", rec.Topic, "offset", rec.Offset)
+		return true
 	}
 	ctx := context.WithValue(WithMessage(hctx, m), emitterKey{}, emit)
 	for attempt := 1; ; attempt++ {
-		err := rt.chain(ctx, m)
+		err := chain(ctx, m)
 		if err == nil {
 			return true
 		}
@@ -426,6 +466,51 @@ func (r *Router) handleRecord(hctx context.Context, rec *kgo.Record, emit *emitt
 		}
 		m.duplicate, m.deadLettered, m.Value = false, false, nil
 	}
+}
+
+// resolve finds the chain for a record without a HeaderEventType header and
+// sets m.EventType. With a WriterNamer it names the type by the value's
+// schema id; a value that is not in the wire format or whose id the registry
+// does not know gets the unresolved chain (poison: dead-lettered), and an
+// unreachable registry is waited for, like a decode. Without one, the
+// topic's only handler takes the record. A nil chain means no handler:
+// skip. It returns false when hctx ended while waiting.
+func (r *Router) resolve(hctx context.Context, m *Message) (HandlerFunc, bool) {
+	if r.namer == nil {
+		if ts := r.byTopic[m.Record.Topic]; len(ts) == 1 {
+			m.EventType = ts[0].t.FullName()
+			return ts[0].chain, true
+		}
+		return nil, true
+	}
+	id, err := serde.SchemaID(m.Record.Value)
+	for attempt := 1; err == nil; attempt++ {
+		var name string
+		if name, err = r.namer.WriterName(hctx, id); err == nil {
+			m.EventType = name
+			if rt := r.routes[name]; rt != nil {
+				return rt.chain, true
+			}
+			return nil, true
+		}
+		if Classify(decodeError("", err)) != ClassTransient {
+			break
+		}
+		if hctx.Err() != nil {
+			return nil, false
+		}
+		r.cfg.logger.Warn("cannot resolve the event type of a record without a type header; retrying",
+			"topic", m.Record.Topic, "partition", m.Record.Partition, "offset", m.Record.Offset, "schema_id", id, "error", err)
+		t := time.NewTimer(r.cfg.retry.Backoff(min(attempt+1, 10)))
+		select {
+		case <-t.C:
+		case <-hctx.Done():
+			t.Stop()
+			return nil, false
+		}
+	}
+	m.resolveErr = &PoisonError{Err: err}
+	return r.unresolved, true
 }
 
 // sendDeadLetter produces a dead letter through the emitter of the message
