@@ -45,7 +45,8 @@ func Run(ctx context.Context, cfg Config, o flowkit.HostOpts) error {
 	return h.Run(ctx)
 }
 
-func inTx(ctx context.Context, s *Store, md common.EventMetadata, fn func(*Tx, flowkit.Record) error) error {
+func inTx(ctx context.Context, s *Store, md common.EventMetadata, orderID string, fn func(*Tx, flowkit.Record) error) error {
+	flowkit.TagOrder(ctx, orderID)
 	rec := flowkit.RecordFrom(ctx, md.EventID, md.OccurredAt)
 	if tx := runtime.Tx(ctx); tx != nil {
 		return fn(s.In(tx), rec)
@@ -61,13 +62,13 @@ func Register(r *runtime.Router, s *Store) {
 		for i, it := range e.Items {
 			lines[i] = Line{SKU: it.Sku, Quantity: int(it.Quantity)}
 		}
-		return inTx(ctx, s, e.Metadata, func(t *Tx, rec flowkit.Record) error { return t.OrderPlaced(ctx, rec, e.OrderID, lines) })
+		return inTx(ctx, s, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error { return t.OrderPlaced(ctx, rec, e.OrderID, lines) })
 	})
 	runtime.Handle(r, orders.OrderCancelledBinding, func(ctx context.Context, e *orders.OrderCancelled) error {
-		return inTx(ctx, s, e.Metadata, func(t *Tx, rec flowkit.Record) error { return t.OrderCancelled(ctx, rec, e.OrderID) })
+		return inTx(ctx, s, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error { return t.OrderCancelled(ctx, rec, e.OrderID) })
 	})
 	runtime.Handle(r, orders.OrderReadyBinding, func(ctx context.Context, e *orders.OrderReady) error {
-		return inTx(ctx, s, e.Metadata, func(t *Tx, rec flowkit.Record) error { return t.OrderReady(ctx, rec, e.OrderID) })
+		return inTx(ctx, s, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error { return t.OrderReady(ctx, rec, e.OrderID) })
 	})
 }
 

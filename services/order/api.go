@@ -330,6 +330,9 @@ func place(c *gin.Context, s *Store) {
 		c.JSON(http.StatusServiceUnavailable, ErrorBody{Error: "order not stored, nothing published: " + err.Error() + "; retry with the same Idempotency-Key"})
 		return
 	}
+	// The root span of the order's trace: tag it so a Jaeger search by
+	// order id finds it (a replay tags its own request span).
+	flowkit.TagOrder(c.Request.Context(), o.ID)
 	if !created {
 		c.Header("Idempotent-Replayed", "true")
 	}

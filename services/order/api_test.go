@@ -8,8 +8,12 @@ import (
 	"testing"
 
 	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/contrail-events/contrail/services/order"
+	"github.com/contrail-events/contrail/tracing"
 )
 
 const validBody = `{"customer_id":"c-1","currency":"USD",
@@ -60,7 +64,7 @@ func TestPostOrdersRejectsBadInput(t *testing.T) {
 		{name: "bad channel", body: strings.Replace(validBody, `"WEB"`, `"FAX"`, 1), code: 422, field: "channel"},
 		{name: "too many items", body: strings.Replace(validBody, `{"sku":"SKU-1","quantity":2,"unit_price":"19.99"}`, strings.TrimSuffix(strings.Repeat(`{"sku":"S","quantity":1,"unit_price":"1"},`, 101), ","), 1), code: 422, field: "items"},
 	}
-	r, s, _ := newAPI(t)
+	r, s, ob := newAPI(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := do(r, "POST", "/orders", tt.body)
@@ -79,6 +83,15 @@ func TestPostOrdersRejectsBadInput(t *testing.T) {
 	list, _, err := s.List(t.Context(), order.ListFilter{Limit: 10})
 	if err != nil || len(list) != 0 {
 		t.Fatalf("bad requests stored %d orders (%v)", len(list), err)
+	}
+	// Nothing published: the emitter (the outbox in production, which the
+	// relay publishes from) received no event.
+	if n := ob.count(t); n != 0 {
+		t.Fatalf("bad requests emitted %d events", n)
+	}
+	// The same recorder sees a good order's event: the check above can fail.
+	if w := do(r, "POST", "/orders", validBody); w.Code != http.StatusAccepted || ob.count(t) != 1 {
+		t.Fatalf("good order: %d %s, %d events emitted", w.Code, w.Body, ob.count(t))
 	}
 }
 
@@ -123,5 +136,52 @@ func TestPostGetOrder(t *testing.T) {
 	}
 	if bad := do(r, "GET", "/orders?limit=0", ""); bad.Code != 400 {
 		t.Fatalf("limit=0: %d", bad.Code)
+	}
+}
+
+// TestPostOrderTagsServerSpan checks that POST /orders puts the new order's
+// id on its HTTP server span (the root of the order's trace), so a Jaeger
+// search by contrail.order.id finds it, and that GET does not (a poll would
+// otherwise be the newest trace tagged with the id).
+func TestPostOrderTagsServerSpan(t *testing.T) {
+	gin.SetMode(gin.TestMode)
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	s, _ := newStore(t)
+	r := gin.New()
+	r.Use(otelgin.Middleware("order", otelgin.WithTracerProvider(tp)))
+	order.Routes(r, s)
+
+	w := do(r, "POST", "/orders", validBody)
+	var pr order.PlaceResponse
+	if err := json.Unmarshal(w.Body.Bytes(), &pr); err != nil || w.Code != http.StatusAccepted {
+		t.Fatalf("POST: %d %s", w.Code, w.Body)
+	}
+	do(r, "GET", "/orders/"+pr.OrderID, "")
+	do(r, "POST", "/orders", `{"customer_id":`)
+
+	ended := rec.Ended()
+	if len(ended) != 3 {
+		t.Fatalf("%d spans ended, want 3", len(ended))
+	}
+	tagged := func(i int) string {
+		for _, a := range ended[i].Attributes() {
+			if a.Key == tracing.AttrOrderID {
+				return a.Value.AsString()
+			}
+		}
+		return ""
+	}
+	if got := tagged(0); got != pr.OrderID {
+		t.Errorf("POST span %q: %s = %q, want %q", ended[0].Name(), tracing.AttrOrderID, got, pr.OrderID)
+	}
+	if got := ended[0].SpanContext().TraceID().String(); got != pr.TraceID {
+		t.Errorf("response trace_id %q, span's %q", pr.TraceID, got)
+	}
+	if got := tagged(1); got != "" {
+		t.Errorf("GET span tagged %q", got)
+	}
+	if got := tagged(2); got != "" {
+		t.Errorf("rejected POST span tagged %q", got)
 	}
 }

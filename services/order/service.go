@@ -90,7 +90,8 @@ func markPublished(ctx context.Context, s *Store, pubs <-chan Published, log *sl
 // runtime's inbox transaction (runtime.Tx), so the inbox row, the order's
 // new state and the events it emits commit together.
 func Register(r *runtime.Router, s *Store) {
-	run := func(ctx context.Context, md common.EventMetadata, fn func(*Tx, flowkit.Record) error) error {
+	run := func(ctx context.Context, md common.EventMetadata, orderID string, fn func(*Tx, flowkit.Record) error) error {
+		flowkit.TagOrder(ctx, orderID)
 		rec := flowkit.RecordFrom(ctx, md.EventID, md.OccurredAt)
 		var err error
 		if tx := runtime.Tx(ctx); tx != nil {
@@ -104,7 +105,7 @@ func Register(r *runtime.Router, s *Store) {
 		return err
 	}
 	runtime.Handle(r, inventory.InventoryReservedBinding, func(ctx context.Context, e *inventory.InventoryReserved) error {
-		return run(ctx, e.Metadata, func(t *Tx, rec flowkit.Record) error {
+		return run(ctx, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error {
 			return t.InventoryReserved(ctx, rec, e.OrderID, e.ReservationID)
 		})
 	})
@@ -113,28 +114,28 @@ func Register(r *runtime.Router, s *Store) {
 		for i, l := range e.ShortLines {
 			parts[i] = fmt.Sprintf("%s: %d requested, %d available", l.Sku, l.Requested, l.Available)
 		}
-		return run(ctx, e.Metadata, func(t *Tx, rec flowkit.Record) error {
+		return run(ctx, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error {
 			return t.InventoryRejected(ctx, rec, e.OrderID, strings.Join(parts, "; "))
 		})
 	})
 	runtime.Handle(r, inventory.InventoryReleasedBinding, func(ctx context.Context, e *inventory.InventoryReleased) error {
-		return run(ctx, e.Metadata, func(t *Tx, rec flowkit.Record) error { return t.Observed(ctx, rec, e.OrderID, "") })
+		return run(ctx, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error { return t.Observed(ctx, rec, e.OrderID, "") })
 	})
 	runtime.Handle(r, payments.PaymentConfirmedBinding, func(ctx context.Context, e *payments.PaymentConfirmed) error {
-		return run(ctx, e.Metadata, func(t *Tx, rec flowkit.Record) error {
+		return run(ctx, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error {
 			return t.PaymentConfirmed(ctx, rec, e.OrderID, e.PaymentID)
 		})
 	})
 	runtime.Handle(r, payments.PaymentFailedBinding, func(ctx context.Context, e *payments.PaymentFailed) error {
-		return run(ctx, e.Metadata, func(t *Tx, rec flowkit.Record) error {
+		return run(ctx, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error {
 			return t.PaymentFailed(ctx, rec, e.OrderID, string(e.Code)+": "+e.Message)
 		})
 	})
 	runtime.Handle(r, payments.PaymentRefundedBinding, func(ctx context.Context, e *payments.PaymentRefunded) error {
-		return run(ctx, e.Metadata, func(t *Tx, rec flowkit.Record) error { return t.Observed(ctx, rec, e.OrderID, "") })
+		return run(ctx, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error { return t.Observed(ctx, rec, e.OrderID, "") })
 	})
 	runtime.Handle(r, shipping.OrderShippedBinding, func(ctx context.Context, e *shipping.OrderShipped) error {
-		return run(ctx, e.Metadata, func(t *Tx, rec flowkit.Record) error {
+		return run(ctx, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error {
 			return t.OrderShipped(ctx, rec, e.OrderID, e.Carrier+" "+e.TrackingNumber)
 		})
 	})

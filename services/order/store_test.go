@@ -49,6 +49,15 @@ func (o *txOutbox) emitted(t *testing.T, orderID string) []string {
 	return out
 }
 
+func (o *txOutbox) count(t *testing.T) int {
+	t.Helper()
+	var n int
+	if err := o.db.QueryRow(`SELECT count(*) FROM test_outbox`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 func newStore(t testing.TB) (*order.Store, *txOutbox) {
 	t.Helper()
 	ctx := context.Background()

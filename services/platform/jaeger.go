@@ -118,6 +118,9 @@ extensions:
     http:
       endpoint: 127.0.0.1:%d
   jaeger_query:
+    # Otherwise the query service traces itself and exports to
+    # 127.0.0.1:4317: its own OTLP port, or someone else's.
+    enable_tracing: false
     storage:
       traces: mem
     http:

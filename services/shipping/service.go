@@ -42,6 +42,7 @@ func Run(ctx context.Context, cfg Config, o flowkit.HostOpts) error {
 // Register adds the OrderReady handler to r.
 func Register(r *runtime.Router, s *Store) {
 	runtime.Handle(r, orders.OrderReadyBinding, func(ctx context.Context, e *orders.OrderReady) error {
+		flowkit.TagOrder(ctx, e.OrderID)
 		rec := flowkit.RecordFrom(ctx, e.Metadata.EventID, e.Metadata.OccurredAt)
 		if tx := runtime.Tx(ctx); tx != nil {
 			return s.In(tx).OrderReady(ctx, rec, e.OrderID)
