@@ -209,6 +209,57 @@ func FromType(consumer string, t events.Type, opts ...Opt) (*Contract, error) {
 	return c, nil
 }
 
+// Handlers is what FromRouter reads: the event types a consumer has
+// handlers for, sorted by full name. *runtime.Router (services/runtime)
+// satisfies it; contract does not import the runtime, which sits a layer
+// above it.
+type Handlers interface {
+	Types() []events.Type
+}
+
+// FromRouter derives consumer's contracts from the router its handlers are
+// registered on: one FromType contract per type h handles, so a new handler
+// gets a contract without anyone listing it. A router does not know which
+// fields its handlers read, so fields maps each handled type's full name to
+// the field paths its handler relies on (an empty list means every top-level
+// field). It returns an error wrapping ErrInvalid when a handled type has no
+// entry in fields (say what the new handler reads), when fields names a type
+// h does not handle (a stale entry), or when a contract does not validate.
+// Contracts come in h's order.
+func FromRouter(consumer string, h Handlers, fields map[string][]string) ([]*Contract, error) {
+	types := h.Types()
+	var problems []string
+	handled := map[string]bool{}
+	var out []*Contract
+	for _, t := range types {
+		handled[t.FullName()] = true
+		fs, ok := fields[t.FullName()]
+		if !ok {
+			problems = append(problems, fmt.Sprintf("%s handles %s but the fields list has no entry for it: add the fields its handler reads", consumer, t.FullName()))
+			continue
+		}
+		c, err := FromType(consumer, t, Fields(fs...))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	var stale []string
+	for name := range fields {
+		if !handled[name] {
+			stale = append(stale, name)
+		}
+	}
+	sort.Strings(stale)
+	for _, name := range stale {
+		problems = append(problems, fmt.Sprintf("the fields list names %s, but %s has no handler for it: remove the entry", name, consumer))
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%w: %s", ErrInvalid, strings.Join(problems, "; "))
+	}
+	return out, nil
+}
+
 func goPackageOf(t events.Type) string {
 	s := fmt.Sprintf("%T", t.New()) // "*orders.OrderPlaced"
 	s = strings.TrimPrefix(s, "*")

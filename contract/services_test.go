@@ -1,10 +1,9 @@
 package contract_test
 
 import (
+	"context"
+	"errors"
 	"flag"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,56 +11,92 @@ import (
 
 	"github.com/contrail-events/contrail/contract"
 	"github.com/contrail-events/contrail/events"
-	"github.com/contrail-events/contrail/events/inventory"
 	"github.com/contrail-events/contrail/events/orders"
-	"github.com/contrail-events/contrail/events/payments"
-	"github.com/contrail-events/contrail/events/shipping"
+	inventorysvc "github.com/contrail-events/contrail/services/inventory"
+	ordersvc "github.com/contrail-events/contrail/services/order"
+	paymentsvc "github.com/contrail-events/contrail/services/payment"
+	"github.com/contrail-events/contrail/services/runtime"
+	shippingsvc "github.com/contrail-events/contrail/services/shipping"
 )
 
-var update = flag.Bool("update", false, "rewrite the committed contracts/ files from the service handler table")
+var update = flag.Bool("update", false, "rewrite the committed contracts/ files from the services' routers")
 
 var meta = []string{"metadata.eventId", "metadata.occurredAt"}
 
-func fields(fs ...string) contract.Opt { return contract.Fields(append(fs, meta...)...) }
+func fields(fs ...string) []string { return append(fs, meta...) }
 
-// serviceHandlers lists, per reference service, the generated types its
-// Register function handles and the fields its handler code reads (see
-// services/<name>/service.go). It is the consumers' side of the contracts:
-// change a handler to read another field, add the field here and run
-// `go test ./contract -run TestServiceContracts -update`.
-var serviceHandlers = []struct {
+// services are the reference services: each one's Register function fills
+// a router, and the router's Types are the events it handles (no broker:
+// NewRouter does not connect, and handlers only use the store when they
+// run, so a nil store is fine). fields says what each handler reads (see
+// services/<name>/service.go); a router cannot know that. Add a handler and
+// the test fails until its type has a fields entry and a committed contract
+// (go test ./contract -run TestServiceContracts -update).
+var services = []struct {
 	consumer string
-	t        events.Type
-	opts     []contract.Opt
+	register func(*runtime.Router)
+	fields   map[string][]string
 }{
-	{"inventory", orders.OrderPlacedBinding, []contract.Opt{fields("orderId", "items.sku", "items.quantity")}},
-	{"inventory", orders.OrderCancelledBinding, []contract.Opt{fields("orderId")}},
-	{"inventory", orders.OrderReadyBinding, []contract.Opt{fields("orderId")}},
-	{"payment", orders.OrderPlacedBinding, []contract.Opt{fields("orderId", "total.amount", "total.currency", "payment.cardToken")}},
-	{"payment", orders.OrderCancelledBinding, []contract.Opt{fields("orderId")}},
-	{"shipping", orders.OrderReadyBinding, []contract.Opt{fields("orderId")}},
-	{"order", inventory.InventoryReservedBinding, []contract.Opt{fields("orderId", "reservationId")}},
-	{"order", inventory.InventoryRejectedBinding, []contract.Opt{fields("orderId", "shortLines.sku", "shortLines.requested", "shortLines.available")}},
-	{"order", inventory.InventoryReleasedBinding, []contract.Opt{fields("orderId")}},
-	{"order", payments.PaymentConfirmedBinding, []contract.Opt{fields("orderId", "paymentId")}},
-	{"order", payments.PaymentFailedBinding, []contract.Opt{fields("orderId", "code", "message")}},
-	{"order", payments.PaymentRefundedBinding, []contract.Opt{fields("orderId")}},
-	{"order", shipping.OrderShippedBinding, []contract.Opt{fields("orderId", "carrier", "trackingNumber")}},
+	{"inventory", func(r *runtime.Router) { inventorysvc.Register(r, nil) }, map[string][]string{
+		"contrail.orders.OrderPlaced":    fields("orderId", "items.sku", "items.quantity"),
+		"contrail.orders.OrderCancelled": fields("orderId"),
+		"contrail.orders.OrderReady":     fields("orderId"),
+	}},
+	{"payment", func(r *runtime.Router) { paymentsvc.Register(r, nil) }, map[string][]string{
+		"contrail.orders.OrderPlaced":    fields("orderId", "total.amount", "total.currency", "payment.cardToken"),
+		"contrail.orders.OrderCancelled": fields("orderId"),
+	}},
+	{"shipping", func(r *runtime.Router) { shippingsvc.Register(r, nil) }, map[string][]string{
+		"contrail.orders.OrderReady": fields("orderId"),
+	}},
+	{"order", func(r *runtime.Router) { ordersvc.Register(r, nil) }, map[string][]string{
+		"contrail.inventory.InventoryReserved": fields("orderId", "reservationId"),
+		"contrail.inventory.InventoryRejected": fields("orderId", "shortLines.sku", "shortLines.requested", "shortLines.available"),
+		"contrail.inventory.InventoryReleased": fields("orderId"),
+		"contrail.payments.PaymentConfirmed":   fields("orderId", "paymentId"),
+		"contrail.payments.PaymentFailed":      fields("orderId", "code", "message"),
+		"contrail.payments.PaymentRefunded":    fields("orderId"),
+		"contrail.shipping.OrderShipped":       fields("orderId", "carrier", "trackingNumber"),
+	}},
+}
+
+// neverCodec satisfies runtime.Codec for routers that never run.
+type neverCodec struct{}
+
+func (neverCodec) Encode(context.Context, events.Type, any) ([]byte, error) {
+	return nil, errors.New("contract test: the router never runs")
+}
+
+func (neverCodec) Decode(context.Context, []byte, events.Type, any) error {
+	return errors.New("contract test: the router never runs")
+}
+
+// serviceContracts derives every reference service's contracts from its
+// router.
+func serviceContracts(t *testing.T) []*contract.Contract {
+	t.Helper()
+	var out []*contract.Contract
+	for _, svc := range services {
+		r, err := runtime.NewRouter(runtime.Group(svc.consumer), runtime.WithCodec(neverCodec{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc.register(r)
+		cs, err := contract.FromRouter(svc.consumer, r, svc.fields)
+		if err != nil {
+			t.Fatalf("services/%s: %v", svc.consumer, err)
+		}
+		out = append(out, cs...)
+	}
+	return out
 }
 
 // TestServiceContracts derives each reference service's contracts from the
-// generated types it handles and checks that the committed files under
-// contracts/ are exactly those (run with -update to rewrite them), and that
-// every consumer the manifest names has one.
+// router its Register function fills and checks that the committed files
+// under contracts/ are exactly those (run with -update to rewrite them), and
+// that every consumer the manifest names has one.
 func TestServiceContracts(t *testing.T) {
-	var derived []*contract.Contract
-	for _, h := range serviceHandlers {
-		c, err := contract.FromType(h.consumer, h.t, h.opts...)
-		if err != nil {
-			t.Fatalf("%s/%s: %v", h.consumer, h.t.FullName(), err)
-		}
-		derived = append(derived, c)
-	}
+	derived := serviceContracts(t)
 	dir := filepath.Join("..", contract.DefaultDir)
 	if *update {
 		if err := os.RemoveAll(dir); err != nil {
@@ -93,7 +128,7 @@ func TestServiceContracts(t *testing.T) {
 		delete(byKey, c.Key())
 	}
 	for k := range byKey {
-		t.Errorf("committed contract %s has no handler in the service table", k)
+		t.Errorf("committed contract %s has no handler in its service's router: delete the file or run -update", k)
 	}
 
 	set, _ := defaultContracts(t)
@@ -123,74 +158,51 @@ func TestServiceContracts(t *testing.T) {
 	}
 }
 
-// TestServiceHandlerTable reads each reference service's source and checks
-// that serviceHandlers lists exactly the generated types it passes to
-// runtime.Handle, so a new handler cannot go without a contract.
-func TestServiceHandlerTable(t *testing.T) {
-	byName := map[string]events.Type{}
-	for _, et := range eventTypes {
-		// contrail.orders.OrderPlaced is orders.OrderPlacedBinding in service code.
-		parts := strings.Split(et.FullName(), ".")
-		byName[parts[len(parts)-2]+"."+parts[len(parts)-1]+"Binding"] = et
+// staticHandlers is a fake router for FromRouter's unit test.
+type staticHandlers []events.Type
+
+func (h staticHandlers) Types() []events.Type { return h }
+
+func TestFromRouter(t *testing.T) {
+	tests := []struct {
+		name    string
+		types   staticHandlers
+		fields  map[string][]string
+		want    []string // contract events, in order
+		wantErr string   // part of the error
+	}{
+		{name: "one contract per handled type", types: staticHandlers{orders.OrderCancelledBinding, orders.OrderPlacedBinding},
+			fields: map[string][]string{"contrail.orders.OrderCancelled": nil, "contrail.orders.OrderPlaced": {"orderId"}},
+			want:   []string{"contrail.orders.OrderCancelled", "contrail.orders.OrderPlaced"}},
+		{name: "handled type without a fields entry", types: staticHandlers{orders.OrderPlacedBinding},
+			fields: map[string][]string{}, wantErr: "handles contrail.orders.OrderPlaced but the fields list has no entry"},
+		{name: "stale fields entry", types: staticHandlers{orders.OrderPlacedBinding},
+			fields: map[string][]string{"contrail.orders.OrderPlaced": nil, "contrail.orders.OrderReady": nil}, wantErr: "names contrail.orders.OrderReady, but svc has no handler"},
+		{name: "unknown field", types: staticHandlers{orders.OrderPlacedBinding},
+			fields: map[string][]string{"contrail.orders.OrderPlaced": {"nope"}}, wantErr: `relied-on field "nope"`},
 	}
-	want := map[string]bool{}
-	for _, h := range serviceHandlers {
-		want[h.consumer+" "+h.t.FullName()] = true
-	}
-	got := map[string]bool{}
-	for _, svc := range []string{"order", "inventory", "payment", "shipping"} {
-		files, err := filepath.Glob(filepath.Join("..", "services", svc, "*.go"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		fset := token.NewFileSet()
-		for _, file := range files {
-			if strings.HasSuffix(file, "_test.go") {
-				continue
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cs, err := contract.FromRouter("svc", tt.types, tt.fields)
+			if tt.wantErr != "" {
+				if !errors.Is(err, contract.ErrInvalid) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("FromRouter error %v, want ErrInvalid containing %q", err, tt.wantErr)
+				}
+				return
 			}
-			f, err := parser.ParseFile(fset, file, nil, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
-			ast.Inspect(f, func(n ast.Node) bool {
-				call, ok := n.(*ast.CallExpr)
-				if !ok || len(call.Args) < 2 {
-					return true
+			var got []string
+			for _, c := range cs {
+				got = append(got, c.Event)
+				if c.Consumer != "svc" {
+					t.Errorf("contract %s consumer %q", c.Key(), c.Consumer)
 				}
-				fun, ok := call.Fun.(*ast.SelectorExpr)
-				if !ok || fun.Sel.Name != "Handle" {
-					return true
-				}
-				if x, ok := fun.X.(*ast.Ident); !ok || x.Name != "runtime" {
-					return true
-				}
-				arg, ok := call.Args[1].(*ast.SelectorExpr)
-				if !ok {
-					t.Errorf("%s: runtime.Handle with a binding that is not pkg.Binding", fset.Position(call.Pos()))
-					return true
-				}
-				name := arg.X.(*ast.Ident).Name + "." + arg.Sel.Name
-				et := byName[name]
-				if et == nil {
-					t.Errorf("%s: handler for unknown binding %s", fset.Position(call.Pos()), name)
-					return true
-				}
-				got[svc+" "+et.FullName()] = true
-				return true
-			})
-		}
-	}
-	if len(got) == 0 {
-		t.Fatal("found no runtime.Handle calls in services/*")
-	}
-	for k := range got {
-		if !want[k] {
-			t.Errorf("services/%s handles %s but serviceHandlers has no contract for it", strings.Fields(k)[0], strings.Fields(k)[1])
-		}
-	}
-	for k := range want {
-		if !got[k] {
-			t.Errorf("serviceHandlers lists %s, but services/%s has no such handler", k, strings.Fields(k)[0])
-		}
+			}
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Fatalf("contracts for %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
