@@ -44,6 +44,9 @@ type Exceptions struct {
 	Entries []Exception
 }
 
+// exceptionKeys are the keys an exception entry may have.
+var exceptionKeys = map[string]bool{"rule": true, "subject": true, "path": true, "reason": true, "expires": true}
+
 type exceptionsFile struct {
 	Exceptions []yaml.Node `yaml:"exceptions"`
 }
@@ -58,7 +61,7 @@ type exceptionsFile struct {
 //
 // It returns an error wrapping ErrBadExceptions, naming file:line and what
 // to fix, for unknown rules, a missing reason, neither subject nor path, or a
-// bad date; every problem is listed, not just the first.
+// bad date, an unknown key; every problem is listed, not just the first.
 func ParseExceptions(file string, data []byte) (*Exceptions, error) {
 	var raw exceptionsFile
 	if err := yaml.Unmarshal(data, &raw); err != nil {
@@ -66,6 +69,16 @@ func ParseExceptions(file string, data []byte) (*Exceptions, error) {
 	}
 	ex := &Exceptions{File: file}
 	var problems []string
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) == nil && len(doc.Content) == 1 && doc.Content[0].Kind == yaml.MappingNode {
+		top := doc.Content[0].Content
+		for i := 0; i+1 < len(top); i += 2 {
+			if top[i].Value != "exceptions" {
+				// A misspelt "exceptions:" must not silently mean none.
+				problems = append(problems, fmt.Sprintf("%s:%d: unknown key %q: the file holds one key, exceptions, a list of {rule, subject or path, reason, expires}", file, top[i].Line, top[i].Value))
+			}
+		}
+	}
 	for _, n := range raw.Exceptions {
 		var e Exception
 		if err := n.Decode(&e); err != nil {
@@ -73,6 +86,12 @@ func ParseExceptions(file string, data []byte) (*Exceptions, error) {
 			continue
 		}
 		e.Line = n.Line
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; !exceptionKeys[k.Value] {
+				// A misspelt "expires" would make a temporary exception permanent.
+				problems = append(problems, fmt.Sprintf("%s:%d: unknown key %q in an exception: use rule, subject, path, reason and expires", file, k.Line, k.Value))
+			}
+		}
 		bad := func(format string, args ...any) {
 			problems = append(problems, fmt.Sprintf("%s:%d: ", file, n.Line)+fmt.Sprintf(format, args...))
 		}

@@ -168,6 +168,20 @@ func loadErr(what string, err error) error {
 	return withCode(exitError, fmt.Errorf("check: %s: %w", what, err))
 }
 
+// relTo is target's slash path relative to dir.
+func relTo(dir, target string) (string, error) {
+	absDir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	absTarget, err := filepath.Abs(target)
+	if err != nil {
+		return "", err
+	}
+	rel, err := filepath.Rel(absDir, absTarget)
+	return filepath.ToSlash(rel), err
+}
+
 func loadExceptions(f checkFlags) (*compat.Exceptions, error) {
 	path := f.exceptions
 	if path == "" {
@@ -183,6 +197,12 @@ func loadExceptions(f checkFlags) (*compat.Exceptions, error) {
 	ex, err := compat.ParseExceptions(filepath.ToSlash(path), data)
 	if err != nil {
 		return nil, withCode(exitInvalid, fmt.Errorf("check: %w", err))
+	}
+	// Findings about the file are located like schema files: relative to
+	// the schema root, which the report prefixes with the root's path from
+	// the repository top ("../ci/x.yaml" under "schemas/" is "ci/x.yaml").
+	if rel, err := relTo(f.schemas, path); err == nil {
+		ex.File = rel
 	}
 	return ex, nil
 }

@@ -381,3 +381,46 @@ func TestCheckAgainstRegistry(t *testing.T) {
 		t.Fatalf("unreachable registry: exit %d %s", code, errOut)
 	}
 }
+
+// TestCheckExceptionsFileAnnotations: findings about the exceptions file
+// (expired, unused) are annotated at that file's path from the repository
+// root, wherever the file lives and however --schemas is spelt, so the
+// annotation lands on the right line of the pull request.
+func TestCheckExceptionsFileAnnotations(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	repo := t.TempDir()
+	dir := filepath.Join(repo, "schemas")
+	copySchemas(t, dir)
+	gitRun(t, repo, "init", "-q", "-b", "main")
+	gitRun(t, repo, "add", ".")
+	gitRun(t, repo, "commit", "-q", "-m", "v1")
+	const entries = "exceptions:\n  - rule: FIXED_SIZE_CHANGED\n    subject: nothing\n    reason: leftover\n"
+	if err := os.MkdirAll(filepath.Join(repo, "ci"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{filepath.Join(dir, "compat-exceptions.yaml"), filepath.Join(repo, "ci", "exceptions.yaml")} {
+		if err := os.WriteFile(f, []byte(entries), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{name: "default location", args: nil, want: "::warning file=schemas/compat-exceptions.yaml,line=2,"},
+		{name: "outside the schema dir", args: []string{"--exceptions", filepath.Join(repo, "ci", "exceptions.yaml")},
+			want: "::warning file=ci/exceptions.yaml,line=2,"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"check", "--schemas", dir, "--against", "git:HEAD", "--format", "github-actions"}, tt.args...)
+			code, out, errOut := runCLI(t, args...)
+			if code != exitOK || !strings.Contains(out, tt.want) {
+				t.Fatalf("exit %d, want 0 and %q\nstdout: %s\nstderr: %s", code, tt.want, out, errOut)
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"strings"
 
 	"github.com/contrail-events/contrail/compat"
@@ -69,7 +70,7 @@ func (r *Result) loc(label string, l compat.Location) compat.Location {
 		prefix = r.BaselinePrefix
 	}
 	if l.File != "" && prefix != "" && !strings.HasPrefix(l.File, prefix) {
-		l.File = prefix + l.File
+		l.File = path.Clean(prefix + l.File) // "schemas/../ci/x.yaml" is "ci/x.yaml"
 	}
 	return l
 }
@@ -126,11 +127,13 @@ func writeText(w io.Writer, r *Result) error {
 }
 
 func locText(l compat.Location) string {
-	if l.File == "" {
-		if l.Path == "" {
-			return "/"
-		}
+	switch {
+	case l.File == "" && l.Path == "":
+		return "-" // e.g. the reader side of a deleted file
+	case l.File == "":
 		return l.Path
+	case l.Path == "":
+		return pos(l)
 	}
 	return pos(l) + " " + l.Path
 }

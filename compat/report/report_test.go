@@ -52,3 +52,43 @@ func TestWrite(t *testing.T) {
 		t.Fatal("a warning alone must not be breaking")
 	}
 }
+
+// TestLocations: a file beside the schema root (an exceptions file given as
+// "../ci/x.yaml") is named from the repository top, and a side without any
+// location prints "-" rather than a dangling separator.
+func TestLocations(t *testing.T) {
+	res := &report.Result{
+		Next: "working tree", Baseline: "git:main", Subjects: []string{"s1"}, PathPrefix: "schemas/", BaselinePrefix: "schemas/",
+		Findings: []compat.Finding{
+			{Rule: "SCHEMA_FILE_DELETED", Subject: "s1", Direction: compat.Direction{Reader: "working tree", Writer: "git:main"},
+				Writer: compat.Location{File: "b.avsc", Line: 1, Col: 1}, Message: "gone"},
+			{Rule: "EXCEPTION_EXPIRED", Reader: compat.Location{File: "../ci/x.yaml", Line: 4, Col: 1}, Message: "expired"},
+		},
+	}
+	tests := []struct {
+		name, format string
+		want         []string
+	}{
+		{name: "github", format: "github-actions", want: []string{
+			"::error file=schemas/b.avsc,line=1,col=1,title=SCHEMA_FILE_DELETED::[s1] gone\n",
+			"::error file=ci/x.yaml,line=4,col=1,title=EXCEPTION_EXPIRED::expired\n",
+		}},
+		{name: "text", format: "text", want: []string{
+			"reader working tree at -, writer git:main at schemas/b.avsc:1:1\n",
+			"ci/x.yaml:4:1: error EXCEPTION_EXPIRED",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := report.Write(&b, tt.format, res); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, b.String())
+				}
+			}
+		})
+	}
+}
