@@ -442,6 +442,7 @@ type schemaByIDResponse struct {
 	Schema     string      `json:"schema"`
 	SchemaType string      `json:"schemaType,omitempty"`
 	References []Reference `json:"references,omitempty"`
+	MaxID      *int        `json:"maxId,omitempty"` // with ?fetchMaxId=true only
 }
 
 func (r *Registry) subjectVersion(v *versionEntry) SubjectVersion {
@@ -830,6 +831,19 @@ func (r *Registry) SchemaByID(id int) (SchemaRecord, error) {
 		return SchemaRecord{}, errSchemaNotFound("Schema %d not found", id)
 	}
 	return e.rec, nil
+}
+
+// schemaWithMaxID returns schema id and the highest ID ever handed out
+// (permanently deleted and IMPORT ones included), for ?fetchMaxId=true.
+// Error: 40403.
+func (r *Registry) schemaWithMaxID(id int) (SchemaRecord, int, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	e := r.visible(id)
+	if e == nil {
+		return SchemaRecord{}, 0, errSchemaNotFound("Schema %d not found", id)
+	}
+	return e.rec, r.nextID - 1, nil
 }
 
 // schemaBody returns the pre-encoded GET /schemas/ids/{id} body.

@@ -412,6 +412,15 @@ func (s *Server) routes(e *gin.Engine) {
 		if !ok {
 			return
 		}
+		if qbool(c, "fetchMaxId") {
+			rec, maxID, err := s.reg.schemaWithMaxID(id)
+			if err != nil {
+				s.fail(c, err)
+				return
+			}
+			s.ok(c, schemaByIDResponse{Schema: rec.Text, SchemaType: typeOut(rec.Type), References: rec.References, MaxID: &maxID})
+			return
+		}
 		body, found := s.reg.schemaBody(id)
 		if !found {
 			s.fail(c, errSchemaNotFound("Schema %d not found", id))

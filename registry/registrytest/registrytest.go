@@ -276,6 +276,21 @@ func (s *suite) registerAndFetch(t *testing.T) {
 	if byID.Schema != schema || byID.SchemaType != nil {
 		t.Fatalf("GET /schemas/ids/%d = %s", id, r.body)
 	}
+	// fetchMaxId=true adds "maxId", the highest schema ID the registry has
+	// handed out (Confluent's SchemaString); without it the field is absent.
+	var withMax struct {
+		Schema string `json:"schema"`
+		MaxID  *int   `json:"maxId"`
+	}
+	r = s.ok(t, "GET", fmt.Sprintf("/schemas/ids/%d?fetchMaxId=true", id), nil, &withMax)
+	if withMax.Schema != schema || withMax.MaxID == nil || *withMax.MaxID < id {
+		t.Fatalf("GET /schemas/ids/%d?fetchMaxId=true = %s, want the schema and maxId >= %d", id, r.body, id)
+	}
+	withMax.MaxID = nil
+	r = s.ok(t, "GET", fmt.Sprintf("/schemas/ids/%d", id), nil, &withMax)
+	if withMax.MaxID != nil {
+		t.Fatalf("GET /schemas/ids/%d = %s: maxId without fetchMaxId=true", id, r.body)
+	}
 	r = s.ok(t, "GET", fmt.Sprintf("/schemas/ids/%d/schema", id), nil, nil)
 	if string(r.body) != schema {
 		t.Fatalf("GET /schemas/ids/%d/schema = %s", id, r.body)
