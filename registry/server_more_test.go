@@ -233,3 +233,36 @@ func TestRegisterAnswerCacheInvalidation(t *testing.T) {
 		t.Fatalf("versions after re-registering a soft-deleted schema = %s, want [2] (a stale cached answer would leave [])", body)
 	}
 }
+
+// TestInvalidDefaultMessages: hamba reports a bad default as "<nil> not a
+// int" whatever the default was; the registry's 42201 names the field, the
+// default it got and what to do instead.
+func TestInvalidDefaultMessages(t *testing.T) {
+	ts := newTestServer(t, registry.NewMemoryStore())
+	tests := []struct {
+		name   string
+		fields string
+		want   []string
+	}{
+		{name: "string for int", fields: `[{"name":"a","type":"int","default":"x"}]`,
+			want: []string{`field "a"`, `default "x"`, `"int"`}},
+		{name: "null for int", fields: `[{"name":"qty","type":"int","default":null}]`,
+			want: []string{`field "qty"`, `default null`, `make the field optional`}},
+		{name: "union default not the first branch", fields: `[{"name":"n","type":["null","int"],"default":1}]`,
+			want: []string{`field "n"`, `default 1`, `first branch`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			schema, _ := json.Marshal(`{"type":"record","name":"R","namespace":"d","fields":` + tt.fields + `}`)
+			status, _, body := call(t, "POST", ts.URL+"/subjects/d-value/versions", `{"schema":`+string(schema)+`}`)
+			if status != http.StatusUnprocessableEntity || errorCode(t, body) != 42201 {
+				t.Fatalf("status %d body %s, want 422 with 42201", status, body)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(body, strings.ReplaceAll(w, `"`, `\"`)) {
+					t.Errorf("message %s lacks %s", body, w)
+				}
+			}
+		})
+	}
+}
