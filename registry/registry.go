@@ -217,12 +217,25 @@ func refsKey(refs []Reference) string {
 	return b.String()
 }
 
+// compactKey is the identity of a schema text without normalize: its JSON
+// value with object keys sorted and whitespace dropped, plus its references.
+// Confluent compares the parsed schema's canonical string, so key order and
+// whitespace never make a new version there either; array order (fields,
+// symbols, union branches), docs and defaults still count.
 func compactKey(text string, refs []Reference) (string, bool) {
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, []byte(text)); err != nil {
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.UseNumber() // 1.0 and 1 stay as written
+	var v any
+	if err := dec.Decode(&v); err != nil || dec.More() {
 		return "", false
 	}
-	return buf.String() + refsKey(refs), true
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil { // maps encode with sorted keys
+		return "", false
+	}
+	return strings.TrimSuffix(buf.String(), "\n") + refsKey(refs), true
 }
 
 func (r *Registry) addSchema(rec SchemaRecord) *schemaEntry {

@@ -266,3 +266,38 @@ func TestInvalidDefaultMessages(t *testing.T) {
 		})
 	}
 }
+
+// TestKeyOrderIsNotIdentity: Confluent stores the parsed schema's canonical
+// string, so a client that sends the same schema with its JSON keys in
+// another order (a re-serialized dict, jq) gets the same ID and version
+// without normalize=true; so does ours.
+func TestKeyOrderIsNotIdentity(t *testing.T) {
+	ts := newTestServer(t, registry.NewMemoryStore())
+	body := func(schema string) string {
+		b, _ := json.Marshal(map[string]string{"schema": schema})
+		return string(b)
+	}
+	a := `{"type":"record","name":"K","namespace":"d","fields":[{"name":"a","type":"int","default":0},{"name":"b","type":"string"}]}`
+	reordered := `{"fields":[{"default":0,"type":"int","name":"a"},{"type":"string","name":"b"}],"namespace":"d","name":"K","type":"record"}`
+	fieldsSwapped := `{"type":"record","name":"K","namespace":"d","fields":[{"name":"b","type":"string"},{"name":"a","type":"int","default":0}]}`
+	status, _, first := call(t, "POST", ts.URL+"/subjects/k-value/versions", body(a))
+	if status != http.StatusOK {
+		t.Fatalf("register: %d %s", status, first)
+	}
+	tests := []struct {
+		name, method, path, schema string
+		want                       string
+	}{
+		{name: "register reordered keys", method: "POST", path: "/subjects/k-value/versions", schema: reordered, want: first},
+		{name: "look up reordered keys", method: "POST", path: "/subjects/k-value", schema: reordered, want: `"version":1`},
+		{name: "field order still counts", method: "POST", path: "/subjects/k-value/versions", schema: fieldsSwapped, want: `{"id":2}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, _, got := call(t, tt.method, ts.URL+tt.path, body(tt.schema))
+			if status != http.StatusOK || !strings.Contains(got, tt.want) {
+				t.Fatalf("%s %s: %d %s, want %s", tt.method, tt.path, status, got, tt.want)
+			}
+		})
+	}
+}
