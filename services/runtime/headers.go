@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"strings"
 
@@ -62,20 +63,26 @@ func setHeader(r *kgo.Record, key, value string) {
 	r.Headers = append(out, kgo.RecordHeader{Key: key, Value: []byte(value)})
 }
 
-// traceID returns the trace id of a W3C traceparent header
-// ("00-<trace id>-<span id>-<flags>"), or "".
-func traceID(r *kgo.Record) string {
-	tp := HeaderValue(r, "traceparent")
-	parts := strings.Split(tp, "-")
-	if len(parts) != 4 || len(parts[1]) != 32 {
-		return ""
+// traceID returns the trace id of a W3C traceparent header value
+// ("00-<trace id>-<span id>-<flags>": exactly four dash-separated parts, the
+// second 32 lower-case hex digits), or nil.
+func traceID(tp []byte) []byte {
+	i := bytes.IndexByte(tp, '-')
+	if i < 0 {
+		return nil
 	}
-	for _, c := range parts[1] {
+	id := tp[i+1:]
+	j := bytes.IndexByte(id, '-')
+	if j != 32 || bytes.Count(id[j+1:], []byte{'-'}) != 1 {
+		return nil
+	}
+	id = id[:32]
+	for _, c := range id {
 		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return ""
+			return nil
 		}
 	}
-	return parts[1]
+	return id
 }
 
 // Message is one consumed record on its way to a handler, with the facts the
@@ -105,21 +112,71 @@ type Message struct {
 }
 
 func newMessage(r *kgo.Record, group string) *Message {
-	m := &Message{Record: r, Group: group, Key: string(r.Key), Attempt: 1}
+	m := new(Message)
+	m.init(r, group, nil)
+	return m
+}
+
+// init fills m from r's key and headers with one allocation for all the
+// strings. A HeaderEventType value that is a key of routes takes that key's
+// string instead of a copy.
+func (m *Message) init(r *kgo.Record, group string, routes map[string]*route) {
+	var id, typ, corr, cause, tp []byte
 	for _, h := range r.Headers {
 		switch h.Key {
 		case HeaderEventID:
-			m.EventID = string(h.Value)
+			id = h.Value
 		case HeaderEventType:
-			m.EventType = string(h.Value)
+			typ = h.Value
 		case HeaderCorrelationID:
-			m.CorrelationID = string(h.Value)
+			corr = h.Value
 		case HeaderCausationID:
-			m.CausationID = string(h.Value)
+			cause = h.Value
+		case "traceparent":
+			tp = h.Value
 		}
 	}
-	m.TraceID = traceID(r)
-	return m
+	trace := traceID(tp)
+	*m = Message{Record: r, Group: group, Attempt: 1}
+	if rt := routes[string(typ)]; rt != nil { // no allocation for the lookup
+		m.EventType = rt.t.FullName()
+		typ = nil
+	}
+	var sb strings.Builder
+	sb.Grow(len(id) + len(typ) + len(corr) + len(cause) + len(r.Key) + len(trace))
+	for _, b := range [...][]byte{id, typ, corr, cause, r.Key, trace} {
+		sb.Write(b)
+	}
+	all := sb.String()
+	next := func(b []byte) string {
+		s := all[:len(b)]
+		all = all[len(b):]
+		return s
+	}
+	m.EventID = next(id)
+	if typ != nil {
+		m.EventType = next(typ)
+	}
+	m.CorrelationID, m.CausationID, m.Key, m.TraceID = next(corr), next(cause), next(r.Key), next(trace)
+}
+
+// messageCtx is the context a handler runs in: the router's context plus the
+// message and the emitter, in one allocation with the message itself.
+type messageCtx struct {
+	context.Context
+	msg  Message
+	emit *emitter
+}
+
+// Value answers MessageFrom and Emit without a chain of WithValue contexts.
+func (c *messageCtx) Value(key any) any {
+	switch key.(type) {
+	case messageKey:
+		return &c.msg
+	case emitterKey:
+		return c.emit
+	}
+	return c.Context.Value(key)
 }
 
 type messageKey struct{}

@@ -36,8 +36,17 @@ type Metrics struct {
 	lag          *prometheus.GaugeVec
 	published    *prometheus.CounterVec
 
-	handlers sync.Map // handlerKey -> *handlerMetrics
+	handlers  sync.Map // handlerKey -> *handlerMetrics
+	lags      sync.Map // lagKey -> prometheus.Gauge
+	publishes sync.Map // publishKey -> prometheus.Counter
 }
+
+type lagKey struct {
+	group, topic string
+	partition    int32
+}
+
+type publishKey struct{ topic, eventType string }
 
 type handlerKey struct{ group, eventType string }
 
@@ -46,9 +55,12 @@ type handlerKey struct{ group, eventType string }
 type handlerMetrics struct {
 	handled, retried, duplicates prometheus.Counter
 	latency                      prometheus.Observer
+	failedBy, deadBy             map[ErrorClass]prometheus.Counter // the four classes
 	m                            *Metrics
 	key                          handlerKey
 }
+
+var errorClasses = []ErrorClass{ClassTransient, ClassPermanent, ClassPoison, ClassPanic}
 
 // NewMetrics creates the metrics and registers them with reg. A nil reg
 // means a new private registry, served by Handler. It returns an error when
@@ -100,20 +112,51 @@ func (m *Metrics) handler(group, eventType string) *handlerMetrics {
 		retried:    m.retried.WithLabelValues(group, eventType),
 		duplicates: m.duplicates.WithLabelValues(group, eventType),
 		latency:    m.latency.WithLabelValues(group, eventType),
+		failedBy:   map[ErrorClass]prometheus.Counter{},
+		deadBy:     map[ErrorClass]prometheus.Counter{},
 		m:          m, key: k,
+	}
+	for _, c := range errorClasses {
+		h.failedBy[c] = m.failed.WithLabelValues(group, eventType, string(c))
+		h.deadBy[c] = m.deadLettered.WithLabelValues(group, eventType, string(c))
 	}
 	actual, _ := m.handlers.LoadOrStore(k, h)
 	return actual.(*handlerMetrics)
 }
 
 func (h *handlerMetrics) failed(class ErrorClass) {
+	if c, ok := h.failedBy[class]; ok {
+		c.Inc()
+		return
+	}
 	h.m.failed.WithLabelValues(h.key.group, h.key.eventType, string(class)).Inc()
 }
 
 func (h *handlerMetrics) deadLettered(class ErrorClass) {
+	if c, ok := h.deadBy[class]; ok {
+		c.Inc()
+		return
+	}
 	h.m.deadLettered.WithLabelValues(h.key.group, h.key.eventType, string(class)).Inc()
 }
 
+// setLag sets a partition's lag; once per partition per poll.
 func (m *Metrics) setLag(group, topic string, partition int32, lag int64) {
-	m.lag.WithLabelValues(group, topic, strconv.Itoa(int(partition))).Set(float64(lag))
+	k := lagKey{group, topic, partition}
+	g, ok := m.lags.Load(k)
+	if !ok {
+		g, _ = m.lags.LoadOrStore(k, m.lag.WithLabelValues(group, topic, strconv.Itoa(int(partition))))
+	}
+	g.(prometheus.Gauge).Set(float64(lag))
+}
+
+// publishedCounter returns the published counter of (topic, eventType),
+// resolving its labels once.
+func (m *Metrics) publishedCounter(topic, eventType string) prometheus.Counter {
+	k := publishKey{topic, eventType}
+	if c, ok := m.publishes.Load(k); ok {
+		return c.(prometheus.Counter)
+	}
+	c, _ := m.publishes.LoadOrStore(k, m.published.WithLabelValues(topic, eventType))
+	return c.(prometheus.Counter)
 }

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"reflect"
@@ -143,8 +144,12 @@ func (p *Publisher) Record(ctx context.Context, t events.Type, v any, opts ...Pu
 
 func buildRecord(ctx context.Context, codec Codec, t events.Type, v any, opts ...PublishOpt) (*kgo.Record, error) {
 	var o publishOpts
-	for _, f := range opts {
-		f(&o)
+	if len(opts) > 0 { // &o would put o on the heap for every event
+		po := new(publishOpts)
+		for _, f := range opts {
+			f(po)
+		}
+		o = *po
 	}
 	key, err := t.KeyOf(v)
 	if err != nil {
@@ -164,17 +169,33 @@ func buildRecord(ctx context.Context, codec Codec, t events.Type, v any, opts ..
 	if o.topic != "" {
 		topic = o.topic
 	}
-	hs := make([]kgo.RecordHeader, 0, 6)
-	hs = append(hs,
-		kgo.RecordHeader{Key: HeaderEventID, Value: []byte(ids.eventID)},
-		kgo.RecordHeader{Key: HeaderEventType, Value: []byte(t.FullName())},
-		kgo.RecordHeader{Key: HeaderContentType, Value: []byte(ContentTypeAvro)},
-		kgo.RecordHeader{Key: HeaderCorrelationID, Value: []byte(ids.correlationID)},
+	// One allocation for the record and its headers, one for every header
+	// value: the publish path's share of the per-event cost.
+	ra := new(recordAlloc)
+	name := t.FullName()
+	buf := make([]byte, 0, len(ids.eventID)+len(name)+len(ContentTypeAvro)+len(ids.correlationID)+len(ids.causationID))
+	val := func(s string) []byte {
+		start := len(buf)
+		buf = append(buf, s...)
+		return buf[start:len(buf):len(buf)]
+	}
+	hs := append(ra.headers[:0],
+		kgo.RecordHeader{Key: HeaderEventID, Value: val(ids.eventID)},
+		kgo.RecordHeader{Key: HeaderEventType, Value: val(name)},
+		kgo.RecordHeader{Key: HeaderContentType, Value: val(ContentTypeAvro)},
+		kgo.RecordHeader{Key: HeaderCorrelationID, Value: val(ids.correlationID)},
 	)
 	if ids.causationID != "" {
-		hs = append(hs, kgo.RecordHeader{Key: HeaderCausationID, Value: []byte(ids.causationID)})
+		hs = append(hs, kgo.RecordHeader{Key: HeaderCausationID, Value: val(ids.causationID)})
 	}
-	return &kgo.Record{Topic: topic, Key: key, Value: value, Headers: hs, Context: ctx}, nil
+	ra.rec = kgo.Record{Topic: topic, Key: key, Value: value, Headers: hs, Context: ctx}
+	return &ra.rec, nil
+}
+
+// recordAlloc holds a published record and room for its headers.
+type recordAlloc struct {
+	rec     kgo.Record
+	headers [5]kgo.RecordHeader
 }
 
 // produce produces rs and waits for all acknowledgements.
@@ -188,32 +209,66 @@ func produceAll(ctx context.Context, cl *kgo.Client, tracer Tracer, m *Metrics, 
 		mu    sync.Mutex
 		first error
 	)
+	done := func(r *kgo.Record, err error) {
+		if err != nil {
+			mu.Lock()
+			if first == nil {
+				first = fmt.Errorf("runtime: publish %s to %s: %w", eventType, r.Topic, err)
+			}
+			mu.Unlock()
+		} else if m != nil {
+			label := eventType
+			if label == "" {
+				label = HeaderValue(r, HeaderEventType)
+			}
+			m.publishedCounter(r.Topic, label).Inc()
+		}
+		wg.Done()
+	}
 	wg.Add(len(rs))
 	for _, r := range rs {
-		var end func(error)
-		if tracer != nil {
-			var sctx context.Context
-			sctx, end = tracer.StartSend(ctx, r)
-			r.Context = sctx
+		if tracer == nil {
+			cl.Produce(ctx, r, done) // one promise for all: no allocation per record
+			continue
 		}
+		sctx, end := tracer.StartSend(ctx, r)
+		r.Context = sctx
 		cl.Produce(ctx, r, func(r *kgo.Record, err error) {
-			if end != nil {
-				end(err)
-			}
-			if err != nil {
-				mu.Lock()
-				if first == nil {
-					first = fmt.Errorf("runtime: publish %s to %s: %w", eventType, r.Topic, err)
-				}
-				mu.Unlock()
-			} else if m != nil {
-				m.published.WithLabelValues(r.Topic, eventType).Inc()
-			}
-			wg.Done()
+			end(err)
+			done(r, err)
 		})
 	}
 	wg.Wait()
 	return first
+}
+
+// idRand buffers crypto/rand for event ids: one read per 256 ids instead of
+// a getrandom system call per event.
+var idRand struct {
+	sync.Mutex
+	buf  [16 * 256]byte
+	next int // bytes of buf used; len(buf) means empty
+}
+
+func init() { idRand.next = len(idRand.buf) }
+
+// newEventID returns a random (version 4, RFC 4122 variant) UUID.
+func newEventID() string {
+	var u uuid.UUID
+	idRand.Lock()
+	if idRand.next == len(idRand.buf) {
+		if _, err := rand.Read(idRand.buf[:]); err != nil {
+			idRand.Unlock()
+			return uuid.NewString()
+		}
+		idRand.next = 0
+	}
+	copy(u[:], idRand.buf[idRand.next:])
+	idRand.next += len(u)
+	idRand.Unlock()
+	u[6] = u[6]&0x0f | 0x40 // version 4
+	u[8] = u[8]&0x3f | 0x80 // variant 10
+	return u.String()
 }
 
 // ids are the identity headers of one event.
@@ -228,7 +283,7 @@ func fillMetadata(ctx context.Context, v any, o publishOpts) ids {
 	var out ids
 	out.eventID = first(o.eventID, md.get(fEventID))
 	if out.eventID == "" {
-		out.eventID = uuid.NewString()
+		out.eventID = newEventID()
 	}
 	var fromMsgCorr, fromMsgCause string
 	if in != nil {
@@ -344,7 +399,9 @@ func (m metaView) set(which int, s string) {
 	}
 	fv := m.v.FieldByIndex(idx)
 	if fv.Kind() == reflect.Pointer {
-		fv.Set(reflect.ValueOf(&s))
+		p := new(string) // not &s: that would move s to the heap on every call
+		*p = s
+		fv.Set(reflect.ValueOf(p))
 		return
 	}
 	fv.SetString(s)

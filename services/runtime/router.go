@@ -433,7 +433,9 @@ func (r *Router) processPartition(ctx, hctx context.Context, p kgo.FetchTopicPar
 // partition and is retried after a backoff. It returns false when hctx
 // ended first.
 func (r *Router) handleRecord(hctx context.Context, rec *kgo.Record, emit *emitter) bool {
-	m := newMessage(rec, r.cfg.group)
+	mc := &messageCtx{Context: hctx, emit: emit}
+	m := &mc.msg
+	m.init(rec, r.cfg.group, r.routes)
 	var chain HandlerFunc
 	if rt := r.routes[m.EventType]; rt != nil {
 		chain = rt.chain
@@ -448,7 +450,7 @@ func (r *Router) handleRecord(hctx context.Context, rec *kgo.Record, emit *emitt
 		r.cfg.logger.Debug("no handler for event type; skipped", "event_type", m.EventType, "topic", rec.Topic, "offset", rec.Offset)
 		return true
 	}
-	ctx := context.WithValue(WithMessage(hctx, m), emitterKey{}, emit)
+	var ctx context.Context = mc
 	for attempt := 1; ; attempt++ {
 		err := chain(ctx, m)
 		if err == nil {
