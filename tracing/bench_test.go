@@ -172,7 +172,7 @@ func (p *pipeline) run(ctx context.Context, n int) (wall, cpu float64, err error
 }
 
 func newPipelines(b *testing.B) (map[string]*pipeline, func()) {
-	topics := []string{"untraced", "headersonly", "disabled", "sampledout", "always", "kotel"}
+	topics := benchVariants
 	addrs := startKfake(b, topics...)
 	ctx := context.Background()
 	out := map[string]*pipeline{}
@@ -217,6 +217,10 @@ func newPipelines(b *testing.B) (map[string]*pipeline, func()) {
 	mk("sampledout").h, out["sampledout"].p = so.Messaging(), so
 	out["sampledout"].sendCtx = unsampledParent
 
+	sw := setup(tracing.Config{Sampler: tracing.SamplerParentBasedTraceIDRatio, SamplerArg: "0", UnsampledHeaders: "w3c"})
+	mk("sampledoutw3c").h, out["sampledoutw3c"].p = sw.Messaging(), sw
+	out["sampledoutw3c"].sendCtx = unsampledParent
+
 	al := setup(tracing.Config{Sampler: tracing.SamplerAlwaysOn})
 	mk("always").h, out["always"].p = al.Messaging(), al
 
@@ -233,6 +237,14 @@ func newPipelines(b *testing.B) (map[string]*pipeline, func()) {
 	}
 }
 
+// benchVariants are the pipelines: untraced (the baseline: no hooks, no
+// trace headers), headersonly (untraced plus the two trace headers as fixed
+// bytes), disabled (Setup with Disabled), sampledout (ratio 0 under an
+// unsampled parent, default UnsampledAll headers), sampledoutw3c (the same
+// with UnsampledHeaders "w3c"), always (always_on) and kotel (franz-go's
+// kotel plugin, always_on).
+var benchVariants = []string{"untraced", "headersonly", "disabled", "sampledout", "sampledoutw3c", "always", "kotel"}
+
 type ratios []float64
 
 func (r ratios) stats() (med, lo, hi float64) {
@@ -245,7 +257,7 @@ func (r ratios) stats() (med, lo, hi float64) {
 // produce+consume fast path on kfake (in-process, TCP): each variant
 // against the untraced pipeline, and our always-sampled hooks against
 // franz-go's kotel plugin (its hooks plus its process span), as medians of
-// 9 back-to-back pairs with min and max. Run it with
+// 11 back-to-back pairs with min and max. Run it with
 //
 //	go test -run '^$' -bench TracingOverhead -benchtime 1x ./tracing
 func BenchmarkTracingOverhead(b *testing.B) {
@@ -262,16 +274,17 @@ func BenchmarkTracingOverhead(b *testing.B) {
 		return rate{w, c}
 	}
 	// Warm every pipeline up (connections, metadata, caches).
-	for _, name := range []string{"untraced", "headersonly", "disabled", "sampledout", "always", "kotel"} {
+	for _, name := range benchVariants {
 		measure(name)
 	}
-	const pairs = 9
+	const pairs = 11
 	type cmp struct{ label, base, variant string }
 	cmps := []cmp{
 		{"disabled/untraced", "untraced", "disabled"},
 		{"headersonly/untraced", "untraced", "headersonly"},
 		{"sampledout/untraced", "untraced", "sampledout"},
 		{"sampledout/headersonly", "headersonly", "sampledout"},
+		{"sampledoutw3c/untraced", "untraced", "sampledoutw3c"},
 		{"always/untraced", "untraced", "always"},
 		{"kotel/untraced", "untraced", "kotel"},
 		{"always/kotel", "kotel", "always"},
@@ -307,7 +320,7 @@ func BenchmarkTracingOverhead(b *testing.B) {
 	}
 	med, lo, hi := ratios(baseRPS).stats()
 	fmt.Printf("untraced throughput: median %.0f records/s (min %.0f, max %.0f), %d records per measurement\n", med, lo, hi, benchRecords)
-	for _, name := range []string{"sampledout", "always", "kotel"} {
+	for _, name := range []string{"sampledout", "sampledoutw3c", "always", "kotel"} {
 		p := ps[name].p
 		p.ForceFlush(ctx)
 		fmt.Printf("%-10s spans exported %d, dropped %d\n", name, p.ExportedSpans(), p.DroppedSpans())
@@ -326,6 +339,7 @@ func BenchmarkHooks(b *testing.B) {
 		{name: "disabled", cfg: tracing.Config{Disabled: true}, ctx: ctx},
 		{name: "sampledout-root", cfg: tracing.Config{Sampler: tracing.SamplerParentBasedTraceIDRatio, SamplerArg: "0"}, ctx: ctx},
 		{name: "sampledout-parent", cfg: tracing.Config{Sampler: tracing.SamplerParentBasedTraceIDRatio, SamplerArg: "0"}, ctx: unsampledParent},
+		{name: "sampledout-parent-w3c", cfg: tracing.Config{Sampler: tracing.SamplerParentBasedTraceIDRatio, SamplerArg: "0", UnsampledHeaders: "w3c"}, ctx: unsampledParent},
 		{name: "always", cfg: tracing.Config{Sampler: tracing.SamplerAlwaysOn}, ctx: ctx},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
@@ -339,13 +353,16 @@ func BenchmarkHooks(b *testing.B) {
 			if m := p.Messaging(); m != nil {
 				h = m
 			}
-			r := &kgo.Record{Topic: "orders", Key: benchKeys[1], Value: benchPayload,
-				Headers: runtimeHeaders(1)}
+			// Every iteration starts from the runtime's five headers with no
+			// room left, as a fresh record from the runtime would.
+			base := runtimeHeaders(1)
+			r := &kgo.Record{Topic: "orders", Key: benchKeys[1], Value: benchPayload}
 			b.ReportAllocs()
 			for b.Loop() {
 				if h == nil {
 					continue
 				}
+				r.Headers = base[:5:5]
 				_, f := h.StartSend(tc.ctx, r)
 				f(nil)
 				_, f = h.StartProcess(ctx, r, "g")
@@ -362,7 +379,7 @@ func BenchmarkPipeline(b *testing.B) {
 	ps, closeAll := newPipelines(b)
 	defer closeAll()
 	ctx := context.Background()
-	for _, name := range []string{"untraced", "headersonly", "disabled", "sampledout", "always", "kotel"} {
+	for _, name := range benchVariants {
 		b.Run(name, func(b *testing.B) {
 			if _, _, err := ps[name].run(ctx, 1000); err != nil { // warm up
 				b.Fatal(err)

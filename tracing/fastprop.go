@@ -2,8 +2,7 @@ package tracing
 
 import (
 	"context"
-	"encoding/hex"
-	"slices"
+	"sync"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/baggage"
@@ -12,49 +11,145 @@ import (
 
 // The record fast path. When a Messaging uses Contrail's own propagator it
 // writes and reads the trace headers directly as bytes instead of going
-// through the TextMapCarrier's strings: one allocation for traceparent and
-// uber-trace-id together instead of about eight, and no string copies when
-// extracting. The wire format is exactly NewPropagator's (the tests compare
-// both on fuzzed input); only Jaeger's debug flag is not written.
+// through the TextMapCarrier's strings: no string building, no carrier
+// interface, the header slice allocated once at its final size, and the
+// header values carved out of a shared slab (see headerBytes), so a publish
+// costs about one allocation. The wire format is exactly NewPropagator's
+// (the tests compare both on fuzzed input); only Jaeger's debug flag is not
+// written.
+
+// Lengths of the values injectRecord writes.
+const (
+	traceParentLen = 55 // 00-<32 hex>-<16 hex>-<2 hex>
+	uberTraceIDLen = 53 // <32 hex>:<16 hex>:0:<1 digit>
+)
+
+// isTraceHeader reports whether key is one of traceHeaders, ignoring case.
+func isTraceHeader(key string) bool {
+	switch len(key) {
+	case len(HeaderTraceParent):
+		return keyEqual(key, HeaderTraceParent)
+	case len(HeaderTraceState):
+		return keyEqual(key, HeaderTraceState)
+	case len(HeaderBaggage):
+		return keyEqual(key, HeaderBaggage)
+	case len(HeaderUberTraceID):
+		return keyEqual(key, HeaderUberTraceID)
+	}
+	return false
+}
 
 // injectRecord replaces r's trace headers with sc and ctx's baggage.
-func injectRecord(ctx context.Context, sc trace.SpanContext, r *kgo.Record) {
-	c := RecordCarrier(r)
-	c.Delete(traceHeaders...)
-	if sc.IsValid() {
-		tid, sid := sc.TraceID(), sc.SpanID()
-		buf := make([]byte, 0, 55+53)
-		buf = append(buf, "00-"...)
-		buf = hex.AppendEncode(buf, tid[:])
-		buf = append(buf, '-')
-		buf = hex.AppendEncode(buf, sid[:])
-		sampled := sc.IsSampled()
-		buf = append(buf, '-')
-		buf = hex.AppendEncode(buf, []byte{byte(sc.TraceFlags() & (trace.FlagsSampled | trace.FlagsRandom))})
-		tp := buf[:len(buf):len(buf)]
-		start := len(buf)
-		buf = hex.AppendEncode(buf, tid[:])
-		buf = append(buf, ':')
-		buf = hex.AppendEncode(buf, sid[:])
-		if sampled {
-			buf = append(buf, ":0:1"...)
-		} else {
-			buf = append(buf, ":0:0"...)
+// withUber false leaves uber-trace-id out when sc is not sampled
+// (UnsampledW3C). Like Carrier.Delete it never writes into a backing array
+// another record may share: it appends in place only when no header has to
+// go and the capacity is already there.
+func injectRecord(ctx context.Context, sc trace.SpanContext, r *kgo.Record, withUber bool) {
+	bg := baggage.FromContext(ctx)
+	if !sc.IsValid() {
+		RecordCarrier(r).Delete(traceHeaders...)
+		if bg.Len() > 0 {
+			bag.Inject(ctx, RecordCarrier(r))
 		}
-		r.Headers = slices.Grow(r.Headers, 2)
-		r.Headers = append(r.Headers, kgo.RecordHeader{Key: HeaderTraceParent, Value: tp})
-		if ts := sc.TraceState(); ts.Len() > 0 {
-			r.Headers = append(r.Headers, kgo.RecordHeader{Key: HeaderTraceState, Value: []byte(ts.String())})
-		}
-		r.Headers = append(r.Headers, kgo.RecordHeader{Key: HeaderUberTraceID, Value: buf[start:]})
+		return
 	}
-	if baggage.FromContext(ctx).Len() > 0 {
-		bag.Inject(ctx, c)
+	uberToo := withUber || sc.IsSampled()
+	ts := sc.TraceState()
+	add, size := 1, traceParentLen
+	if uberToo {
+		add, size = add+1, size+uberTraceIDLen
+	}
+	if ts.Len() > 0 {
+		add++
+	}
+	if bg.Len() > 0 {
+		add++ // room for the baggage header bag.Inject appends
+	}
+	hs := r.Headers
+	kept := len(hs)
+	for i := range hs {
+		if isTraceHeader(hs[i].Key) {
+			kept--
+		}
+	}
+	if kept < len(hs) || cap(hs)-len(hs) < add {
+		out := make([]kgo.RecordHeader, 0, kept+add)
+		for _, h := range hs {
+			if !isTraceHeader(h.Key) {
+				out = append(out, h)
+			}
+		}
+		hs = out
+	}
+	buf := headerBytes(size)
+	tid, sid := sc.TraceID(), sc.SpanID()
+	tp := buf[:traceParentLen:traceParentLen]
+	tp[0], tp[1], tp[2] = '0', '0', '-'
+	hexTo(tp[3:35], tid[:])
+	tp[35] = '-'
+	hexTo(tp[36:52], sid[:])
+	tp[52] = '-'
+	flags := byte(sc.TraceFlags() & (trace.FlagsSampled | trace.FlagsRandom))
+	tp[53], tp[54] = hexDigits[flags>>4], hexDigits[flags&0x0f]
+	hs = append(hs, kgo.RecordHeader{Key: HeaderTraceParent, Value: tp})
+	if ts.Len() > 0 {
+		hs = append(hs, kgo.RecordHeader{Key: HeaderTraceState, Value: []byte(ts.String())})
+	}
+	if uberToo {
+		u := buf[traceParentLen:size:size]
+		copy(u[0:32], tp[3:35])
+		u[32] = ':'
+		copy(u[33:49], tp[36:52])
+		u[49], u[50], u[51], u[52] = ':', '0', ':', '0'
+		if sc.IsSampled() {
+			u[52] = '1'
+		}
+		hs = append(hs, kgo.RecordHeader{Key: HeaderUberTraceID, Value: u})
+	}
+	r.Headers = hs
+	if bg.Len() > 0 {
+		bag.Inject(ctx, RecordCarrier(r))
 	}
 }
 
-// extractRecord is NewPropagator().Extract over r's headers.
-func extractRecord(ctx context.Context, r *kgo.Record) context.Context {
+const hexDigits = "0123456789abcdef"
+
+// hexTo writes src as lower-case hex into dst, which is 2*len(src) long.
+func hexTo(dst, src []byte) {
+	for i, b := range src {
+		dst[2*i] = hexDigits[b>>4]
+		dst[2*i+1] = hexDigits[b&0x0f]
+	}
+}
+
+// slabSize is the size of the blocks header values are carved from: about
+// 37 publishes per allocation.
+const slabSize = 4096
+
+type slab struct{ b []byte }
+
+var slabs = sync.Pool{New: func() any { return new(slab) }}
+
+// headerBytes returns n bytes for header values, carved from a per-P slab
+// with the capacity cut at n, so nothing appended to one value can reach
+// another. A slab lives as long as any value carved from it; records are
+// short-lived, so that is at most a few KiB per record in flight.
+func headerBytes(n int) []byte {
+	s := slabs.Get().(*slab)
+	if cap(s.b)-len(s.b) < n {
+		s.b = make([]byte, 0, slabSize)
+	}
+	start := len(s.b)
+	s.b = s.b[:start+n]
+	out := s.b[start : start+n : start+n]
+	slabs.Put(s)
+	return out
+}
+
+// extractRecord is NewPropagator().Extract over r's headers; it also
+// returns the extracted span context, invalid when r carries none (ctx's
+// own span, if any, is then left in place).
+func extractRecord(ctx context.Context, r *kgo.Record) (context.Context, trace.SpanContext) {
 	var tp, ts []byte
 	var hasTP, hasTS, hasUber, hasBag bool
 	for i := len(r.Headers) - 1; i >= 0; i-- {
@@ -80,16 +175,21 @@ func extractRecord(ctx context.Context, r *kgo.Record) context.Context {
 				sc = sc.WithTraceState(state)
 			}
 		}
-		return trace.ContextWithRemoteSpanContext(ctx, sc)
+		return contextWithSpanContext(ctx, sc), sc // sc is remote already
 	}
 	return extractUber(ctx, r, hasUber)
 }
 
-func extractUber(ctx context.Context, r *kgo.Record, has bool) context.Context {
+func extractUber(ctx context.Context, r *kgo.Record, has bool) (context.Context, trace.SpanContext) {
 	if !has {
-		return ctx
+		return ctx, trace.SpanContext{}
 	}
-	return uber.Extract(ctx, RecordCarrier(r))
+	// Jaeger returns ctx itself when uber-trace-id is missing or invalid.
+	out := uber.Extract(ctx, RecordCarrier(r))
+	if out == ctx {
+		return ctx, trace.SpanContext{}
+	}
+	return out, trace.SpanContextFromContext(out)
 }
 
 // parseTraceParent parses a W3C traceparent exactly as OpenTelemetry's
@@ -120,24 +220,26 @@ func parseTraceParent(v []byte) (trace.SpanContext, bool) {
 	return sc, sc.IsValid()
 }
 
+// lowerHex decodes lower-case hex src into dst (len(src) == 2*len(dst)).
 func lowerHex(dst, src []byte) bool {
+	src = src[:2*len(dst)]
+	var bad byte
 	for i := range dst {
-		hi, ok1 := nibble(src[2*i])
-		lo, ok2 := nibble(src[2*i+1])
-		if !ok1 || !ok2 {
-			return false
-		}
-		dst[i] = hi<<4 | lo
+		hi, lo := hexVal[src[2*i]], hexVal[src[2*i+1]]
+		bad |= hi | lo
+		dst[i] = hi<<4 | lo&0x0f
 	}
-	return true
+	return bad&0xf0 == 0
 }
 
-func nibble(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
+// hexVal maps '0'-'9' and 'a'-'f' to their value and every other byte to
+// 0xff, so one OR over a whole id tells whether any digit was bad.
+var hexVal = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
 	}
-	return 0, false
-}
+	for i, c := range []byte(hexDigits) {
+		t[c] = byte(i)
+	}
+	return t
+}()

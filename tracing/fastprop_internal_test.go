@@ -30,10 +30,10 @@ func FuzzFastPathMatchesPropagator(f *testing.F) {
 			}
 		}
 		want := prop.Extract(context.Background(), c)
-		got := extractRecord(context.Background(), r)
+		got, gsc := extractRecord(context.Background(), r)
 		ws, gs := trace.SpanContextFromContext(want), trace.SpanContextFromContext(got)
-		if !ws.Equal(gs) {
-			t.Fatalf("extract: fast %+v, propagator %+v", gs, ws)
+		if !ws.Equal(gs) || !gsc.Equal(gs) {
+			t.Fatalf("extract: fast %+v (returned %+v), propagator %+v", gs, gsc, ws)
 		}
 		if baggage.FromContext(want).String() != baggage.FromContext(got).String() {
 			t.Fatalf("baggage: fast %q, propagator %q", baggage.FromContext(got), baggage.FromContext(want))
@@ -45,7 +45,7 @@ func FuzzFastPathMatchesPropagator(f *testing.F) {
 		// both results back to the same context.
 		ctx := trace.ContextWithSpanContext(got, gs)
 		fastRec, slowRec := &kgo.Record{}, &kgo.Record{}
-		injectRecord(ctx, gs, fastRec)
+		injectRecord(ctx, gs, fastRec, true)
 		prop.Inject(ctx, RecordCarrier(slowRec))
 		for _, k := range []string{HeaderTraceParent, HeaderTraceState, HeaderBaggage} {
 			if a, b := RecordCarrier(fastRec).Get(k), RecordCarrier(slowRec).Get(k); a != b {

@@ -2,6 +2,8 @@ package tracing
 
 import (
 	"context"
+	"encoding/binary"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 	"unicode/utf8"
@@ -44,9 +46,56 @@ type optFunc func(*messagingConfig)
 func (f optFunc) apply(c *messagingConfig) { f(c) }
 
 type messagingConfig struct {
-	tp          trace.TracerProvider
-	prop        propagation.TextMapPropagator
-	parentBased bool
+	tp           trace.TracerProvider
+	prop         propagation.TextMapPropagator
+	parentBased  bool
+	rootsDropped bool
+	unsampled    UnsampledHeaders
+}
+
+// UnsampledHeaders selects the trace headers [Messaging.StartSend] writes
+// on a record whose trace is not sampled. Sampled records always carry
+// traceparent (+ tracestate, baggage) and uber-trace-id.
+type UnsampledHeaders int
+
+const (
+	// UnsampledAll writes the same headers as on sampled records,
+	// uber-trace-id included with its sampled flag 0, so every consumer,
+	// jaeger-client-go ones too, keeps the upstream "do not sample"
+	// decision. The default.
+	UnsampledAll UnsampledHeaders = iota
+	// UnsampledW3C writes traceparent (+ tracestate, baggage) with its
+	// sampled flag 0 but no uber-trace-id: about 70 bytes and one header
+	// less per record. OpenTelemetry consumers (Contrail's included) keep
+	// the decision; a jaeger-client-go consumer sees no context, starts a
+	// new trace and samples it by its own sampler, so it may record
+	// fragments of traces that were sampled out upstream. Use it once no
+	// jaeger-client-go consumer remains.
+	UnsampledW3C
+)
+
+// String returns the name Config.UnsampledHeaders accepts: "all" or "w3c".
+func (u UnsampledHeaders) String() string {
+	if u == UnsampledW3C {
+		return "w3c"
+	}
+	return "all"
+}
+
+// WithUnsampledHeaders sets which trace headers an unsampled record
+// carries. Default: UnsampledAll; any value other than UnsampledW3C means
+// UnsampledAll.
+func WithUnsampledHeaders(u UnsampledHeaders) Opt {
+	return optFunc(func(c *messagingConfig) { c.unsampled = u })
+}
+
+// withRootsDropped tells Messaging that tp's sampler drops every span
+// without a valid parent (always_off, parentbased_always_off, a ratio of
+// 0), so a record without a parent needs no span: a fresh unsampled
+// context is propagated instead. Setup passes it; arbitrary providers never
+// get it.
+func withRootsDropped() Opt {
+	return optFunc(func(c *messagingConfig) { c.rootsDropped = true })
 }
 
 // withParentBasedSampler tells Messaging that tp's sampler follows the
@@ -89,11 +138,13 @@ func defaultMessagingConfig() messagingConfig {
 // without allocating; still, when tracing is disabled give the runtime a nil
 // interface rather than a nil *Messaging, so no hook is called at all.
 type Messaging struct {
-	tracer      trace.Tracer
-	prop        propagation.TextMapPropagator
-	fast        bool // prop is Contrail's propagator: use the byte-level fast path
-	parentBased bool
-	names       sync.Map // topic -> *spanNames
+	tracer       trace.Tracer
+	prop         propagation.TextMapPropagator
+	fast         bool // prop is Contrail's propagator: use the byte-level fast path
+	parentBased  bool
+	rootsDropped bool
+	uberUnsamp   bool     // write uber-trace-id on unsampled records too
+	names        sync.Map // topic -> *spanNames
 }
 
 type spanNames struct{ send, process string }
@@ -106,14 +157,32 @@ func NewMessaging(opts ...Opt) *Messaging {
 	}
 	_, fast := c.prop.(propagator)
 	return &Messaging{
-		tracer:      c.tp.Tracer(ScopeName, trace.WithInstrumentationVersion(Version), trace.WithSchemaURL(semconv.SchemaURL)),
-		prop:        c.prop,
-		fast:        fast,
-		parentBased: c.parentBased,
+		tracer:       c.tp.Tracer(ScopeName, trace.WithInstrumentationVersion(Version), trace.WithSchemaURL(semconv.SchemaURL)),
+		prop:         c.prop,
+		fast:         fast,
+		parentBased:  c.parentBased,
+		rootsDropped: c.rootsDropped,
+		uberUnsamp:   c.unsampled != UnsampledW3C,
 	}
 }
 
+// noopFinish is the finish func of records that get no span. A
+// package-level func value, so returning it allocates nothing.
 func noopFinish(error) {}
+
+// newUnsampledRoot returns a new root context that is not sampled, with
+// random non-zero ids as the SDK's default generator makes them.
+func newUnsampledRoot() trace.SpanContext {
+	var cfg trace.SpanContextConfig
+	for !cfg.TraceID.IsValid() {
+		binary.NativeEndian.PutUint64(cfg.TraceID[:8], rand.Uint64())
+		binary.NativeEndian.PutUint64(cfg.TraceID[8:], rand.Uint64())
+	}
+	for !cfg.SpanID.IsValid() {
+		binary.NativeEndian.PutUint64(cfg.SpanID[:], rand.Uint64())
+	}
+	return trace.NewSpanContext(cfg)
+}
 
 func (m *Messaging) spanNames(topic string) *spanNames {
 	if n, ok := m.names.Load(topic); ok {
@@ -126,17 +195,28 @@ func (m *Messaging) spanNames(topic string) *spanNames {
 // StartSend starts the PRODUCER span "send <topic>" for r as a child of the
 // span in ctx and injects its context into r.Headers (traceparent,
 // tracestate, baggage, uber-trace-id), first removing any trace headers r
-// already carries. With a parent-based sampler (Setup's default) and a
-// parent that is not sampled, no span is started and the parent's context
-// is injected as is: nothing would be recorded anyway, and this is what
-// keeps sampled-out traffic cheap. Call it before producing r; call finish exactly once with
-// the produce result, after which the span also carries r's partition and
-// offset. The returned context holds the producer span.
+// already carries. Call it before producing r; call finish exactly once
+// with the produce result, after which the span also carries r's partition
+// and offset. The returned context holds the producer span.
+//
+// Records whose trace is sampled out get no span at all, which is what
+// keeps sampled-out traffic cheap: with a parent-based sampler (Setup's
+// default) and an unsampled parent, the parent's context is injected as
+// is; with a sampler that drops every root (Setup with always_off,
+// parentbased_always_off or a ratio of 0) and no parent, a fresh unsampled
+// context is injected, so consumers keep the decision. Either way ctx is
+// returned unchanged, finish does nothing, and which headers are written
+// follows [WithUnsampledHeaders].
 func (m *Messaging) StartSend(ctx context.Context, r *kgo.Record) (context.Context, func(error)) {
 	if m == nil {
 		return ctx, noopFinish
 	}
-	if parent := trace.SpanContextFromContext(ctx); m.parentBased && parent.IsValid() && !parent.IsSampled() {
+	if parent := trace.SpanContextFromContext(ctx); !parent.IsValid() {
+		if m.rootsDropped {
+			m.inject(ctx, newUnsampledRoot(), r)
+			return ctx, noopFinish
+		}
+	} else if m.parentBased && !parent.IsSampled() {
 		m.inject(ctx, parent, r)
 		return ctx, noopFinish
 	}
@@ -164,24 +244,38 @@ func (m *Messaging) StartSend(ctx context.Context, r *kgo.Record) (context.Conte
 // from r's headers (W3C first, then uber-trace-id), never a span already in
 // ctx, and it links to that producer context too; records without a valid
 // context start a new root trace. Baggage from the headers is in the
-// returned context. With a parent-based sampler and an unsampled producer
-// context, no span is started and the returned context holds the
-// producer's context (so log lines still carry the trace id). Call finish exactly once when handling ends, with the
+// returned context. Call finish exactly once when handling ends, with the
 // handler's final error.
+//
+// Sampled-out records get no span: with a parent-based sampler and an
+// unsampled producer context the returned context holds the producer's
+// context; with a sampler that drops every root and no valid producer
+// context it holds a fresh unsampled one. Log lines still carry a trace id
+// and the handler's publishes keep the decision; finish does nothing.
 func (m *Messaging) StartProcess(ctx context.Context, r *kgo.Record, group string) (context.Context, func(error)) {
 	if m == nil {
 		return ctx, noopFinish
 	}
-	if trace.SpanContextFromContext(ctx).IsValid() {
-		ctx = trace.ContextWithSpanContext(ctx, trace.SpanContext{})
-	}
+	// The parent is the record's context only: a span already in ctx must
+	// not become the parent when r carries none.
+	var producer trace.SpanContext
 	if m.fast {
-		ctx = extractRecord(ctx, r)
+		ctx, producer = extractRecord(ctx, r)
+		if !producer.IsValid() && trace.SpanContextFromContext(ctx).IsValid() {
+			ctx = trace.ContextWithSpanContext(ctx, trace.SpanContext{})
+		}
 	} else {
+		if trace.SpanContextFromContext(ctx).IsValid() {
+			ctx = trace.ContextWithSpanContext(ctx, trace.SpanContext{})
+		}
 		ctx = m.prop.Extract(ctx, RecordCarrier(r))
+		producer = trace.SpanContextFromContext(ctx)
 	}
-	producer := trace.SpanContextFromContext(ctx)
-	if m.parentBased && producer.IsValid() && !producer.IsSampled() {
+	if !producer.IsValid() {
+		if m.rootsDropped {
+			return contextWithSpanContext(ctx, newUnsampledRoot()), noopFinish
+		}
+	} else if m.parentBased && !producer.IsSampled() {
 		return ctx, noopFinish
 	}
 	var span trace.Span
@@ -211,12 +305,15 @@ func (m *Messaging) StartProcess(ctx context.Context, r *kgo.Record, group strin
 
 func (m *Messaging) inject(ctx context.Context, sc trace.SpanContext, r *kgo.Record) {
 	if m.fast {
-		injectRecord(ctx, sc, r)
+		injectRecord(ctx, sc, r, m.uberUnsamp)
 		return
 	}
 	c := RecordCarrier(r)
 	c.Delete(traceHeaders...)
 	m.prop.Inject(trace.ContextWithSpanContext(ctx, sc), c)
+	if !m.uberUnsamp && !sc.IsSampled() {
+		c.Delete(HeaderUberTraceID)
+	}
 }
 
 // recordAttrs are the attributes shared by send and process spans.

@@ -73,6 +73,11 @@ type Config struct {
 	// SamplerArg is the ratio in [0,1] for the ratio samplers
 	// (OTEL_TRACES_SAMPLER_ARG). Default: 1.
 	SamplerArg string
+	// UnsampledHeaders is which trace headers a record whose trace is not
+	// sampled carries (CONTRAIL_TRACES_UNSAMPLED_HEADERS): "all" (default,
+	// UnsampledAll) or "w3c" (UnsampledW3C: no uber-trace-id, which
+	// jaeger-client-go consumers need to keep the decision).
+	UnsampledHeaders string
 	// Disabled turns tracing off entirely (OTEL_SDK_DISABLED=true): the
 	// Provider hands out no-op tracers and a nil Messaging.
 	Disabled bool
@@ -98,16 +103,18 @@ type Config struct {
 
 // ConfigFromEnv returns a Config filled from OTEL_SERVICE_NAME,
 // OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL,
-// OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG and OTEL_SDK_DISABLED. It does
-// not validate; Setup does.
+// OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG, OTEL_SDK_DISABLED and
+// Contrail's CONTRAIL_TRACES_UNSAMPLED_HEADERS. It does not validate; Setup
+// does.
 func ConfigFromEnv() Config {
 	return Config{
-		ServiceName: os.Getenv("OTEL_SERVICE_NAME"),
-		Endpoint:    os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"),
-		Protocol:    os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL"),
-		Sampler:     os.Getenv("OTEL_TRACES_SAMPLER"),
-		SamplerArg:  os.Getenv("OTEL_TRACES_SAMPLER_ARG"),
-		Disabled:    strings.EqualFold(strings.TrimSpace(os.Getenv("OTEL_SDK_DISABLED")), "true"),
+		ServiceName:      os.Getenv("OTEL_SERVICE_NAME"),
+		Endpoint:         os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"),
+		Protocol:         os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL"),
+		Sampler:          os.Getenv("OTEL_TRACES_SAMPLER"),
+		SamplerArg:       os.Getenv("OTEL_TRACES_SAMPLER_ARG"),
+		UnsampledHeaders: os.Getenv("CONTRAIL_TRACES_UNSAMPLED_HEADERS"),
+		Disabled:         strings.EqualFold(strings.TrimSpace(os.Getenv("OTEL_SDK_DISABLED")), "true"),
 	}
 }
 
@@ -119,6 +126,10 @@ func (c *Config) setDefaults() {
 	c.Sampler = strings.ToLower(strings.TrimSpace(c.Sampler))
 	if c.Sampler == "" {
 		c.Sampler = SamplerParentBasedAlwaysOn
+	}
+	c.UnsampledHeaders = strings.ToLower(strings.TrimSpace(c.UnsampledHeaders))
+	if c.UnsampledHeaders == "" {
+		c.UnsampledHeaders = UnsampledAll.String()
 	}
 	if c.QueueSize == 0 {
 		c.QueueSize = 16384
@@ -150,6 +161,9 @@ func (c Config) Validate() error {
 	if _, err := c.sampler(); err != nil {
 		return bad("%v", err)
 	}
+	if c.UnsampledHeaders != UnsampledAll.String() && c.UnsampledHeaders != UnsampledW3C.String() {
+		return bad("CONTRAIL_TRACES_UNSAMPLED_HEADERS %q is not supported: use %q (traceparent and uber-trace-id) or %q (traceparent only)", c.UnsampledHeaders, UnsampledAll, UnsampledW3C)
+	}
 	if c.Protocol != ProtocolHTTP && c.Protocol != ProtocolGRPC {
 		return bad("OTEL_EXPORTER_OTLP_PROTOCOL %q is not supported: use %q or %q", c.Protocol, ProtocolHTTP, ProtocolGRPC)
 	}
@@ -168,14 +182,35 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// ratio is the sampling ratio of the ratio samplers, 1 for the others.
+func (c Config) ratio() (float64, error) {
+	if !strings.HasSuffix(c.Sampler, "traceidratio") || strings.TrimSpace(c.SamplerArg) == "" {
+		return 1, nil
+	}
+	r, err := strconv.ParseFloat(strings.TrimSpace(c.SamplerArg), 64)
+	if err != nil || r < 0 || r > 1 {
+		return 0, fmt.Errorf("OTEL_TRACES_SAMPLER_ARG %q is not a ratio between 0 and 1 (e.g. 0.25)", c.SamplerArg)
+	}
+	return r, nil
+}
+
+// dropsRoots reports whether c's sampler drops every span that has no
+// valid parent, so Messaging can skip starting them.
+func (c Config) dropsRoots() bool {
+	switch c.Sampler {
+	case SamplerAlwaysOff, SamplerParentBasedAlwaysOff:
+		return true
+	case SamplerTraceIDRatio, SamplerParentBasedTraceIDRatio:
+		r, err := c.ratio()
+		return err == nil && r == 0
+	}
+	return false
+}
+
 func (c Config) sampler() (sdktrace.Sampler, error) {
-	ratio := 1.0
-	if strings.HasSuffix(c.Sampler, "traceidratio") && strings.TrimSpace(c.SamplerArg) != "" {
-		r, err := strconv.ParseFloat(strings.TrimSpace(c.SamplerArg), 64)
-		if err != nil || r < 0 || r > 1 {
-			return nil, fmt.Errorf("OTEL_TRACES_SAMPLER_ARG %q is not a ratio between 0 and 1 (e.g. 0.25)", c.SamplerArg)
-		}
-		ratio = r
+	ratio, err := c.ratio()
+	if err != nil {
+		return nil, err
 	}
 	switch c.Sampler {
 	case SamplerAlwaysOn:
@@ -253,6 +288,12 @@ func Setup(ctx context.Context, cfg Config) (*Provider, error) {
 	mopts := []Opt{WithTracerProvider(p.tp), WithPropagators(p.prop)}
 	if strings.HasPrefix(cfg.Sampler, "parentbased_") {
 		mopts = append(mopts, withParentBasedSampler())
+	}
+	if cfg.dropsRoots() {
+		mopts = append(mopts, withRootsDropped())
+	}
+	if cfg.UnsampledHeaders == UnsampledW3C.String() {
+		mopts = append(mopts, WithUnsampledHeaders(UnsampledW3C))
 	}
 	p.msg = NewMessaging(mopts...)
 	return p, nil

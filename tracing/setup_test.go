@@ -50,6 +50,8 @@ func TestConfigValidate(t *testing.T) {
 		{name: "bad endpoint", cfg: tracing.Config{Endpoint: "127.0.0.1:4318"}, want: "OTEL_EXPORTER_OTLP_ENDPOINT"},
 		{name: "bad protocol", cfg: tracing.Config{Protocol: "thrift"}, want: "OTEL_EXPORTER_OTLP_PROTOCOL"},
 		{name: "batch > queue", cfg: tracing.Config{QueueSize: 2, BatchSize: 3}, want: "BatchSize"},
+		{name: "unsampled w3c", cfg: tracing.Config{UnsampledHeaders: " W3C "}},
+		{name: "bad unsampled headers", cfg: tracing.Config{UnsampledHeaders: "jaeger"}, want: "CONTRAIL_TRACES_UNSAMPLED_HEADERS"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -76,8 +78,9 @@ func TestConfigFromEnv(t *testing.T) {
 	t.Setenv("OTEL_TRACES_SAMPLER", "traceidratio")
 	t.Setenv("OTEL_TRACES_SAMPLER_ARG", "0.5")
 	t.Setenv("OTEL_SDK_DISABLED", "TRUE")
+	t.Setenv("CONTRAIL_TRACES_UNSAMPLED_HEADERS", "w3c")
 	c := tracing.ConfigFromEnv()
-	if c.ServiceName != "inventory" || c.Endpoint != "http://127.0.0.1:4318" || c.Sampler != "traceidratio" || c.SamplerArg != "0.5" || !c.Disabled {
+	if c.ServiceName != "inventory" || c.Endpoint != "http://127.0.0.1:4318" || c.Sampler != "traceidratio" || c.SamplerArg != "0.5" || !c.Disabled || c.UnsampledHeaders != "w3c" {
 		t.Fatalf("ConfigFromEnv = %+v", c)
 	}
 }
