@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -105,6 +106,9 @@ func (l *loader) manifest(data []byte, set *Set) *parsedManifest {
 	}
 	if len(root.Content) == 0 {
 		p.add(ManifestFile, 1, 1, "empty manifest: declare version, topics and events")
+		return nil
+	}
+	if l.unknownKeys(root.Content[0], reflect.TypeOf(manifestDoc{})) {
 		return nil
 	}
 	m := &parsedManifest{root: &root}
@@ -354,6 +358,54 @@ func (m *parsedManifest) pos(path ...string) (int, int) {
 		}
 	}
 	return n.Line, n.Column
+}
+
+// unknownKeys reports every mapping key under n that t (a struct, or a
+// slice of structs) has no yaml field for, at the key's own line:col, with
+// the valid keys and a spelling suggestion. yaml.v3's KnownFields error
+// names Go types and gives no column. It reports whether it found any.
+func (l *loader) unknownKeys(n *yaml.Node, t reflect.Type) bool {
+	for t.Kind() == reflect.Slice || t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	found := false
+	switch {
+	case n.Kind == yaml.SequenceNode:
+		for _, item := range n.Content {
+			found = l.unknownKeys(item, t) || found
+		}
+	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct:
+		fields := map[string]reflect.Type{}
+		var names []string
+		for i := 0; i < t.NumField(); i++ {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+			if name != "" && name != "-" {
+				fields[name] = t.Field(i).Type
+				names = append(names, name)
+			}
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			ft, ok := fields[k.Value]
+			if ok {
+				found = l.unknownKeys(n.Content[i+1], ft) || found
+				continue
+			}
+			found = true
+			hint := ""
+			best, bestD := "", 3
+			for _, name := range names {
+				if d := editDistance(strings.ToLower(k.Value), name); d < bestD {
+					best, bestD = name, d
+				}
+			}
+			if best != "" {
+				hint = fmt.Sprintf(" (did you mean %q?)", best)
+			}
+			l.probs.add(ManifestFile, k.Line, k.Column, "unknown key %q%s: remove it or use one of %s", k.Value, hint, strings.Join(names, ", "))
+		}
+	}
+	return found
 }
 
 func (l *loader) yamlErr(err error) {

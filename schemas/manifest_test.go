@@ -84,7 +84,17 @@ func TestManifestValidation(t *testing.T) {
 		{
 			name:     "unknown manifest field",
 			manifest: head + "  - schema: shop.orders.Placed\n    topic: orders\n    key: id\n    partitionKey: id\n",
-			want:     `9:1: field partitionKey not found`,
+			want:     `9:5: unknown key "partitionKey": remove it or use one of schema, topic, strategy, compatibility, key, producers, consumers`,
+		},
+		{
+			name:     "misspelt event key",
+			manifest: head + "  - schema: shop.orders.Placed\n    topic: orders\n    key: id\n    stratgy: RecordName\n",
+			want:     `9:5: unknown key "stratgy" (did you mean "strategy"?)`,
+		},
+		{
+			name:     "misspelt defaults key",
+			manifest: "version: 1\ndefaults:\n  compatibilty: FULL\ntopics: []\nevents: []\n",
+			want:     `3:3: unknown key "compatibilty" (did you mean "compatibility"?): remove it or use one of strategy, compatibility, partitions, types_compatibility`,
 		},
 		{
 			name:     "unsupported version",
