@@ -37,7 +37,7 @@ func newUpCmd(env *cliEnv) *cobra.Command {
 			}
 			p.PrintSummary(env.stdout)
 			<-cmd.Context().Done()
-			fmt.Fprintln(env.stdout, "\nstopping the services, then Jaeger, the registry and the broker...")
+			fmt.Fprintln(env.stdout, "\n"+p.StopMessage())
 			if err := p.Close(); err != nil {
 				return withCode(exitError, err)
 			}

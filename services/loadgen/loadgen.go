@@ -177,7 +177,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	c := &client{http: cfg.HTTP}
 	var before stockReport
 	if err := c.getJSON(ctx, cfg.InventoryURL+"/stock", &before); err != nil {
-		return nil, fmt.Errorf("loadgen: read stock before the run (is the platform up? try `contrail up`): %w", err)
+		return nil, fmt.Errorf("loadgen: read stock before the run (is the platform up? start it with `contrail up`; on other ports pass the --order-url, --inventory-url and --payment-url that `contrail up` printed): %w", err)
 	}
 	r := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))
 	kinds := make([]Kind, cfg.Orders)

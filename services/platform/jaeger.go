@@ -5,11 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"time"
 )
 
 // JaegerBinary returns a Jaeger binary: explicit (from Config.JaegerBin or
@@ -93,8 +96,31 @@ func (p *Platform) startJaeger(ctx, runCtx context.Context) error {
 	}
 	p.JaegerURL = "http://" + cfg.JaegerUIAddr
 	p.OTLPHTTP = "http://" + cfg.JaegerOTLPHTTPAddr
-	p.say("jaeger     %s  (OTLP %s; UI notes in the README)", p.JaegerURL, p.OTLPHTTP)
+	p.jaegerPlaceholderUI = placeholderUI(ctx, p.JaegerURL)
+	ui := "UI and API"
+	if p.jaegerPlaceholderUI {
+		ui = "API; the UI is a placeholder in this build"
+	}
+	p.say("jaeger     %s  (%s; OTLP %s)", p.JaegerURL, ui, p.OTLPHTTP)
 	return nil
+}
+
+// placeholderUI reports whether the Jaeger at url serves the placeholder
+// page a binary built without UI assets shows instead of its UI.
+func placeholderUI(ctx context.Context, url string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	return bytes.Contains(b, []byte("placeholder for the Jaeger UI"))
 }
 
 // Jaeger v2 all-in-one with in-memory storage: traces last until Jaeger

@@ -148,6 +148,9 @@ type Platform struct {
 	brokerProc *Process
 	procs      map[string]*Process
 	pushed     int
+	// jaegerPlaceholderUI: Jaeger serves a placeholder instead of its UI
+	// (a build without UI assets, as tools/ makes).
+	jaegerPlaceholderUI bool
 
 	// BrokerAddr, RegistryURL, JaegerURL (empty without Jaeger) and
 	// ServiceURLs are where the parts listen, with real ports.

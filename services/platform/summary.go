@@ -3,6 +3,7 @@ package platform
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 )
 
@@ -17,18 +18,65 @@ func CurlLine(orderURL string) string {
 		strings.TrimRight(orderURL, "/"), SampleOrder)
 }
 
-// PrintSummary writes what runs where and how to use it.
+// commandName is how the user can run the contrail binary exe again: `go
+// run ./cmd/contrail` when exe is a `go run` build (in the go-build cache),
+// else "contrail".
+func commandName(exe string) string {
+	if strings.Contains(filepath.ToSlash(exe), "/go-build") {
+		return "go run ./cmd/contrail"
+	}
+	return "contrail"
+}
+
+// loadFlags are the `contrail load` flags that point it at this platform:
+// none when every part listens on its default address.
+func (p *Platform) loadFlags() string {
+	var b strings.Builder
+	for _, f := range []struct{ flag, service, def string }{
+		{"--order-url", "order", "http://127.0.0.1:8080"},
+		{"--inventory-url", "inventory", "http://127.0.0.1:8091"},
+		{"--payment-url", "payment", "http://127.0.0.1:8092"},
+	} {
+		if u := p.ServiceURLs[f.service]; u != f.def {
+			fmt.Fprintf(&b, " %s %s", f.flag, u)
+		}
+	}
+	return b.String()
+}
+
+// PrintSummary writes what runs where and how to use it: the curl line, how
+// to follow the order, and the load and trace commands with the flags this
+// platform's addresses need.
 func (p *Platform) PrintSummary(w io.Writer) {
 	o := p.ServiceURLs["order"]
+	cmd := commandName(p.cfg.Executable)
 	fmt.Fprintf(w, "\nContrail is up. Data directory: %s\n\n", p.cfg.DataDir)
 	fmt.Fprintf(w, "Place an order:\n  %s\n\n", CurlLine(o))
 	fmt.Fprintf(w, "Follow it (use the order_id from the answer):\n  curl -sS %s/orders/<order_id>\n\n", o)
 	if p.JaegerURL != "" {
-		fmt.Fprintf(w, "See its trace: %s (or: contrail trace <order_id>)\n", p.JaegerURL)
+		jflag := ""
+		if p.JaegerURL != "http://127.0.0.1:16686" {
+			jflag = " --jaeger " + p.JaegerURL
+		}
+		fmt.Fprintf(w, "See its trace:\n  %s trace <order_id>%s\n", cmd, jflag)
+		if p.jaegerPlaceholderUI {
+			fmt.Fprintf(w, "  (Jaeger's API is at %s; this Jaeger build has no UI assets, so its UI is a placeholder page:\n  see the README's Tracing section for the full UI)\n\n", p.JaegerURL)
+		} else {
+			fmt.Fprintf(w, "  or open %s\n\n", p.JaegerURL)
+		}
 	} else {
-		fmt.Fprintf(w, "Jaeger is off (--no-jaeger): spans are recorded but not exported.\n")
+		fmt.Fprintf(w, "Jaeger is off (--no-jaeger): trace context still flows, spans are not exported.\n\n")
 	}
-	fmt.Fprintf(w, "Load test:     contrail load --orders 1000 --concurrency 32\n")
+	fmt.Fprintf(w, "Load test (in a second terminal, from this directory):\n  %s load --orders 1000%s\n", cmd, p.loadFlags())
+	fmt.Fprintf(w, "Benchmark (saturation, latency, efficiency against raw franz-go; takes a few minutes):\n  %s load --bench%s --brokers %s\n\n", cmd, p.loadFlags(), p.BrokerAddr)
 	fmt.Fprintf(w, "Stock, payments: %s/stock  %s/payments\n", p.ServiceURLs["inventory"], p.ServiceURLs["payment"])
 	fmt.Fprintf(w, "\nCtrl-C stops everything; state survives in %s.\n", p.cfg.DataDir)
+}
+
+// StopMessage is what `contrail up` prints when Ctrl-C starts the shutdown.
+func (p *Platform) StopMessage() string {
+	if p.jaeger != nil {
+		return "stopping the services, then Jaeger, the registry and the broker..."
+	}
+	return "stopping the services, then the registry and the broker..."
 }
