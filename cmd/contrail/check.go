@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -238,6 +239,15 @@ func loadBaseline(ctx context.Context, env *cliEnv, f checkFlags, repo *baseline
 				}
 			}
 			label := v.Label(ref)
+			if entries, err := fs.ReadDir(v.FS, "."); err == nil && len(entries) == 0 {
+				// The schema directory does not exist at this commit (the
+				// change that adopts Contrail, or one before it): there is
+				// nothing to be compatible with, which is not invalid input.
+				if i == len(versions)-1 {
+					fmt.Fprintf(env.stderr, "contrail check: %s has no %s: every subject is new, nothing to compare with\n", label, schemaDirName(repo, f.schemas))
+				}
+				continue
+			}
 			set, err := schemas.LoadFS(v.FS)
 			if err == nil {
 				var snap compat.Snapshot
@@ -283,6 +293,15 @@ func loadBaseline(ctx context.Context, env *cliEnv, f checkFlags, repo *baseline
 		}
 		return []compat.Snapshot{snap}, nil
 	}
+}
+
+// schemaDirName names the schema directory as the repository knows it
+// ("schemas/"), for messages.
+func schemaDirName(repo *baseline.Repo, dir string) string {
+	if p := repo.Prefix(); p != "" {
+		return p
+	}
+	return filepath.ToSlash(filepath.Clean(dir)) + "/"
 }
 
 // terminal reports whether w is a terminal: progress goes there, never to CI logs.

@@ -424,3 +424,49 @@ func TestCheckExceptionsFileAnnotations(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckBaselineWithoutSchemas: the pull request that adds Contrail to a
+// repository checks against a base branch with no schema directory yet.
+// Every subject is new, so it passes (and says why) instead of failing with
+// "no manifest.yaml" about a tree the author cannot change.
+func TestCheckBaselineWithoutSchemas(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	repo := t.TempDir()
+	if err := os.WriteFile(filepath.Join(repo, "README"), []byte("before contrail\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitRun(t, repo, "init", "-q", "-b", "main")
+	gitRun(t, repo, "add", ".")
+	gitRun(t, repo, "commit", "-q", "-m", "no schemas yet")
+	dir := filepath.Join(repo, "schemas")
+	copySchemas(t, dir)
+	gitRun(t, repo, "add", ".")
+	gitRun(t, repo, "commit", "-q", "-m", "adopt contrail")
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{name: "latest", args: nil},
+		{name: "transitive", args: []string{"--transitive"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"check", "--schemas", dir, "--against", "git:HEAD~1"}, tt.args...)
+			code, out, errOut := runCLI(t, args...)
+			if code != exitOK || !strings.Contains(out, "compatible") || !strings.Contains(errOut, "has no schemas/") {
+				t.Fatalf("exit %d, want 0 and a note that the baseline has no schemas/\nstdout: %s\nstderr: %s", code, out, errOut)
+			}
+		})
+	}
+	// A baseline whose schema tree exists but is broken is still exit 2.
+	if err := os.WriteFile(filepath.Join(dir, "manifest.yaml"), []byte("version: 1\ntopics: [\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitRun(t, repo, "commit", "-q", "-am", "break the manifest")
+	copySchemas(t, dir)
+	if code, _, errOut := runCLI(t, "check", "--schemas", dir, "--against", "git:HEAD"); code != exitInvalid {
+		t.Fatalf("broken baseline manifest: exit %d, want %d\n%s", code, exitInvalid, errOut)
+	}
+}
