@@ -166,6 +166,13 @@ func NewMessaging(opts ...Opt) *Messaging {
 	}
 }
 
+// Span kinds as start options built once: trace.WithSpanKind allocates a
+// closure on every call.
+var (
+	producerKind = trace.WithSpanKind(trace.SpanKindProducer)
+	consumerKind = trace.WithSpanKind(trace.SpanKindConsumer)
+)
+
 // noopFinish is the finish func of records that get no span. A
 // package-level func value, so returning it allocates nothing.
 func noopFinish(error) {}
@@ -220,7 +227,7 @@ func (m *Messaging) StartSend(ctx context.Context, r *kgo.Record) (context.Conte
 		m.inject(ctx, parent, r)
 		return ctx, noopFinish
 	}
-	ctx, span := m.tracer.Start(ctx, m.spanNames(r.Topic).send, trace.WithSpanKind(trace.SpanKindProducer))
+	ctx, span := m.tracer.Start(ctx, m.spanNames(r.Topic).send, producerKind)
 	m.inject(ctx, span.SpanContext(), r)
 	if !span.IsRecording() {
 		return ctx, noopFinish
@@ -281,9 +288,9 @@ func (m *Messaging) StartProcess(ctx context.Context, r *kgo.Record, group strin
 	var span trace.Span
 	if producer.IsValid() {
 		ctx, span = m.tracer.Start(ctx, m.spanNames(r.Topic).process,
-			trace.WithSpanKind(trace.SpanKindConsumer), trace.WithLinks(trace.Link{SpanContext: producer}))
+			consumerKind, trace.WithLinks(trace.Link{SpanContext: producer}))
 	} else {
-		ctx, span = m.tracer.Start(ctx, m.spanNames(r.Topic).process, trace.WithSpanKind(trace.SpanKindConsumer))
+		ctx, span = m.tracer.Start(ctx, m.spanNames(r.Topic).process, consumerKind)
 	}
 	if !span.IsRecording() {
 		return ctx, noopFinish
