@@ -246,7 +246,9 @@ func (r *Registry) addSchema(rec SchemaRecord) *schemaEntry {
 	e := &schemaEntry{rec: rec, exactKey: key}
 	e.idBody, _ = marshal(schemaByIDResponse{Schema: rec.Text, SchemaType: typeOut(rec.Type), References: rec.References})
 	r.schemas[rec.ID] = e
-	if _, dup := r.byExact[key]; !dup {
+	if prev, dup := r.byExact[key]; !dup || rec.ID < prev {
+		// One text may have several ids (IMPORT); new registrations reuse
+		// the lowest, whatever order the store returns them in.
 		r.byExact[key] = rec.ID
 	}
 	if rec.ID >= r.nextID {
@@ -634,10 +636,10 @@ func (r *Registry) registerLocked(ctx context.Context, subject string, req Schem
 	id := r.findID(c)
 	var batch Batch
 	switch {
-	case req.ID > 0 && id != 0 && id != req.ID:
-		return 0, errf(http.StatusUnprocessableEntity, CodeIDMismatch,
-			"This schema is already registered with id %d, not %d.", id, req.ID)
-	case req.ID > 0 && id == 0:
+	case req.ID > 0 && id != req.ID:
+		// (IMPORT only.) A new schema, or one known under another id in
+		// other subjects: as on Confluent, an import keeps the id the source
+		// registry gave it, and both ids serve the schema.
 		if _, taken := r.schemas[req.ID]; taken {
 			return 0, errf(http.StatusUnprocessableEntity, CodeIDMismatch,
 				"Schema id %d is already used by a different schema; ids are never reused.", req.ID)

@@ -700,6 +700,21 @@ func (s *suite) importMode(t *testing.T) {
 	// The same schema cannot take a second id; a used id cannot take another schema.
 	s.fails(t, "POST", p, map[string]any{"schema": schema, "id": 7002}, 422, 42207)
 	s.fails(t, "POST", p, map[string]any{"schema": record("Imp", fCount), "id": 7001, "version": 4}, 422, 42207)
+	// Under another subject the same schema may keep the id it had in its
+	// source registry (Confluent allows this in IMPORT since 7.2; merging
+	// two registries needs it), and both ids then serve it.
+	other := "conformance-import-2"
+	s.ok(t, "PUT", "/mode/"+other, map[string]string{"mode": "IMPORT"}, nil)
+	s.ok(t, "POST", "/subjects/"+other+"/versions", map[string]any{"schema": schema, "id": 7002, "version": 1}, &out)
+	if out.ID != 7002 {
+		t.Fatalf("import of a known schema under %s with id 7002 returned id %d", other, out.ID)
+	}
+	var byID subjectSchema
+	s.ok(t, "GET", "/schemas/ids/7002", nil, &byID)
+	if byID.Schema != schema {
+		t.Fatalf("GET /schemas/ids/7002 = %+v, want the imported schema", byID)
+	}
+	s.ok(t, "DELETE", "/mode/"+other, nil, nil)
 	s.ok(t, "DELETE", "/mode/"+subj, nil, nil)
 	// After the import, new ids continue above the imported one.
 	id := s.register(t, "conformance-after-import", record("AfterImport", fID))
