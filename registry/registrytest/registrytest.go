@@ -701,7 +701,7 @@ func (s *suite) importMode(t *testing.T) {
 	s.fails(t, "POST", p, map[string]any{"schema": schema, "id": 7002}, 422, 42207)
 	s.fails(t, "POST", p, map[string]any{"schema": record("Imp", fCount), "id": 7001, "version": 4}, 422, 42207)
 	// Under another subject the same schema may keep the id it had in its
-	// source registry (Confluent allows this in IMPORT since 7.2; merging
+	// source registry (Confluent allows this in IMPORT; merging
 	// two registries needs it), and both ids then serve it.
 	other := "conformance-import-2"
 	s.ok(t, "PUT", "/mode/"+other, map[string]string{"mode": "IMPORT"}, nil)
