@@ -763,3 +763,72 @@ func TestRecordsWithoutHeadersAreDispatchedBySchemaID(t *testing.T) {
 	}
 	e.checkAllCommitted("no-headers", "mixed")
 }
+
+// A record without a type header needs the registry to name its type; while
+// the registry is down the router waits rather than dead-lettering it.
+func TestRegistryOutageWhileResolvingWaits(t *testing.T) {
+	e := newEnv(t, 1, "things")
+	tb := thingBinding("things")
+	ctx := context.Background()
+	value, err := e.codec.Encode(ctx, tb, &Thing{OrderID: "o", Seq: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "things", Key: []byte("o"), Value: value}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	target, _ := url.Parse(e.registryURL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var down atomic.Bool
+	var refused atomic.Int32
+	down.Store(true)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			refused.Add(1)
+			http.Error(w, `{"error_code":50001,"message":"down for maintenance"}`, http.StatusServiceUnavailable)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	src, err := sr.NewClient(sr.URLs(front.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	codec, err := serde.New(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.router("resolve-outage", runtime.WithCodec(codec))
+	got := make(chan int, 1)
+	runtime.Handle(r, tb, func(_ context.Context, th *Thing) error { got <- th.Seq; return nil })
+	runtime.Handle(r, echoBinding("things"), func(context.Context, *Echo) error { return nil }) // no single-handler fallback
+	stop := run(t, r)
+	waitFor(t, "several resolution attempts during the outage", func() bool { return refused.Load() >= 3 })
+	select {
+	case <-got:
+		t.Fatal("handled while the registry was down")
+	default:
+	}
+	if _, ends := e.committed("resolve-outage", "things.dlq"); len(ends) != 0 {
+		t.Fatalf("dead letters written during a registry outage: %v", ends)
+	}
+	down.Store(false)
+	select {
+	case seq := <-got:
+		if seq != 5 {
+			t.Fatalf("handled seq %d, want 5", seq)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("not handled after the registry came back")
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	e.checkAllCommitted("resolve-outage", "things")
+}

@@ -487,22 +487,23 @@ func (r *Router) resolve(hctx context.Context, m *Message) (HandlerFunc, bool) {
 	}
 	id, err := serde.SchemaID(m.Record.Value)
 	for attempt := 1; err == nil; attempt++ {
-		var name string
-		if name, err = r.namer.WriterName(hctx, id); err == nil {
+		name, werr := r.namer.WriterName(hctx, id)
+		if werr == nil {
 			m.EventType = name
 			if rt := r.routes[name]; rt != nil {
 				return rt.chain, true
 			}
 			return nil, true
 		}
-		if Classify(decodeError("", err)) != ClassTransient {
+		if Classify(decodeError("", werr)) != ClassTransient {
+			err = werr
 			break
 		}
 		if hctx.Err() != nil {
 			return nil, false
 		}
 		r.cfg.logger.Warn("cannot resolve the event type of a record without a type header; retrying",
-			"topic", m.Record.Topic, "partition", m.Record.Partition, "offset", m.Record.Offset, "schema_id", id, "error", err)
+			"topic", m.Record.Topic, "partition", m.Record.Partition, "offset", m.Record.Offset, "schema_id", id, "error", werr)
 		t := time.NewTimer(r.cfg.retry.Backoff(min(attempt+1, 10)))
 		select {
 		case <-t.C:
