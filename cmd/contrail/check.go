@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/contrail-events/contrail/compat"
 	"github.com/contrail-events/contrail/compat/baseline"
@@ -48,7 +50,9 @@ every breaking change with its rule, subject and file:line:col.
 BASELINE is one of:
   git:REF         the schema tree at a git ref (read with git, nothing is checked out);
                   with --transitive, every version of it in REF's history
-  http(s)://URL   a Confluent-compatible schema registry (every registered version)
+  http(s)://URL   a Confluent-compatible schema registry (every registered version);
+                  basic auth from https://user:password@host or from
+                  $CONTRAIL_REGISTRY_USER and $CONTRAIL_REGISTRY_PASSWORD
   DIR             another schema tree on disk
 
 Exit codes:
@@ -96,6 +100,27 @@ func runCheck(ctx context.Context, env *cliEnv, f checkFlags) error {
 		}
 		opts.Level = l
 	}
+	var srOpts []sr.ClientOpt
+	if strings.HasPrefix(f.against, "http://") || strings.HasPrefix(f.against, "https://") {
+		// Credentials come out of the URL (so no label or error prints the
+		// password) or from the environment `contrail registry push` reads.
+		u, err := url.Parse(f.against)
+		if err != nil {
+			return withCode(exitError, fmt.Errorf("check: --against: %w", err))
+		}
+		user, pass := os.Getenv("CONTRAIL_REGISTRY_USER"), os.Getenv("CONTRAIL_REGISTRY_PASSWORD")
+		if u.User != nil {
+			user, pass = u.User.Username(), ""
+			if p, ok := u.User.Password(); ok {
+				pass = p
+			}
+			u.User = nil
+			f.against = u.String()
+		}
+		if user != "" {
+			srOpts = append(srOpts, sr.BasicAuth(user, pass))
+		}
+	}
 	if f.transitive && !strings.HasPrefix(f.against, "git:") {
 		return withCode(exitError, errors.New("check: --transitive works with --against git:REF only (a registry baseline always has every version)"))
 	}
@@ -130,7 +155,7 @@ func runCheck(ctx context.Context, env *cliEnv, f checkFlags) error {
 		res.BaselinePrefix = filepath.ToSlash(filepath.Clean(strings.TrimPrefix(f.against, "dir:"))) + "/"
 	}
 
-	history, err := loadBaseline(ctx, env, f, repo, repoErr, next)
+	history, err := loadBaseline(ctx, env, f, repo, repoErr, next, srOpts)
 	if err != nil {
 		return err
 	}
@@ -208,7 +233,7 @@ func loadExceptions(f checkFlags) (*compat.Exceptions, error) {
 	return ex, nil
 }
 
-func loadBaseline(ctx context.Context, env *cliEnv, f checkFlags, repo *baseline.Repo, repoErr error, next compat.Snapshot) ([]compat.Snapshot, error) {
+func loadBaseline(ctx context.Context, env *cliEnv, f checkFlags, repo *baseline.Repo, repoErr error, next compat.Snapshot, srOpts []sr.ClientOpt) ([]compat.Snapshot, error) {
 	switch {
 	case strings.HasPrefix(f.against, "git:"):
 		ref := strings.TrimPrefix(f.against, "git:")
@@ -271,7 +296,7 @@ func loadBaseline(ctx context.Context, env *cliEnv, f checkFlags, repo *baseline
 			subjects = append(subjects, e.Subject)
 			levels[e.Subject] = e.Level
 		}
-		h, err := baseline.Registry(ctx, f.against, subjects, levels)
+		h, err := baseline.Registry(ctx, f.against, subjects, levels, srOpts...)
 		if errors.Is(err, baseline.ErrInvalidSchema) {
 			return nil, withCode(exitInvalid, fmt.Errorf("check: %w", err))
 		} else if err != nil {

@@ -470,3 +470,53 @@ func TestCheckBaselineWithoutSchemas(t *testing.T) {
 		t.Fatalf("broken baseline manifest: exit %d, want %d\n%s", code, exitInvalid, errOut)
 	}
 }
+
+// TestCheckAgainstRegistryWithAuth: a registry behind basic auth (as every
+// hosted one is) is a baseline too, with credentials from the URL or from
+// the environment `contrail registry push` reads; a password in the URL is
+// never printed.
+func TestCheckAgainstRegistryWithAuth(t *testing.T) {
+	reg, err := registry.Open(context.Background(), registry.NewMemoryStore())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := registry.NewServer(reg, registry.WithBasicAuth(map[string]string{"ci": "s3cret"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	dir := filepath.Join(t.TempDir(), "schemas")
+	copySchemas(t, dir)
+	withUser := strings.Replace(srv.URL, "http://", "http://ci:s3cret@", 1)
+	tests := []struct {
+		name    string
+		against string
+		env     []string // CONTRAIL_REGISTRY_USER, CONTRAIL_REGISTRY_PASSWORD
+		code    int
+	}{
+		{name: "no credentials", against: srv.URL, code: exitError},
+		{name: "credentials in the URL", against: withUser, code: exitOK},
+		{name: "credentials from the environment", against: srv.URL, env: []string{"ci", "s3cret"}, code: exitOK},
+		{name: "wrong password", against: strings.Replace(withUser, "s3cret", "nope", 1), code: exitError},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			user, pass := "", ""
+			if tt.env != nil {
+				user, pass = tt.env[0], tt.env[1]
+			}
+			t.Setenv("CONTRAIL_REGISTRY_USER", user)
+			t.Setenv("CONTRAIL_REGISTRY_PASSWORD", pass)
+			for _, format := range []string{"text", "json"} {
+				code, out, errOut := runCLI(t, "check", "--schemas", dir, "--against", tt.against, "--format", format)
+				if code != tt.code {
+					t.Fatalf("%s: exit %d, want %d\n%s\n%s", format, code, tt.code, out, errOut)
+				}
+				if strings.Contains(out+errOut, "s3cret") || strings.Contains(out+errOut, ":nope@") {
+					t.Fatalf("%s: the password is printed:\n%s\n%s", format, out, errOut)
+				}
+			}
+		})
+	}
+}
