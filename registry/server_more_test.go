@@ -301,3 +301,60 @@ func TestKeyOrderIsNotIdentity(t *testing.T) {
 		})
 	}
 }
+
+// flakyStore fails every Apply while down is set.
+type flakyStore struct {
+	*registry.MemoryStore
+	mu   sync.Mutex
+	down bool
+}
+
+func (s *flakyStore) Apply(ctx context.Context, b registry.Batch) error {
+	s.mu.Lock()
+	down := s.down
+	s.mu.Unlock()
+	if down {
+		return fmt.Errorf("disk full")
+	}
+	return s.MemoryStore.Apply(ctx, b)
+}
+
+func (s *flakyStore) setDown(v bool) {
+	s.mu.Lock()
+	s.down = v
+	s.mu.Unlock()
+}
+
+// TestStoreFailure: a write the store refuses answers HTTP 500 with
+// error_code 50001 and changes nothing: the schema, its ID and the config
+// are as if the request never came, and the same requests succeed once the
+// store is back.
+func TestStoreFailure(t *testing.T) {
+	st := &flakyStore{MemoryStore: registry.NewMemoryStore()}
+	ts := newTestServer(t, st)
+	st.setDown(true)
+	writes := []struct {
+		name, method, path, body string
+	}{
+		{name: "register", method: "POST", path: "/subjects/f-value/versions", body: tinySchema},
+		{name: "set config", method: "PUT", path: "/config/f-value", body: `{"compatibility":"FULL"}`},
+		{name: "set mode", method: "PUT", path: "/mode/f-value", body: `{"mode":"READONLY"}`},
+	}
+	for _, w := range writes {
+		t.Run(w.name+" while the store is down", func(t *testing.T) {
+			status, _, body := call(t, w.method, ts.URL+w.path, w.body)
+			if status != http.StatusInternalServerError || errorCode(t, body) != 50001 || !strings.Contains(body, "disk full") {
+				t.Fatalf("status %d body %s, want 500 with 50001 naming the store's error", status, body)
+			}
+		})
+	}
+	for _, path := range []string{"/subjects/f-value/versions", "/config/f-value", "/mode/f-value"} {
+		if status, _, body := call(t, "GET", ts.URL+path, ""); status != http.StatusNotFound {
+			t.Fatalf("GET %s after failed writes: %d %s, want 404 (nothing applied)", path, status, body)
+		}
+	}
+	st.setDown(false)
+	if status, _, body := call(t, "POST", ts.URL+"/subjects/f-value/versions", tinySchema); status != http.StatusOK || body != `{"id":1}` {
+		t.Fatalf("register after recovery: %d %s, want id 1 (the failed write took no id)", status, body)
+	}
+}
