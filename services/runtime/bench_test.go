@@ -153,9 +153,23 @@ func produceWait(ctx context.Context, cl *kgo.Client, rs []*kgo.Record) error {
 	return nil
 }
 
+// runResult is one throughput run's result: events per second, and the process's
+// CPU time (user + system, every goroutine: both clients and the embedded
+// broker) per event over the timed part. CPU per event is far steadier than
+// wall time on a shared machine: another process stealing the cores slows
+// a run down but barely changes the work it does.
+type runResult struct {
+	rate float64
+	cpu  time.Duration
+}
+
+func finish(n int, start time.Time, cpu0 time.Duration) runResult {
+	return runResult{rate: float64(n) / time.Since(start).Seconds(), cpu: (processCPU() - cpu0) / time.Duration(n)}
+}
+
 // runRuntime moves n events through the runtime: typed publish, router,
-// decode, no-op handler, commit. It returns events per second.
-func (be *benchEnv) runRuntime(b *testing.B, n int) float64 {
+// decode, no-op handler, commit.
+func (be *benchEnv) runRuntime(b *testing.B, n int) runResult {
 	tb := be.topic(b)
 	evs := be.orders(n)
 	pub, err := runtime.NewPublisher(runtime.Brokers(be.addr), runtime.WithCodec(be.codec))
@@ -179,21 +193,22 @@ func (be *benchEnv) runRuntime(b *testing.B, n int) float64 {
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
 	be.waitStable(b, tb.Topic())
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU()
 	if err := runtime.PublishAll(context.Background(), pub, tb, evs); err != nil {
 		b.Fatal(err)
 	}
 	<-all
 	cancel()
+	res := finish(n, start, cpu0) // before Run's shutdown, as the hand loop stops before Close
 	if err := <-done; err != nil {
 		b.Fatal(err)
 	}
-	return float64(n) / time.Since(start).Seconds()
+	return res
 }
 
 // runHand moves n events through the hand-written loop; with raw set it
 // moves pre-encoded bytes and skips decoding (raw franz-go).
-func (be *benchEnv) runHand(b *testing.B, n int, raw bool) float64 {
+func (be *benchEnv) runHand(b *testing.B, n int, raw bool) runResult {
 	topic := be.topic(b).Topic()
 	evs := be.orders(n)
 	var pre []*kgo.Record
@@ -222,7 +237,10 @@ func (be *benchEnv) runHand(b *testing.B, n int, raw bool) float64 {
 		be.waitStable(b, topic)
 		close(joined)
 	}()
-	var start time.Time
+	var (
+		start time.Time
+		cpu0  time.Duration
+	)
 	go func() {
 		seen := 0
 		for seen < n {
@@ -244,7 +262,7 @@ func (be *benchEnv) runHand(b *testing.B, n int, raw bool) float64 {
 	}()
 	cons.ForceMetadataRefresh()
 	<-joined
-	start = time.Now()
+	start, cpu0 = time.Now(), processCPU()
 	if !raw {
 		pre = make([]*kgo.Record, len(evs))
 		for i, o := range evs {
@@ -259,8 +277,9 @@ func (be *benchEnv) runHand(b *testing.B, n int, raw bool) float64 {
 	if err := <-consumed; err != nil {
 		b.Fatal(err)
 	}
+	res := finish(n, start, cpu0)
 	cons.Close()
-	return float64(n) / time.Since(start).Seconds()
+	return res
 }
 
 type ratios []float64
@@ -278,6 +297,13 @@ func (r ratios) plain() string {
 	return fmt.Sprintf("median %.0f (min %.0f, max %.0f)", s[len(s)/2], s[0], s[len(s)-1])
 }
 
+// plainf is plain with one decimal.
+func (r ratios) plainf() string {
+	s := slices.Clone(r)
+	sort.Float64s(s)
+	return fmt.Sprintf("median %.1f (min %.1f, max %.1f)", s[len(s)/2], s[0], s[len(s)-1])
+}
+
 func (r ratios) median() float64 { s := slices.Clone(r); sort.Float64s(s); return s[len(s)/2] }
 
 // BenchmarkThroughput reports runtime/hand-written and runtime/raw franz-go
@@ -287,27 +313,31 @@ func BenchmarkThroughput(b *testing.B) {
 	be.runRuntime(b, 2000) // warm-up: registry caches, connections
 	be.runHand(b, 2000, false)
 	for range b.N {
-		var vsHand, vsRaw ratios
-		var rtRates []float64
+		var vsHand, vsRaw, cpuVsHand ratios
+		var rtRates, rtCPU []float64
 		var pairs []string
 		for i := range benchPairs {
-			var rt, hand, raw float64
+			var rt, hand, raw runResult
 			if i%2 == 0 { // alternate who goes first
 				rt, hand, raw = be.runRuntime(b, benchEvents), be.runHand(b, benchEvents, false), be.runHand(b, benchEvents, true)
 			} else {
 				raw, hand, rt = be.runHand(b, benchEvents, true), be.runHand(b, benchEvents, false), be.runRuntime(b, benchEvents)
 			}
-			vsHand, vsRaw = append(vsHand, rt/hand), append(vsRaw, rt/raw)
-			rtRates = append(rtRates, rt)
-			pairs = append(pairs, fmt.Sprintf("pair %d: runtime %.0f ev/s, hand-written %.0f ev/s, raw franz-go %.0f rec/s", i+1, rt, hand, raw))
+			vsHand, vsRaw = append(vsHand, rt.rate/hand.rate), append(vsRaw, rt.rate/raw.rate)
+			cpuVsHand = append(cpuVsHand, float64(rt.cpu)/float64(hand.cpu))
+			rtRates, rtCPU = append(rtRates, rt.rate), append(rtCPU, float64(rt.cpu.Nanoseconds())/1000)
+			pairs = append(pairs, fmt.Sprintf("pair %d: runtime %.0f ev/s %v CPU/ev, hand-written %.0f ev/s %v CPU/ev, raw franz-go %.0f rec/s",
+				i+1, rt.rate, rt.cpu, hand.rate, hand.cpu, raw.rate))
 		}
 		// Summary first: go test truncates long benchmark logs.
 		b.Logf("runtime vs hand-written loop: %v", vsHand)
 		b.Logf("runtime vs raw franz-go:      %v", vsRaw)
-		b.Logf("runtime events/s: %v", ratios(rtRates).plain())
+		b.Logf("CPU per event, runtime vs hand-written (lower is cheaper): %v", cpuVsHand)
+		b.Logf("runtime events/s: %v; CPU µs per event: %v", ratios(rtRates).plain(), ratios(rtCPU).plainf())
 		b.Log(strings.Join(pairs, "\n"))
 		b.ReportMetric(vsHand.median(), "x_hand")
 		b.ReportMetric(vsRaw.median(), "x_raw")
+		b.ReportMetric(cpuVsHand.median(), "x_cpu_hand")
 		b.ReportMetric(ratios(rtRates).median(), "events/s")
 	}
 }

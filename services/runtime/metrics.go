@@ -11,7 +11,9 @@ import (
 )
 
 // Metrics holds the runtime's Prometheus metrics, labelled per consumer group
-// and handler (the event type's full name):
+// and handler (the event type's full name, or "(unresolved)" for records
+// without a type header whose type could not be resolved from their schema
+// id):
 //
 //	contrail_handler_handled_total        records handled successfully
 //	contrail_handler_failed_total         failed attempts, by error class
