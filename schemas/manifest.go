@@ -360,21 +360,51 @@ func (m *parsedManifest) pos(path ...string) (int, int) {
 	return n.Line, n.Column
 }
 
-// unknownKeys reports every mapping key under n that t (a struct, or a
-// slice of structs) has no yaml field for, at the key's own line:col, with
-// the valid keys and a spelling suggestion. yaml.v3's KnownFields error
-// names Go types and gives no column. It reports whether it found any.
+// unknownKeys checks the shape of the YAML under n against t (the manifest
+// struct it decodes into) and reports, at the offending node's line:col,
+// every unknown mapping key (with the valid keys and a spelling suggestion)
+// and every value of the wrong kind (a bare name where a mapping or list
+// belongs, a word where a number belongs). yaml.v3's own errors name Go
+// types and give no column. key names the value in messages. It reports
+// whether it found any problem.
 func (l *loader) unknownKeys(n *yaml.Node, t reflect.Type) bool {
-	for t.Kind() == reflect.Slice || t.Kind() == reflect.Pointer {
-		t = t.Elem()
+	return l.shape(n, t, "")
+}
+
+func (l *loader) shape(n *yaml.Node, t reflect.Type, key string) bool {
+	if n.Kind == yaml.AliasNode || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
+		return false // aliases resolve later; null leaves the zero value
 	}
-	found := false
-	switch {
-	case n.Kind == yaml.SequenceNode:
-		for _, item := range n.Content {
-			found = l.unknownKeys(item, t) || found
+	bad := func(want string) bool {
+		got := fmt.Sprintf("%q", n.Value)
+		switch n.Kind {
+		case yaml.MappingNode:
+			got = "a mapping"
+		case yaml.SequenceNode:
+			got = "a list"
 		}
-	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct:
+		l.probs.add(ManifestFile, n.Line, n.Column, "%s: want %s, got %s", key, want, got)
+		return true
+	}
+	switch t.Kind() {
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			return bad("a list, e.g. [" + n.Value + "]")
+		}
+		found := false
+		for _, item := range n.Content {
+			found = l.shape(item, t.Elem(), key+" entry") || found
+		}
+		return found
+	case reflect.String:
+		if n.Kind != yaml.ScalarNode {
+			return bad("a single value")
+		}
+	case reflect.Int:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
+			return bad("a whole number")
+		}
+	case reflect.Struct:
 		fields := map[string]reflect.Type{}
 		var names []string
 		for i := 0; i < t.NumField(); i++ {
@@ -384,11 +414,17 @@ func (l *loader) unknownKeys(n *yaml.Node, t reflect.Type) bool {
 				names = append(names, name)
 			}
 		}
+		if n.Kind != yaml.MappingNode {
+			if key == "" {
+				key = "manifest"
+			}
+			return bad("a mapping with keys " + strings.Join(names, ", "))
+		}
+		found := false
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := n.Content[i]
-			ft, ok := fields[k.Value]
-			if ok {
-				found = l.unknownKeys(n.Content[i+1], ft) || found
+			if ft, ok := fields[k.Value]; ok {
+				found = l.shape(n.Content[i+1], ft, k.Value) || found
 				continue
 			}
 			found = true
@@ -404,8 +440,9 @@ func (l *loader) unknownKeys(n *yaml.Node, t reflect.Type) bool {
 			}
 			l.probs.add(ManifestFile, k.Line, k.Column, "unknown key %q%s: remove it or use one of %s", k.Value, hint, strings.Join(names, ", "))
 		}
+		return found
 	}
-	return found
+	return false
 }
 
 func (l *loader) yamlErr(err error) {

@@ -87,6 +87,26 @@ func TestManifestValidation(t *testing.T) {
 			want:     `9:5: unknown key "partitionKey": remove it or use one of schema, topic, strategy, compatibility, key, producers, consumers`,
 		},
 		{
+			name:     "topic written as a bare name",
+			manifest: "version: 1\ntopics: [orders]\nevents: []\n",
+			want:     `2:10: topics entry: want a mapping with keys name, partitions, got "orders"`,
+		},
+		{
+			name:     "event written as a bare name",
+			manifest: head + "  - shop.orders.Placed\n",
+			want:     `6:5: events entry: want a mapping with keys schema, topic, strategy, compatibility, key, producers, consumers, got "shop.orders.Placed"`,
+		},
+		{
+			name:     "producers not a list",
+			manifest: head + "  - schema: shop.orders.Placed\n    topic: orders\n    key: id\n    producers: order\n",
+			want:     `9:16: producers: want a list, e.g. [order], got "order"`,
+		},
+		{
+			name:     "version not a number",
+			manifest: "version: one\ntopics: []\nevents: []\n",
+			want:     `1:10: version: want a whole number, got "one"`,
+		},
+		{
 			name:     "misspelt event key",
 			manifest: head + "  - schema: shop.orders.Placed\n    topic: orders\n    key: id\n    stratgy: RecordName\n",
 			want:     `9:5: unknown key "stratgy" (did you mean "strategy"?)`,
