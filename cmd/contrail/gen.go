@@ -27,6 +27,7 @@ func newGenCmd(env *cliEnv) *cobra.Command {
 writes one Go package per Avro namespace under --out (contrail.orders -> <out>/orders).
 
 Invalid schemas fail with file:line:col and exit code 2; nothing is written.
+A --schemas directory that cannot be read is exit code 1.
 With --check nothing is written either: gen compares --out with what the schemas
 produce and exits 1, naming every stale, missing or extra file.`,
 		Args: cobra.NoArgs,
@@ -41,7 +42,12 @@ produce and exits 1, naming every stale, missing or extra file.`,
 func runGen(env *cliEnv, fl genFlags) error {
 	set, err := schemas.Load(fl.schemas)
 	if err != nil {
-		return withCode(exitInvalid, err)
+		var se *schemas.Error
+		if errors.As(err, &se) || errors.Is(err, schemas.ErrNoManifest) {
+			return withCode(exitInvalid, err)
+		}
+		// Not the schemas' fault: the directory is missing or unreadable.
+		return withCode(exitError, fmt.Errorf("gen: --schemas %s: %w", fl.schemas, err))
 	}
 	importPath, root, err := codegen.ImportPathOf(fl.out)
 	if err != nil {

@@ -142,3 +142,26 @@ func tree(t *testing.T, dir string) string {
 	})
 	return b.String()
 }
+
+// TestGenExitCodes: invalid schema input is exit 2, as for check; a
+// --schemas that does not exist is a usage error (exit 1) that names it.
+func TestGenExitCodes(t *testing.T) {
+	dir := genModule(t)
+	tests := []struct {
+		name    string
+		schemas string
+		code    int
+		stderr  string
+	}{
+		{name: "schema dir missing", schemas: filepath.Join(dir, "nope"), code: exitError, stderr: "--schemas"},
+		{name: "no manifest", schemas: t.TempDir(), code: exitInvalid, stderr: "no manifest.yaml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, "gen", "--schemas", tt.schemas, "--out", filepath.Join(dir, "gen"))
+			if code != tt.code || !strings.Contains(stderr, tt.stderr) {
+				t.Fatalf("exit %d, stderr %q; want %d and %q", code, stderr, tt.code, tt.stderr)
+			}
+		})
+	}
+}
