@@ -588,6 +588,9 @@ func (r *Registry) register(ctx context.Context, subject string, req SchemaReque
 	if subject == "" {
 		return 0, 0, errf(http.StatusUnprocessableEntity, CodeInvalidSubject, "Invalid subject: the subject name is empty.")
 	}
+	if err := checkSubjectName(subject); err != nil {
+		return 0, 0, err
+	}
 	// Fast path: identical schema already registered in the subject.
 	r.mu.RLock()
 	if id, ok := r.existingIn(subject, &req, normalize); ok {
@@ -1151,6 +1154,9 @@ func (r *Registry) SetConfig(ctx context.Context, subject, level string) (compat
 	if err != nil {
 		return "", err
 	}
+	if err := checkSubjectName(subject); err != nil {
+		return "", err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.apply(ctx, Batch{Configs: []SettingRecord{{Subject: subject, Value: string(l)}}}); err != nil {
@@ -1199,6 +1205,9 @@ func (r *Registry) Mode(subject string, defaultToGlobal bool) (string, error) {
 func (r *Registry) SetMode(ctx context.Context, subject, mode string, force bool) (string, error) {
 	m, err := parseMode(mode)
 	if err != nil {
+		return "", err
+	}
+	if err := checkSubjectName(subject); err != nil {
 		return "", err
 	}
 	r.mu.Lock()
@@ -1317,4 +1326,17 @@ func findField(n any, name string, depth int) (typ, def any, ok bool) {
 		}
 	}
 	return nil, nil, false
+}
+
+// checkSubjectName refuses subject names with control characters (U+0000 to
+// U+001F, U+007F to U+009F), as Confluent does (42208): they cannot be
+// typed, printed or put in a topic name. The global "" is fine.
+func checkSubjectName(subject string) *Error {
+	for _, c := range subject {
+		if c < 0x20 || (c >= 0x7f && c <= 0x9f) {
+			return errf(http.StatusUnprocessableEntity, CodeInvalidSubject,
+				"Invalid subject %q: subject names may not contain control characters.", subject)
+		}
+	}
+	return nil
 }

@@ -318,6 +318,13 @@ func (s *suite) registerAndFetch(t *testing.T) {
 	if slash.Subject != "conformance/slash" || slash.ID != slashID {
 		t.Fatalf("subject with a slash = %+v", slash)
 	}
+	// A subject with a control character is refused with 42208 on every
+	// write that names it, as Confluent does.
+	for _, bad := range []string{"conformance%00nul", "conformance%0Aline"} {
+		s.fails(t, "POST", "/subjects/"+bad+"/versions", schemaBody(record("Ctl", fID)), 422, 42208)
+		s.fails(t, "PUT", "/config/"+bad, map[string]string{"compatibility": "FULL"}, 422, 42208)
+		s.fails(t, "PUT", "/mode/"+bad, map[string]string{"mode": "READONLY"}, 422, 42208)
+	}
 	// Plain JSON requests are accepted too.
 	req, _ := http.NewRequest("POST", s.base+"/subjects/"+subj+"/versions", strings.NewReader(mustJSON(schemaBody(schema))))
 	req.Header.Set("Content-Type", "application/json")
