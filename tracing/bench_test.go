@@ -257,7 +257,7 @@ func (r ratios) stats() (med, lo, hi float64) {
 // produce+consume fast path on kfake (in-process, TCP): each variant
 // against the untraced pipeline, and our always-sampled hooks against
 // franz-go's kotel plugin (its hooks plus its process span), as medians of
-// 11 back-to-back pairs with min and max. Run it with
+// 15 back-to-back pairs with min and max. Run it with
 //
 //	go test -run '^$' -bench TracingOverhead -benchtime 1x ./tracing
 func BenchmarkTracingOverhead(b *testing.B) {
@@ -277,7 +277,7 @@ func BenchmarkTracingOverhead(b *testing.B) {
 	for _, name := range benchVariants {
 		measure(name)
 	}
-	const pairs = 11
+	const pairs = 15
 	type cmp struct{ label, base, variant string }
 	cmps := []cmp{
 		{"disabled/untraced", "untraced", "disabled"},
