@@ -213,3 +213,42 @@ func TestStartProcessIgnoresSpanInContext(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentSendsKeepTheirOwnHeaders: header values carved from the
+// shared slab never overlap, whatever goroutine writes them (run with
+// -race too).
+func TestConcurrentSendsKeepTheirOwnHeaders(t *testing.T) {
+	p, err := tracing.Setup(context.Background(), tracing.Config{Exporter: &discard{}, Sampler: tracing.SamplerParentBasedTraceIDRatio, SamplerArg: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Shutdown(context.Background())
+	m := p.Messaging()
+	const workers, each = 8, 500
+	errs := make(chan string, workers)
+	for w := range workers {
+		go func() {
+			var msg string
+			defer func() { errs <- msg }()
+			rs := make([]*kgo.Record, each)
+			for i := range rs {
+				sc := unsampledSC.WithTraceID(trace.TraceID{byte(w), byte(i >> 8), byte(i), 1})
+				rs[i] = &kgo.Record{Topic: "orders", Headers: appHeaders()}
+				m.StartSend(trace.ContextWithSpanContext(context.Background(), sc), rs[i])
+			}
+			for i, r := range rs {
+				want := trace.TraceID{byte(w), byte(i >> 8), byte(i), 1}.String()
+				tp, uber := tracing.RecordCarrier(r).Get("traceparent"), tracing.RecordCarrier(r).Get("uber-trace-id")
+				if tp[3:35] != want || uber[:32] != want {
+					msg = "record " + want + " carries " + tp + " / " + uber
+					return
+				}
+			}
+		}()
+	}
+	for range workers {
+		if msg := <-errs; msg != "" {
+			t.Fatal(msg)
+		}
+	}
+}
