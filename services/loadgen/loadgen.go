@@ -275,10 +275,10 @@ type orderView struct {
 
 func (o *orderView) final() bool { return o.Status == "SHIPPED" || o.Status == "CANCELLED" }
 
-// waitFinal waits until every placed order is final. It watches the
-// order list (GET /orders?since=, one request per 1000 orders) rather than
-// each order, so waiting does not load the service it measures, then reads
-// each order once with its history.
+// waitFinal waits until every placed order is final. It polls the count
+// of open orders (GET /orders/count?open=true&since=, an index lookup)
+// rather than each order or the order list, so waiting does not load the
+// service it measures, then reads each order once with its history.
 func waitFinal(ctx context.Context, c *client, cfg Config, orders []placed, since time.Time) (map[string]*orderView, error) {
 	mine := map[string]bool{}
 	for _, o := range orders {
@@ -286,31 +286,53 @@ func waitFinal(ctx context.Context, c *client, cfg Config, orders []placed, sinc
 			mine[o.id] = true
 		}
 	}
-	for {
-		// Count this run's orders that are still open; the page shrinks as
-		// orders finish, so waiting costs the service less and less.
+	sinceQ := url.QueryEscape(since.UTC().Format(time.RFC3339Nano))
+	// openMine counts this run's orders among the open ones: exact even when
+	// orders of an earlier run are still open, but it reads whole orders.
+	openMine := func() (int, error) {
 		open, after := 0, ""
-		var lastErr error
 		for {
 			var page struct {
-				Orders []orderView `json:"orders"`
-				Next   string      `json:"next"`
+				Orders []struct {
+					ID string `json:"order_id"`
+				} `json:"orders"`
+				Next string `json:"next"`
 			}
-			u := cfg.OrderURL + "/orders?open=true&limit=1000&since=" + url.QueryEscape(since.UTC().Format(time.RFC3339Nano)) + "&after=" + after
-			if err := c.getJSON(ctx, u, &page); err != nil {
-				lastErr = err
-				open = -1
-				break
+			if err := c.getJSON(ctx, cfg.OrderURL+"/orders?open=true&limit=1000&since="+sinceQ+"&after="+after, &page); err != nil {
+				return -1, err
 			}
-			for i := range page.Orders {
-				if mine[page.Orders[i].ID] {
+			for _, o := range page.Orders {
+				if mine[o.ID] {
 					open++
 				}
 			}
 			if page.Next == "" {
-				break
+				return open, nil
 			}
 			after = page.Next
+		}
+	}
+	for poll := 1; ; poll++ {
+		// How many orders placed since the run began are still open: an
+		// index lookup on the service. Once a second, while some are open,
+		// check which are this run's: an earlier run's stuck order must
+		// not keep this one waiting.
+		var lastErr error
+		var cnt struct {
+			Count int `json:"count"`
+		}
+		open := -1
+		if err := c.getJSON(ctx, cfg.OrderURL+"/orders/count?open=true&since="+sinceQ, &cnt); err != nil {
+			lastErr = err
+		} else {
+			open = min(cnt.Count, len(mine))
+		}
+		if open > 0 && poll%10 == 0 {
+			if n, err := openMine(); err != nil {
+				lastErr = err
+			} else {
+				open = n
+			}
 		}
 		if cfg.Progress != nil && open >= 0 {
 			cfg.Progress(len(orders), len(mine)-open, len(orders))

@@ -1,6 +1,7 @@
 package order
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -214,9 +215,10 @@ type ErrorBody struct {
 	Fields []FieldError `json:"fields,omitempty"`
 }
 
-// Routes registers the order API on r: POST /orders, GET /orders/:id and
+// Routes registers the order API on r: POST /orders, GET /orders/:id,
 // GET /orders?after=&limit=&since=&open= (pages oldest first; since is an
-// RFC 3339 time; open=true keeps orders that are not final yet).
+// RFC 3339 time; open=true keeps orders that are not final yet) and
+// GET /orders/count?since=&open= (how many such orders there are).
 func Routes(r gin.IRouter, s *Store) {
 	r.POST("/orders", func(c *gin.Context) { place(c, s) })
 	r.GET("/orders/:id", func(c *gin.Context) {
@@ -231,43 +233,11 @@ func Routes(r gin.IRouter, s *Store) {
 		}
 	})
 	r.GET("/orders", func(c *gin.Context) {
-		var after int64
-		if a := c.Query("after"); a != "" {
-			v, err := strconv.ParseInt(a, 10, 64)
-			if err != nil || v < 0 {
-				c.JSON(http.StatusBadRequest, ErrorBody{Error: "after must be the next cursor of a previous page", Field: "after"})
-				return
-			}
-			after = v
-		}
-		limit := 50
-		if l := c.Query("limit"); l != "" {
-			v, err := strconv.Atoi(l)
-			if err != nil || v < 1 || v > 1000 {
-				c.JSON(http.StatusBadRequest, ErrorBody{Error: "limit must be between 1 and 1000", Field: "limit"})
-				return
-			}
-			limit = v
-		}
-		var since time.Time
-		if v := c.Query("since"); v != "" {
-			t, err := time.Parse(time.RFC3339Nano, v)
-			if err != nil {
-				c.JSON(http.StatusBadRequest, ErrorBody{Error: "since must be an RFC 3339 time such as 2026-01-02T15:04:05Z", Field: "since"})
-				return
-			}
-			since = t
-		}
-		open := false
-		switch v := c.Query("open"); v {
-		case "", "false":
-		case "true":
-			open = true
-		default:
-			c.JSON(http.StatusBadRequest, ErrorBody{Error: "open must be true or false", Field: "open"})
+		f, ok := listFilter(c)
+		if !ok {
 			return
 		}
-		list, next, err := s.List(c.Request.Context(), ListFilter{After: after, Limit: limit, Since: since, Open: open})
+		list, next, err := s.List(c.Request.Context(), f)
 		if err != nil {
 			c.JSON(http.StatusInternalServerError, ErrorBody{Error: err.Error()})
 			return
@@ -281,6 +251,62 @@ func Routes(r gin.IRouter, s *Store) {
 		}
 		c.JSON(http.StatusOK, resp)
 	})
+	r.GET("/orders/count", func(c *gin.Context) {
+		f, ok := listFilter(c)
+		if !ok {
+			return
+		}
+		n, err := s.Count(c.Request.Context(), f)
+		if err != nil {
+			c.JSON(http.StatusInternalServerError, ErrorBody{Error: err.Error()})
+			return
+		}
+		c.JSON(http.StatusOK, CountResponse{Count: n})
+	})
+}
+
+// CountResponse is the body of GET /orders/count.
+type CountResponse struct {
+	Count int `json:"count"`
+}
+
+// listFilter reads after, limit, since and open from the query; on a bad
+// value it answers 400 naming the parameter and returns false.
+func listFilter(c *gin.Context) (ListFilter, bool) {
+	f := ListFilter{Limit: 50}
+	bad := func(field, msg string) (ListFilter, bool) {
+		c.JSON(http.StatusBadRequest, ErrorBody{Error: msg, Field: field})
+		return ListFilter{}, false
+	}
+	if a := c.Query("after"); a != "" {
+		v, err := strconv.ParseInt(a, 10, 64)
+		if err != nil || v < 0 {
+			return bad("after", "after must be the next cursor of a previous page")
+		}
+		f.After = v
+	}
+	if l := c.Query("limit"); l != "" {
+		v, err := strconv.Atoi(l)
+		if err != nil || v < 1 || v > 1000 {
+			return bad("limit", "limit must be between 1 and 1000")
+		}
+		f.Limit = v
+	}
+	if v := c.Query("since"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return bad("since", "since must be an RFC 3339 time such as 2026-01-02T15:04:05Z")
+		}
+		f.Since = t
+	}
+	switch v := c.Query("open"); v {
+	case "", "false":
+	case "true":
+		f.Open = true
+	default:
+		return bad("open", "open must be true or false")
+	}
+	return f, true
 }
 
 func place(c *gin.Context, s *Store) {
@@ -294,7 +320,7 @@ func place(c *gin.Context, s *Store) {
 		return
 	}
 	var req PlaceRequest
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
 		c.JSON(http.StatusBadRequest, jsonError(err))
@@ -321,7 +347,7 @@ func place(c *gin.Context, s *Store) {
 	if sc := trace.SpanContextFromContext(c.Request.Context()); sc.HasTraceID() {
 		traceID = sc.TraceID().String()
 	}
-	o, created, err := s.Place(c.Request.Context(), p, key, hex.EncodeToString(sum[:]), traceID)
+	o, created, err := s.place(c.Request.Context(), p, canon, key, hex.EncodeToString(sum[:]), traceID)
 	switch {
 	case errors.Is(err, ErrIdempotencyConflict):
 		c.JSON(http.StatusUnprocessableEntity, ErrorBody{Error: err.Error() + ": use a new key for a new order", Field: "Idempotency-Key"})

@@ -137,6 +137,13 @@ func TestPostGetOrder(t *testing.T) {
 	if bad := do(r, "GET", "/orders?limit=0", ""); bad.Code != 400 {
 		t.Fatalf("limit=0: %d", bad.Code)
 	}
+	var cr order.CountResponse
+	if c := do(r, "GET", "/orders/count?open=true", ""); c.Code != 200 || json.Unmarshal(c.Body.Bytes(), &cr) != nil || cr.Count != 1 {
+		t.Fatalf("count of open orders: %d %s", c.Code, c.Body)
+	}
+	if bad := do(r, "GET", "/orders/count?open=yes", ""); bad.Code != 400 || !strings.Contains(bad.Body.String(), `"field":"open"`) {
+		t.Fatalf("open=yes: %d %s", bad.Code, bad.Body)
+	}
 }
 
 // TestPostOrderTagsServerSpan checks that POST /orders puts the new order's

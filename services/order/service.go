@@ -39,7 +39,7 @@ func Run(ctx context.Context, cfg Config, o flowkit.HostOpts) error {
 	o.DDL = ddl
 	pubs := make(chan Published, 8192)
 	o.OnPublished = func(r *kgo.Record) {
-		p := Published{EventID: runtime.HeaderValue(r, runtime.HeaderEventID), Partition: r.Partition, Offset: r.Offset}
+		p := Published{OrderID: string(r.Key), EventID: runtime.HeaderValue(r, runtime.HeaderEventID), Partition: r.Partition, Offset: r.Offset}
 		p.SchemaID, _ = serde.SchemaID(r.Value)
 		select {
 		case pubs <- p:
@@ -50,7 +50,11 @@ func Run(ctx context.Context, cfg Config, o flowkit.HostOpts) error {
 	if err != nil {
 		return err
 	}
-	s := NewStore(h.DB, h.Outbox(toEvent))
+	s, err := NewStore(ctx, h.DB, h.Outbox(toEvent))
+	if err != nil {
+		h.Close()
+		return err
+	}
 	s.ResolveVersions(flowkit.NewSchemaVersions(h.Registry))
 	Register(h.Router, s)
 	Routes(h.Engine, s)

@@ -67,7 +67,11 @@ func newStore(t testing.TB) (*order.Store, *txOutbox) {
 	}
 	t.Cleanup(func() { db.Close() })
 	ob := &txOutbox{db: db}
-	return order.NewStore(db, ob), ob
+	s, err := order.NewStore(ctx, db, ob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, ob
 }
 
 func placement() order.Placement {
@@ -252,5 +256,59 @@ func TestListPages(t *testing.T) {
 		if o.ID == first {
 			t.Fatal("a shipped order is listed as open")
 		}
+	}
+	counts := []struct {
+		name string
+		f    order.ListFilter
+		want int
+	}{
+		{name: "all", f: order.ListFilter{}, want: 5},
+		{name: "open", f: order.ListFilter{Open: true}, want: 4},
+		{name: "open since an hour ago", f: order.ListFilter{Open: true, Since: time.Now().Add(-time.Hour)}, want: 4},
+		{name: "since the future", f: order.ListFilter{Since: time.Now().Add(time.Hour)}, want: 0},
+	}
+	for _, tt := range counts {
+		t.Run("count "+tt.name, func(t *testing.T) {
+			if n, err := s.Count(ctx, tt.f); err != nil || n != tt.want {
+				t.Fatalf("Count = %d, %v; want %d", n, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestMarkPublished(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	o, _, err := s.Place(ctx, placement(), "", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(ctx, o.ID, true)
+	if err != nil || len(got.History) != 1 || got.History[0].Offset != -1 {
+		t.Fatalf("before: %+v, %v", got.History, err)
+	}
+	ev := got.History[0].EventID
+	tests := []struct {
+		name      string
+		p         order.Published
+		partition int32
+		offset    int64
+	}{
+		{name: "another order's event id changes nothing", p: order.Published{OrderID: "other", EventID: ev, Partition: 9, Offset: 99, SchemaID: 9}, partition: -1, offset: -1},
+		{name: "its own event is located", p: order.Published{OrderID: o.ID, EventID: ev, Partition: 2, Offset: 41, SchemaID: 7}, partition: 2, offset: 41},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := s.MarkPublished(ctx, []order.Published{tt.p}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Get(ctx, o.ID, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h := got.History[0]; h.Partition != tt.partition || h.Offset != tt.offset {
+				t.Fatalf("history %+v, want partition %d offset %d", h, tt.partition, tt.offset)
+			}
+		})
 	}
 }
