@@ -374,7 +374,13 @@ func (m metaView) index(which int) []int {
 	if m.f == nil {
 		return nil
 	}
-	return [][]int{m.f.eventID, m.f.correlationID, m.f.causationID}[which]
+	switch which {
+	case fEventID:
+		return m.f.eventID
+	case fCorrelationID:
+		return m.f.correlationID
+	}
+	return m.f.causationID
 }
 
 func (m metaView) get(which int) string {
