@@ -25,5 +25,14 @@ func FuzzNewMessage(f *testing.F) {
 		if m.TraceID != "" && (len(m.TraceID) != 32 || strings.Trim(m.TraceID, "0123456789abcdef") != "") {
 			t.Fatalf("trace id %q from %q", m.TraceID, tp)
 		}
+		// The byte-level parser agrees with the plain definition: four
+		// dash-separated parts, the second 32 lower-case hex digits.
+		want := ""
+		if parts := strings.Split(tp, "-"); len(parts) == 4 && len(parts[1]) == 32 && strings.Trim(parts[1], "0123456789abcdef") == "" {
+			want = parts[1]
+		}
+		if m.TraceID != want {
+			t.Fatalf("trace id %q from %q, want %q", m.TraceID, tp, want)
+		}
 	})
 }
