@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -77,6 +78,9 @@ type Store struct {
 	emit     flowkit.Emitter
 	versions *flowkit.SchemaVersions
 	st       stmts
+	placeq   chan *placeReq
+	stop     chan struct{}
+	stopOnce sync.Once
 }
 
 // The store's statements, prepared once: parsing SQL on every event cost
@@ -103,6 +107,7 @@ const (
 type stmts struct {
 	selectIdem, insertOrder, insertHistory, selectState, placement, updateState, markPublished, getOrder, history *sql.Stmt
 	listSince, list, listOpen, count, countOpen                                                                   *sql.Stmt
+	savepoint, rollbackTo, release                                                                                *sql.Stmt
 }
 
 // prepare prepares every statement on db. It must run outside any
@@ -116,6 +121,7 @@ func (st *stmts) prepare(ctx context.Context, db *sql.DB) error {
 		{&st.selectState, qSelectState}, {&st.placement, qPlacement}, {&st.updateState, qUpdateState}, {&st.markPublished, qMarkPublished},
 		{&st.getOrder, qGetOrder}, {&st.history, qHistory},
 		{&st.listSince, qListSince}, {&st.list, qList}, {&st.listOpen, qListOpen}, {&st.count, qCount}, {&st.countOpen, qCountOpen},
+		{&st.savepoint, "SAVEPOINT placement"}, {&st.rollbackTo, "ROLLBACK TO placement"}, {&st.release, "RELEASE placement"},
 	} {
 		p, err := db.PrepareContext(ctx, q.sql)
 		if err != nil {
@@ -188,10 +194,11 @@ func OpenStore(ctx context.Context, path string, emit flowkit.Emitter) (*Store, 
 // NewStore returns a store on an open database whose tables exist (see
 // DDL) and prepares its statements; call it outside any transaction on db.
 func NewStore(ctx context.Context, db *sql.DB, emit flowkit.Emitter) (*Store, error) {
-	s := &Store{db: db, emit: emit}
+	s := &Store{db: db, emit: emit, placeq: make(chan *placeReq, maxPlaceBatch), stop: make(chan struct{})}
 	if err := s.st.prepare(ctx, db); err != nil {
 		return nil, err
 	}
+	go s.placeLoop()
 	return s, nil
 }
 
@@ -202,7 +209,10 @@ func DDL() string { return ddl }
 func (s *Store) DB() *sql.DB { return s.db }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stopOnce.Do(func() { close(s.stop) })
+	return s.db.Close()
+}
 
 // Place stores a new PENDING order and emits OrderPlaced in one
 // transaction. With a non-empty idemKey, a second call with the same key and
@@ -218,48 +228,159 @@ func (s *Store) Place(ctx context.Context, p Placement, idemKey, reqHash, traceI
 
 // place is Place with p already encoded as body (json.Marshal(p)).
 func (s *Store) place(ctx context.Context, p Placement, body []byte, idemKey, reqHash, traceID string) (o Order, created bool, err error) {
-	var id string
-	// Once begun, the placement commits or rolls back on its own merits, even
-	// if the client goes away (a retry with the same key finds it).
-	qctx := quiet(ctx)
-	err = flowkit.InTx(qctx, s.db, func(tx *sql.Tx) error {
-		if idemKey != "" {
-			var hash string
-			err := in(ctx, tx, s.st.selectIdem).QueryRowContext(qctx, idemKey).Scan(&id, &hash)
-			switch {
-			case err == nil:
-				if hash != reqHash {
-					return ErrIdempotencyConflict
-				}
-				return nil
-			case !errors.Is(err, sql.ErrNoRows):
-				return fmt.Errorf("order: look up idempotency key: %w", err)
-			}
-		}
-		id = uuid.NewString()
-		created = true
-		now := time.Now().UnixMilli()
-		var key any
-		if idemKey != "" {
-			key = idemKey
-		}
-		if _, err := in(ctx, tx, s.st.insertOrder).ExecContext(qctx, id, string(Pending), string(body), key, reqHash, traceID, now, now); err != nil {
-			return fmt.Errorf("order: insert order: %w", err)
-		}
-		ev := Placed{Meta: flowkit.NewMeta(id, ""), OrderID: id, Placement: p}
-		return s.emitOut(ctx, tx, id, TypeOrderPlaced, "orders", ev.Meta, "", ev)
-	})
-	if err != nil {
-		return Order{}, false, err
+	req := &placeReq{ctx: ctx, p: p, body: body, key: idemKey, hash: reqHash, trace: traceID, res: make(chan placeRes, 1)}
+	select {
+	case s.placeq <- req:
+	case <-ctx.Done():
+		return Order{}, false, fmt.Errorf("order: not placed: %w", ctx.Err())
+	case <-s.stop:
+		return Order{}, false, ErrClosed
 	}
-	if created {
+	// Once queued, the placement commits or rolls back on its own merits,
+	// even if the client goes away (a retry with the same key finds it).
+	var r placeRes
+	select {
+	case r = <-req.res:
+	case <-s.stop:
+		return Order{}, false, ErrClosed
+	}
+	if r.err != nil {
+		return Order{}, false, r.err
+	}
+	if r.created {
 		// Everything the caller needs is known: skip reading it back.
 		now := time.Now().UTC()
-		return Order{ID: id, Status: Pending, CustomerID: p.CustomerID, Currency: p.Currency, Total: p.Total.String(),
+		return Order{ID: r.id, Status: Pending, CustomerID: p.CustomerID, Currency: p.Currency, Total: p.Total.String(),
 			Items: p.Items, TraceID: traceID, CreatedAt: now, UpdatedAt: now}, true, nil
 	}
-	o, err = s.Get(ctx, id, false)
+	o, err = s.Get(ctx, r.id, false)
 	return o, false, err
+}
+
+// ErrClosed is returned by Place after Close.
+var ErrClosed = errors.New("order: store closed")
+
+// maxPlaceBatch caps how many placements share one transaction.
+const maxPlaceBatch = 128
+
+// placeReq is a placement waiting for the group commit.
+type placeReq struct {
+	ctx              context.Context
+	p                Placement
+	body             []byte
+	key, hash, trace string
+	res              chan placeRes
+}
+
+type placeRes struct {
+	id      string
+	created bool
+	err     error
+}
+
+// placeLoop commits placements in groups: every placement that arrived
+// while the previous transaction committed goes into the next one, so
+// concurrent POSTs share a commit, and a lone POST waits for nothing.
+func (s *Store) placeLoop() {
+	for {
+		var batch []*placeReq
+		select {
+		case r := <-s.placeq:
+			batch = append(batch, r)
+		case <-s.stop:
+			return
+		}
+	collect:
+		for len(batch) < maxPlaceBatch {
+			select {
+			case r := <-s.placeq:
+				batch = append(batch, r)
+			default:
+				break collect
+			}
+		}
+		s.placeBatch(batch)
+	}
+}
+
+// placeBatch places batch in one transaction, each placement inside its
+// own savepoint: one that fails (an idempotency conflict, a client that
+// went away) is undone alone and gets its error; a failed commit fails
+// them all, and then none of them was stored or emitted.
+func (s *Store) placeBatch(batch []*placeReq) {
+	ctx := context.Background()
+	res := make([]placeRes, len(batch))
+	exec := func(tx *sql.Tx, st *sql.Stmt) error {
+		_, err := in(ctx, tx, st).ExecContext(ctx)
+		return err
+	}
+	err := flowkit.InTx(ctx, s.db, func(tx *sql.Tx) error {
+		if len(batch) == 1 {
+			res[0] = s.placeOne(tx, batch[0])
+			return res[0].err
+		}
+		for i, r := range batch {
+			if err := exec(tx, s.st.savepoint); err != nil {
+				return fmt.Errorf("order: savepoint: %w", err)
+			}
+			res[i] = s.placeOne(tx, r)
+			if res[i].err != nil {
+				if err := exec(tx, s.st.rollbackTo); err != nil {
+					return fmt.Errorf("order: roll back a placement: %w", err)
+				}
+			}
+			if err := exec(tx, s.st.release); err != nil {
+				return fmt.Errorf("order: release savepoint: %w", err)
+			}
+		}
+		return nil
+	})
+	for i, r := range batch {
+		out := res[i]
+		if err != nil && out.err == nil {
+			out = placeRes{err: err}
+		}
+		r.res <- out
+	}
+}
+
+// placeOne stores one placement inside tx, or finds the order its
+// idempotency key already placed.
+func (s *Store) placeOne(tx *sql.Tx, r *placeReq) placeRes {
+	if err := r.ctx.Err(); err != nil {
+		return placeRes{err: fmt.Errorf("order: not placed: %w", err)}
+	}
+	// No cancellation inside the shared transaction: SQLite answers an
+	// interrupted write by rolling back the whole transaction. The values
+	// (the request's trace context) stay for the outbox record.
+	ctx := context.WithoutCancel(r.ctx)
+	if r.key != "" {
+		var id, hash string
+		err := in(ctx, tx, s.st.selectIdem).QueryRowContext(ctx, r.key).Scan(&id, &hash)
+		switch {
+		case err == nil:
+			if hash != r.hash {
+				return placeRes{err: ErrIdempotencyConflict}
+			}
+			return placeRes{id: id}
+		case !errors.Is(err, sql.ErrNoRows):
+			return placeRes{err: fmt.Errorf("order: look up idempotency key: %w", err)}
+		}
+	}
+	id := uuid.NewString()
+	now := time.Now().UnixMilli()
+	var key any
+	if r.key != "" {
+		key = r.key
+	}
+	if _, err := in(ctx, tx, s.st.insertOrder).ExecContext(ctx, id, string(Pending), string(r.body), key, r.hash, r.trace, now, now); err != nil {
+		return placeRes{err: fmt.Errorf("order: insert order: %w", err)}
+	}
+	ev := Placed{Meta: flowkit.NewMeta(id, ""), OrderID: id, Placement: r.p}
+	if err := s.emitOut(ctx, tx, id, TypeOrderPlaced, "orders", ev.Meta, "", ev); err != nil {
+		return placeRes{err: err}
+	}
+	return placeRes{id: id, created: true}
 }
 
 func (s *Store) emitOut(ctx context.Context, tx *sql.Tx, orderID, typ, topic string, m flowkit.Meta, detail string, ev any) error {

@@ -3,9 +3,11 @@ package order_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -310,5 +312,132 @@ func TestMarkPublished(t *testing.T) {
 				t.Fatalf("history %+v, want partition %d offset %d", h, tt.partition, tt.offset)
 			}
 		})
+	}
+}
+
+// TestPlaceConcurrent places many orders at once, so they share group
+// commits: per idempotency key exactly one order is created and emitted
+// however many requests carry it, every request with the winning body gets
+// that order, one with another body is refused without disturbing the
+// others, and a request whose client is gone stores nothing.
+func TestPlaceConcurrent(t *testing.T) {
+	ctx := context.Background()
+	s, ob := newStore(t)
+	const keys, perKey = 40, 4
+	type result struct {
+		key, hash, id string
+		created       bool
+		err           error
+	}
+	results := make(chan result, keys*perKey)
+	var wg sync.WaitGroup
+	for k := 0; k < keys; k++ {
+		for j := 0; j < perKey; j++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				key, hash := fmt.Sprintf("key-%d", k), []string{"a", "b"}[j%2]
+				o, created, err := s.Place(ctx, placement(), key, hash, "")
+				results <- result{key, hash, o.ID, created, err}
+			}()
+		}
+	}
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, _, err := s.Place(gone, placement(), "gone", "h", ""); err == nil {
+		t.Fatal("a cancelled placement succeeded")
+	}
+	wg.Wait()
+	close(results)
+	byKey := map[string][]result{}
+	for r := range results {
+		byKey[r.key] = append(byKey[r.key], r)
+	}
+	for key, rs := range byKey {
+		var winner result
+		created := 0
+		for _, r := range rs {
+			if r.created {
+				winner = r
+				created++
+			}
+		}
+		if created != 1 {
+			t.Fatalf("%s: created %d times", key, created)
+		}
+		for _, r := range rs {
+			switch {
+			case r.hash == winner.hash && (r.err != nil || r.id != winner.id):
+				t.Errorf("%s: same body got %q, %v; want %q", key, r.id, r.err, winner.id)
+			case r.hash != winner.hash && !errorsIs(r.err, order.ErrIdempotencyConflict):
+				t.Errorf("%s: other body got %q, %v; want ErrIdempotencyConflict", key, r.id, r.err)
+			}
+		}
+	}
+	if n := ob.count(t); n != keys {
+		t.Errorf("%d OrderPlaced emitted, want %d", n, keys)
+	}
+	list, _, err := s.List(ctx, order.ListFilter{Limit: 1000})
+	if err != nil || len(list) != keys {
+		t.Fatalf("%d orders stored (%v), want %d", len(list), err, keys)
+	}
+}
+
+// TestPlaceFailureIsUndoneAlone makes the outbox fail for some orders
+// placed concurrently (after it wrote its row): each of those is undone
+// completely (order, history, outbox row), the others in the same group
+// commit are kept.
+func TestPlaceFailureIsUndoneAlone(t *testing.T) {
+	ctx := context.Background()
+	db, err := flowkit.OpenDB(ctx, filepath.Join(t.TempDir(), "order.db"), order.DDL()+`CREATE TABLE test_outbox(order_id TEXT, type TEXT);`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ob := &txOutbox{db: db}
+	failing := flowkit.EmitterFunc(func(ctx context.Context, tx *sql.Tx, ev any) error {
+		if err := ob.Emit(ctx, tx, ev); err != nil {
+			return err
+		}
+		if p, ok := ev.(order.Placed); ok && p.CustomerID == "fail" {
+			return errors.New("outbox refused")
+		}
+		return nil
+	})
+	s, err := order.NewStore(ctx, db, failing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 30
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var ok, failed int
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := placement()
+			if i%3 == 0 {
+				p.CustomerID = "fail"
+			}
+			_, _, err := s.Place(ctx, p, "", "", "")
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil && i%3 != 0:
+				ok++
+			case err != nil && i%3 == 0:
+				failed++
+			default:
+				t.Errorf("order %d: %v", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	var orders, history int
+	db.QueryRow(`SELECT count(*) FROM orders`).Scan(&orders)
+	db.QueryRow(`SELECT count(*) FROM history`).Scan(&history)
+	if ok != 20 || failed != 10 || orders != 20 || history != 20 || ob.count(t) != 20 {
+		t.Fatalf("ok %d failed %d; stored %d orders, %d history rows, %d outbox rows; want 20 of each", ok, failed, orders, history, ob.count(t))
 	}
 }
