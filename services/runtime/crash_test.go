@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -48,15 +49,32 @@ func crashChild() int {
 	if err != nil {
 		return fail(err)
 	}
+	batch := runtime.DefaultBatchTransactions
+	if v := os.Getenv("BATCH"); v != "" {
+		batch, _ = strconv.Atoi(v)
+	}
+	handler := applyThing
+	if v := os.Getenv("HANG_AT"); v != "" {
+		// Hang (until killed) in the middle of a batch, after telling the
+		// test through HANG_FILE.
+		at, _ := strconv.Atoi(v)
+		handler = func(ctx context.Context, th *Thing) error {
+			if th.Seq == at {
+				_ = os.WriteFile(os.Getenv("HANG_FILE"), nil, 0o644)
+				select {}
+			}
+			return applyThing(ctx, th)
+		}
+	}
 	r, err := runtime.NewRouter(runtime.Brokers(os.Getenv("BROKER")), runtime.WithCodec(codec),
-		runtime.Group("crash-test"), runtime.WithInbox(st), runtime.CommitInterval(time.Hour),
+		runtime.Group("crash-test"), runtime.WithInbox(st), runtime.CommitInterval(time.Hour), runtime.BatchTransactions(batch),
 		// The broker's minimum session timeout: the killed member leaves the
 		// group 6s after its death instead of the default 45s.
 		runtime.ClientOpts(kgo.SessionTimeout(6*time.Second), kgo.HeartbeatInterval(500*time.Millisecond)))
 	if err != nil {
 		return fail(err)
 	}
-	runtime.Handle(r, thingBinding("things"), applyThing)
+	runtime.Handle(r, thingBinding("things"), handler)
 	if err := r.Run(ctx); err != nil {
 		return fail(err)
 	}

@@ -164,8 +164,9 @@ func (m *Message) init(r *kgo.Record, group string, routes map[string]*route) {
 // message and the emitter, in one allocation with the message itself.
 type messageCtx struct {
 	context.Context
-	msg  Message
-	emit *emitter
+	msg   Message
+	emit  *emitter
+	batch *batchTx // nil unless the record is handled in a batch transaction
 }
 
 // Value answers MessageFrom and Emit without a chain of WithValue contexts.
@@ -175,6 +176,11 @@ func (c *messageCtx) Value(key any) any {
 		return &c.msg
 	case emitterKey:
 		return c.emit
+	case batchKey:
+		if c.batch == nil {
+			return nil
+		}
+		return c.batch
 	}
 	return c.Context.Value(key)
 }

@@ -24,6 +24,9 @@ import (
 //	contrail_consumer_unknown_total       records skipped: no handler for their type
 //	contrail_consumer_lag                 high watermark minus next offset, per partition
 //	contrail_published_total              events published, by topic and type
+//	contrail_inbox_batches_total          batch transactions committed (BatchTransactions)
+//	contrail_inbox_batch_records_total    records handled in committed batch transactions
+//	contrail_inbox_batch_failures_total   batch transactions that failed to commit (redone)
 //
 // A Metrics is safe for concurrent use; several routers may share one.
 type Metrics struct {
@@ -37,6 +40,9 @@ type Metrics struct {
 	unknown      *prometheus.CounterVec
 	lag          *prometheus.GaugeVec
 	published    *prometheus.CounterVec
+	batches      *prometheus.CounterVec
+	batchRecords *prometheus.CounterVec
+	batchFailed  *prometheus.CounterVec
 
 	handlers  sync.Map // handlerKey -> *handlerMetrics
 	lags      sync.Map // lagKey -> prometheus.Gauge
@@ -83,7 +89,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m.unknown = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "contrail_consumer_unknown_total", Help: "Records skipped because no handler is registered for their event type."}, []string{"group", "topic", "event_type"})
 	m.lag = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "contrail_consumer_lag", Help: "Records between the partition's high watermark and the next record to handle."}, []string{"group", "topic", "partition"})
 	m.published = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "contrail_published_total", Help: "Events published and acknowledged."}, []string{"topic", "event_type"})
-	for _, c := range []prometheus.Collector{m.handled, m.failed, m.retried, m.deadLettered, m.duplicates, m.latency, m.unknown, m.lag, m.published} {
+	m.batches = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "contrail_inbox_batches_total", Help: "Batch transactions (one per partition per poll, see BatchTransactions) committed."}, []string{"group"})
+	m.batchRecords = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "contrail_inbox_batch_records_total", Help: "Records handled in committed batch transactions."}, []string{"group"})
+	m.batchFailed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "contrail_inbox_batch_failures_total", Help: "Batch transactions that failed to begin or commit; their records were handled again one transaction each."}, []string{"group"})
+	for _, c := range []prometheus.Collector{m.handled, m.failed, m.retried, m.deadLettered, m.duplicates, m.latency, m.unknown, m.lag, m.published, m.batches, m.batchRecords, m.batchFailed} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if errors.As(err, &are) {

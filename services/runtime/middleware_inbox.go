@@ -5,6 +5,9 @@ import (
 	"fmt"
 )
 
+// insertInbox records a handled event; a duplicate inserts nothing.
+const insertInbox = `INSERT OR IGNORE INTO contrail_inbox (consumer_group, event_id, topic, partition, offset) VALUES (?, ?, ?, ?, ?)`
+
 // InboxMiddleware deduplicates by event id: it opens a transaction on s,
 // records (group, event id) in the inbox and calls next with the transaction
 // in ctx (see Tx). It commits when next succeeds and rolls back when it
@@ -12,6 +15,11 @@ import (
 // record whose event id is already in the inbox is dropped: next is not
 // called and nil is returned. A record without an event id header is keyed
 // by topic/partition/offset. onDuplicate may be nil.
+//
+// Inside a router's batch transaction (BatchTransactions) it opens no
+// transaction of its own: each attempt runs in a SAVEPOINT of the batch's
+// transaction, rolled back when next fails and released when it succeeds;
+// the router commits the batch.
 func InboxMiddleware(s *Store, onDuplicate func(ctx context.Context, m *Message)) Middleware {
 	return func(next HandlerFunc) HandlerFunc {
 		return func(ctx context.Context, m *Message) error {
@@ -19,12 +27,14 @@ func InboxMiddleware(s *Store, onDuplicate func(ctx context.Context, m *Message)
 			if id == "" {
 				id = fmt.Sprintf("%s/%d/%d", m.Record.Topic, m.Record.Partition, m.Record.Offset)
 			}
+			if b := batchFrom(ctx); b != nil && b.store == s {
+				return b.handle(ctx, m, id, next, onDuplicate)
+			}
 			tx, err := s.db.BeginTx(ctx, nil)
 			if err != nil {
 				return fmt.Errorf("runtime: inbox: begin: %w", err)
 			}
-			res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO contrail_inbox (consumer_group, event_id, topic, partition, offset) VALUES (?, ?, ?, ?, ?)`,
-				m.Group, id, m.Record.Topic, m.Record.Partition, m.Record.Offset)
+			res, err := tx.ExecContext(ctx, insertInbox, m.Group, id, m.Record.Topic, m.Record.Partition, m.Record.Offset)
 			if err != nil {
 				tx.Rollback()
 				return fmt.Errorf("runtime: inbox: record event %s: %w", id, err)

@@ -148,6 +148,7 @@ type routerConfig struct {
 	transactionalID string
 	publisher       *Publisher
 	resetOffset     kgo.Offset
+	batchMax        int
 }
 
 // Group sets the consumer group; required. Every instance of one service
@@ -214,6 +215,34 @@ func WithPublisher(p *Publisher) RouterOpt {
 	return routerOpt(func(c *routerConfig) { c.publisher = p })
 }
 
+// DefaultBatchTransactions is how many records of one partition share one
+// inbox transaction unless BatchTransactions says otherwise.
+const DefaultBatchTransactions = 256
+
+// BatchTransactions sets how many records of one partition, from one poll,
+// share one SQLite transaction on the inbox store (WithInbox), overriding
+// DefaultBatchTransactions; 0 gives every record its own transaction, as
+// before batching existed. It has no effect without an inbox or in
+// ExactlyOnce mode (which stays one transaction per record).
+//
+// Inside a batch each record's handling attempt runs in its own SAVEPOINT:
+// a failed attempt is rolled back to it, so retries and the dead-letter
+// path see the state as it was before the record, and a successful one is
+// released into the batch. The batch commits once, after its last record;
+// only then are its offsets marked for commit and the outbox relay woken.
+// If the commit fails nothing is marked and the batch's records are
+// handled again, one transaction each (the inbox drops those that did
+// commit). The transaction holds the store's connection for the whole
+// batch, including retry backoffs (bounded by the Retry policy), so other
+// users of the database (the relay, HTTP handlers) wait up to that long.
+// A dead letter is produced when its record fails for good, before its
+// batch commits: a crash before the commit produces it again on
+// redelivery (at-least-once, like a crash between handling and offset
+// commit without batching).
+func BatchTransactions(maxRecords int) RouterOpt {
+	return routerOpt(func(c *routerConfig) { c.batchMax = maxRecords })
+}
+
 // StartAt sets where a group with no committed offset starts, overriding the
 // default of the earliest offset (so no event published before a service's
 // first start is missed).
@@ -227,6 +256,7 @@ func (c *routerConfig) setDefaults() {
 	c.commitInterval = time.Second
 	c.shutdownTimeout = 10 * time.Second
 	c.resetOffset = kgo.NewOffset().AtStart()
+	c.batchMax = DefaultBatchTransactions
 }
 
 func (c *routerConfig) validate() error {
@@ -238,6 +268,9 @@ func (c *routerConfig) validate() error {
 	}
 	if c.concurrency < 1 {
 		return fmt.Errorf("runtime: router: concurrency must be at least 1, got %d", c.concurrency)
+	}
+	if c.batchMax < 0 {
+		return fmt.Errorf("runtime: router: BatchTransactions must be 0 (one transaction per record) or more, got %d", c.batchMax)
 	}
 	if c.commitInterval <= 0 || c.shutdownTimeout < 0 {
 		return errors.New("runtime: router: CommitInterval must be positive and ShutdownTimeout not negative")

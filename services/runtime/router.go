@@ -411,6 +411,9 @@ func (r *Router) process(ctx, hctx context.Context, fs kgo.Fetches, emit *emitte
 }
 
 func (r *Router) processPartition(ctx, hctx context.Context, p kgo.FetchTopicPartition, emit *emitter) *kgo.Record {
+	if r.cfg.inbox != nil && r.cfg.batchMax > 0 && emit.txn == nil {
+		return r.processBatched(ctx, hctx, p, emit)
+	}
 	var last *kgo.Record
 	for _, rec := range p.Records {
 		if ctx.Err() != nil {
@@ -421,6 +424,11 @@ func (r *Router) processPartition(ctx, hctx context.Context, p kgo.FetchTopicPar
 		}
 		last = rec
 	}
+	return r.setLag(p, last)
+}
+
+// setLag updates p's lag metric after last was handled and returns last.
+func (r *Router) setLag(p kgo.FetchTopicPartition, last *kgo.Record) *kgo.Record {
 	if last != nil {
 		r.cfg.metrics.setLag(r.cfg.group, p.Topic, p.Partition, max(0, p.HighWatermark-last.Offset-1))
 	}
@@ -433,38 +441,53 @@ func (r *Router) processPartition(ctx, hctx context.Context, p kgo.FetchTopicPar
 // partition and is retried after a backoff. It returns false when hctx
 // ended first.
 func (r *Router) handleRecord(hctx context.Context, rec *kgo.Record, emit *emitter) bool {
+	return r.handle(hctx, rec, emit, nil) == handled
+}
+
+// handle runs rec through its route. Without a batch it retries a failing
+// chain until it succeeds or hctx ends. Inside batch b it makes one pass
+// through the chain (whose retry middleware still retries) and reports a
+// failure as blocked, and a record whose type must be resolved (which may
+// wait for the registry) as alone, so the caller handles it outside the
+// batch's transaction.
+func (r *Router) handle(hctx context.Context, rec *kgo.Record, emit *emitter, b *batchTx) outcome {
 	mc := &messageCtx{Context: hctx, emit: emit}
+	if b != nil {
+		mc.Context, mc.batch = b.ctx, b
+	}
 	m := &mc.msg
 	m.init(rec, r.cfg.group, r.routes)
 	var chain HandlerFunc
 	if rt := r.routes[m.EventType]; rt != nil {
 		chain = rt.chain
 	} else if m.EventType == "" {
+		if b != nil {
+			return alone
+		}
 		var ok bool
 		if chain, ok = r.resolve(hctx, m); !ok {
-			return false
+			return stopped
 		}
 	}
 	if chain == nil {
 		r.cfg.metrics.unknown.WithLabelValues(r.cfg.group, rec.Topic, m.EventType).Inc()
 		r.cfg.logger.Debug("no handler for event type; skipped", "event_type", m.EventType, "topic", rec.Topic, "offset", rec.Offset)
-		return true
+		return handled
 	}
 	var ctx context.Context = mc
 	for attempt := 1; ; attempt++ {
 		err := chain(ctx, m)
 		if err == nil {
-			return true
+			return handled
 		}
 		if hctx.Err() != nil {
-			return false
+			return stopped
 		}
-		t := time.NewTimer(r.cfg.retry.Backoff(min(attempt+1, 10)))
-		select {
-		case <-t.C:
-		case <-hctx.Done():
-			t.Stop()
-			return false
+		if b != nil {
+			return blocked
+		}
+		if !sleep(hctx, r.cfg.retry.Backoff(min(attempt+1, 10))) {
+			return stopped
 		}
 		m.duplicate, m.deadLettered, m.Value = false, false, nil
 	}

@@ -83,7 +83,9 @@ type txKey struct{}
 // state change with it, so the change commits together with the inbox entry
 // and any events emitted with Emit. Inside a handler use only this
 // transaction, never the *sql.DB: a store from OpenStore has one connection,
-// which the transaction holds until the handler returns.
+// which the transaction holds until the handler returns (with
+// BatchTransactions, until the batch of records commits; the handler then
+// runs in a savepoint of the batch's transaction, which Tx returns).
 func Tx(ctx context.Context) *sql.Tx {
 	tx, _ := ctx.Value(txKey{}).(*sql.Tx)
 	return tx
@@ -95,7 +97,9 @@ type storedHeader struct {
 }
 
 // Enqueue adds r to the outbox inside tx. The relay produces it after tx
-// commits; nothing is produced if tx rolls back.
+// commits; nothing is produced if tx rolls back. It wakes the relay at
+// once, or, when tx is the router's batch transaction of the message in
+// ctx, after that batch commits.
 func (s *Store) Enqueue(ctx context.Context, tx *sql.Tx, r *kgo.Record) error {
 	if tx == nil {
 		return errors.New("runtime: outbox: nil transaction: enqueue inside the transaction that changes your state")
@@ -109,7 +113,11 @@ func (s *Store) Enqueue(ctx context.Context, tx *sql.Tx, r *kgo.Record) error {
 		r.Topic, r.Key, r.Value, string(hj)); err != nil {
 		return fmt.Errorf("runtime: outbox insert: %w", err)
 	}
-	s.wake()
+	if b := batchFrom(ctx); b != nil && b.tx == tx {
+		b.wake = true // the rows are visible only after the batch commits
+	} else {
+		s.wake()
+	}
 	return nil
 }
 
