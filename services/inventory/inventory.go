@@ -111,6 +111,31 @@ func DDL() string { return ddl }
 type Store struct {
 	db   *sql.DB
 	emit flowkit.Emitter
+	sql  *flowkit.Statements
+}
+
+// The statements a consumed event runs, prepared once by Prepare.
+const (
+	qReservationStatus = `SELECT status FROM reservations WHERE order_id = ?`
+	qAvailable         = `SELECT available FROM stock WHERE sku = ?`
+	qReserve           = `UPDATE stock SET available = available - ?, reserved = reserved + ? WHERE sku = ?`
+	qRelease           = `UPDATE stock SET available = available + ?, reserved = reserved - ? WHERE sku = ?`
+	qShip              = `UPDATE stock SET reserved = reserved - ?, shipped = shipped + ? WHERE sku = ?`
+	qReservation       = `SELECT reservation_id, status, lines FROM reservations WHERE order_id = ?`
+	qPutReservation    = `INSERT INTO reservations(order_id, reservation_id, status, lines, updated_at) VALUES(?, ?, ?, ?, ?)
+		ON CONFLICT(order_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`
+)
+
+// Prepare prepares the statements the event handlers run, so they are not
+// parsed on every event. Call it once, before handling events and outside
+// any transaction; without it the store works, only slower.
+func (s *Store) Prepare(ctx context.Context) error {
+	st, err := flowkit.Prepare(ctx, s.db, qReservationStatus, qAvailable, qReserve, qRelease, qShip, qReservation, qPutReservation)
+	if err != nil {
+		return fmt.Errorf("inventory: %w", err)
+	}
+	s.sql = st
+	return nil
 }
 
 // OpenStore opens or creates the store at path and seeds every SKU of seed
@@ -122,6 +147,10 @@ func OpenStore(ctx context.Context, path string, seed map[string]int, emit flowk
 		return nil, err
 	}
 	s := NewStore(db, emit)
+	if err := s.Prepare(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if err := s.Seed(ctx, seed); err != nil {
 		db.Close()
 		return nil, err
@@ -208,7 +237,7 @@ func (t *Tx) OrderPlaced(ctx context.Context, rec flowkit.Record, orderID string
 		return err
 	}
 	var status string
-	err = t.tx.QueryRowContext(ctx, `SELECT status FROM reservations WHERE order_id = ?`, orderID).Scan(&status)
+	err = t.s.sql.QueryRow(ctx, t.tx, qReservationStatus, orderID).Scan(&status)
 	if err == nil {
 		return nil
 	}
@@ -219,7 +248,7 @@ func (t *Tx) OrderPlaced(ctx context.Context, rec flowkit.Record, orderID string
 	var short []ShortLine
 	for _, l := range want {
 		var avail int
-		err := t.tx.QueryRowContext(ctx, `SELECT available FROM stock WHERE sku = ?`, l.SKU).Scan(&avail)
+		err := t.s.sql.QueryRow(ctx, t.tx, qAvailable, l.SKU).Scan(&avail)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("inventory: read stock of %s: %w", l.SKU, err)
 		}
@@ -236,7 +265,7 @@ func (t *Tx) OrderPlaced(ctx context.Context, rec flowkit.Record, orderID string
 		ev = Rejected{Meta: meta, OrderID: orderID, Short: short}
 	} else {
 		for _, l := range want {
-			if _, err := t.tx.ExecContext(ctx, `UPDATE stock SET available = available - ?, reserved = reserved + ? WHERE sku = ?`, l.Quantity, l.Quantity, l.SKU); err != nil {
+			if _, err := t.s.sql.Exec(ctx, t.tx, qReserve, l.Quantity, l.Quantity, l.SKU); err != nil {
 				return fmt.Errorf("inventory: reserve %s: %w", l.SKU, err)
 			}
 		}
@@ -249,8 +278,7 @@ func (t *Tx) OrderPlaced(ctx context.Context, rec flowkit.Record, orderID string
 
 func (t *Tx) putReservation(ctx context.Context, orderID, resID, status string, lines []Line) error {
 	js, _ := json.Marshal(lines)
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO reservations(order_id, reservation_id, status, lines, updated_at) VALUES(?, ?, ?, ?, ?)
-		ON CONFLICT(order_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`,
+	_, err := t.s.sql.Exec(ctx, t.tx, qPutReservation,
 		orderID, resID, status, string(js), time.Now().UnixMilli())
 	if err != nil {
 		return fmt.Errorf("inventory: store reservation of %s: %w", orderID, err)
@@ -260,7 +288,7 @@ func (t *Tx) putReservation(ctx context.Context, orderID, resID, status string, 
 
 func (t *Tx) reservation(ctx context.Context, orderID string) (resID, status string, lines []Line, ok bool, err error) {
 	var js string
-	err = t.tx.QueryRowContext(ctx, `SELECT reservation_id, status, lines FROM reservations WHERE order_id = ?`, orderID).Scan(&resID, &status, &js)
+	err = t.s.sql.QueryRow(ctx, t.tx, qReservation, orderID).Scan(&resID, &status, &js)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", "", nil, false, nil
 	}
@@ -292,7 +320,7 @@ func (t *Tx) OrderCancelled(ctx context.Context, rec flowkit.Record, orderID str
 		return nil
 	}
 	for _, l := range lines {
-		if _, err := t.tx.ExecContext(ctx, `UPDATE stock SET available = available + ?, reserved = reserved - ? WHERE sku = ?`, l.Quantity, l.Quantity, l.SKU); err != nil {
+		if _, err := t.s.sql.Exec(ctx, t.tx, qRelease, l.Quantity, l.Quantity, l.SKU); err != nil {
 			return fmt.Errorf("inventory: release %s: %w", l.SKU, err)
 		}
 	}
@@ -313,7 +341,7 @@ func (t *Tx) OrderReady(ctx context.Context, rec flowkit.Record, orderID string)
 		return err
 	}
 	for _, l := range lines {
-		if _, err := t.tx.ExecContext(ctx, `UPDATE stock SET reserved = reserved - ?, shipped = shipped + ? WHERE sku = ?`, l.Quantity, l.Quantity, l.SKU); err != nil {
+		if _, err := t.s.sql.Exec(ctx, t.tx, qShip, l.Quantity, l.Quantity, l.SKU); err != nil {
 			return fmt.Errorf("inventory: ship %s: %w", l.SKU, err)
 		}
 	}

@@ -119,6 +119,28 @@ func DDL() string { return ddl }
 type Store struct {
 	db   *sql.DB
 	emit flowkit.Emitter
+	sql  *flowkit.Statements
+}
+
+// The statements a consumed event runs, prepared once by Prepare.
+const (
+	qLedger  = `INSERT INTO ledger(order_id, payment_id, kind, amount, at) VALUES(?, ?, ?, ?, ?)`
+	qStatus  = `SELECT status FROM payments WHERE order_id = ?`
+	qPayment = `SELECT payment_id, status, amount, currency FROM payments WHERE order_id = ?`
+	qPut     = `INSERT INTO payments(order_id, payment_id, status, amount, currency, code, message, updated_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT(order_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`
+)
+
+// Prepare prepares the statements the event handlers run, so they are not
+// parsed on every event. Call it once, before handling events and outside
+// any transaction; without it the store works, only slower.
+func (s *Store) Prepare(ctx context.Context) error {
+	st, err := flowkit.Prepare(ctx, s.db, qLedger, qStatus, qPayment, qPut)
+	if err != nil {
+		return fmt.Errorf("payment: %w", err)
+	}
+	s.sql = st
+	return nil
 }
 
 // OpenStore opens or creates the store at path.
@@ -127,7 +149,12 @@ func OpenStore(ctx context.Context, path string, emit flowkit.Emitter) (*Store, 
 	if err != nil {
 		return nil, err
 	}
-	return NewStore(db, emit), nil
+	s := NewStore(db, emit)
+	if err := s.Prepare(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // NewStore returns a store on an open database whose tables exist.
@@ -170,7 +197,7 @@ func (t *Tx) emit(ctx context.Context, ev any) error {
 }
 
 func (t *Tx) ledger(ctx context.Context, orderID, paymentID, kind string, amount flowkit.Cents) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO ledger(order_id, payment_id, kind, amount, at) VALUES(?, ?, ?, ?, ?)`, orderID, paymentID, kind, amount, time.Now().UnixMilli())
+	_, err := t.s.sql.Exec(ctx, t.tx, qLedger, orderID, paymentID, kind, amount, time.Now().UnixMilli())
 	if err != nil {
 		return fmt.Errorf("payment: ledger %s: %w", kind, err)
 	}
@@ -178,8 +205,7 @@ func (t *Tx) ledger(ctx context.Context, orderID, paymentID, kind string, amount
 }
 
 func (t *Tx) put(ctx context.Context, orderID, paymentID, status string, amount flowkit.Cents, currency, code, msg string) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO payments(order_id, payment_id, status, amount, currency, code, message, updated_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT(order_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`,
+	_, err := t.s.sql.Exec(ctx, t.tx, qPut,
 		orderID, paymentID, status, amount, currency, code, msg, time.Now().UnixMilli())
 	if err != nil {
 		return fmt.Errorf("payment: store payment of %s: %w", orderID, err)
@@ -195,7 +221,7 @@ func (t *Tx) OrderPlaced(ctx context.Context, rec flowkit.Record, c Charge) erro
 		return err
 	}
 	var status string
-	err = t.tx.QueryRowContext(ctx, `SELECT status FROM payments WHERE order_id = ?`, c.OrderID).Scan(&status)
+	err = t.s.sql.QueryRow(ctx, t.tx, qStatus, c.OrderID).Scan(&status)
 	if err == nil {
 		return nil // decided before: never charge twice
 	}
@@ -228,7 +254,7 @@ func (t *Tx) OrderCancelled(ctx context.Context, rec flowkit.Record, orderID str
 	}
 	var pid, status, currency string
 	var amount flowkit.Cents
-	err = t.tx.QueryRowContext(ctx, `SELECT payment_id, status, amount, currency FROM payments WHERE order_id = ?`, orderID).Scan(&pid, &status, &amount, &currency)
+	err = t.s.sql.QueryRow(ctx, t.tx, qPayment, orderID).Scan(&pid, &status, &amount, &currency)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t.put(ctx, orderID, "", StatusVoid, 0, "", "", "cancelled before payment")
 	}

@@ -34,6 +34,10 @@ func Run(ctx context.Context, cfg Config, o flowkit.HostOpts) error {
 		return err
 	}
 	s := NewStore(h.DB, h.Outbox(toEvent))
+	if err := s.Prepare(ctx); err != nil {
+		h.Close()
+		return err
+	}
 	Register(h.Router, s)
 	Routes(h.Engine, s)
 	return h.Run(ctx)

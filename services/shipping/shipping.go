@@ -65,6 +65,25 @@ func DDL() string { return ddl }
 type Store struct {
 	db   *sql.DB
 	emit flowkit.Emitter
+	sql  *flowkit.Statements
+}
+
+// The statements a consumed event runs, prepared once by Prepare.
+const (
+	qShipmentID     = `SELECT shipment_id FROM shipments WHERE order_id = ?`
+	qInsertShipment = `INSERT INTO shipments(order_id, shipment_id, carrier, tracking, shipped_at) VALUES(?, ?, ?, ?, ?)`
+)
+
+// Prepare prepares the statements the event handlers run, so they are not
+// parsed on every event. Call it once, before handling events and outside
+// any transaction; without it the store works, only slower.
+func (s *Store) Prepare(ctx context.Context) error {
+	st, err := flowkit.Prepare(ctx, s.db, qShipmentID, qInsertShipment)
+	if err != nil {
+		return fmt.Errorf("shipping: %w", err)
+	}
+	s.sql = st
+	return nil
 }
 
 // OpenStore opens or creates the store at path.
@@ -73,7 +92,12 @@ func OpenStore(ctx context.Context, path string, emit flowkit.Emitter) (*Store, 
 	if err != nil {
 		return nil, err
 	}
-	return NewStore(db, emit), nil
+	s := NewStore(db, emit)
+	if err := s.Prepare(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // NewStore returns a store on an open database whose tables exist.
@@ -115,7 +139,7 @@ func (t *Tx) OrderReady(ctx context.Context, rec flowkit.Record, orderID string)
 		return err
 	}
 	var existing string
-	err = t.tx.QueryRowContext(ctx, `SELECT shipment_id FROM shipments WHERE order_id = ?`, orderID).Scan(&existing)
+	err = t.s.sql.QueryRow(ctx, t.tx, qShipmentID, orderID).Scan(&existing)
 	if err == nil {
 		return nil
 	}
@@ -125,7 +149,7 @@ func (t *Tx) OrderReady(ctx context.Context, rec flowkit.Record, orderID string)
 	ev := ShippedEvent{Meta: flowkit.NewMeta(orderID, rec.EventID), OrderID: orderID, ShipmentID: uuid.NewString(),
 		Carrier: Carrier, TrackingNumber: TrackingNumber(orderID)}
 	ev.ShippedAt = ev.Meta.OccurredAt
-	if _, err := t.tx.ExecContext(ctx, `INSERT INTO shipments(order_id, shipment_id, carrier, tracking, shipped_at) VALUES(?, ?, ?, ?, ?)`,
+	if _, err := t.s.sql.Exec(ctx, t.tx, qInsertShipment,
 		orderID, ev.ShipmentID, ev.Carrier, ev.TrackingNumber, ev.ShippedAt.UnixMilli()); err != nil {
 		return fmt.Errorf("shipping: insert shipment of %s: %w", orderID, err)
 	}
