@@ -318,3 +318,51 @@ func TestCrashMidBatchRedeliversAndInboxDropsCommittedBatches(t *testing.T) {
 		t.Log("child stderr:", stderr.String())
 	}
 }
+
+func TestBatchCommitFailureMarksNothingAndRedoesRecordsOneByOne(t *testing.T) {
+	e := newEnv(t, 1, "things")
+	tb := thingBinding("things")
+	ctx := context.Background()
+	st := openState(t)
+	// A deferred foreign key is checked at COMMIT: a record that writes an
+	// orphan row makes its transaction's commit fail, with all of its
+	// statements having succeeded.
+	if _, err := st.DB().Exec(`PRAGMA foreign_keys = ON;
+		CREATE TABLE parent (id INTEGER PRIMARY KEY);
+		CREATE TABLE child (parent_id INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)`); err != nil {
+		t.Fatal(err)
+	}
+	const n, orphan = 6, 3
+	if err := runtime.PublishAll(ctx, e.pub, tb, things(n, 1, "")); err != nil {
+		t.Fatal(err)
+	}
+	r := e.router("batch-commit-fails", runtime.WithInbox(st), runtime.BatchTransactions(100))
+	runtime.Handle(r, tb, func(ctx context.Context, th *Thing) error {
+		if th.Seq == orphan {
+			if _, err := runtime.Tx(ctx).ExecContext(ctx, `INSERT INTO child VALUES (42)`); err != nil {
+				return err
+			}
+		}
+		return applyThing(ctx, th)
+	})
+	stop := run(t, r)
+	dls := e.readAll("things.dlq", 1)
+	waitFor(t, "the other records", func() bool { return countRows(t, st.DB(), `SELECT count(*) FROM applied`) == n-1 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if len(dls) != 1 || runtime.HeaderValue(dls[0], runtime.HeaderDLQOffset) != fmt.Sprint(orphan) {
+		t.Fatalf("%d dead letters, want 1 for offset %d (its own commit fails for good)", len(dls), orphan)
+	}
+	want := slices.DeleteFunc(seqRange(0, n), func(s int) bool { return s == orphan })
+	if got := appliedSeqs(t, st); !slices.Equal(got, want) {
+		t.Fatalf("applied %v, want %v", got, want)
+	}
+	if l := metric(t, r.Metrics(), `contrail_inbox_batch_failures_total{group="batch-commit-fails"}`); !strings.HasSuffix(l, " 1") {
+		t.Fatalf("batch failures: %q, want 1", l)
+	}
+	if l := metric(t, r.Metrics(), `contrail_inbox_batches_total{group="batch-commit-fails"}`); l != "" {
+		t.Fatalf("batch commits: %q, want none (the failed batch's records were redone one transaction each)", l)
+	}
+	e.checkAllCommitted("batch-commit-fails", "things")
+}
