@@ -20,6 +20,7 @@ type fakeShop struct {
 	mu      sync.Mutex
 	fault   string
 	n       int
+	doubled bool
 	orders  map[string]map[string]any
 	pay     map[string]map[string]any
 	shipped map[string]int64
@@ -62,8 +63,10 @@ func (f *fakeShop) handler() http.Handler {
 			}
 		}
 		switch {
-		case f.fault == "double charge" && f.n == 3 && charges == 1:
-			charges = 2
+		case f.fault == "double charge" && !f.doubled && status == "SHIPPED":
+			// A shipped order, so only the charge rule breaks (an order
+			// cancelled after its charge would also lack a refund).
+			charges, f.doubled = 2, true
 		case f.fault == "missing refund" && refunds == 1:
 			refunds = 0
 		case f.fault == "final twice" && f.n == 2:
@@ -87,6 +90,17 @@ func (f *fakeShop) handler() http.Handler {
 		}
 		json.NewEncoder(w).Encode(map[string]any{"orders": list})
 	})
+	mux.HandleFunc("GET /orders/count", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		n := 0
+		for _, o := range f.orders {
+			if o["status"] != "SHIPPED" && o["status"] != "CANCELLED" {
+				n++
+			}
+		}
+		json.NewEncoder(w).Encode(map[string]int{"count": n})
+	})
 	mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -97,9 +111,14 @@ func (f *fakeShop) handler() http.Handler {
 		defer f.mu.Unlock()
 		skus := []map[string]any{}
 		var total int64
+		leaked := false
 		for sku, n := range f.shipped {
-			if f.fault == "stock leak" && n > 0 && sku == "SKU-0001" {
-				n-- // one unit vanished from the books
+			// One unit of one shipped SKU vanishes from the books. Which
+			// SKUs ship depends on how the workers share the orders, so
+			// the leak must not wait for a particular one.
+			if f.fault == "stock leak" && n > 0 && !leaked {
+				n--
+				leaked = true
 			}
 			skus = append(skus, map[string]any{"sku": sku, "initial": 1000000, "available": 1000000 - n, "reserved": 0, "shipped": n})
 			total += n
