@@ -28,6 +28,9 @@ type emitter struct {
 //   - With an inbox (WithInbox), the event goes to the outbox in the
 //     handler's transaction and the router's relay publishes it after the
 //     transaction commits: the state change and the event commit together.
+//     With a Tracer, the handler's trace context is stored with the row
+//     (W3C traceparent/tracestate headers) and the relay's send span
+//     continues that trace.
 //   - In exactly-once mode (ExactlyOnce), it is produced inside the poll's
 //     transaction, which commits with the consumed offsets.
 //   - Otherwise it is published at once, like Publisher.Publish.
@@ -39,7 +42,14 @@ func Emit(ctx context.Context, t events.Type, v any, opts ...PublishOpt) error {
 		return errors.New("runtime: Emit called outside a handler: use Publisher.Publish")
 	}
 	if tx := Tx(ctx); tx != nil && em.store != nil {
-		return em.store.AddEvent(ctx, tx, em.pub, t, v, opts...)
+		r, err := em.pub.Record(ctx, t, v, opts...)
+		if err != nil {
+			return err
+		}
+		if em.pub.cfg.tracer != nil {
+			storeTraceContext(ctx, r)
+		}
+		return em.store.Enqueue(ctx, tx, r)
 	}
 	if em.txn != nil {
 		r, err := em.pub.Record(ctx, t, v, opts...)

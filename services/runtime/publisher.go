@@ -204,6 +204,12 @@ func (p *Publisher) produce(ctx context.Context, eventType string, rs ...*kgo.Re
 }
 
 func produceAll(ctx context.Context, cl *kgo.Client, tracer Tracer, m *Metrics, eventType string, rs ...*kgo.Record) error {
+	return produceAllFrom(ctx, false, cl, tracer, m, eventType, rs...)
+}
+
+// produceAllFrom is produceAll; with stored set, each record's send span
+// continues the trace context stored in its headers (outbox rows).
+func produceAllFrom(ctx context.Context, stored bool, cl *kgo.Client, tracer Tracer, m *Metrics, eventType string, rs ...*kgo.Record) error {
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
@@ -231,7 +237,11 @@ func produceAll(ctx context.Context, cl *kgo.Client, tracer Tracer, m *Metrics, 
 			cl.Produce(ctx, r, done) // one promise for all: no allocation per record
 			continue
 		}
-		sctx, end := tracer.StartSend(ctx, r)
+		pctx := ctx
+		if stored {
+			pctx = storedTraceContext(ctx, r)
+		}
+		sctx, end := tracer.StartSend(pctx, r)
 		r.Context = sctx
 		cl.Produce(ctx, r, func(r *kgo.Record, err error) {
 			end(err)

@@ -11,7 +11,10 @@ import (
 // Relay publishes outbox rows in insertion order and deletes them once the
 // broker acknowledged. A crash between the two republishes the rows on
 // restart with their original event ids, which consumers' inboxes drop:
-// delivery is at-least-once, handling effectively once.
+// delivery is at-least-once, handling effectively once. With a Tracer, a
+// row's send span is a child of the trace context stored in its W3C
+// headers (Emit stores the handler's), so a relayed event continues the
+// trace of the event that caused it instead of starting a new one.
 type Relay struct {
 	store    *Store
 	pub      *Publisher
@@ -68,7 +71,7 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 	for i, row := range rows {
 		rs[i] = row.r
 	}
-	if err := produceAll(ctx, r.pub.cl, r.pub.cfg.tracer, r.pub.cfg.metrics, HeaderValue(rs[0], HeaderEventType), rs...); err != nil {
+	if err := produceAllFrom(ctx, true, r.pub.cl, r.pub.cfg.tracer, r.pub.cfg.metrics, HeaderValue(rs[0], HeaderEventType), rs...); err != nil {
 		return 0, fmt.Errorf("runtime: outbox relay: %w", err)
 	}
 	if err := r.store.deleteUpTo(ctx, rows[len(rows)-1].id); err != nil {
