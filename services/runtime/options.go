@@ -238,7 +238,11 @@ const DefaultBatchTransactions = 256
 // A dead letter is produced when its record fails for good, before its
 // batch commits: a crash before the commit produces it again on
 // redelivery (at-least-once, like a crash between handling and offset
-// commit without batching).
+// commit without batching). Partitions handled at once each hold their own
+// batch: with a database of one connection (OpenStore) they take turns;
+// with several connections open write transactions IMMEDIATE (OpenStore's
+// _txlock=immediate) so a second batch waits on the busy timeout instead of
+// failing a lock upgrade.
 func BatchTransactions(maxRecords int) RouterOpt {
 	return routerOpt(func(c *routerConfig) { c.batchMax = maxRecords })
 }

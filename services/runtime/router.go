@@ -31,7 +31,9 @@ var ErrRunning = errors.New("runtime: router already ran (create a new Router to
 // Delivery is at-least-once: a record's offset is committed only after its
 // handler succeeded or it was dead-lettered, including before partitions are
 // revoked and on shutdown. Records of one partition are handled in order,
-// one at a time; up to Concurrency partitions at once.
+// one at a time; up to Concurrency partitions at once. With an inbox, a
+// partition's records of one poll share one database transaction (see
+// BatchTransactions), and their offsets are marked after it commits.
 type Router struct {
 	cfg routerConfig
 
