@@ -59,7 +59,10 @@ func (b *batchTx) handle(ctx context.Context, m *Message, id string, next Handle
 	if _, err := b.tx.ExecContext(sctx, savepointBegin); err != nil {
 		return b.fail(fmt.Errorf("runtime: inbox: savepoint for event %s: %w", id, err))
 	}
-	res, err := b.tx.ExecContext(ctx, insertInbox, m.Group, id, m.Record.Topic, m.Record.Partition, m.Record.Offset)
+	// Not ctx: SQLite answers an interrupted statement inside an explicit
+	// transaction by rolling back the whole batch, so the runtime's own
+	// statements are never cancelled; shutdown waits for them instead.
+	res, err := b.tx.ExecContext(sctx, insertInbox, m.Group, id, m.Record.Topic, m.Record.Partition, m.Record.Offset)
 	if err != nil {
 		b.undo(sctx)
 		return fmt.Errorf("runtime: inbox: record event %s: %w", id, err)

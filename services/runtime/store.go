@@ -109,7 +109,10 @@ func (s *Store) Enqueue(ctx context.Context, tx *sql.Tx, r *kgo.Record) error {
 		hs[i] = storedHeader{h.Key, h.Value}
 	}
 	hj, _ := json.Marshal(hs)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO contrail_outbox (topic, key, value, headers) VALUES (?, ?, ?, ?)`,
+	// Never cancelled mid-statement: an interrupted INSERT makes SQLite roll
+	// back the caller's whole transaction (a batch of records) behind
+	// database/sql's back.
+	if _, err := tx.ExecContext(context.WithoutCancel(ctx), `INSERT INTO contrail_outbox (topic, key, value, headers) VALUES (?, ?, ?, ?)`,
 		r.Topic, r.Key, r.Value, string(hj)); err != nil {
 		return fmt.Errorf("runtime: outbox insert: %w", err)
 	}
