@@ -131,14 +131,29 @@ func NewBinding[T any](cfg BindingConfig[T]) *Binding[T] {
 	}
 }
 
-func (b *Binding[T]) FullName() string        { return b.fullName }
-func (b *Binding[T]) Topic() string           { return b.topic }
-func (b *Binding[T]) Subject() string         { return b.subject }
-func (b *Binding[T]) Strategy() Strategy      { return b.strategy }
-func (b *Binding[T]) KeyField() string        { return b.keyField }
-func (b *Binding[T]) SchemaText() string      { return b.schemaText }
+// FullName implements Type: the fully qualified Avro name.
+func (b *Binding[T]) FullName() string { return b.fullName }
+
+// Topic implements Type: the topic the manifest assigns.
+func (b *Binding[T]) Topic() string { return b.topic }
+
+// Subject implements Type: the subject under the manifest's strategy.
+func (b *Binding[T]) Subject() string { return b.subject }
+
+// Strategy implements Type: the manifest's subject naming strategy.
+func (b *Binding[T]) Strategy() Strategy { return b.strategy }
+
+// KeyField implements Type: the top-level field used as the partition key.
+func (b *Binding[T]) KeyField() string { return b.keyField }
+
+// SchemaText implements Type: the .avsc text exactly as registered.
+func (b *Binding[T]) SchemaText() string { return b.schemaText }
+
+// References implements Type. It returns a copy the caller may change.
 func (b *Binding[T]) References() []Reference { return append([]Reference(nil), b.refs...) }
-func (b *Binding[T]) New() any                { return new(T) }
+
+// New implements Type: a pointer to a new zero T.
+func (b *Binding[T]) New() any { return new(T) }
 
 // Key returns the partition key of v.
 func (b *Binding[T]) Key(v *T) string { return b.key(v) }

@@ -83,6 +83,7 @@ type FieldError struct {
 // ValidationError lists every invalid field of a request.
 type ValidationError struct{ Fields []FieldError }
 
+// Error lists the invalid fields as "field: message" pairs.
 func (e *ValidationError) Error() string {
 	parts := make([]string, len(e.Fields))
 	for i, f := range e.Fields {
