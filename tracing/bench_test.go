@@ -221,6 +221,10 @@ func newPipelines(b *testing.B) (map[string]*pipeline, func()) {
 	mk("sampledoutw3c").h, out["sampledoutw3c"].p = sw.Messaging(), sw
 	out["sampledoutw3c"].sendCtx = unsampledParent
 
+	sn := setup(tracing.Config{Sampler: tracing.SamplerParentBasedTraceIDRatio, SamplerArg: "0", UnsampledHeaders: "none"})
+	mk("sampledoutnone").h, out["sampledoutnone"].p = sn.Messaging(), sn
+	out["sampledoutnone"].sendCtx = unsampledParent
+
 	al := setup(tracing.Config{Sampler: tracing.SamplerAlwaysOn})
 	mk("always").h, out["always"].p = al.Messaging(), al
 
@@ -241,9 +245,10 @@ func newPipelines(b *testing.B) (map[string]*pipeline, func()) {
 // trace headers), headersonly (untraced plus the two trace headers as fixed
 // bytes), disabled (Setup with Disabled), sampledout (ratio 0 under an
 // unsampled parent, default UnsampledAll headers), sampledoutw3c (the same
-// with UnsampledHeaders "w3c"), always (always_on) and kotel (franz-go's
+// with UnsampledHeaders "w3c"), sampledoutnone (the same with "none": no
+// trace headers on the wire), always (always_on) and kotel (franz-go's
 // kotel plugin, always_on).
-var benchVariants = []string{"untraced", "headersonly", "disabled", "sampledout", "sampledoutw3c", "always", "kotel"}
+var benchVariants = []string{"untraced", "headersonly", "disabled", "sampledout", "sampledoutw3c", "sampledoutnone", "always", "kotel"}
 
 type ratios []float64
 
@@ -285,6 +290,7 @@ func BenchmarkTracingOverhead(b *testing.B) {
 		{"sampledout/untraced", "untraced", "sampledout"},
 		{"sampledout/headersonly", "headersonly", "sampledout"},
 		{"sampledoutw3c/untraced", "untraced", "sampledoutw3c"},
+		{"sampledoutnone/untraced", "untraced", "sampledoutnone"},
 		{"always/untraced", "untraced", "always"},
 		{"kotel/untraced", "untraced", "kotel"},
 		{"always/kotel", "kotel", "always"},
@@ -314,13 +320,13 @@ func BenchmarkTracingOverhead(b *testing.B) {
 		med, lo, hi := wall[c.label].stats()
 		cmed, clo, chi := cpu[c.label].stats()
 		b.ReportMetric(med, c.label+"-x")
-		fmt.Printf("%-22s throughput median %.3fx (min %.3fx, max %.3fx) | per CPU-second median %.3fx (min %.3fx, max %.3fx) | %d pairs",
+		fmt.Printf("%-24s throughput median %.3fx (min %.3fx, max %.3fx) | per CPU-second median %.3fx (min %.3fx, max %.3fx) | %d pairs",
 			c.label, med, lo, hi, cmed, clo, chi, len(wall[c.label]))
 		fmt.Println()
 	}
 	med, lo, hi := ratios(baseRPS).stats()
 	fmt.Printf("untraced throughput: median %.0f records/s (min %.0f, max %.0f), %d records per measurement\n", med, lo, hi, benchRecords)
-	for _, name := range []string{"sampledout", "sampledoutw3c", "always", "kotel"} {
+	for _, name := range []string{"sampledout", "sampledoutw3c", "sampledoutnone", "always", "kotel"} {
 		p := ps[name].p
 		p.ForceFlush(ctx)
 		fmt.Printf("%-10s spans exported %d, dropped %d\n", name, p.ExportedSpans(), p.DroppedSpans())
@@ -340,6 +346,7 @@ func BenchmarkHooks(b *testing.B) {
 		{name: "sampledout-root", cfg: tracing.Config{Sampler: tracing.SamplerParentBasedTraceIDRatio, SamplerArg: "0"}, ctx: ctx},
 		{name: "sampledout-parent", cfg: tracing.Config{Sampler: tracing.SamplerParentBasedTraceIDRatio, SamplerArg: "0"}, ctx: unsampledParent},
 		{name: "sampledout-parent-w3c", cfg: tracing.Config{Sampler: tracing.SamplerParentBasedTraceIDRatio, SamplerArg: "0", UnsampledHeaders: "w3c"}, ctx: unsampledParent},
+		{name: "sampledout-parent-none", cfg: tracing.Config{Sampler: tracing.SamplerParentBasedTraceIDRatio, SamplerArg: "0", UnsampledHeaders: "none"}, ctx: unsampledParent},
 		{name: "always", cfg: tracing.Config{Sampler: tracing.SamplerAlwaysOn}, ctx: ctx},
 	} {
 		b.Run(tc.name, func(b *testing.B) {

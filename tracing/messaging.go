@@ -72,19 +72,34 @@ const (
 	// fragments of traces that were sampled out upstream. Use it once no
 	// jaeger-client-go consumer remains.
 	UnsampledW3C
+	// UnsampledNone writes no trace context at all on an unsampled record
+	// (stale trace headers the record carried are still removed; baggage is
+	// still written): the cheapest setting, opt-in. A consumer then sees a
+	// record without a parent and its own sampler decides on a new root:
+	// with the same ratio-0 config nothing is recorded either, but a
+	// consumer with another config (always_on, a higher ratio) may record
+	// its part of the flow as a trace of its own. Trace ids in the log
+	// lines of unsampled flows are no longer the same across services, and
+	// jaeger-client-go consumers see no context. Sampled records are
+	// unaffected.
+	UnsampledNone
 )
 
-// String returns the name Config.UnsampledHeaders accepts: "all" or "w3c".
+// String returns the name Config.UnsampledHeaders accepts: "all", "w3c" or
+// "none".
 func (u UnsampledHeaders) String() string {
-	if u == UnsampledW3C {
+	switch u {
+	case UnsampledW3C:
 		return "w3c"
+	case UnsampledNone:
+		return "none"
 	}
 	return "all"
 }
 
 // WithUnsampledHeaders sets which trace headers an unsampled record
-// carries. Default: UnsampledAll; any value other than UnsampledW3C means
-// UnsampledAll.
+// carries. Default: UnsampledAll; any value other than UnsampledW3C and
+// UnsampledNone means UnsampledAll.
 func WithUnsampledHeaders(u UnsampledHeaders) Opt {
 	return optFunc(func(c *messagingConfig) { c.unsampled = u })
 }
@@ -144,6 +159,7 @@ type Messaging struct {
 	parentBased  bool
 	rootsDropped bool
 	uberUnsamp   bool     // write uber-trace-id on unsampled records too
+	noUnsamp     bool     // write no trace context on unsampled records (UnsampledNone)
 	names        sync.Map // topic -> *spanNames
 }
 
@@ -162,7 +178,8 @@ func NewMessaging(opts ...Opt) *Messaging {
 		fast:         fast,
 		parentBased:  c.parentBased,
 		rootsDropped: c.rootsDropped,
-		uberUnsamp:   c.unsampled != UnsampledW3C,
+		uberUnsamp:   c.unsampled != UnsampledW3C && c.unsampled != UnsampledNone,
+		noUnsamp:     c.unsampled == UnsampledNone,
 	}
 }
 
@@ -213,14 +230,19 @@ func (m *Messaging) spanNames(topic string) *spanNames {
 // parentbased_always_off or a ratio of 0) and no parent, a fresh unsampled
 // context is injected, so consumers keep the decision. Either way ctx is
 // returned unchanged, finish does nothing, and which headers are written
-// follows [WithUnsampledHeaders].
+// follows [WithUnsampledHeaders] (with UnsampledNone: none at all, and any
+// trace headers r carried are removed).
 func (m *Messaging) StartSend(ctx context.Context, r *kgo.Record) (context.Context, func(error)) {
 	if m == nil {
 		return ctx, noopFinish
 	}
 	if parent := trace.SpanContextFromContext(ctx); !parent.IsValid() {
 		if m.rootsDropped {
-			m.inject(ctx, newUnsampledRoot(), r)
+			if m.noUnsamp {
+				m.inject(ctx, trace.SpanContext{}, r) // no ids to make: none are written
+			} else {
+				m.inject(ctx, newUnsampledRoot(), r)
+			}
 			return ctx, noopFinish
 		}
 	} else if m.parentBased && !parent.IsSampled() {
@@ -268,7 +290,8 @@ func (m *Messaging) StartProcess(ctx context.Context, r *kgo.Record, group strin
 	var producer trace.SpanContext
 	if m.fast {
 		ctx, producer = extractRecord(ctx, r)
-		if !producer.IsValid() && trace.SpanContextFromContext(ctx).IsValid() {
+		// With roots dropped the fresh unsampled root below shadows it.
+		if !producer.IsValid() && !m.rootsDropped && trace.SpanContextFromContext(ctx).IsValid() {
 			ctx = trace.ContextWithSpanContext(ctx, trace.SpanContext{})
 		}
 	} else {
@@ -311,6 +334,11 @@ func (m *Messaging) StartProcess(ctx context.Context, r *kgo.Record, group strin
 }
 
 func (m *Messaging) inject(ctx context.Context, sc trace.SpanContext, r *kgo.Record) {
+	if m.noUnsamp && !sc.IsSampled() {
+		// UnsampledNone: an invalid context makes both paths below remove
+		// the trace headers and write baggage only.
+		sc = trace.SpanContext{}
+	}
 	if m.fast {
 		injectRecord(ctx, sc, r, m.uberUnsamp)
 		return

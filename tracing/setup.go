@@ -75,8 +75,9 @@ type Config struct {
 	SamplerArg string
 	// UnsampledHeaders is which trace headers a record whose trace is not
 	// sampled carries (CONTRAIL_TRACES_UNSAMPLED_HEADERS): "all" (default,
-	// UnsampledAll) or "w3c" (UnsampledW3C: no uber-trace-id, which
-	// jaeger-client-go consumers need to keep the decision).
+	// UnsampledAll), "w3c" (UnsampledW3C: no uber-trace-id, which
+	// jaeger-client-go consumers need to keep the decision) or "none"
+	// (UnsampledNone: no trace headers; consumers decide on their own).
 	UnsampledHeaders string
 	// Disabled turns tracing off entirely (OTEL_SDK_DISABLED=true): the
 	// Provider hands out no-op tracers and a nil Messaging.
@@ -161,8 +162,8 @@ func (c Config) Validate() error {
 	if _, err := c.sampler(); err != nil {
 		return bad("%v", err)
 	}
-	if c.UnsampledHeaders != UnsampledAll.String() && c.UnsampledHeaders != UnsampledW3C.String() {
-		return bad("CONTRAIL_TRACES_UNSAMPLED_HEADERS %q is not supported: use %q (traceparent and uber-trace-id) or %q (traceparent only)", c.UnsampledHeaders, UnsampledAll, UnsampledW3C)
+	if _, ok := c.unsampledHeaders(); !ok {
+		return bad("CONTRAIL_TRACES_UNSAMPLED_HEADERS %q is not supported: use %q (traceparent and uber-trace-id, the default), %q (traceparent only) or %q (no trace headers on unsampled records)", c.UnsampledHeaders, UnsampledAll, UnsampledW3C, UnsampledNone)
 	}
 	if c.Protocol != ProtocolHTTP && c.Protocol != ProtocolGRPC {
 		return bad("OTEL_EXPORTER_OTLP_PROTOCOL %q is not supported: use %q or %q", c.Protocol, ProtocolHTTP, ProtocolGRPC)
@@ -180,6 +181,17 @@ func (c Config) Validate() error {
 		return bad("BatchTimeout and ExportTimeout must not be negative")
 	}
 	return nil
+}
+
+// unsampledHeaders maps c.UnsampledHeaders (after defaults) to its
+// setting; ok is false for an unknown name.
+func (c Config) unsampledHeaders() (UnsampledHeaders, bool) {
+	for _, u := range []UnsampledHeaders{UnsampledAll, UnsampledW3C, UnsampledNone} {
+		if c.UnsampledHeaders == u.String() {
+			return u, true
+		}
+	}
+	return UnsampledAll, false
 }
 
 // ratio is the sampling ratio of the ratio samplers, 1 for the others.
@@ -292,8 +304,8 @@ func Setup(ctx context.Context, cfg Config) (*Provider, error) {
 	if cfg.dropsRoots() {
 		mopts = append(mopts, withRootsDropped())
 	}
-	if cfg.UnsampledHeaders == UnsampledW3C.String() {
-		mopts = append(mopts, WithUnsampledHeaders(UnsampledW3C))
+	if u, _ := cfg.unsampledHeaders(); u != UnsampledAll {
+		mopts = append(mopts, WithUnsampledHeaders(u))
 	}
 	p.msg = NewMessaging(mopts...)
 	return p, nil

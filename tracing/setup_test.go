@@ -51,6 +51,7 @@ func TestConfigValidate(t *testing.T) {
 		{name: "bad protocol", cfg: tracing.Config{Protocol: "thrift"}, want: "OTEL_EXPORTER_OTLP_PROTOCOL"},
 		{name: "batch > queue", cfg: tracing.Config{QueueSize: 2, BatchSize: 3}, want: "BatchSize"},
 		{name: "unsampled w3c", cfg: tracing.Config{UnsampledHeaders: " W3C "}},
+		{name: "unsampled none", cfg: tracing.Config{UnsampledHeaders: "NONE"}},
 		{name: "bad unsampled headers", cfg: tracing.Config{UnsampledHeaders: "jaeger"}, want: "CONTRAIL_TRACES_UNSAMPLED_HEADERS"},
 	}
 	for _, tc := range tests {
