@@ -24,6 +24,16 @@ type batchTx struct {
 	// broken: a savepoint could not be released or rolled back, so the
 	// transaction's state is unknown and the whole batch must roll back.
 	broken error
+	// stmts: the store's prepared statements bound to tx, made on first use.
+	stmts [numStmts]*sql.Stmt
+}
+
+// stmt returns the store's statement i bound to the batch's transaction.
+func (b *batchTx) stmt(i int) *sql.Stmt {
+	if b.stmts[i] == nil {
+		b.stmts[i] = b.tx.StmtContext(context.WithoutCancel(b.ctx), b.store.stmts[i])
+	}
+	return b.stmts[i]
 }
 
 type batchKey struct{}
@@ -56,20 +66,20 @@ func (b *batchTx) handle(ctx context.Context, m *Message, id string, next Handle
 	// Savepoint statements run even when ctx ended: an attempt cut short
 	// by shutdown must still be undone before the batch commits.
 	sctx := context.WithoutCancel(ctx)
-	if _, err := b.tx.ExecContext(sctx, savepointBegin); err != nil {
+	if _, err := b.stmt(stmtSavepoint).ExecContext(sctx); err != nil {
 		return b.fail(fmt.Errorf("runtime: inbox: savepoint for event %s: %w", id, err))
 	}
 	// Not ctx: SQLite answers an interrupted statement inside an explicit
 	// transaction by rolling back the whole batch, so the runtime's own
 	// statements are never cancelled; shutdown waits for them instead.
-	res, err := b.tx.ExecContext(sctx, insertInbox, m.Group, id, m.Record.Topic, m.Record.Partition, m.Record.Offset)
+	res, err := b.stmt(stmtInbox).ExecContext(sctx, m.Group, id, m.Record.Topic, m.Record.Partition, m.Record.Offset)
 	if err != nil {
 		b.undo(sctx)
 		return fmt.Errorf("runtime: inbox: record event %s: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		// Handled before, in an earlier transaction or earlier in this batch.
-		if _, err := b.tx.ExecContext(sctx, savepointRelease); err != nil {
+		if _, err := b.stmt(stmtRelease).ExecContext(sctx); err != nil {
 			return b.fail(fmt.Errorf("runtime: inbox: release savepoint of event %s: %w", id, err))
 		}
 		m.duplicate = true
@@ -82,7 +92,7 @@ func (b *batchTx) handle(ctx context.Context, m *Message, id string, next Handle
 		b.undo(sctx)
 		return err
 	}
-	if _, err := b.tx.ExecContext(sctx, savepointRelease); err != nil {
+	if _, err := b.stmt(stmtRelease).ExecContext(sctx); err != nil {
 		return b.fail(fmt.Errorf("runtime: inbox: release savepoint of event %s: %w", id, err))
 	}
 	return nil

@@ -30,11 +30,19 @@ func InboxMiddleware(s *Store, onDuplicate func(ctx context.Context, m *Message)
 			if b := batchFrom(ctx); b != nil && b.store == s {
 				return b.handle(ctx, m, id, next, onDuplicate)
 			}
-			tx, err := s.db.BeginTx(ctx, nil)
+			// The transaction and the inbox insert ignore ctx's cancellation
+			// (checked once here): the SQLite driver would start a watcher
+			// goroutine per statement, and database/sql one per transaction;
+			// the transaction ends by Commit or Rollback below in any case.
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("runtime: inbox: begin: %w", err)
+			}
+			sctx := context.WithoutCancel(ctx)
+			tx, err := s.db.BeginTx(sctx, nil)
 			if err != nil {
 				return fmt.Errorf("runtime: inbox: begin: %w", err)
 			}
-			res, err := tx.ExecContext(ctx, insertInbox, m.Group, id, m.Record.Topic, m.Record.Partition, m.Record.Offset)
+			res, err := s.txStmt(sctx, tx, stmtInbox).ExecContext(sctx, m.Group, id, m.Record.Topic, m.Record.Partition, m.Record.Offset)
 			if err != nil {
 				tx.Rollback()
 				return fmt.Errorf("runtime: inbox: record event %s: %w", id, err)

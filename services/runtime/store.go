@@ -40,6 +40,30 @@ CREATE TABLE IF NOT EXISTS contrail_outbox (
 type Store struct {
 	db     *sql.DB
 	notify chan struct{}
+	// stmts are the runtime's per-event statements, prepared once (SQLite
+	// would otherwise parse each of them on every event), indexed by the
+	// stmt* constants.
+	stmts [numStmts]*sql.Stmt
+}
+
+// The runtime's prepared statements (Store.stmts).
+const (
+	stmtInbox = iota
+	stmtOutbox
+	stmtSavepoint
+	stmtRelease
+	stmtPending
+	stmtDelete
+	numStmts
+)
+
+var storeQueries = [numStmts]string{
+	stmtInbox:     insertInbox,
+	stmtOutbox:    `INSERT INTO contrail_outbox (topic, key, value, headers) VALUES (?, ?, ?, ?)`,
+	stmtSavepoint: savepointBegin,
+	stmtRelease:   savepointRelease,
+	stmtPending:   `SELECT id, topic, key, value, headers FROM contrail_outbox ORDER BY id LIMIT ?`,
+	stmtDelete:    `DELETE FROM contrail_outbox WHERE id <= ?`,
 }
 
 // OpenStore opens (creating if needed) the SQLite database at path with WAL
@@ -61,20 +85,54 @@ func OpenStore(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
-// NewStore uses an already open database (the service's own) and creates the
-// runtime's tables in it.
+// NewStore uses an already open database (the service's own), creates the
+// runtime's tables in it and prepares the runtime's statements on it. Call
+// it outside any transaction on db: with one connection, preparing waits
+// for that connection.
 func NewStore(ctx context.Context, db *sql.DB) (*Store, error) {
 	if _, err := db.ExecContext(ctx, StoreDDL); err != nil {
 		return nil, fmt.Errorf("runtime: create inbox/outbox tables: %w", err)
 	}
-	return &Store{db: db, notify: make(chan struct{}, 1)}, nil
+	s := &Store{db: db, notify: make(chan struct{}, 1)}
+	for i, q := range storeQueries {
+		st, err := db.PrepareContext(ctx, q)
+		if err != nil {
+			s.closeStmts()
+			return nil, fmt.Errorf("runtime: prepare %q: %w", q, err)
+		}
+		s.stmts[i] = st
+	}
+	return s, nil
 }
 
 // DB returns the database.
 func (s *Store) DB() *sql.DB { return s.db }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the runtime's prepared statements and the database.
+func (s *Store) Close() error {
+	s.closeStmts()
+	return s.db.Close()
+}
+
+func (s *Store) closeStmts() {
+	for i, st := range s.stmts {
+		if st != nil {
+			st.Close()
+			s.stmts[i] = nil
+		}
+	}
+}
+
+// txStmt returns statement i bound to tx. A *sql.Stmt prepared on the
+// database finds the SQLite statement already prepared on the
+// transaction's connection, so nothing is parsed again; inside a batch the
+// bound statement is also reused for every record of the batch.
+func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, i int) *sql.Stmt {
+	if b := batchFrom(ctx); b != nil && b.tx == tx {
+		return b.stmt(i)
+	}
+	return tx.StmtContext(context.WithoutCancel(ctx), s.stmts[i])
+}
 
 type txKey struct{}
 
@@ -112,7 +170,7 @@ func (s *Store) Enqueue(ctx context.Context, tx *sql.Tx, r *kgo.Record) error {
 	// Never cancelled mid-statement: an interrupted INSERT makes SQLite roll
 	// back the caller's whole transaction (a batch of records) behind
 	// database/sql's back.
-	if _, err := tx.ExecContext(context.WithoutCancel(ctx), `INSERT INTO contrail_outbox (topic, key, value, headers) VALUES (?, ?, ?, ?)`,
+	if _, err := s.txStmt(ctx, tx, stmtOutbox).ExecContext(context.WithoutCancel(ctx),
 		r.Topic, r.Key, r.Value, string(hj)); err != nil {
 		return fmt.Errorf("runtime: outbox insert: %w", err)
 	}
@@ -146,8 +204,14 @@ type outboxRow struct {
 	r  *kgo.Record
 }
 
+// pending and deleteUpTo run without ctx's cancellation: they are short,
+// and a cancellable context costs the SQLite driver a watcher goroutine per
+// statement. The relay checks ctx between them.
 func (s *Store) pending(ctx context.Context, limit int) ([]outboxRow, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, topic, key, value, headers FROM contrail_outbox ORDER BY id LIMIT ?`, limit)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	rows, err := s.stmts[stmtPending].QueryContext(context.WithoutCancel(ctx), limit)
 	if err != nil {
 		return nil, fmt.Errorf("runtime: outbox read: %w", err)
 	}
@@ -175,7 +239,7 @@ func (s *Store) pending(ctx context.Context, limit int) ([]outboxRow, error) {
 }
 
 func (s *Store) deleteUpTo(ctx context.Context, id int64) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM contrail_outbox WHERE id <= ?`, id)
+	_, err := s.stmts[stmtDelete].ExecContext(context.WithoutCancel(ctx), id)
 	return err
 }
 
