@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/sr"
@@ -24,9 +26,63 @@ const SubjectPrefix = "_contracts."
 // does not know, so the schema stays a valid reader schema.
 const MetaProp = "contrail.contract"
 
-// ErrRegistry is wrapped by every Publish and Fetch error that comes from
-// talking to the registry.
+// ErrRegistry is wrapped by every RegistryClient error and every Publish and
+// Fetch error that comes from talking to the registry.
 var ErrRegistry = errors.New("contract: registry")
+
+// ErrUnauthorized is wrapped (with ErrRegistry) when the registry answers
+// 401 or 403: the request carried no credentials or ones it does not accept.
+var ErrUnauthorized = errors.New("registry rejected the credentials")
+
+// RegistryClient returns a client for the Confluent-compatible registry at
+// rawURL (http or https) and rawURL without its userinfo, which is safe to
+// print. HTTP basic auth comes from rawURL's userinfo
+// (https://user:password@host) when it has one, else from user and pass
+// (no auth when user is empty), the same way `contrail check --against`
+// and `contrail registry push` take it. No error it returns holds the
+// password.
+func RegistryClient(rawURL, user, pass string) (*sr.Client, string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		// *url.Error quotes the whole URL, password included: keep only the
+		// reason.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, "", fmt.Errorf("%w: registry URL does not parse: %v: want http(s)://[user:password@]host[:port]", ErrRegistry, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, "", fmt.Errorf("%w: registry URL %q: want http(s)://[user:password@]host[:port]", ErrRegistry, u.Redacted())
+	}
+	if u.User != nil {
+		user, pass = u.User.Username(), ""
+		if p, ok := u.User.Password(); ok {
+			pass = p
+		}
+		u.User = nil
+	}
+	shown := u.String()
+	opts := []sr.ClientOpt{sr.URLs(shown)}
+	if user != "" {
+		opts = append(opts, sr.BasicAuth(user, pass))
+	}
+	cl, err := sr.NewClient(opts...)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %s: %v", ErrRegistry, shown, err)
+	}
+	return cl, shown, nil
+}
+
+// registryErr wraps err from the registry call what: always ErrRegistry,
+// and ErrUnauthorized as well on HTTP 401 or 403.
+func registryErr(what string, err error) error {
+	var re *sr.ResponseError
+	if errors.As(err, &re) && (re.StatusCode == http.StatusUnauthorized || re.StatusCode == http.StatusForbidden) {
+		return fmt.Errorf("%w: %s: HTTP %d: %w: %v", ErrRegistry, what, re.StatusCode, ErrUnauthorized, err)
+	}
+	return fmt.Errorf("%w: %s: %v", ErrRegistry, what, err)
+}
 
 // RegistrySubject returns the reserved subject c is published under.
 func RegistrySubject(c *Contract) string { return SubjectPrefix + c.Consumer + "." + c.Subject }
@@ -72,7 +128,7 @@ type Published struct {
 // compatibility to NONE first: a consumer may change what it reads at will,
 // the contract's job is to constrain producers. Publishing an unchanged
 // contract again is a no-op. It stops at the first error, which wraps
-// ErrRegistry and names the subject.
+// ErrRegistry (and ErrUnauthorized on HTTP 401/403) and names the subject.
 func Publish(ctx context.Context, cl *sr.Client, cs []*Contract) ([]Published, error) {
 	var out []Published
 	for _, c := range cs {
@@ -86,17 +142,17 @@ func Publish(ctx context.Context, cl *sr.Client, cs []*Contract) ([]Published, e
 		}
 		for _, r := range cl.SetCompatibility(ctx, sr.SetCompatibility{Level: sr.CompatNone}, subject) {
 			if r.Err != nil {
-				return out, fmt.Errorf("%w: set compatibility NONE on %q: %v", ErrRegistry, subject, r.Err)
+				return out, registryErr(fmt.Sprintf("set compatibility NONE on %q", subject), r.Err)
 			}
 		}
 		sch := sr.Schema{Schema: text, Type: sr.TypeAvro}
 		id, err := cl.RegisterSchema(ctx, subject, sch, -1, -1)
 		if err != nil {
-			return out, fmt.Errorf("%w: register contract under %q: %v", ErrRegistry, subject, err)
+			return out, registryErr(fmt.Sprintf("register contract under %q", subject), err)
 		}
 		ss, err := cl.LookupSchema(ctx, subject, sch)
 		if err != nil {
-			return out, fmt.Errorf("%w: look up contract under %q: %v", ErrRegistry, subject, err)
+			return out, registryErr(fmt.Sprintf("look up contract under %q", subject), err)
 		}
 		out = append(out, Published{Subject: subject, ID: id, Version: ss.Version})
 	}
@@ -106,11 +162,12 @@ func Publish(ctx context.Context, cl *sr.Client, cs []*Contract) ([]Published, e
 // Fetch returns the latest version of every contract published at the
 // registry behind cl (every subject with SubjectPrefix), sorted. A subject
 // under the prefix whose schema is not a contract is an error wrapping
-// ErrInvalid; registry failures wrap ErrRegistry.
+// ErrInvalid; registry failures wrap ErrRegistry (and ErrUnauthorized on
+// HTTP 401/403).
 func Fetch(ctx context.Context, cl *sr.Client) ([]*Contract, error) {
 	subjects, err := cl.Subjects(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%w: list subjects: %v", ErrRegistry, err)
+		return nil, registryErr("list subjects", err)
 	}
 	var out []*Contract
 	for _, s := range subjects {
@@ -119,7 +176,7 @@ func Fetch(ctx context.Context, cl *sr.Client) ([]*Contract, error) {
 		}
 		ss, err := cl.SchemaByVersion(ctx, s, -1)
 		if err != nil {
-			return nil, fmt.Errorf("%w: fetch %q: %v", ErrRegistry, s, err)
+			return nil, registryErr(fmt.Sprintf("fetch %q", s), err)
 		}
 		c, err := fromRegistryText(s, ss.Schema.Schema)
 		if err != nil {

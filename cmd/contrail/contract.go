@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -113,9 +114,11 @@ func newContractPublishCmd(env *cliEnv) *cobra.Command {
 		Long: `publish registers every contract in --contracts under the reserved subject
 "` + contract.SubjectPrefix + `<consumer>.<subject>" (compatibility NONE: consumers may change what
 they read; the contract constrains producers). The contract's metadata travels in the
-schema's "` + contract.MetaProp + `" property. Publishing an unchanged contract is a no-op.`,
-		Example: `  contrail contract publish --registry http://localhost:8081 --consumer inventory`,
-		Args:    cobra.NoArgs,
+schema's "` + contract.MetaProp + `" property. Publishing an unchanged contract is a no-op.
+` + contractAuthHelp,
+		Example: `  contrail contract publish --registry http://localhost:8081 --consumer inventory
+  CONTRAIL_REGISTRY_USER=ci CONTRAIL_REGISTRY_PASSWORD=... contrail contract publish --registry https://registry.example.com`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cs, err := contract.Load(f.contracts)
 			if err != nil {
@@ -130,7 +133,7 @@ schema's "` + contract.MetaProp + `" property. Publishing an unchanged contract 
 			if len(mine) == 0 {
 				return withCode(exitError, fmt.Errorf("contract publish: no contracts in %s to publish: run `contrail contract export` first", f.contracts))
 			}
-			cl, err := sr.NewClient(sr.URLs(f.registry))
+			cl, shown, err := contractRegistryClient(f.registry)
 			if err != nil {
 				return withCode(exitError, fmt.Errorf("contract publish: %w", err))
 			}
@@ -139,7 +142,7 @@ schema's "` + contract.MetaProp + `" property. Publishing an unchanged contract 
 				fmt.Fprintf(env.stdout, "%s: id %d version %d\n", p.Subject, p.ID, p.Version)
 			}
 			if err != nil {
-				return withCode(exitError, err)
+				return withCode(exitError, contractRegistryErr("contract publish", shown, err))
 			}
 			return nil
 		},
@@ -165,7 +168,7 @@ contracts published there) against the event schemas in --schemas: each contract
 schema must read the producer's schema under Avro resolution (the rules of ` + "`contrail check`" + `),
 and every field the consumer relies on must still be written. Findings name the consumer,
 the event and the field.
-
+` + contractAuthHelp + `
 Exit codes:
   0    every contract holds
   100  a contract breaks
@@ -228,7 +231,7 @@ func runContractVerify(ctx context.Context, env *cliEnv, f contractFlags) error 
 		sources = append(sources, f.contracts)
 	}
 	if f.registry != "" {
-		cl, err := sr.NewClient(sr.URLs(f.registry))
+		cl, shown, err := contractRegistryClient(f.registry)
 		if err != nil {
 			return withCode(exitError, fmt.Errorf("contract verify: %w", err))
 		}
@@ -237,10 +240,10 @@ func runContractVerify(ctx context.Context, env *cliEnv, f contractFlags) error 
 			return withCode(exitInvalid, fmt.Errorf("contract verify: %w", err))
 		}
 		if err != nil {
-			return withCode(exitError, fmt.Errorf("contract verify: %w", err))
+			return withCode(exitError, contractRegistryErr("contract verify", shown, err))
 		}
 		add(cs)
-		sources = append(sources, f.registry)
+		sources = append(sources, shown)
 	}
 	if len(all) == 0 {
 		return withCode(exitError, fmt.Errorf("contract verify: no consumer contracts found in %s: run `contrail contract export`, or pass --registry", strings.Join(sources, " or ")))
@@ -263,6 +266,29 @@ func runContractVerify(ctx context.Context, env *cliEnv, f contractFlags) error 
 		return withCode(exitBreaking, nil)
 	}
 	return nil
+}
+
+// contractAuthHelp is the registry credentials paragraph of publish's and
+// verify's help.
+const contractAuthHelp = `
+Registry basic auth comes from the URL (https://user:password@host) or from
+$CONTRAIL_REGISTRY_USER and $CONTRAIL_REGISTRY_PASSWORD, as for ` + "`contrail check`" + `.
+The password is never printed.
+`
+
+// contractRegistryClient is contract.RegistryClient with the environment
+// credentials `contrail check` and `contrail registry push` read.
+func contractRegistryClient(rawURL string) (*sr.Client, string, error) {
+	return contract.RegistryClient(rawURL, os.Getenv("CONTRAIL_REGISTRY_USER"), os.Getenv("CONTRAIL_REGISTRY_PASSWORD"))
+}
+
+// contractRegistryErr prefixes err with cmd and, when the registry rejected
+// the credentials, says how to pass them.
+func contractRegistryErr(cmd, shown string, err error) error {
+	if errors.Is(err, contract.ErrUnauthorized) {
+		return fmt.Errorf("%s: %w (registry %s): pass credentials as http(s)://user:password@host or set $CONTRAIL_REGISTRY_USER and $CONTRAIL_REGISTRY_PASSWORD", cmd, err, shown)
+	}
+	return fmt.Errorf("%s: %w", cmd, err)
 }
 
 func contractFormatOK(s string) bool {

@@ -232,3 +232,89 @@ func TestContractVerifyFilesAndRegistry(t *testing.T) {
 		t.Fatalf("files + registry: %d\n%s", code, out)
 	}
 }
+
+// TestContractRegistryBasicAuth publishes and verifies against our registry
+// over HTTP with basic auth required: credentials from the URL or the
+// environment work, none or wrong ones fail with a 401 message that says
+// how to pass them, and the password is never printed.
+func TestContractRegistryBasicAuth(t *testing.T) {
+	const pw = "s3cret-pw"
+	reg, err := registry.Open(context.Background(), registry.NewMemoryStore())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := registry.NewServer(reg, registry.WithBasicAuth(map[string]string{"ci": pw}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	withUser := strings.Replace(srv.URL, "http://", "http://ci:"+pw+"@", 1)
+	wrongPW := strings.Replace(srv.URL, "http://", "http://ci:wrong-pw@", 1)
+
+	tree := contractTree(t)
+	cdir := filepath.Join(t.TempDir(), "contracts")
+	if code, out, e := runCLI(t, "contract", "export", "--schemas", tree, "--contracts", cdir, "--consumer", "inventory"); code != exitOK {
+		t.Fatalf("export: %d %s %s", code, out, e)
+	}
+	tests := []struct {
+		name     string
+		url      string
+		env      []string // CONTRAIL_REGISTRY_USER, CONTRAIL_REGISTRY_PASSWORD
+		code     int
+		wantErr  []string // in stderr of both publish and verify
+		wantVerf string   // in verify's stdout on success
+	}{
+		{name: "no credentials", url: srv.URL, code: exitError,
+			wantErr: []string{"HTTP 401", "rejected the credentials", "CONTRAIL_REGISTRY_USER", srv.URL}},
+		{name: "wrong password in the URL", url: wrongPW, code: exitError,
+			wantErr: []string{"HTTP 401", "CONTRAIL_REGISTRY_PASSWORD", srv.URL}},
+		{name: "wrong password from the environment", url: srv.URL, env: []string{"ci", "wrong-pw"}, code: exitError,
+			wantErr: []string{"HTTP 401"}},
+		{name: "credentials in the URL", url: withUser, code: exitOK, wantVerf: "compatible: 3 subjects"},
+		{name: "credentials from the environment", url: srv.URL, env: []string{"ci", pw}, code: exitOK, wantVerf: "compatible: 3 subjects"},
+		{name: "the URL's credentials win over the environment", url: withUser, env: []string{"ci", "wrong-pw"}, code: exitOK, wantVerf: "compatible: 3 subjects"},
+		{name: "URL that does not parse", url: "http://ci:" + pw + "@127.0.0.1:port", code: exitError,
+			wantErr: []string{"registry URL does not parse", "invalid port"}},
+		{name: "not an http URL", url: "ftp://ci:" + pw + "@127.0.0.1", code: exitError,
+			wantErr: []string{"want http(s)://", "ftp://ci:xxxxx@127.0.0.1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			user, pass := "", ""
+			if tt.env != nil {
+				user, pass = tt.env[0], tt.env[1]
+			}
+			t.Setenv("CONTRAIL_REGISTRY_USER", user)
+			t.Setenv("CONTRAIL_REGISTRY_PASSWORD", pass)
+			runs := [][]string{
+				{"contract", "publish", "--contracts", cdir, "--registry", tt.url},
+				{"contract", "verify", "--schemas", tree, "--no-files", "--registry", tt.url},
+				{"contract", "verify", "--schemas", tree, "--no-files", "--registry", tt.url, "--format", "json"},
+			}
+			for i, args := range runs {
+				code, out, errOut := runCLI(t, args...)
+				if code != tt.code {
+					t.Fatalf("%v: exit %d, want %d\n%s\n%s", args, code, tt.code, out, errOut)
+				}
+				for _, w := range tt.wantErr {
+					if !strings.Contains(errOut, w) {
+						t.Fatalf("%v: stderr lacks %q:\n%s", args, w, errOut)
+					}
+				}
+				if strings.Contains(out+errOut, pw) || strings.Contains(out+errOut, "wrong-pw") {
+					t.Fatalf("%v: the password is printed:\n%s\n%s", args, out, errOut)
+				}
+				switch {
+				case tt.code != exitOK:
+				case i == 0 && !strings.Contains(out, "_contracts.inventory.orders-contrail.orders.OrderPlaced: id "):
+					t.Fatalf("publish: %s", out)
+				case i == 1 && !strings.Contains(out, tt.wantVerf):
+					t.Fatalf("verify: want %q:\n%s", tt.wantVerf, out)
+				case i == 2 && !strings.Contains(out, srv.URL):
+					t.Fatalf("verify json does not name the registry %s:\n%s", srv.URL, out)
+				}
+			}
+		})
+	}
+}
