@@ -106,7 +106,13 @@ func runCheck(ctx context.Context, env *cliEnv, f checkFlags) error {
 		// password) or from the environment `contrail registry push` reads.
 		u, err := url.Parse(f.against)
 		if err != nil {
-			return withCode(exitError, fmt.Errorf("check: --against: %w", err))
+			// *url.Error quotes the whole URL, password included: keep
+			// only the reason.
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err
+			}
+			return withCode(exitError, fmt.Errorf("check: --against: registry URL does not parse: %w: want http(s)://[user:password@]host[:port]", err))
 		}
 		user, pass := os.Getenv("CONTRAIL_REGISTRY_USER"), os.Getenv("CONTRAIL_REGISTRY_PASSWORD")
 		if u.User != nil {

@@ -520,3 +520,17 @@ func TestCheckAgainstRegistryWithAuth(t *testing.T) {
 		})
 	}
 }
+
+// A registry URL that does not parse must not echo its password.
+func TestCheckBadRegistryURLHidesPassword(t *testing.T) {
+	code, out, errOut := runCLI(t, "check", "--against", "http://ci:s3cr3t-pw@[::1:bad/")
+	if code != exitError {
+		t.Fatalf("exit %d, want %d\n%s%s", code, exitError, out, errOut)
+	}
+	if strings.Contains(out+errOut, "s3cr3t-pw") {
+		t.Fatalf("password printed:\n%s%s", out, errOut)
+	}
+	if !strings.Contains(errOut, "does not parse") {
+		t.Fatalf("unclear error:\n%s", errOut)
+	}
+}
