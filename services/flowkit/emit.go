@@ -53,12 +53,14 @@ const InboxDDL = `CREATE TABLE IF NOT EXISTS inbox (
 
 // MarkSeen records eventID in the inbox inside tx and reports whether it was
 // new. A false result means the event was applied before (a redelivery) and
-// the caller must change nothing. An empty eventID is always new.
+// the caller must change nothing. An empty eventID is always new. Like
+// Statements.Exec, the INSERT runs without ctx's cancellation: an
+// interrupted write would roll back the caller's whole transaction.
 func MarkSeen(ctx context.Context, tx *sql.Tx, eventID string) (bool, error) {
 	if eventID == "" {
 		return true, nil
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO inbox(event_id, seen_at) VALUES(?, ?) ON CONFLICT DO NOTHING`, eventID, time.Now().UnixMilli())
+	res, err := tx.ExecContext(quiet(ctx), `INSERT INTO inbox(event_id, seen_at) VALUES(?, ?) ON CONFLICT DO NOTHING`, eventID, time.Now().UnixMilli())
 	if err != nil {
 		return false, err
 	}

@@ -133,13 +133,19 @@ func (st *stmts) prepare(ctx context.Context, db *sql.DB) error {
 }
 
 // in returns st bound to tx; on the store's single connection this reuses
-// the prepared statement.
-func in(ctx context.Context, tx *sql.Tx, st *sql.Stmt) *sql.Stmt { return tx.StmtContext(ctx, st) }
+// the prepared statement. It binds without ctx's cancellation, like every
+// statement the store runs inside a transaction (see quiet).
+func in(ctx context.Context, tx *sql.Tx, st *sql.Stmt) *sql.Stmt {
+	return tx.StmtContext(quiet(ctx), st)
+}
 
 // quiet is ctx without its cancellation, for the store's short statements
-// inside a transaction: the SQLite driver starts a watcher goroutine for
-// every statement whose context can be cancelled. The transaction itself
-// still ends with the caller's context.
+// inside a transaction: SQLite answers a write interrupted by a cancelled
+// context by rolling back the whole transaction (with the runtime's batch
+// transactions, other records' effects), and the SQLite driver starts a
+// watcher goroutine for every statement whose context can be cancelled.
+// The handlers check ctx before they start instead; the transaction itself
+// still ends with its own context.
 func quiet(ctx context.Context) context.Context {
 	if ctx.Done() == nil {
 		return ctx
