@@ -19,7 +19,7 @@ const (
 	exitBreaking = 100 // breaking changes found (check, contract verify)
 )
 
-// exitError is returned by a subcommand's RunE to choose the exit code
+// exitCodeError is returned by a subcommand's RunE to choose the exit code
 // without printing anything more (the command printed its own output).
 type exitCodeError struct {
 	code int
