@@ -49,26 +49,34 @@ var rules = []rule{
 	{"cmd/contrail", []string{"*"}},
 }
 
+// under reports whether pkg is prefix or inside it. A prefix ending in "/"
+// ("events/") matches only packages below it, not the parent itself.
+func under(pkg, prefix string) bool {
+	if strings.HasSuffix(prefix, "/") {
+		return strings.HasPrefix(pkg, prefix)
+	}
+	return pkg == prefix || strings.HasPrefix(pkg, prefix+"/")
+}
+
+// ruleFor returns the rule with the longest prefix that pkg is under.
 func ruleFor(pkg string) (rule, bool) {
 	best, found := rule{}, false
 	for _, r := range rules {
-		if (pkg == r.prefix || strings.HasPrefix(pkg, strings.TrimSuffix(r.prefix, "/")+"/") || (strings.HasSuffix(r.prefix, "/") && strings.HasPrefix(pkg, r.prefix))) &&
-			len(r.prefix) >= len(best.prefix) {
+		if under(pkg, r.prefix) && len(r.prefix) >= len(best.prefix) {
 			best, found = r, true
 		}
 	}
 	return best, found
 }
 
-func allowed(r rule, pkg, imp string) bool {
-	if imp == r.prefix || strings.HasPrefix(imp, strings.TrimSuffix(r.prefix, "/")+"/") && !strings.HasSuffix(r.prefix, "/") {
-		return true // own subtree
-	}
-	if strings.HasSuffix(r.prefix, "/") && strings.HasPrefix(imp, r.prefix) {
+// allowed reports whether a package governed by r may import imp: its own
+// subtree, or anything under an allow entry ("*" allows everything).
+func allowed(r rule, imp string) bool {
+	if under(imp, r.prefix) {
 		return true
 	}
 	for _, a := range r.allow {
-		if a == "*" || imp == a || strings.HasPrefix(imp, a+"/") {
+		if a == "*" || under(imp, a) {
 			return true
 		}
 	}
@@ -115,7 +123,7 @@ func TestImportsFlowOneWay(t *testing.T) {
 				continue
 			}
 			dep := strings.TrimPrefix(imp, module)
-			if !allowed(r, pkg, dep) {
+			if !allowed(r, dep) {
 				t.Errorf("%s imports %s: not allowed by its layering rule %q (allows %v); move the shared code down a layer", pkg, dep, r.prefix, r.allow)
 			}
 		}
@@ -155,7 +163,7 @@ func TestRulesRejectUpwardImports(t *testing.T) {
 			if !ok {
 				t.Fatalf("no rule for %s", tt.pkg)
 			}
-			if got := allowed(r, tt.pkg, tt.imp); got != tt.want {
+			if got := allowed(r, tt.imp); got != tt.want {
 				t.Fatalf("allowed(%s -> %s) = %v, want %v (rule %q)", tt.pkg, tt.imp, got, tt.want, r.prefix)
 			}
 		})
