@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test deps vet gen gen-check bench fuzz jaeger
+.PHONY: all build test deps vet gen gen-check bench jaeger
 
 all: build
 
