@@ -3,6 +3,7 @@ package contract
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hamba/avro/v2"
@@ -105,7 +106,7 @@ func written(reader, writer *avro.RecordSchema, path string) (ok bool, missing s
 func matching(r *avro.RecordSchema, ws []*avro.RecordSchema) []*avro.RecordSchema {
 	var same []*avro.RecordSchema
 	for _, w := range ws {
-		if w.FullName() == r.FullName() || w.Name() == r.Name() || contains(r.Aliases(), w.FullName()) {
+		if w.FullName() == r.FullName() || w.Name() == r.Name() || slices.Contains(r.Aliases(), w.FullName()) {
 			same = append(same, w)
 		}
 	}
@@ -125,13 +126,4 @@ func writerField(w *avro.RecordSchema, rf *avro.Field) *avro.Field {
 		}
 	}
 	return nil
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

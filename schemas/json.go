@@ -244,19 +244,8 @@ func (s *jsonScanner) object(n *jsonNode) error {
 			return err
 		}
 		n.members = append(n.members, jsonMember{key: key, line: kl, col: kc, val: v})
-		s.skipSpace()
-		if s.off >= len(s.data) {
-			return s.errf("unexpected end of file: expected ',' or '}'")
-		}
-		switch s.data[s.off] {
-		case ',':
-			s.advance(1)
-			s.skipSpace()
-		case '}':
-			s.advance(1)
-			return nil
-		default:
-			return s.errf("unexpected %s: expected ',' or '}'", s.describe())
+		if done, err := s.separator('}'); done || err != nil {
+			return err
 		}
 	}
 }
@@ -279,20 +268,29 @@ func (s *jsonScanner) array(n *jsonNode) error {
 			return err
 		}
 		n.items = append(n.items, v)
+		if done, err := s.separator(']'); done || err != nil {
+			return err
+		}
+	}
+}
+
+// separator consumes what follows an object member or array item: a ','
+// (and the space after it) or the closing byte, reporting done for the latter.
+func (s *jsonScanner) separator(closing byte) (done bool, err error) {
+	s.skipSpace()
+	if s.off >= len(s.data) {
+		return false, s.errf("unexpected end of file: expected ',' or '%c'", closing)
+	}
+	switch s.data[s.off] {
+	case ',':
+		s.advance(1)
 		s.skipSpace()
-		if s.off >= len(s.data) {
-			return s.errf("unexpected end of file: expected ',' or ']'")
-		}
-		switch s.data[s.off] {
-		case ',':
-			s.advance(1)
-			s.skipSpace()
-		case ']':
-			s.advance(1)
-			return nil
-		default:
-			return s.errf("unexpected %s: expected ',' or ']'", s.describe())
-		}
+		return false, nil
+	case closing:
+		s.advance(1)
+		return true, nil
+	default:
+		return false, s.errf("unexpected %s: expected ',' or '%c'", s.describe(), closing)
 	}
 }
 
