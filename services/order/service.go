@@ -95,20 +95,7 @@ func markPublished(ctx context.Context, s *Store, pubs <-chan Published, log *sl
 // new state and the events it emits commit together.
 func Register(r *runtime.Router, s *Store) {
 	run := func(ctx context.Context, md common.EventMetadata, orderID string, fn func(*Tx, flowkit.Record) error) error {
-		// The store's statements ignore ctx's cancellation (an interrupted
-		// write would roll back the whole batch transaction), so a
-		// handler stops before it starts instead.
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		flowkit.TagOrder(ctx, orderID)
-		rec := flowkit.RecordFrom(ctx, md.EventID, md.OccurredAt)
-		var err error
-		if tx := runtime.Tx(ctx); tx != nil {
-			err = fn(s.In(tx), rec)
-		} else {
-			err = s.Batch(ctx, func(t *Tx) error { return fn(t, rec) })
-		}
+		err := flowkit.Apply(ctx, md, orderID, s.In, s.Batch, fn)
 		if errors.Is(err, ErrUnknownOrder) {
 			return runtime.Permanent(err)
 		}

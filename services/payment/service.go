@@ -46,18 +46,7 @@ func Run(ctx context.Context, cfg Config, o flowkit.HostOpts) error {
 }
 
 func inTx(ctx context.Context, s *Store, md common.EventMetadata, orderID string, fn func(*Tx, flowkit.Record) error) error {
-	// The store's statements ignore ctx's cancellation (an interrupted
-	// write would roll back the whole batch transaction), so a handler
-	// stops before it starts instead.
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	flowkit.TagOrder(ctx, orderID)
-	rec := flowkit.RecordFrom(ctx, md.EventID, md.OccurredAt)
-	if tx := runtime.Tx(ctx); tx != nil {
-		return fn(s.In(tx), rec)
-	}
-	return s.Batch(ctx, func(t *Tx) error { return fn(t, rec) })
+	return flowkit.Apply(ctx, md, orderID, s.In, s.Batch, fn)
 }
 
 // Register adds the payment handlers (OrderPlaced, OrderCancelled) to r.

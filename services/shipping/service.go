@@ -46,18 +46,9 @@ func Run(ctx context.Context, cfg Config, o flowkit.HostOpts) error {
 // Register adds the OrderReady handler to r.
 func Register(r *runtime.Router, s *Store) {
 	runtime.Handle(r, orders.OrderReadyBinding, func(ctx context.Context, e *orders.OrderReady) error {
-		// The store's statements ignore ctx's cancellation (an interrupted
-		// write would roll back the whole batch transaction), so the
-		// handler stops before it starts instead.
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		flowkit.TagOrder(ctx, e.OrderID)
-		rec := flowkit.RecordFrom(ctx, e.Metadata.EventID, e.Metadata.OccurredAt)
-		if tx := runtime.Tx(ctx); tx != nil {
-			return s.In(tx).OrderReady(ctx, rec, e.OrderID)
-		}
-		return s.Batch(ctx, func(t *Tx) error { return t.OrderReady(ctx, rec, e.OrderID) })
+		return flowkit.Apply(ctx, e.Metadata, e.OrderID, s.In, s.Batch, func(t *Tx, rec flowkit.Record) error {
+			return t.OrderReady(ctx, rec, e.OrderID)
+		})
 	})
 }
 
