@@ -7,10 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/contrail-events/contrail/compat/baseline"
 )
 
 // SubjectPrefix is the reserved registry subject prefix for published
@@ -42,32 +43,11 @@ var ErrUnauthorized = errors.New("registry rejected the credentials")
 // and `contrail registry push` take it. No error it returns holds the
 // password.
 func RegistryClient(rawURL, user, pass string) (*sr.Client, string, error) {
-	u, err := url.Parse(rawURL)
+	shown, auth, err := baseline.RegistryURL(rawURL, user, pass)
 	if err != nil {
-		// *url.Error quotes the whole URL, password included: keep only the
-		// reason.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, "", fmt.Errorf("%w: registry URL does not parse: %v: want http(s)://[user:password@]host[:port]", ErrRegistry, err)
+		return nil, "", fmt.Errorf("%w: %w", ErrRegistry, err)
 	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, "", fmt.Errorf("%w: registry URL %q: want http(s)://[user:password@]host[:port]", ErrRegistry, u.Redacted())
-	}
-	if u.User != nil {
-		user, pass = u.User.Username(), ""
-		if p, ok := u.User.Password(); ok {
-			pass = p
-		}
-		u.User = nil
-	}
-	shown := u.String()
-	opts := []sr.ClientOpt{sr.URLs(shown)}
-	if user != "" {
-		opts = append(opts, sr.BasicAuth(user, pass))
-	}
-	cl, err := sr.NewClient(opts...)
+	cl, err := sr.NewClient(append([]sr.ClientOpt{sr.URLs(shown)}, auth...)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: %s: %v", ErrRegistry, shown, err)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,28 +103,11 @@ func runCheck(ctx context.Context, env *cliEnv, f checkFlags) error {
 	if strings.HasPrefix(f.against, "http://") || strings.HasPrefix(f.against, "https://") {
 		// Credentials come out of the URL (so no label or error prints the
 		// password) or from the environment `contrail registry push` reads.
-		u, err := url.Parse(f.against)
+		shown, auth, err := baseline.RegistryURL(f.against, os.Getenv("CONTRAIL_REGISTRY_USER"), os.Getenv("CONTRAIL_REGISTRY_PASSWORD"))
 		if err != nil {
-			// *url.Error quotes the whole URL, password included: keep
-			// only the reason.
-			var ue *url.Error
-			if errors.As(err, &ue) {
-				err = ue.Err
-			}
-			return withCode(exitError, fmt.Errorf("check: --against: registry URL does not parse: %w: want http(s)://[user:password@]host[:port]", err))
+			return withCode(exitError, fmt.Errorf("check: --against: %w", err))
 		}
-		user, pass := os.Getenv("CONTRAIL_REGISTRY_USER"), os.Getenv("CONTRAIL_REGISTRY_PASSWORD")
-		if u.User != nil {
-			user, pass = u.User.Username(), ""
-			if p, ok := u.User.Password(); ok {
-				pass = p
-			}
-			u.User = nil
-			f.against = u.String()
-		}
-		if user != "" {
-			srOpts = append(srOpts, sr.BasicAuth(user, pass))
-		}
+		f.against, srOpts = shown, auth
 	}
 	if f.transitive && !strings.HasPrefix(f.against, "git:") {
 		return withCode(exitError, errors.New("check: --transitive works with --against git:REF only (a registry baseline always has every version)"))

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/sr"
 
+	"github.com/contrail-events/contrail/compat/baseline"
 	"github.com/contrail-events/contrail/registry"
 	"github.com/contrail-events/contrail/schemas"
 )
@@ -128,13 +129,13 @@ func newRegistryPushCmd(env *cliEnv) *cobra.Command {
 			if err != nil {
 				return withCode(exitInvalid, err)
 			}
-			opts := []sr.ClientOpt{sr.URLs(f.url)}
-			if f.user != "" {
-				opts = append(opts, sr.BasicAuth(f.user, f.pass))
-			}
-			cl, err := sr.NewClient(opts...)
+			shown, auth, err := baseline.RegistryURL(f.url, f.user, f.pass)
 			if err != nil {
-				return withCode(exitError, fmt.Errorf("registry: client for %s: %w", f.url, err))
+				return withCode(exitError, fmt.Errorf("registry: --registry: %w", err))
+			}
+			cl, err := sr.NewClient(append([]sr.ClientOpt{sr.URLs(shown)}, auth...)...)
+			if err != nil {
+				return withCode(exitError, fmt.Errorf("registry: client for %s: %w", shown, err))
 			}
 			_, err = registry.Push(cmd.Context(), cl, set, f.dryRun, env.stdout)
 			if errors.Is(err, registry.ErrPushIncompatible) {
@@ -147,7 +148,7 @@ func newRegistryPushCmd(env *cliEnv) *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.url, "registry", defaultRegistryURL, "schema registry URL")
+	fl.StringVar(&f.url, "registry", defaultRegistryURL, "schema registry URL; http(s)://user:password@host overrides --user and --password")
 	fl.StringVar(&f.schemasDir, "schemas", "schemas", "schema tree (manifest.yaml + .avsc); the built-in schemas when the default is absent")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print what would change without writing")
 	fl.StringVar(&f.user, "user", os.Getenv("CONTRAIL_REGISTRY_USER"), "basic auth user (default $CONTRAIL_REGISTRY_USER)")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/hamba/avro/v2"
 	"github.com/twmb/franz-go/pkg/sr"
@@ -107,4 +108,39 @@ func loadRefs(ctx context.Context, cl *sr.Client, refs []sr.SchemaReference, cac
 		}
 	}
 	return nil
+}
+
+// RegistryURL parses rawURL, the http(s) URL of a Confluent-compatible
+// registry that may carry basic-auth credentials as userinfo
+// (https://user:password@host), and returns it without the userinfo (safe
+// to print and to pass to sr.URLs) and the client options for the
+// credentials: sr.BasicAuth from the userinfo when rawURL has one, else from
+// user and pass, none when the user is empty. `contrail check`, `contrail
+// contract` and `contrail registry push` all take credentials this way. Its
+// errors are unprefixed (callers add theirs) and never hold the password.
+func RegistryURL(rawURL, user, pass string) (shown string, auth []sr.ClientOpt, err error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		// *url.Error quotes the whole URL, password included: keep only the
+		// reason.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return "", nil, fmt.Errorf("registry URL does not parse: %w: want http(s)://[user:password@]host[:port]", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", nil, fmt.Errorf("registry URL %q: want http(s)://[user:password@]host[:port]", u.Redacted())
+	}
+	if u.User != nil {
+		user, pass = u.User.Username(), ""
+		if p, ok := u.User.Password(); ok {
+			pass = p
+		}
+		u.User = nil
+	}
+	if user != "" {
+		auth = []sr.ClientOpt{sr.BasicAuth(user, pass)}
+	}
+	return u.String(), auth, nil
 }
