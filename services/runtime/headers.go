@@ -132,7 +132,7 @@ func (m *Message) init(r *kgo.Record, group string, routes map[string]*route) {
 			corr = h.Value
 		case HeaderCausationID:
 			cause = h.Value
-		case "traceparent":
+		case headerTraceParent:
 			tp = h.Value
 		}
 	}

@@ -16,13 +16,14 @@ const (
 
 // storeTraceContext writes the span context of ctx (the handler's span) to
 // r's W3C headers, so the relay's send span continues the handler's trace
-// after the row was stored. It leaves r alone when ctx has no valid span or
-// r already carries a traceparent (a caller that stored its own, as
-// services/flowkit's Host.Outbox does). It uses only the OpenTelemetry
-// trace API, never the tracing package or a propagator.
+// after the row was stored. It leaves r alone when ctx has no valid span.
+// Emit, its only caller, passes a record fresh from buildRecord, which never
+// writes trace headers (services/flowkit's Host.Outbox injects its own and
+// calls Store.Enqueue, never this). It uses only the OpenTelemetry trace
+// API, never the tracing package or a propagator.
 func storeTraceContext(ctx context.Context, r *kgo.Record) {
 	sc := trace.SpanContextFromContext(ctx)
-	if !sc.IsValid() || HeaderValue(r, headerTraceParent) != "" {
+	if !sc.IsValid() {
 		return
 	}
 	tid, sid := sc.TraceID(), sc.SpanID()
