@@ -119,8 +119,9 @@ func newMessage(r *kgo.Record, group string) *Message {
 
 // init fills m from r's key and headers with one allocation for all the
 // strings. A HeaderEventType value that is a key of routes takes that key's
-// string instead of a copy.
-func (m *Message) init(r *kgo.Record, group string, routes map[string]*route) {
+// string instead of a copy; init returns that route (nil when there is none),
+// so the caller needs no second lookup.
+func (m *Message) init(r *kgo.Record, group string, routes map[string]*route) *route {
 	var id, typ, corr, cause, tp []byte
 	for _, h := range r.Headers {
 		switch h.Key {
@@ -138,7 +139,8 @@ func (m *Message) init(r *kgo.Record, group string, routes map[string]*route) {
 	}
 	trace := traceID(tp)
 	*m = Message{Record: r, Group: group, Attempt: 1}
-	if rt := routes[string(typ)]; rt != nil { // no allocation for the lookup
+	rt := routes[string(typ)] // no allocation for the lookup
+	if rt != nil {
 		m.EventType = rt.t.FullName()
 		typ = nil
 	}
@@ -158,6 +160,7 @@ func (m *Message) init(r *kgo.Record, group string, routes map[string]*route) {
 		m.EventType = next(typ)
 	}
 	m.CorrelationID, m.CausationID, m.Key, m.TraceID = next(corr), next(cause), next(r.Key), next(trace)
+	return rt
 }
 
 // messageCtx is the context a handler runs in: the router's context plus the

@@ -458,9 +458,8 @@ func (r *Router) handle(hctx context.Context, rec *kgo.Record, emit *emitter, b 
 		mc.Context, mc.batch = b.ctx, b
 	}
 	m := &mc.msg
-	m.init(rec, r.cfg.group, r.routes)
 	var chain HandlerFunc
-	if rt := r.routes[m.EventType]; rt != nil {
+	if rt := m.init(rec, r.cfg.group, r.routes); rt != nil {
 		chain = rt.chain
 	} else if m.EventType == "" {
 		if b != nil {
