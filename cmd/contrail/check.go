@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -115,7 +116,7 @@ func runCheck(ctx context.Context, env *cliEnv, f checkFlags) error {
 
 	set, err := schemas.Load(f.schemas)
 	if err != nil {
-		return loadErr("working tree", err)
+		return loadErr("check", "working tree", err)
 	}
 	next, err := compat.SnapshotOf(set, "working tree")
 	if err != nil {
@@ -163,23 +164,17 @@ func runCheck(ctx context.Context, env *cliEnv, f checkFlags) error {
 	return nil
 }
 
-func validFormat(s string) bool {
-	for _, f := range report.Formats {
-		if f == s {
-			return true
-		}
-	}
-	return false
-}
+// validFormat reports whether s is one of report.Formats.
+func validFormat(s string) bool { return slices.Contains(report.Formats, s) }
 
-// loadErr maps a schema loading error to exit 2 (the input is invalid) or 1
-// (the tool could not read it).
-func loadErr(what string, err error) error {
+// loadErr prefixes a schema loading error with cmd and what, and maps it to
+// exit 2 (the input is invalid) or 1 (the tool could not read it).
+func loadErr(cmd, what string, err error) error {
 	var se *schemas.Error
 	if errors.As(err, &se) || errors.Is(err, schemas.ErrNoManifest) {
-		return withCode(exitInvalid, fmt.Errorf("check: %s: %w", what, err))
+		return withCode(exitInvalid, fmt.Errorf("%s: %s: %w", cmd, what, err))
 	}
-	return withCode(exitError, fmt.Errorf("check: %s: %w", what, err))
+	return withCode(exitError, fmt.Errorf("%s: %s: %w", cmd, what, err))
 }
 
 // relTo is target's slash path relative to dir.
@@ -271,7 +266,7 @@ func loadBaseline(ctx context.Context, env *cliEnv, f checkFlags, repo *baseline
 				}
 			}
 			if i == len(versions)-1 {
-				return nil, loadErr(label, err)
+				return nil, loadErr("check", label, err)
 			}
 			// An old commit that did not load is skipped, visibly.
 			fmt.Fprintf(env.stderr, "contrail check: skipping %s: it does not load: %v\n", label, firstLine(err))
@@ -298,7 +293,7 @@ func loadBaseline(ctx context.Context, env *cliEnv, f checkFlags, repo *baseline
 		}
 		set, err := schemas.Load(dir)
 		if err != nil {
-			return nil, loadErr("baseline "+dir, err)
+			return nil, loadErr("check", "baseline "+dir, err)
 		}
 		snap, err := compat.SnapshotOf(set, dir)
 		if err != nil {

@@ -72,7 +72,7 @@ so narrow it by hand once and re-export freely.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			set, err := schemas.Load(f.schemas)
 			if err != nil {
-				return contractLoadErr("schemas", err)
+				return loadErr("contract", "schemas", err)
 			}
 			prev, err := contract.Load(f.contracts)
 			if err != nil {
@@ -195,12 +195,12 @@ Contract rules (in addition to check's schema-resolution rules):
 }
 
 func runContractVerify(ctx context.Context, env *cliEnv, f contractFlags) error {
-	if !contractFormatOK(f.format) {
+	if !validFormat(f.format) {
 		return withCode(exitError, fmt.Errorf("contract verify: unknown --format %q: use one of %s", f.format, strings.Join(report.Formats, ", ")))
 	}
 	set, err := schemas.Load(f.schemas)
 	if err != nil {
-		return contractLoadErr("schemas", err)
+		return loadErr("contract", "schemas", err)
 	}
 	var sources []string
 	// Contracts from files and from the registry are all verified (the
@@ -291,24 +291,6 @@ func contractRegistryErr(cmd, shown string, err error) error {
 	return fmt.Errorf("%s: %w", cmd, err)
 }
 
-func contractFormatOK(s string) bool {
-	for _, f := range report.Formats {
-		if f == s {
-			return true
-		}
-	}
-	return false
-}
-
-// contractLoadErr maps a schema loading error to exit 2 (invalid input) or 1.
-func contractLoadErr(what string, err error) error {
-	var se *schemas.Error
-	if errors.As(err, &se) || errors.Is(err, schemas.ErrNoManifest) {
-		return withCode(exitInvalid, fmt.Errorf("contract: %s: %w", what, err))
-	}
-	return withCode(exitError, fmt.Errorf("contract: %s: %w", what, err))
-}
-
 type snapshotFlags struct {
 	schemas, examples, history string
 }
@@ -336,7 +318,7 @@ Exit codes: 0 written, 1 tool error, 2 invalid schemas or examples.`,
 			}
 			set, err := schemas.Load(f.schemas)
 			if err != nil {
-				return contractLoadErr("schemas", err)
+				return loadErr("contract", "schemas", err)
 			}
 			exs, err := contract.LoadExamples(f.examples, set)
 			if err != nil {
