@@ -215,18 +215,20 @@ func produceAllFrom(ctx context.Context, stored bool, cl *kgo.Client, tracer Tra
 		mu    sync.Mutex
 		first error
 	)
+	// An empty eventType means the records are of mixed types (the relay's
+	// outbox batches): each is named by its own header.
 	done := func(r *kgo.Record, err error) {
+		label := eventType
+		if label == "" {
+			label = HeaderValue(r, HeaderEventType)
+		}
 		if err != nil {
 			mu.Lock()
 			if first == nil {
-				first = fmt.Errorf("runtime: publish %s to %s: %w", eventType, r.Topic, err)
+				first = fmt.Errorf("runtime: publish %s to %s: %w", label, r.Topic, err)
 			}
 			mu.Unlock()
 		} else if m != nil {
-			label := eventType
-			if label == "" {
-				label = HeaderValue(r, HeaderEventType)
-			}
 			m.publishedCounter(r.Topic, label).Inc()
 		}
 		wg.Done()

@@ -71,7 +71,7 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 	for i, row := range rows {
 		rs[i] = row.r
 	}
-	if err := produceAllFrom(ctx, true, r.pub.cl, r.pub.cfg.tracer, r.pub.cfg.metrics, HeaderValue(rs[0], HeaderEventType), rs...); err != nil {
+	if err := produceAllFrom(ctx, true, r.pub.cl, r.pub.cfg.tracer, r.pub.cfg.metrics, "", rs...); err != nil {
 		return 0, fmt.Errorf("runtime: outbox relay: %w", err)
 	}
 	if err := r.store.deleteUpTo(ctx, rows[len(rows)-1].id); err != nil {
