@@ -62,12 +62,10 @@ func newLoadCmd(env *cliEnv) *cobra.Command {
 				return withCode(exitError, err)
 			}
 			if f.baseline {
-				n := f.cfg.Orders * loadgen.RecordsPerOrder
-				b, err := loadgen.RunBaseline(cmd.Context(), flowkit.SplitList(f.brokers), n, 300, 0)
+				b, err := loadgen.Compare(cmd.Context(), flowkit.SplitList(f.brokers), f.cfg.Orders, rep.OrdersPerSec)
 				if err != nil {
 					return withCode(exitError, err)
 				}
-				b.Efficiency = rep.OrdersPerSec * float64(b.RecordsPerOrder) / b.RecordsPerSec
 				rep.Baseline = b
 			}
 			if f.format == "json" {

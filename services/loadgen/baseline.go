@@ -31,6 +31,19 @@ type Baseline struct {
 	Efficiency float64 `json:"efficiency"`
 }
 
+// Compare moves as many records as orders stand for (orders x
+// RecordsPerOrder, 300 bytes each, all in flight) through brokers with
+// RunBaseline and returns the baseline with Efficiency set against the flow's
+// ordersPerSec. Errors are RunBaseline's.
+func Compare(ctx context.Context, brokers []string, orders int, ordersPerSec float64) (*Baseline, error) {
+	b, err := RunBaseline(ctx, brokers, orders*RecordsPerOrder, 300, 0)
+	if err != nil {
+		return nil, err
+	}
+	b.Efficiency = ordersPerSec * float64(b.RecordsPerOrder) / b.RecordsPerSec
+	return b, nil
+}
+
 // RunBaseline produces n distinct records of size bytes to a fresh topic on
 // brokers with up to concurrency records in flight (0: all of them, the raw
 // client's best case) and consumes them back in a group,

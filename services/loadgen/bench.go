@@ -56,13 +56,13 @@ func Bench(ctx context.Context, cfg Config, brokers []string, pairs int) (*Bench
 			return nil, err
 		}
 		br.OK = br.OK && rep.OK
-		b, err := RunBaseline(ctx, brokers, cfg.Orders*RecordsPerOrder, 300, 0)
+		b, err := Compare(ctx, brokers, cfg.Orders, rep.OrdersPerSec)
 		if err != nil {
 			return nil, err
 		}
 		sat = append(sat, rep.OrdersPerSec)
 		raw = append(raw, b.RecordsPerSec)
-		eff = append(eff, rep.OrdersPerSec*RecordsPerOrder/b.RecordsPerSec)
+		eff = append(eff, b.Efficiency)
 	}
 	br.Saturation, br.Raw, br.Efficiency = spread(sat), spread(raw), spread(eff)
 	cfg.Rate = br.Saturation.Median / 2
