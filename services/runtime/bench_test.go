@@ -170,14 +170,38 @@ func finish(n int, start time.Time, cpu0 time.Duration) runResult {
 // runRuntime moves n events through the runtime: typed publish, router,
 // decode, no-op handler, commit.
 func (be *benchEnv) runRuntime(b *testing.B, n int) runResult {
-	tb := be.topic(b)
+	return be.runRuntimeWith(b, n, runtimeRun{})
+}
+
+// runtimeRun varies a runtime run; the zero value is runRuntime's.
+type runtimeRun struct {
+	tracer runtime.Tracer                      // given to the Publisher and the Router; nil: no WithTracer at all
+	ctx    context.Context                     // the publish context; nil: context.Background()
+	tb     *events.Binding[orders.OrderPlaced] // the topic; nil: a fresh one
+}
+
+// runRuntimeWith is runRuntime varied by o.
+func (be *benchEnv) runRuntimeWith(b *testing.B, n int, o runtimeRun) runResult {
+	tb := o.tb
+	if tb == nil {
+		tb = be.topic(b)
+	}
+	pctx := o.ctx
+	if pctx == nil {
+		pctx = context.Background()
+	}
 	evs := be.orders(n)
-	pub, err := runtime.NewPublisher(runtime.Brokers(be.addr), runtime.WithCodec(be.codec))
+	popts := []runtime.PublisherOpt{runtime.Brokers(be.addr), runtime.WithCodec(be.codec)}
+	ropts := []runtime.RouterOpt{runtime.Brokers(be.addr), runtime.WithCodec(be.codec), runtime.Group(tb.Topic())}
+	if o.tracer != nil {
+		popts, ropts = append(popts, runtime.WithTracer(o.tracer)), append(ropts, runtime.WithTracer(o.tracer))
+	}
+	pub, err := runtime.NewPublisher(popts...)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer pub.Close()
-	r, err := runtime.NewRouter(runtime.Brokers(be.addr), runtime.WithCodec(be.codec), runtime.Group(tb.Topic()))
+	r, err := runtime.NewRouter(ropts...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -194,7 +218,7 @@ func (be *benchEnv) runRuntime(b *testing.B, n int) runResult {
 	go func() { done <- r.Run(ctx) }()
 	be.waitStable(b, tb.Topic())
 	start, cpu0 := time.Now(), processCPU()
-	if err := runtime.PublishAll(context.Background(), pub, tb, evs); err != nil {
+	if err := runtime.PublishAll(pctx, pub, tb, evs); err != nil {
 		b.Fatal(err)
 	}
 	<-all
