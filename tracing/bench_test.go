@@ -3,14 +3,18 @@ package tracing_test
 import (
 	"context"
 	"fmt"
+	"os"
+	goruntime "runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/plugin/kotel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -62,7 +66,53 @@ var unsampledParent = trace.ContextWithSpanContext(context.Background(), trace.N
 	SpanID:  trace.SpanID{0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7},
 }))
 
-const benchRecords = 50000
+// benchRecords is the records per measurement: enough for about 0.1 s on
+// this machine, so a GC cycle or a scheduling hiccup is a small share.
+const benchRecords = 150_000
+
+// benchBrokersEnv names seed brokers (comma-separated) to run
+// BenchmarkTracingOverhead and BenchmarkPipeline against instead of an
+// in-process kfake: a `contrail broker` in another process, or Redpanda.
+// The per-CPU-second figures then count the clients only, as a service's
+// own CPU would.
+const benchBrokersEnv = "CONTRAIL_BENCH_BROKERS"
+
+// benchBrokers returns the seed brokers and each variant's topic: an
+// in-process kfake with one single-partition topic per variant, or, with
+// CONTRAIL_BENCH_BROKERS set, that cluster with fresh single-partition
+// topics named after the variant and the time (created with kadm).
+func benchBrokers(b *testing.B, variants []string) ([]string, map[string]string) {
+	topicOf := map[string]string{}
+	env := os.Getenv(benchBrokersEnv)
+	if env == "" {
+		for _, v := range variants {
+			topicOf[v] = v
+		}
+		return startKfake(b, variants...), topicOf
+	}
+	addrs := strings.Split(env, ",")
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...))
+	if err != nil {
+		b.Fatalf("%s=%s: %v", benchBrokersEnv, env, err)
+	}
+	defer cl.Close()
+	suffix := strconv.FormatInt(time.Now().UnixNano(), 36)
+	var topics []string
+	for _, v := range variants {
+		topicOf[v] = "contrail-bench-" + v + "-" + suffix
+		topics = append(topics, topicOf[v])
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := kadm.NewClient(cl).CreateTopics(ctx, 1, -1, nil, topics...)
+	if err == nil {
+		err = resp.Error()
+	}
+	if err != nil {
+		b.Fatalf("creating benchmark topics on %s=%s: %v", benchBrokersEnv, env, err)
+	}
+	return addrs, topicOf
+}
 
 var (
 	benchKeys    [256][]byte
@@ -189,9 +239,8 @@ func (p *pipeline) run(ctx context.Context, n int) (wall, cpu float64, err error
 }
 
 func newPipelines(b *testing.B) (map[string]*pipeline, func()) {
-	topics := benchVariants
-	addrs := startKfake(b, topics...)
 	ctx := context.Background()
+	addrs, topicOf := benchBrokers(b, benchVariants)
 	out := map[string]*pipeline{}
 	var closers []func()
 	mk := func(name string, opts ...kgo.Opt) *pipeline {
@@ -200,12 +249,12 @@ func newPipelines(b *testing.B) (map[string]*pipeline, func()) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		cons, err := kgo.NewClient(append(append(base, kgo.ConsumeTopics(name), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())), opts...)...)
+		cons, err := kgo.NewClient(append(append(base, kgo.ConsumeTopics(topicOf[name]), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())), opts...)...)
 		if err != nil {
 			b.Fatal(err)
 		}
 		closers = append(closers, prod.Close, cons.Close)
-		p := &pipeline{name: name, prod: prod, cons: cons, topic: name, sendCtx: ctx}
+		p := &pipeline{name: name, prod: prod, cons: cons, topic: topicOf[name], sendCtx: ctx}
 		out[name] = p
 		return p
 	}
@@ -282,6 +331,11 @@ func (r ratios) stats() (med, lo, hi float64) {
 // 15 back-to-back pairs with min and max. Run it with
 //
 //	go test -run '^$' -bench TracingOverhead -benchtime 1x ./tracing
+//
+// and against a broker in another process (its CPU then is not counted):
+//
+//	go run ./cmd/contrail broker --addr 127.0.0.1:19092 --no-manifest &
+//	CONTRAIL_BENCH_BROKERS=127.0.0.1:19092 go test -run '^$' -bench TracingOverhead -benchtime 1x ./tracing
 func BenchmarkTracingOverhead(b *testing.B) {
 	ps, closeAll := newPipelines(b)
 	defer closeAll()
@@ -289,6 +343,7 @@ func BenchmarkTracingOverhead(b *testing.B) {
 	defer cancel()
 	type rate struct{ wall, cpu float64 }
 	measure := func(name string) rate {
+		goruntime.GC() // every measurement starts from a collected heap
 		w, c, err := ps[name].run(ctx, benchRecords)
 		if err != nil {
 			b.Fatalf("%s: %v", name, err)
