@@ -18,8 +18,8 @@ import (
 	"github.com/contrail-events/contrail/tracing"
 )
 
-// BenchmarkRuntimeTracing's size: 4 comparisons x 15 pairs x 2 runs of
-// 50,000 events take about a minute and a half on 2 cores.
+// BenchmarkRuntimeTracing's size: 6 comparisons x 15 pairs x 2 runs of
+// 50,000 events take about two minutes on 2 cores.
 const (
 	tracingBenchEvents = 50_000
 	tracingBenchPairs  = 15
@@ -89,8 +89,36 @@ func newTracingVariants(b *testing.B) []*tracingVariant {
 		{name: "sampledout", run: runtimeRun{tracer: hooks(so), ctx: sampledOutParent}, p: so, wantFlags: "00", wantUber: true},
 		{name: "sampledoutw3c", run: runtimeRun{tracer: hooks(sw), ctx: sampledOutParent}, p: sw, wantFlags: "00"},
 		{name: "always", run: runtimeRun{tracer: hooks(al)}, p: al, wantFlags: "01", wantUber: true},
+		{name: "headersonly", run: runtimeRun{tracer: headersOnly{}}, wantFlags: "00", wantUber: true},
 	}
 }
+
+// headersOnly is a Tracer with no tracing code: StartSend appends the two
+// trace headers a sampled-out record carries by default, as fixed bytes of
+// the real size, so the headersonly variant prices those bytes on the wire
+// (and the runtime's hook calls) apart from the tracing package's work.
+type headersOnly struct{}
+
+var (
+	staticTraceParent = []byte("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00")
+	staticUberTraceID = []byte("4bf92f3577b34da6a3ce929d0e0e4736:00f067aa0ba902b7:0:0")
+)
+
+func noFinish(error) {}
+
+func (headersOnly) StartSend(ctx context.Context, r *kgo.Record) (context.Context, func(error)) {
+	r.Headers = append(r.Headers,
+		kgo.RecordHeader{Key: tracing.HeaderTraceParent, Value: staticTraceParent},
+		kgo.RecordHeader{Key: tracing.HeaderUberTraceID, Value: staticUberTraceID})
+	return ctx, noFinish
+}
+
+func (headersOnly) StartProcess(ctx context.Context, _ *kgo.Record, _ string) (context.Context, func(error)) {
+	return ctx, noFinish
+}
+
+func (headersOnly) Retry(context.Context, int, error)         {}
+func (headersOnly) DeadLetter(context.Context, string, error) {}
 
 // checkHeaders runs a few events through v on a topic of its own and
 // fails unless the first record carries exactly v's trace headers, so each
@@ -156,22 +184,33 @@ func stats3(r ratios) string {
 // that alternate which side goes first: disabled (tracing.Setup with
 // Disabled: the runtime gets a nil Tracer), sampledout (ratio 0 under an
 // unsampled parent; the default UnsampledAll headers, traceparent +
-// uber-trace-id), sampledoutw3c (the same with UnsampledHeaders "w3c") and
-// always (always_on). Spans go to an exporter that discards them. It
-// reports throughput and CPU-per-event ratios (medians of 15 pairs, with
-// min and max) and the spans each provider exported and dropped; it fails
-// if a variant's records do not carry its trace headers, if a variant that
-// must not sample exports spans, or if always loses spans uncounted. Run
-// it with
+// uber-trace-id), sampledoutw3c (the same with UnsampledHeaders "w3c"),
+// always (always_on), and headersonly (a Tracer with no tracing code that
+// adds sampledout's two headers as fixed bytes); sampledout is also paired
+// with headersonly, which leaves the tracing package's own share. Spans go
+// to an exporter that discards them. It reports throughput and
+// CPU-per-event ratios (medians of 15 pairs, with min and max) and the
+// spans each provider exported and dropped; it fails if a variant's
+// records do not carry its trace headers, if a variant that must not
+// sample exports spans, or if always loses spans uncounted. Run it with
 //
 //	go test -run '^$' -bench RuntimeTracing -benchtime 1x ./services/runtime
 func BenchmarkRuntimeTracing(b *testing.B) {
 	be := newBenchEnv(b)
-	vs := newTracingVariants(b)
-	for _, v := range vs { // warm-up (registry caches, connections) and the header check
-		be.checkHeaders(b, v)
+	vs := map[string]*tracingVariant{}
+	for _, v := range newTracingVariants(b) {
+		vs[v.name] = v
+		be.checkHeaders(b, v) // also the warm-up: registry caches, connections
 	}
-	base, variants := vs[0], vs[1:]
+	type cmp struct{ label, base, variant string }
+	cmps := []cmp{
+		{"disabled", "untraced", "disabled"},
+		{"headersonly", "untraced", "headersonly"},
+		{"sampledout", "untraced", "sampledout"},
+		{"sampledout_headersonly", "headersonly", "sampledout"},
+		{"sampledoutw3c", "untraced", "sampledoutw3c"},
+		{"always", "untraced", "always"},
+	}
 	measure := func(v *tracingVariant) runResult {
 		v.events += tracingBenchEvents
 		goruntime.GC() // the previous run's garbage is not this run's cost
@@ -182,50 +221,53 @@ func BenchmarkRuntimeTracing(b *testing.B) {
 		var baseRates, baseCPU []float64
 		var pairs []string
 		for i := range tracingBenchPairs {
-			for _, v := range variants {
+			for _, c := range cmps {
 				var u, t runResult
 				if i%2 == 0 { // alternate who goes first
-					u, t = measure(base), measure(v)
+					u, t = measure(vs[c.base]), measure(vs[c.variant])
 				} else {
-					t, u = measure(v), measure(base)
+					t, u = measure(vs[c.variant]), measure(vs[c.base])
 				}
-				wall[v.name] = append(wall[v.name], t.rate/u.rate)
-				cpu[v.name] = append(cpu[v.name], float64(t.cpu)/float64(u.cpu))
-				baseRates, baseCPU = append(baseRates, u.rate), append(baseCPU, float64(u.cpu.Nanoseconds())/1000)
-				pairs = append(pairs, fmt.Sprintf("pair %d %s: untraced %.0f ev/s %v CPU/ev, %s %.0f ev/s %v CPU/ev",
-					i+1, v.name, u.rate, u.cpu, v.name, t.rate, t.cpu))
+				wall[c.label] = append(wall[c.label], t.rate/u.rate)
+				cpu[c.label] = append(cpu[c.label], float64(t.cpu)/float64(u.cpu))
+				if c.base == "untraced" {
+					baseRates, baseCPU = append(baseRates, u.rate), append(baseCPU, float64(u.cpu.Nanoseconds())/1000)
+				}
+				pairs = append(pairs, fmt.Sprintf("pair %d: %s %.0f ev/s %v CPU/ev, %s %.0f ev/s %v CPU/ev",
+					i+1, c.base, u.rate, u.cpu, c.variant, t.rate, t.cpu))
 			}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		var spans []string
 		var droppedAlways uint64
-		for _, v := range variants {
+		for _, name := range []string{"disabled", "sampledout", "sampledoutw3c", "always"} {
+			v := vs[name]
 			if err := v.p.ForceFlush(ctx); err != nil {
 				b.Fatalf("%s: flush: %v", v.name, err)
 			}
 			exp, drop := v.p.ExportedSpans(), v.p.DroppedSpans()
+			spans = append(spans, fmt.Sprintf("%s exported %d dropped %d (%d events)", v.name, exp, drop, v.events))
+			if v.wantFlags != "01" && exp+drop != 0 {
+				b.Errorf("%s: %d spans exported, %d dropped; want none (it must not sample)", v.name, exp, drop)
+			}
 			if v.wantFlags == "01" {
 				droppedAlways = drop
-			}
-			spans = append(spans, fmt.Sprintf("%s exported %d dropped %d (%d events)", v.name, exp, drop, v.events))
-			switch {
-			case v.wantFlags != "01" && exp+drop != 0:
-				b.Errorf("%s: %d spans exported, %d dropped; want none (it must not sample)", v.name, exp, drop)
-			case v.wantFlags == "01" && exp+drop < uint64(2*v.events):
-				b.Errorf("%s: %d spans exported + %d dropped, want >= %d (send + process per event)", v.name, exp, drop, 2*v.events)
+				if exp+drop < uint64(2*v.events) {
+					b.Errorf("%s: %d spans exported + %d dropped, want >= %d (send + process per event)", v.name, exp, drop, 2*v.events)
+				}
 			}
 		}
 		cancel()
 		// Summary first: go test truncates long benchmark logs.
-		for _, v := range variants {
-			b.Logf("%-13s vs untraced: throughput %s; CPU per event (lower is cheaper) %s", v.name, stats3(wall[v.name]), stats3(cpu[v.name]))
+		for _, c := range cmps {
+			b.Logf("%-13s vs %-11s throughput %s; CPU per event (lower is cheaper) %s", c.variant, c.base+":", stats3(wall[c.label]), stats3(cpu[c.label]))
 		}
 		b.Logf("untraced events/s: %v; CPU µs per event: %v", ratios(baseRates).plain(), ratios(baseCPU).plainf())
 		b.Logf("spans: %s", strings.Join(spans, "; "))
 		b.Log(strings.Join(pairs, "\n"))
-		for _, v := range variants {
-			b.ReportMetric(wall[v.name].median(), "x_"+v.name)
-			b.ReportMetric(cpu[v.name].median(), "x_cpu_"+v.name)
+		for _, c := range cmps {
+			b.ReportMetric(wall[c.label].median(), "x_"+c.label)
+			b.ReportMetric(cpu[c.label].median(), "x_cpu_"+c.label)
 		}
 		b.ReportMetric(ratios(baseRates).median(), "events/s")
 		b.ReportMetric(float64(droppedAlways), "dropped_always")
