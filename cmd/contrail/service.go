@@ -43,6 +43,8 @@ func newServiceCmd(env *cliEnv) *cobra.Command {
 			"  SCHEMA_REGISTRY_URL                   default http://127.0.0.1:8081\n" +
 			"  SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO  user:password\n" +
 			"  CONTRAIL_DATA_DIR                     SQLite state, default ./.contrail (<dir>/<service>.db)\n" +
+			"  CONTRAIL_SQLITE_SYNC                  normal (default: a commit survives a process kill) or\n" +
+			"                                        full (an fsync per commit: it also survives a power loss)\n" +
 			"  CONTRAIL_HTTP_ADDR                    /healthz /readyz /metrics and the API\n" +
 			"                                        (defaults: order :8080, inventory :8091, payment :8092, shipping :8093)\n" +
 			"  CONTRAIL_GROUP                        consumer group, default contrail-<service>\n" +

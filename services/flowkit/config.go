@@ -38,6 +38,11 @@ type Config struct {
 	// DataDir holds the service's SQLite file <DataDir>/<Service>.db.
 	// Env CONTRAIL_DATA_DIR. Default ./.contrail.
 	DataDir string
+	// Durability is the SQLite file's synchronous level: DurabilityNormal
+	// survives a process kill, DurabilityFull (an fsync per commit) also a
+	// power loss or kernel crash, at a cost. Env CONTRAIL_SQLITE_SYNC=normal|full
+	// (any case). Default DurabilityNormal. Validate rejects other values.
+	Durability Durability
 	// HTTPAddr is the listen address of /healthz, /readyz, /metrics (and the
 	// service's API). Env CONTRAIL_HTTP_ADDR. Default: DefaultHTTPAddr(Service).
 	HTTPAddr string
@@ -99,6 +104,13 @@ func FromEnv(service string, getenv func(string) string) Config {
 		c.RegistryUser, c.RegistryPassword, _ = strings.Cut(ui, ":")
 	}
 	c.DataDir = getenv("CONTRAIL_DATA_DIR")
+	if v := getenv("CONTRAIL_SQLITE_SYNC"); v != "" {
+		// A bad value is kept as given, for Validate to name it.
+		c.Durability = Durability(v)
+		if d, err := ParseDurability(v); err == nil {
+			c.Durability = d
+		}
+	}
 	c.HTTPAddr = getenv("CONTRAIL_HTTP_ADDR")
 	c.Group = getenv("CONTRAIL_GROUP")
 	c.InstanceID = getenv("CONTRAIL_INSTANCE_ID")
@@ -136,6 +148,9 @@ func (c *Config) SetDefaults() {
 	if c.DataDir == "" {
 		c.DataDir = ".contrail"
 	}
+	if c.Durability == "" {
+		c.Durability = DurabilityNormal
+	}
 	if c.HTTPAddr == "" {
 		c.HTTPAddr = DefaultHTTPAddr(c.Service)
 	}
@@ -171,6 +186,10 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		return fmt.Errorf("%w: HTTP address %q is not host:port (CONTRAIL_HTTP_ADDR)", ErrConfig, c.HTTPAddr)
+	}
+	if _, err := c.Durability.pragma(); err != nil {
+		return fmt.Errorf("%w: CONTRAIL_SQLITE_SYNC=%q: use normal (the default; a commit survives a process kill) or full (an fsync per commit; it also survives a power loss)",
+			ErrConfig, c.Durability)
 	}
 	if !strings.HasPrefix(c.RegistryURL, "http://") && !strings.HasPrefix(c.RegistryURL, "https://") {
 		return fmt.Errorf("%w: SCHEMA_REGISTRY_URL %q must start with http:// or https://", ErrConfig, c.RegistryURL)

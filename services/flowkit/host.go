@@ -109,7 +109,7 @@ func NewHost(ctx context.Context, cfg Config, o HostOpts) (h *Host, err error) {
 	})
 	h.prop = h.Tracing.Propagator()
 
-	if h.DB, err = OpenDB(ctx, cfg.DBPath(), o.DDL); err != nil {
+	if h.DB, err = OpenDB(ctx, cfg.DBPath(), o.DDL, WithDurability(cfg.Durability)); err != nil {
 		return nil, err
 	}
 	h.closed = append(h.closed, func() { h.DB.Close() })
