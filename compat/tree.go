@@ -43,8 +43,9 @@ type Snapshot struct {
 	// Entries are the subjects, in a stable order.
 	Entries []Entry
 	// Complete is true when the snapshot lists every subject of its tree, so
-	// a subject missing from it was really deleted (false for a registry,
-	// which is only asked about the subjects the working tree has).
+	// a subject missing from it was really deleted (for a registry: every
+	// subject the tree owns there, see baseline.Ownership; false when the
+	// registry was only asked about the subjects the working tree has).
 	Complete bool
 }
 
@@ -166,7 +167,7 @@ func CheckTree(next Snapshot, history []Snapshot, opts TreeOptions) ([]Finding, 
 		if cur := nextByName[old.FullName]; cur != nil {
 			if old.Topic != "" && cur.Topic == "" {
 				// The event left the manifest; its type stays as a shared type.
-				out = append(out, deleted(Entry{Subject: old.Subject, FullName: old.FullName, Manifest: old.Manifest}, base.Label, next.Label))
+				out = append(out, deleted(Entry{Subject: old.Subject, FullName: old.FullName, Manifest: old.Manifest, Schema: old.Schema}, base.Label, next.Label))
 				continue
 			}
 			out = append(out, movedFinding(old, *cur, base.Label, next.Label))
@@ -175,7 +176,7 @@ func CheckTree(next Snapshot, history []Snapshot, opts TreeOptions) ([]Finding, 
 		if !base.Complete {
 			continue
 		}
-		if ren := renamedTo(old, next.Entries, baseByName); ren != nil {
+		if ren := renamedTo(old, next.Entries, baseByName); ren != nil && old.File != "" {
 			out = append(out, Finding{
 				Rule: SchemaFileRenamed.ID, Subject: old.Subject,
 				Direction: Direction{Reader: next.Label, Writer: base.Label},
@@ -263,11 +264,22 @@ func deleted(old Entry, baseLabel, nextLabel string) Finding {
 	if old.File == "" {
 		f.Writer = old.Manifest
 	}
-	if old.File != "" {
+	switch {
+	case old.File == "" && old.Manifest.File == "":
+		// From a registry: no file or manifest line to point at, so the
+		// reader side is the manifest, where the event would be restored,
+		// and the writer side the subject's REST path (which also keeps
+		// Dedupe from merging two deleted subjects).
+		f.Rule = SubjectDeleted.ID
+		f.Reader = Location{File: schemas.ManifestFile}
+		f.Writer = Location{Path: "/subjects/" + old.Subject + "/versions/latest"}
+		f.Message = fmt.Sprintf("subject %s (%s) is still registered (latest: %s) but no event or type in the working tree has it any more, and its producers and consumers may still use it; restore the event in the manifest, or delete the subject in the registry deliberately once they have moved off it, or record the removal in the exceptions file with a reason",
+			old.Subject, old.FullName, old.Schema.Label)
+	case old.File != "":
 		f.Rule = SchemaFileDeleted.ID
 		f.Message = fmt.Sprintf("%s (%s) was deleted, but subject %s still has consumers of its data; restore the file, or deprecate the type first and record the removal in the exceptions file with a reason",
 			old.File, old.FullName, old.Subject)
-	} else {
+	default:
 		f.Rule = SubjectDeleted.ID
 		f.Message = fmt.Sprintf("subject %s (%s) is gone from the manifest; restore its entry, or record the removal in the exceptions file with a reason",
 			old.Subject, old.FullName)

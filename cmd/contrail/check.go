@@ -144,7 +144,7 @@ func runCheck(ctx context.Context, env *cliEnv, f checkFlags) error {
 		res.BaselinePrefix = filepath.ToSlash(filepath.Clean(strings.TrimPrefix(f.against, "dir:"))) + "/"
 	}
 
-	history, err := loadBaseline(ctx, env, f, repo, repoErr, next, srOpts)
+	history, err := loadBaseline(ctx, env, f, repo, repoErr, set, next, srOpts)
 	if err != nil {
 		return err
 	}
@@ -216,7 +216,7 @@ func loadExceptions(f checkFlags) (*compat.Exceptions, error) {
 	return ex, nil
 }
 
-func loadBaseline(ctx context.Context, env *cliEnv, f checkFlags, repo *baseline.Repo, repoErr error, next compat.Snapshot, srOpts []sr.ClientOpt) ([]compat.Snapshot, error) {
+func loadBaseline(ctx context.Context, env *cliEnv, f checkFlags, repo *baseline.Repo, repoErr error, set *schemas.Set, next compat.Snapshot, srOpts []sr.ClientOpt) ([]compat.Snapshot, error) {
 	switch {
 	case strings.HasPrefix(f.against, "git:"):
 		ref := strings.TrimPrefix(f.against, "git:")
@@ -279,7 +279,9 @@ func loadBaseline(ctx context.Context, env *cliEnv, f checkFlags, repo *baseline
 			subjects = append(subjects, e.Subject)
 			levels[e.Subject] = e.Level
 		}
-		h, err := baseline.Registry(ctx, f.against, subjects, levels, srOpts...)
+		// Registry subjects the tree owns but no longer has are reported
+		// as deleted; other teams' subjects in a shared registry are not.
+		h, err := baseline.RegistryOwned(ctx, f.against, subjects, levels, baseline.OwnershipOf(set), srOpts...)
 		if errors.Is(err, baseline.ErrInvalidSchema) {
 			return nil, withCode(exitInvalid, fmt.Errorf("check: %w", err))
 		} else if err != nil {
