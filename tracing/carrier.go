@@ -127,3 +127,18 @@ func (c Carrier) Delete(keys ...string) {
 }
 
 func keyEqual(a, b string) bool { return len(a) == len(b) && (a == b || strings.EqualFold(a, b)) }
+
+// CarriesContext reports whether r carries propagated context: a
+// traceparent, uber-trace-id or baggage header (any case). It allocates
+// nothing, so a caller can skip a propagator's Extract, which reads every
+// key through the string-based carrier, on the many records that carry
+// none.
+func CarriesContext(r *kgo.Record) bool {
+	for i := range r.Headers {
+		switch k := r.Headers[i].Key; {
+		case keyEqual(k, HeaderTraceParent), keyEqual(k, HeaderUberTraceID), keyEqual(k, HeaderBaggage):
+			return true
+		}
+	}
+	return false
+}

@@ -188,3 +188,34 @@ func newMessaging(t *testing.T) *tracing.Messaging {
 	_, _, m := newRecorder(sdktrace.AlwaysSample())
 	return m
 }
+
+func TestCarriesContext(t *testing.T) {
+	h := func(keys ...string) *kgo.Record {
+		r := &kgo.Record{}
+		for _, k := range keys {
+			r.Headers = append(r.Headers, kgo.RecordHeader{Key: k, Value: []byte("v")})
+		}
+		return r
+	}
+	for _, tt := range []struct {
+		name string
+		r    *kgo.Record
+		want bool
+	}{
+		{name: "no headers", r: h(), want: false},
+		{name: "runtime headers only", r: h("contrail-event-id", "content-type", "contrail-event-type"), want: false},
+		{name: "tracestate alone is no context", r: h("contrail-event-id", "tracestate"), want: false},
+		{name: "traceparent", r: h("contrail-event-id", "traceparent"), want: true},
+		{name: "uber-trace-id any case", r: h("Uber-Trace-Id"), want: true},
+		{name: "baggage", r: h("content-type", "baggage"), want: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tracing.CarriesContext(tt.r); got != tt.want {
+				t.Errorf("CarriesContext(%v) = %v, want %v", tt.r.Headers, got, tt.want)
+			}
+			if n := testing.AllocsPerRun(100, func() { tracing.CarriesContext(tt.r) }); n != 0 {
+				t.Errorf("CarriesContext allocates %.0f times, want 0", n)
+			}
+		})
+	}
+}

@@ -295,7 +295,9 @@ func noopFinish(error) {}
 func (t hookTracer) StartSend(ctx context.Context, r *kgo.Record) (context.Context, func(error)) {
 	finish := noopFinish
 	if t.inner != nil {
-		if len(r.Headers) > 0 && t.prop != nil {
+		// Only outbox rows carry a stored context; a fresh publish carries
+		// none, and extracting from it would cost a string-based scan.
+		if t.prop != nil && tracing.CarriesContext(r) {
 			ctx = t.prop.Extract(ctx, tracing.RecordCarrier(r))
 		}
 		ctx, finish = t.inner.StartSend(ctx, r)
