@@ -51,6 +51,9 @@ BASELINE is one of:
   git:REF         the schema tree at a git ref (read with git, nothing is checked out);
                   with --transitive, every version of it in REF's history
   http(s)://URL   a Confluent-compatible schema registry (every registered version);
+                  its subjects in a namespace the tree defines or named after a manifest
+                  topic (<topic>-value, <topic>-<full name>) that the tree lacks are
+                  reported deleted; other teams' subjects and _contracts.* are not;
                   basic auth from https://user:password@host or from
                   $CONTRAIL_REGISTRY_USER and $CONTRAIL_REGISTRY_PASSWORD
   DIR             another schema tree on disk

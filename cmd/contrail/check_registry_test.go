@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/contrail-events/contrail/contract"
+	"github.com/contrail-events/contrail/registry"
+	"github.com/contrail-events/contrail/schemas"
+)
+
+// TestCheckAgainstRegistryDeletedSubject: the repository's schemas are
+// registered in Contrail's registry over real HTTP beside another team's
+// subject and a published contract; an event removed from the working tree
+// (manifest entry and .avsc) is reported as SUBJECT_DELETED with exit 100,
+// the other subjects are not, and an exception for it passes the check.
+func TestCheckAgainstRegistryDeletedSubject(t *testing.T) {
+	ctx := context.Background()
+	reg, err := registry.Open(ctx, registry.NewMemoryStore())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := registry.NewServer(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	cl, err := sr.NewClient(sr.URLs(srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := schemas.Load(filepath.Join("..", "..", "schemas"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subjectOf := map[string]string{}
+	for _, e := range set.Events {
+		subjectOf[e.Type.FullName] = e.Subject
+	}
+	for _, typ := range set.Order() {
+		subj, ok := subjectOf[typ.FullName]
+		if !ok {
+			subj = typ.FullName
+		}
+		var refs []sr.SchemaReference
+		for _, r := range typ.References {
+			refs = append(refs, sr.SchemaReference{Name: r, Subject: r, Version: 1})
+		}
+		if _, err := cl.CreateSchema(ctx, subj, sr.Schema{Schema: typ.Text, References: refs}); err != nil {
+			t.Fatalf("register %s: %v", subj, err)
+		}
+	}
+	foreign := map[string]string{
+		"billing-value": `{"type":"record","name":"Invoiced","namespace":"acme.billing","fields":[{"name":"id","type":"string"}]}`,
+		contract.SubjectPrefix + "audit.orders-contrail.orders.OrderCancelled": `{"type":"record","name":"OrderCancelled","namespace":"contrail.orders","fields":[]}`,
+	}
+	for subj, text := range foreign {
+		if _, err := cl.CreateSchema(ctx, subj, sr.Schema{Schema: text}); err != nil {
+			t.Fatalf("register %s: %v", subj, err)
+		}
+	}
+
+	dir := filepath.Join(t.TempDir(), "schemas")
+	copySchemas(t, dir)
+	code, out, errOut := runCLI(t, "check", "--schemas", dir, "--against", srv.URL)
+	if code != exitOK {
+		t.Fatalf("unchanged tree against registry: exit %d\n%s\n%s", code, out, errOut)
+	}
+
+	edit(t, filepath.Join(dir, "manifest.yaml"), `  - schema: contrail.orders.OrderCancelled
+    topic: orders
+    strategy: TopicRecordName
+    key: orderId
+    producers: [order]
+    consumers: [inventory, payment]
+`, "")
+	if err := os.Remove(filepath.Join(dir, "contrail/orders/OrderCancelled.avsc")); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runCLI(t, "check", "--schemas", dir, "--against", srv.URL)
+	deleted := "error SUBJECT_DELETED [orders-contrail.orders.OrderCancelled]"
+	if code != exitBreaking || !strings.Contains(out, deleted) || !strings.Contains(out, "registry orders-contrail.orders.OrderCancelled v1") {
+		t.Fatalf("event removed from the tree: exit %d, want %d and %q\n%s\n%s", code, exitBreaking, deleted, out, errOut)
+	}
+	if n := strings.Count(out, "SUBJECT_DELETED"); n != 1 || strings.Contains(out, "billing-value") || strings.Contains(out, contract.SubjectPrefix) {
+		t.Fatalf("want exactly one SUBJECT_DELETED and no other team's or contract subject, got %d:\n%s", n, out)
+	}
+	code, out, _ = runCLI(t, "check", "--schemas", dir, "--against", srv.URL, "--format", "github-actions")
+	if code != exitBreaking || !strings.Contains(out, "::error file="+filepath.ToSlash(dir)+"/manifest.yaml,title=SUBJECT_DELETED::") {
+		t.Fatalf("github-actions: exit %d, want the annotation on the manifest\n%s", code, out)
+	}
+
+	if err := os.WriteFile(filepath.Join(dir, "compat-exceptions.yaml"), []byte(`exceptions:
+  - rule: SUBJECT_DELETED
+    subject: orders-contrail.orders.OrderCancelled
+    reason: "cancellations are OrderVoided since 2026-10; the subject is deleted after the last consumer moved"
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runCLI(t, "check", "--schemas", dir, "--against", srv.URL)
+	if code != exitOK || !strings.Contains(out, "1 silenced by exceptions") {
+		t.Fatalf("with an exception for the deleted subject: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
