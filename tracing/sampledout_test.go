@@ -134,7 +134,8 @@ func TestSampledOutWithoutParent(t *testing.T) {
 // (send + process): none with tracing disabled (the runtime installs no
 // hooks; a nil *Messaging is checked too), and at most two when sampled
 // out: the grown header slice and the handler's context (with "none" only
-// the handler's context).
+// the handler's context), and one when the record has room for the trace
+// headers, as the runtime's published records do.
 func TestHookAllocations(t *testing.T) {
 	ratio0 := tracing.Config{Sampler: tracing.SamplerParentBasedTraceIDRatio, SamplerArg: "0"}
 	parent := trace.ContextWithSpanContext(context.Background(), unsampledSC)
@@ -143,10 +144,12 @@ func TestHookAllocations(t *testing.T) {
 		cfg  tracing.Config
 		ctx  context.Context
 		max  float64
+		room bool // the record's header slice has room for the trace headers
 	}{
 		{name: "disabled", cfg: tracing.Config{Disabled: true}, ctx: context.Background(), max: 0},
 		{name: "sampled out, unsampled parent", cfg: ratio0, ctx: parent, max: 2},
 		{name: "sampled out, no parent", cfg: ratio0, ctx: context.Background(), max: 2},
+		{name: "sampled out, unsampled parent, header room", cfg: ratio0, ctx: parent, max: 1, room: true},
 		{name: "sampled out, w3c", cfg: tracing.Config{Sampler: ratio0.Sampler, SamplerArg: "0", UnsampledHeaders: "w3c"}, ctx: parent, max: 2},
 		{name: "sampled out, none", cfg: tracing.Config{Sampler: ratio0.Sampler, SamplerArg: "0", UnsampledHeaders: "none"}, ctx: parent, max: 1},
 	}
@@ -163,9 +166,12 @@ func TestHookAllocations(t *testing.T) {
 				t.Fatalf("Messaging() = %v with Disabled=%v", m, tc.cfg.Disabled)
 			}
 			base := appHeaders()
+			if tc.room {
+				base = append(make([]kgo.RecordHeader, 0, len(base)+3), base...)
+			}
 			r := &kgo.Record{Topic: "orders"}
 			allocs := testing.AllocsPerRun(2000, func() {
-				r.Headers = base[:len(base):len(base)]
+				r.Headers = base[:len(base):cap(base)]
 				c, f := m.StartSend(tc.ctx, r)
 				f(nil)
 				_, f = m.StartProcess(c, r, "g")
