@@ -97,6 +97,30 @@ func TestHotPathAllocations(t *testing.T) {
 	}
 }
 
+// A published record leaves room for the three trace headers a Tracer adds
+// (traceparent, tracestate, uber-trace-id), so tracing appends in place
+// instead of allocating and copying a second header slice per event.
+func TestRecordHasTraceHeaderRoom(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		ctx  context.Context
+		opts []PublishOpt
+	}{
+		{name: "root event", ctx: context.Background()},
+		{name: "caused by another event", ctx: context.Background(), opts: []PublishOpt{CausationID("event-0"), CorrelationID("corr-0")}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := buildRecord(tt.ctx, stubCodec{}, orders.OrderPlacedBinding, &orders.OrderPlaced{OrderID: "order-1"}, tt.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if room := cap(r.Headers) - len(r.Headers); room < 3 {
+				t.Fatalf("record has %d headers and room for %d more, want room for 3 trace headers", len(r.Headers), room)
+			}
+		})
+	}
+}
+
 // Event ids from the buffered generator are distinct version 4 UUIDs,
 // across more than one refill of its buffer.
 func TestNewEventID(t *testing.T) {
