@@ -142,7 +142,7 @@ func notFound(err error) bool {
 func ownedSubjects(ctx context.Context, cl *sr.Client, url string, known []string, own Ownership) ([]string, error) {
 	listed, err := cl.Subjects(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: list subjects: %v (is --against the registry's base URL?)", ErrRegistry, url, err)
+		return nil, fmt.Errorf("%w: %s: list subjects (GET /subjects, to find the tree's deleted subjects): %v (is --against the registry's base URL, and may its credentials list subjects?)", ErrRegistry, url, err)
 	}
 	have := map[string]bool{}
 	for _, s := range known {
@@ -178,8 +178,10 @@ func ownedSubjects(ctx context.Context, cl *sr.Client, url string, known []strin
 		})
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
+	for _, err := range errs {
+		if err != nil {
+			return nil, err // the first, not one per subject of a failing registry
+		}
 	}
 	var out []string
 	for i, s := range cands {
