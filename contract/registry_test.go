@@ -3,12 +3,12 @@ package contract_test
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/contrail-events/contrail/contract"
 	"github.com/contrail-events/contrail/registry"
+	"github.com/contrail-events/contrail/registry/registrytest"
 	"github.com/contrail-events/contrail/schemas"
 )
 
@@ -17,16 +17,7 @@ import (
 // credentials, and checks that no error holds the password.
 func TestRegistryClientBasicAuth(t *testing.T) {
 	const pw = "s3cret-pw"
-	reg, err := registry.Open(context.Background(), registry.NewMemoryStore())
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := registry.NewServer(reg, registry.WithBasicAuth(map[string]string{"ci": pw}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
+	srvURL := registrytest.Serve(t, registry.WithBasicAuth(map[string]string{"ci": pw}))
 	set, err := schemas.Default()
 	if err != nil {
 		t.Fatal(err)
@@ -35,17 +26,17 @@ func TestRegistryClientBasicAuth(t *testing.T) {
 	if err != nil || len(cs) == 0 {
 		t.Fatalf("FromSet: %d contracts, %v", len(cs), err)
 	}
-	userURL := strings.Replace(srv.URL, "http://", "http://ci:"+pw+"@", 1)
+	userURL := strings.Replace(srvURL, "http://", "http://ci:"+pw+"@", 1)
 	tests := []struct {
 		name       string
 		url        string
 		user, pass string
 		wantErr    error // from Publish and Fetch; nil: both succeed
 	}{
-		{name: "none", url: srv.URL, wantErr: contract.ErrUnauthorized},
-		{name: "wrong password", url: srv.URL, user: "ci", pass: "wrong-pw", wantErr: contract.ErrUnauthorized},
+		{name: "none", url: srvURL, wantErr: contract.ErrUnauthorized},
+		{name: "wrong password", url: srvURL, user: "ci", pass: "wrong-pw", wantErr: contract.ErrUnauthorized},
 		{name: "unknown user in the URL", url: strings.Replace(userURL, "ci:", "eve:", 1), wantErr: contract.ErrUnauthorized},
-		{name: "arguments", url: srv.URL, user: "ci", pass: pw},
+		{name: "arguments", url: srvURL, user: "ci", pass: pw},
 		{name: "URL userinfo", url: userURL},
 		{name: "URL userinfo wins", url: userURL, user: "ci", pass: "wrong-pw"},
 	}
@@ -55,8 +46,8 @@ func TestRegistryClientBasicAuth(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if shown != srv.URL {
-				t.Fatalf("shown URL %q, want %q", shown, srv.URL)
+			if shown != srvURL {
+				t.Fatalf("shown URL %q, want %q", shown, srvURL)
 			}
 			pubs, err := contract.Publish(context.Background(), cl, cs)
 			if !errors.Is(err, tt.wantErr) || (err != nil && !errors.Is(err, contract.ErrRegistry)) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/contrail-events/contrail/contract"
 	"github.com/contrail-events/contrail/registry"
+	"github.com/contrail-events/contrail/registry/registrytest"
 	"github.com/contrail-events/contrail/schemas"
 )
 
@@ -22,17 +22,8 @@ import (
 // the other subjects are not, and an exception for it passes the check.
 func TestCheckAgainstRegistryDeletedSubject(t *testing.T) {
 	ctx := context.Background()
-	reg, err := registry.Open(ctx, registry.NewMemoryStore())
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := registry.NewServer(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	cl, err := sr.NewClient(sr.URLs(srv.URL))
+	srvURL := registrytest.Serve(t)
+	cl, err := sr.NewClient(sr.URLs(srvURL))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,22 +31,8 @@ func TestCheckAgainstRegistryDeletedSubject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	subjectOf := map[string]string{}
-	for _, e := range set.Events {
-		subjectOf[e.Type.FullName] = e.Subject
-	}
-	for _, typ := range set.Order() {
-		subj, ok := subjectOf[typ.FullName]
-		if !ok {
-			subj = typ.FullName
-		}
-		var refs []sr.SchemaReference
-		for _, r := range typ.References {
-			refs = append(refs, sr.SchemaReference{Name: r, Subject: r, Version: 1})
-		}
-		if _, err := cl.CreateSchema(ctx, subj, sr.Schema{Schema: typ.Text, References: refs}); err != nil {
-			t.Fatalf("register %s: %v", subj, err)
-		}
+	if _, err := registry.Push(ctx, cl, set, false, nil); err != nil {
+		t.Fatal(err)
 	}
 	foreign := map[string]string{
 		"billing-value": `{"type":"record","name":"Invoiced","namespace":"acme.billing","fields":[{"name":"id","type":"string"}]}`,
@@ -69,7 +46,7 @@ func TestCheckAgainstRegistryDeletedSubject(t *testing.T) {
 
 	dir := filepath.Join(t.TempDir(), "schemas")
 	copySchemas(t, dir)
-	code, out, errOut := runCLI(t, "check", "--schemas", dir, "--against", srv.URL)
+	code, out, errOut := runCLI(t, "check", "--schemas", dir, "--against", srvURL)
 	if code != exitOK {
 		t.Fatalf("unchanged tree against registry: exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -84,7 +61,7 @@ func TestCheckAgainstRegistryDeletedSubject(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, "contrail/orders/OrderCancelled.avsc")); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut = runCLI(t, "check", "--schemas", dir, "--against", srv.URL)
+	code, out, errOut = runCLI(t, "check", "--schemas", dir, "--against", srvURL)
 	deleted := "error SUBJECT_DELETED [orders-contrail.orders.OrderCancelled]"
 	if code != exitBreaking || !strings.Contains(out, deleted) || !strings.Contains(out, "registry orders-contrail.orders.OrderCancelled v1") {
 		t.Fatalf("event removed from the tree: exit %d, want %d and %q\n%s\n%s", code, exitBreaking, deleted, out, errOut)
@@ -92,7 +69,7 @@ func TestCheckAgainstRegistryDeletedSubject(t *testing.T) {
 	if n := strings.Count(out, "SUBJECT_DELETED"); n != 1 || strings.Contains(out, "billing-value") || strings.Contains(out, contract.SubjectPrefix) {
 		t.Fatalf("want exactly one SUBJECT_DELETED and no other team's or contract subject, got %d:\n%s", n, out)
 	}
-	code, out, _ = runCLI(t, "check", "--schemas", dir, "--against", srv.URL, "--format", "github-actions")
+	code, out, _ = runCLI(t, "check", "--schemas", dir, "--against", srvURL, "--format", "github-actions")
 	if code != exitBreaking || !strings.Contains(out, "::error file="+filepath.ToSlash(dir)+"/manifest.yaml,title=SUBJECT_DELETED::") {
 		t.Fatalf("github-actions: exit %d, want the annotation on the manifest\n%s", code, out)
 	}
@@ -104,7 +81,7 @@ func TestCheckAgainstRegistryDeletedSubject(t *testing.T) {
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut = runCLI(t, "check", "--schemas", dir, "--against", srv.URL)
+	code, out, errOut = runCLI(t, "check", "--schemas", dir, "--against", srvURL)
 	if code != exitOK || !strings.Contains(out, "1 silenced by exceptions") {
 		t.Fatalf("with an exception for the deleted subject: exit %d\n%s\n%s", code, out, errOut)
 	}

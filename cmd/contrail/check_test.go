@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"io/fs"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/contrail-events/contrail/registry"
+	"github.com/contrail-events/contrail/registry/registrytest"
 	"github.com/contrail-events/contrail/schemas"
 )
 
@@ -328,17 +328,8 @@ func equalCounts(a, b map[string]int) bool {
 // and a compatible working tree against it.
 func TestCheckAgainstRegistry(t *testing.T) {
 	ctx := context.Background()
-	reg, err := registry.Open(ctx, registry.NewMemoryStore())
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := registry.NewServer(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	cl, err := sr.NewClient(sr.URLs(srv.URL))
+	srvURL := registrytest.Serve(t)
+	cl, err := sr.NewClient(sr.URLs(srvURL))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,32 +338,18 @@ func TestCheckAgainstRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	subjectOf := map[string]string{}
-	for _, e := range set.Events {
-		subjectOf[e.Type.FullName] = e.Subject
-	}
-	for _, typ := range set.Order() {
-		subj, ok := subjectOf[typ.FullName]
-		if !ok {
-			subj = typ.FullName
-		}
-		var refs []sr.SchemaReference
-		for _, r := range typ.References {
-			refs = append(refs, sr.SchemaReference{Name: r, Subject: r, Version: 1})
-		}
-		if _, err := cl.CreateSchema(ctx, subj, sr.Schema{Schema: typ.Text, References: refs}); err != nil {
-			t.Fatalf("register %s: %v", subj, err)
-		}
+	if _, err := registry.Push(ctx, cl, set, false, nil); err != nil {
+		t.Fatal(err)
 	}
 
 	dir := filepath.Join(t.TempDir(), "schemas")
 	copySchemas(t, dir)
-	code, out, errOut := runCLI(t, "check", "--schemas", dir, "--against", srv.URL)
+	code, out, errOut := runCLI(t, "check", "--schemas", dir, "--against", srvURL)
 	if code != exitOK {
 		t.Fatalf("unchanged tree against registry: exit %d\n%s\n%s", code, out, errOut)
 	}
 	edit(t, filepath.Join(dir, "contrail/common/Money.avsc"), `"scale": 2`, `"scale": 3`)
-	code, out, errOut = runCLI(t, "check", "--schemas", dir, "--against", srv.URL, "--format", "json")
+	code, out, errOut = runCLI(t, "check", "--schemas", dir, "--against", srvURL, "--format", "json")
 	if code != exitBreaking || !strings.Contains(out, `"rule": "DECIMAL_SCALE_CHANGED"`) || !strings.Contains(out, `"writer": "registry contrail.common.Money v1"`) {
 		t.Fatalf("breaking tree against registry: exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -476,28 +453,19 @@ func TestCheckBaselineWithoutSchemas(t *testing.T) {
 // the environment `contrail registry push` reads; a password in the URL is
 // never printed.
 func TestCheckAgainstRegistryWithAuth(t *testing.T) {
-	reg, err := registry.Open(context.Background(), registry.NewMemoryStore())
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := registry.NewServer(reg, registry.WithBasicAuth(map[string]string{"ci": "s3cret"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
+	srvURL := registrytest.Serve(t, registry.WithBasicAuth(map[string]string{"ci": "s3cret"}))
 	dir := filepath.Join(t.TempDir(), "schemas")
 	copySchemas(t, dir)
-	withUser := strings.Replace(srv.URL, "http://", "http://ci:s3cret@", 1)
+	withUser := strings.Replace(srvURL, "http://", "http://ci:s3cret@", 1)
 	tests := []struct {
 		name    string
 		against string
 		env     []string // CONTRAIL_REGISTRY_USER, CONTRAIL_REGISTRY_PASSWORD
 		code    int
 	}{
-		{name: "no credentials", against: srv.URL, code: exitError},
+		{name: "no credentials", against: srvURL, code: exitError},
 		{name: "credentials in the URL", against: withUser, code: exitOK},
-		{name: "credentials from the environment", against: srv.URL, env: []string{"ci", "s3cret"}, code: exitOK},
+		{name: "credentials from the environment", against: srvURL, env: []string{"ci", "s3cret"}, code: exitOK},
 		{name: "wrong password", against: strings.Replace(withUser, "s3cret", "nope", 1), code: exitError},
 	}
 	for _, tt := range tests {

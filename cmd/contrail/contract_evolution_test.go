@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/contrail-events/contrail/broker"
+	"github.com/contrail-events/contrail/registry/registrytest"
 )
 
 // The evolution fixtures: three versions of the OrderPlaced slice of the
@@ -90,7 +91,7 @@ func TestEvolveOrderPlaced(t *testing.T) {
 	}
 	const n = 5
 	ctx := context.Background()
-	url := contractRegistry(t)
+	url := registrytest.Serve(t)
 	b, err := broker.New(broker.Addr("127.0.0.1:0"), broker.Topics(broker.Topic{Name: "orders", Partitions: 3}), broker.DeadLetterTopics(true))
 	if err != nil {
 		t.Fatal(err)

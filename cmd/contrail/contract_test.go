@@ -1,16 +1,15 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"io/fs"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/contrail-events/contrail/registry"
+	"github.com/contrail-events/contrail/registry/registrytest"
 	"github.com/contrail-events/contrail/schemas"
 )
 
@@ -50,21 +49,6 @@ func contractEdit(t *testing.T, file, old, new string) {
 	if err := os.WriteFile(file, []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func contractRegistry(t *testing.T) string {
-	t.Helper()
-	reg, err := registry.Open(context.Background(), registry.NewMemoryStore())
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := registry.NewServer(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv.URL
 }
 
 func TestContractExportVerify(t *testing.T) {
@@ -156,7 +140,7 @@ func TestContractVerifyErrors(t *testing.T) {
 // registry over HTTP, then verifies a breaking producer tree against the
 // registry's contracts alone.
 func TestContractPublishAndVerifyFromRegistry(t *testing.T) {
-	url := contractRegistry(t)
+	url := registrytest.Serve(t)
 	tree := contractTree(t)
 	cdir := filepath.Join(t.TempDir(), "contracts")
 	if code, out, e := runCLI(t, "contract", "export", "--schemas", tree, "--contracts", cdir, "--consumer", "inventory"); code != exitOK {
@@ -206,7 +190,7 @@ func TestContractSnapshot(t *testing.T) {
 // contracts: identical copies once, and a registry copy that differs from the
 // file (here: it relies on couponCode) is verified too.
 func TestContractVerifyFilesAndRegistry(t *testing.T) {
-	url := contractRegistry(t)
+	url := registrytest.Serve(t)
 	tree := contractTree(t)
 	cdir := filepath.Join(t.TempDir(), "contracts")
 	if code, out, e := runCLI(t, "contract", "export", "--schemas", tree, "--contracts", cdir, "--consumer", "inventory"); code != exitOK {
@@ -239,18 +223,9 @@ func TestContractVerifyFilesAndRegistry(t *testing.T) {
 // how to pass them, and the password is never printed.
 func TestContractRegistryBasicAuth(t *testing.T) {
 	const pw = "s3cret-pw"
-	reg, err := registry.Open(context.Background(), registry.NewMemoryStore())
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := registry.NewServer(reg, registry.WithBasicAuth(map[string]string{"ci": pw}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	withUser := strings.Replace(srv.URL, "http://", "http://ci:"+pw+"@", 1)
-	wrongPW := strings.Replace(srv.URL, "http://", "http://ci:wrong-pw@", 1)
+	srvURL := registrytest.Serve(t, registry.WithBasicAuth(map[string]string{"ci": pw}))
+	withUser := strings.Replace(srvURL, "http://", "http://ci:"+pw+"@", 1)
+	wrongPW := strings.Replace(srvURL, "http://", "http://ci:wrong-pw@", 1)
 
 	tree := contractTree(t)
 	cdir := filepath.Join(t.TempDir(), "contracts")
@@ -265,14 +240,14 @@ func TestContractRegistryBasicAuth(t *testing.T) {
 		wantErr  []string // in stderr of both publish and verify
 		wantVerf string   // in verify's stdout on success
 	}{
-		{name: "no credentials", url: srv.URL, code: exitError,
-			wantErr: []string{"HTTP 401", "rejected the credentials", "CONTRAIL_REGISTRY_USER", srv.URL}},
+		{name: "no credentials", url: srvURL, code: exitError,
+			wantErr: []string{"HTTP 401", "rejected the credentials", "CONTRAIL_REGISTRY_USER", srvURL}},
 		{name: "wrong password in the URL", url: wrongPW, code: exitError,
-			wantErr: []string{"HTTP 401", "CONTRAIL_REGISTRY_PASSWORD", srv.URL}},
-		{name: "wrong password from the environment", url: srv.URL, env: []string{"ci", "wrong-pw"}, code: exitError,
+			wantErr: []string{"HTTP 401", "CONTRAIL_REGISTRY_PASSWORD", srvURL}},
+		{name: "wrong password from the environment", url: srvURL, env: []string{"ci", "wrong-pw"}, code: exitError,
 			wantErr: []string{"HTTP 401"}},
 		{name: "credentials in the URL", url: withUser, code: exitOK, wantVerf: "compatible: 3 subjects"},
-		{name: "credentials from the environment", url: srv.URL, env: []string{"ci", pw}, code: exitOK, wantVerf: "compatible: 3 subjects"},
+		{name: "credentials from the environment", url: srvURL, env: []string{"ci", pw}, code: exitOK, wantVerf: "compatible: 3 subjects"},
 		{name: "the URL's credentials win over the environment", url: withUser, env: []string{"ci", "wrong-pw"}, code: exitOK, wantVerf: "compatible: 3 subjects"},
 		{name: "URL that does not parse", url: "http://ci:" + pw + "@127.0.0.1:port", code: exitError,
 			wantErr: []string{"registry URL does not parse", "invalid port"}},
@@ -311,8 +286,8 @@ func TestContractRegistryBasicAuth(t *testing.T) {
 					t.Fatalf("publish: %s", out)
 				case i == 1 && !strings.Contains(out, tt.wantVerf):
 					t.Fatalf("verify: want %q:\n%s", tt.wantVerf, out)
-				case i == 2 && !strings.Contains(out, srv.URL):
-					t.Fatalf("verify json does not name the registry %s:\n%s", srv.URL, out)
+				case i == 2 && !strings.Contains(out, srvURL):
+					t.Fatalf("verify json does not name the registry %s:\n%s", srvURL, out)
 				}
 			}
 		})

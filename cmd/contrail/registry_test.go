@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/contrail-events/contrail/registry"
+	"github.com/contrail-events/contrail/registry/registrytest"
 )
 
 // TestRegistryServeHelperProcess is not a test: TestRegistryRestartAfterKill
@@ -160,23 +160,8 @@ func TestRegistryRestartAfterKill(t *testing.T) {
 	}
 }
 
-func newInProcessRegistry(t *testing.T) string {
-	t.Helper()
-	reg, err := registry.Open(context.Background(), registry.NewMemoryStore())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := registry.NewServer(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
-	return ts.URL
-}
-
 func TestRegistryPushDryRun(t *testing.T) {
-	url := newInProcessRegistry(t)
+	url := registrytest.Serve(t)
 	code, out, errOut := runCLI(t, "registry", "push", "--registry", url, "--dry-run")
 	if code != exitOK || !strings.Contains(out, "would register  orders-contrail.orders.OrderPlaced") ||
 		!strings.Contains(out, "would set compatibility FULL_TRANSITIVE") {
@@ -195,7 +180,7 @@ func TestRegistryPushDryRun(t *testing.T) {
 }
 
 func TestRegistryPushIncompatible(t *testing.T) {
-	url := newInProcessRegistry(t)
+	url := registrytest.Serve(t)
 	// An earlier OrderShipped without the repo's required fields: the repo's
 	// schema cannot read its data, so BACKWARD refuses it.
 	old := `{"type":"record","name":"OrderShipped","namespace":"contrail.shipping","fields":[{"name":"legacy","type":"string"}]}`

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,7 +15,7 @@ import (
 	"github.com/contrail-events/contrail/compat"
 	"github.com/contrail-events/contrail/compat/baseline"
 	"github.com/contrail-events/contrail/contract"
-	"github.com/contrail-events/contrail/registry"
+	"github.com/contrail-events/contrail/registry/registrytest"
 	"github.com/contrail-events/contrail/schemas"
 )
 
@@ -24,21 +23,12 @@ import (
 // on a loopback port and returns its URL and a client for it.
 func startRegistry(t *testing.T) (string, *sr.Client) {
 	t.Helper()
-	reg, err := registry.Open(context.Background(), registry.NewMemoryStore())
+	srvURL := registrytest.Serve(t)
+	cl, err := sr.NewClient(sr.URLs(srvURL))
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := registry.NewServer(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	cl, err := sr.NewClient(sr.URLs(srv.URL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return srv.URL, cl
+	return srvURL, cl
 }
 
 // ownedTree is a working tree with one event, shop.orders.Placed, on topic

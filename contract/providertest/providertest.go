@@ -25,7 +25,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -41,6 +40,7 @@ import (
 	"github.com/contrail-events/contrail/contract"
 	"github.com/contrail-events/contrail/events"
 	"github.com/contrail-events/contrail/registry"
+	"github.com/contrail-events/contrail/registry/registrytest"
 	"github.com/contrail-events/contrail/registry/serde"
 	"github.com/contrail-events/contrail/schemas"
 	"github.com/contrail-events/contrail/services/flowkit"
@@ -98,16 +98,7 @@ func Start(t testing.TB) *Env {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 
-	reg, err := registry.Open(ctx, registry.NewMemoryStore())
-	if err != nil {
-		t.Fatalf("providertest: %v", err)
-	}
-	h, err := registry.NewServer(reg)
-	if err != nil {
-		t.Fatalf("providertest: %v", err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
+	regURL := registrytest.Serve(t)
 
 	var topics []broker.Topic
 	for _, tp := range set.Topics {
@@ -122,7 +113,7 @@ func Start(t testing.TB) *Env {
 	}
 	t.Cleanup(func() { _ = b.Close() })
 
-	cl, err := sr.NewClient(sr.URLs(srv.URL))
+	cl, err := sr.NewClient(sr.URLs(regURL))
 	if err != nil {
 		t.Fatalf("providertest: %v", err)
 	}
@@ -139,7 +130,7 @@ func Start(t testing.TB) *Env {
 	}
 	t.Cleanup(pub.Close)
 
-	e := &Env{Brokers: b.Addr(), RegistryURL: srv.URL, Set: set, Contracts: cs, registry: cl, codec: codec, pub: pub, root: root,
+	e := &Env{Brokers: b.Addr(), RegistryURL: regURL, Set: set, Contracts: cs, registry: cl, codec: codec, pub: pub, root: root,
 		inputs: map[string]bool{}, changed: make(chan struct{})}
 	var names []string
 	for _, tp := range set.Topics {

@@ -3,7 +3,6 @@ package runtime_test
 import (
 	"context"
 	"io"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/hamba/avro/v2"
@@ -12,6 +11,7 @@ import (
 	"github.com/contrail-events/contrail/broker"
 	"github.com/contrail-events/contrail/events"
 	"github.com/contrail-events/contrail/registry"
+	"github.com/contrail-events/contrail/registry/registrytest"
 	"github.com/contrail-events/contrail/registry/serde"
 	"github.com/contrail-events/contrail/schemas"
 )
@@ -90,17 +90,8 @@ func startBroker(t testing.TB, opts ...broker.Opt) string {
 // startRegistry runs Contrail's registry over HTTP and returns a serde on it.
 func startRegistry(t testing.TB) (*serde.Serde, string) {
 	t.Helper()
-	reg, err := registry.Open(context.Background(), registry.NewMemoryStore())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := registry.NewServer(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	cl, err := sr.NewClient(sr.URLs(hs.URL))
+	url := registrytest.Serve(t)
+	cl, err := sr.NewClient(sr.URLs(url))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,5 +108,5 @@ func startRegistry(t testing.TB) (*serde.Serde, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, hs.URL
+	return s, url
 }
