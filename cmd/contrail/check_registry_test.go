@@ -10,9 +10,6 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/contrail-events/contrail/contract"
-	"github.com/contrail-events/contrail/registry"
-	"github.com/contrail-events/contrail/registry/registrytest"
-	"github.com/contrail-events/contrail/schemas"
 )
 
 // TestCheckAgainstRegistryDeletedSubject: the repository's schemas are
@@ -22,18 +19,7 @@ import (
 // the other subjects are not, and an exception for it passes the check.
 func TestCheckAgainstRegistryDeletedSubject(t *testing.T) {
 	ctx := context.Background()
-	srvURL := registrytest.Serve(t)
-	cl, err := sr.NewClient(sr.URLs(srvURL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := schemas.Load(filepath.Join("..", "..", "schemas"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := registry.Push(ctx, cl, set, false, nil); err != nil {
-		t.Fatal(err)
-	}
+	srvURL, cl := servePushed(t)
 	foreign := map[string]string{
 		"billing-value": `{"type":"record","name":"Invoiced","namespace":"acme.billing","fields":[{"name":"id","type":"string"}]}`,
 		contract.SubjectPrefix + "audit.orders-contrail.orders.OrderCancelled": `{"type":"record","name":"OrderCancelled","namespace":"contrail.orders","fields":[]}`,

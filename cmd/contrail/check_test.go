@@ -323,24 +323,30 @@ func equalCounts(a, b map[string]int) bool {
 	return true
 }
 
-// TestCheckAgainstRegistry registers the repository's schemas (with
-// references) in Contrail's registry over real HTTP, then checks a breaking
-// and a compatible working tree against it.
-func TestCheckAgainstRegistry(t *testing.T) {
-	ctx := context.Background()
-	srvURL := registrytest.Serve(t)
-	cl, err := sr.NewClient(sr.URLs(srvURL))
+// servePushed starts our registry over HTTP with the repository's schemas
+// pushed as `contrail registry push` does, and returns its URL and a client.
+func servePushed(t *testing.T) (string, *sr.Client) {
+	t.Helper()
+	url := registrytest.Serve(t)
+	cl, err := sr.NewClient(sr.URLs(url))
 	if err != nil {
 		t.Fatal(err)
 	}
-
 	set, err := schemas.Load(filepath.Join("..", "..", "schemas"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := registry.Push(ctx, cl, set, false, nil); err != nil {
+	if _, err := registry.Push(context.Background(), cl, set, false, nil); err != nil {
 		t.Fatal(err)
 	}
+	return url, cl
+}
+
+// TestCheckAgainstRegistry registers the repository's schemas (with
+// references) in Contrail's registry over real HTTP, then checks a breaking
+// and a compatible working tree against it.
+func TestCheckAgainstRegistry(t *testing.T) {
+	srvURL, _ := servePushed(t)
 
 	dir := filepath.Join(t.TempDir(), "schemas")
 	copySchemas(t, dir)
