@@ -17,7 +17,7 @@ import (
 var knownEnv = map[string]bool{
 	"KAFKA_BROKERS": true, "CONTRAIL_BROKERS": true, "SCHEMA_REGISTRY_URL": true, "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO": true,
 	"CONTRAIL_DATA_DIR": true, "CONTRAIL_HTTP_ADDR": true, "CONTRAIL_GROUP": true, "CONTRAIL_INSTANCE_ID": true,
-	"CONTRAIL_REGISTER_SCHEMAS": true, "CONTRAIL_AUTO_REGISTER": true,
+	"CONTRAIL_REGISTER_SCHEMAS": true, "CONTRAIL_AUTO_REGISTER": true, "CONTRAIL_SQLITE_SYNC": true,
 	"KAFKA_TLS": true, "KAFKA_TLS_CA_FILE": true, "KAFKA_TLS_CERT_FILE": true, "KAFKA_TLS_KEY_FILE": true, "KAFKA_TLS_SERVER_NAME": true,
 	"KAFKA_SASL_MECHANISM": true, "KAFKA_SASL_USERNAME": true, "KAFKA_SASL_PASSWORD": true,
 	"OTEL_SERVICE_NAME": true, "OTEL_EXPORTER_OTLP_ENDPOINT": true, "OTEL_EXPORTER_OTLP_PROTOCOL": true,
@@ -91,6 +91,9 @@ func TestComposeFile(t *testing.T) {
 			cfg := flowkit.FromEnv(name, func(k string) string { return s.Environment[k] })
 			if err := cfg.Validate(); err != nil {
 				t.Fatalf("env gives an invalid config: %v", err)
+			}
+			if cfg.Durability != flowkit.DurabilityFull {
+				t.Errorf("durability %v, want full: production loses no committed state change on power loss", cfg.Durability)
 			}
 			if len(cfg.Brokers) != 1 || !strings.HasPrefix(cfg.Brokers[0], "redpanda:") {
 				t.Errorf("brokers %v, want redpanda", cfg.Brokers)
