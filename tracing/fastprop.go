@@ -2,6 +2,7 @@ package tracing
 
 import (
 	"context"
+	"encoding/binary"
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -25,7 +26,16 @@ const (
 )
 
 // isTraceHeader reports whether key is one of traceHeaders, ignoring case.
+// Small enough to inline: most keys are told apart by their length alone.
 func isTraceHeader(key string) bool {
+	switch len(key) {
+	case len(HeaderTraceParent), len(HeaderTraceState), len(HeaderBaggage), len(HeaderUberTraceID):
+		return isTraceHeaderKey(key)
+	}
+	return false
+}
+
+func isTraceHeaderKey(key string) bool {
 	switch len(key) {
 	case len(HeaderTraceParent):
 		return keyEqual(key, HeaderTraceParent)
@@ -83,28 +93,25 @@ func injectRecord(ctx context.Context, sc trace.SpanContext, r *kgo.Record, with
 	}
 	buf := headerBytes(size)
 	tid, sid := sc.TraceID(), sc.SpanID()
-	tp := buf[:traceParentLen:traceParentLen]
+	t0, t1, t2, t3, s0, s1 := hexIDs(&tid, &sid)
+	tp := (*[traceParentLen]byte)(buf[:traceParentLen])
 	tp[0], tp[1], tp[2] = '0', '0', '-'
-	hexTo(tp[3:35], tid[:])
-	tp[35] = '-'
-	hexTo(tp[36:52], sid[:])
-	tp[52] = '-'
+	putHexIDs(tp[3:35], tp[36:52], t0, t1, t2, t3, s0, s1)
+	tp[35], tp[52] = '-', '-'
 	flags := byte(sc.TraceFlags() & (trace.FlagsSampled | trace.FlagsRandom))
 	tp[53], tp[54] = hexDigits[flags>>4], hexDigits[flags&0x0f]
-	hs = append(hs, kgo.RecordHeader{Key: HeaderTraceParent, Value: tp})
+	hs = appendHeader(hs, HeaderTraceParent, tp[:])
 	if ts.Len() > 0 {
-		hs = append(hs, kgo.RecordHeader{Key: HeaderTraceState, Value: []byte(ts.String())})
+		hs = appendHeader(hs, HeaderTraceState, []byte(ts.String()))
 	}
 	if uberToo {
-		u := buf[traceParentLen:size:size]
-		copy(u[0:32], tp[3:35])
-		u[32] = ':'
-		copy(u[33:49], tp[36:52])
-		u[49], u[50], u[51], u[52] = ':', '0', ':', '0'
+		u := (*[uberTraceIDLen]byte)(buf[traceParentLen:size])
+		putHexIDs(u[0:32], u[33:49], t0, t1, t2, t3, s0, s1)
+		u[32], u[49], u[50], u[51], u[52] = ':', ':', '0', ':', '0'
 		if sc.IsSampled() {
 			u[52] = '1'
 		}
-		hs = append(hs, kgo.RecordHeader{Key: HeaderUberTraceID, Value: u})
+		hs = appendHeader(hs, HeaderUberTraceID, u[:])
 	}
 	r.Headers = hs
 	if bg.Len() > 0 {
@@ -114,12 +121,101 @@ func injectRecord(ctx context.Context, sc trace.SpanContext, r *kgo.Record, with
 
 const hexDigits = "0123456789abcdef"
 
-// hexTo writes src as lower-case hex into dst, which is 2*len(src) long.
-func hexTo(dst, src []byte) {
-	for i, b := range src {
-		dst[2*i] = hexDigits[b>>4]
-		dst[2*i+1] = hexDigits[b&0x0f]
-	}
+// SWAR ("SIMD within a register") hex: eight characters or four bytes at a
+// time in one uint64, loaded and stored little-endian so that byte i of the
+// text is byte i of the word on every machine.
+const (
+	lsb = 0x0101010101010101 // 0x01 in every byte
+	msb = 0x8080808080808080 // 0x80 in every byte
+)
+
+// hexEncode4 returns the eight lower-case hex characters of the four bytes
+// of u (byte i in bits 8i..8i+7), in the same order.
+func hexEncode4(u uint32) uint64 {
+	x := uint64(u)
+	x = (x | x<<16) & 0x0000ffff0000ffff
+	x = (x | x<<8) & 0x00ff00ff00ff00ff // byte i alone in 16-bit lane i
+	// The high nibble first, then the low one: one nibble a byte.
+	return hexEncodeNibbles(x>>4&0x000f000f000f000f | (x&0x000f000f000f000f)<<8)
+}
+
+// hexDecode8 decodes eight lower-case hex characters (character i in bits
+// 8i..8i+7) into four bytes in the same order. bad is zero if every
+// character is one of 0-9 a-f, non-zero otherwise.
+func hexDecode8(x uint64) (u uint32, bad uint64) {
+	// The value of a valid character is its low nibble, plus 9 for a
+	// letter (bit 6 set). An invalid one gets some value up to 24; it is
+	// caught by encoding the values back: only valid characters survive
+	// the round trip, and values of 16 or more (from 'g' to 'o') are
+	// rejected outright. No step carries out of its byte.
+	n := x&(0x0f*lsb) + x>>6&lsb*9
+	bad = n&(0x10*lsb) | (hexEncodeNibbles(n) ^ x)
+	t := (n<<4 | n>>8) & 0x00ff00ff00ff00ff
+	t = (t | t>>8) & 0x0000ffff0000ffff
+	return uint32(t | t>>16), bad
+}
+
+// hexEncodeNibbles turns each byte of n, a value up to 24, into the
+// lower-case hex digit of that value (bytes of 16 or more give letters past
+// 'f').
+func hexEncodeNibbles(n uint64) uint64 {
+	// Values 10-24 carry into bit 4 when 6 is added; none leaves its byte.
+	letters := (n + 6*lsb) >> 4 & lsb
+	return n + '0'*lsb + letters*('a'-'0'-10)
+}
+
+// hexIDs returns the lower-case hex of a trace id (t0-t3) and a span id
+// (s0, s1), eight characters a word. Words in registers rather than an
+// array: storing them twice then costs no trip through memory.
+func hexIDs(tid *trace.TraceID, sid *trace.SpanID) (t0, t1, t2, t3, s0, s1 uint64) {
+	le := binary.LittleEndian
+	return hexEncode4(le.Uint32(tid[0:4])), hexEncode4(le.Uint32(tid[4:8])),
+		hexEncode4(le.Uint32(tid[8:12])), hexEncode4(le.Uint32(tid[12:16])),
+		hexEncode4(le.Uint32(sid[0:4])), hexEncode4(le.Uint32(sid[4:8]))
+}
+
+// putHexIDs stores hexIDs' words: the trace id's 32 characters in t, the
+// span id's 16 in s.
+func putHexIDs(t, s []byte, t0, t1, t2, t3, s0, s1 uint64) {
+	le := binary.LittleEndian
+	t, s = t[:32], s[:16]
+	le.PutUint64(t[0:8], t0)
+	le.PutUint64(t[8:16], t1)
+	le.PutUint64(t[16:24], t2)
+	le.PutUint64(t[24:32], t3)
+	le.PutUint64(s[0:8], s0)
+	le.PutUint64(s[8:16], s1)
+}
+
+// appendHeader appends the header key: value, writing its fields in place
+// (appending a composite literal builds it on the stack first and copies
+// it, which stalls on the fresh stores).
+func appendHeader(hs []kgo.RecordHeader, key string, value []byte) []kgo.RecordHeader {
+	hs = append(hs, kgo.RecordHeader{})
+	h := &hs[len(hs)-1]
+	h.Key, h.Value = key, value
+	return hs
+}
+
+// decodeIDs decodes the trace id (32 lower-case hex characters at t) and
+// span id (16 at s) into tid and sid, and reports whether every character
+// was one of 0-9 a-f.
+func decodeIDs(tid *trace.TraceID, sid *trace.SpanID, t, s []byte) bool {
+	le := binary.LittleEndian
+	t, s = t[:32], s[:16]
+	u0, b0 := hexDecode8(le.Uint64(t[0:8]))
+	u1, b1 := hexDecode8(le.Uint64(t[8:16]))
+	u2, b2 := hexDecode8(le.Uint64(t[16:24]))
+	u3, b3 := hexDecode8(le.Uint64(t[24:32]))
+	u4, b4 := hexDecode8(le.Uint64(s[0:8]))
+	u5, b5 := hexDecode8(le.Uint64(s[8:16]))
+	le.PutUint32(tid[0:4], u0)
+	le.PutUint32(tid[4:8], u1)
+	le.PutUint32(tid[8:12], u2)
+	le.PutUint32(tid[12:16], u3)
+	le.PutUint32(sid[0:4], u4)
+	le.PutUint32(sid[4:8], u5)
+	return b0|b1|b2|b3|b4|b5 == 0
 }
 
 // slabSize is the size of the blocks header values are carved from: about
@@ -154,28 +250,34 @@ func extractRecord(ctx context.Context, r *kgo.Record) (context.Context, trace.S
 	var hasTP, hasTS, hasUber, hasBag bool
 	for i := len(r.Headers) - 1; i >= 0; i-- {
 		h := &r.Headers[i]
-		switch {
-		case !hasTP && keyEqual(h.Key, HeaderTraceParent):
-			tp, hasTP = h.Value, true
-		case !hasTS && keyEqual(h.Key, HeaderTraceState):
-			ts, hasTS = h.Value, true
-		case !hasUber && keyEqual(h.Key, HeaderUberTraceID):
-			hasUber = true
-		case !hasBag && keyEqual(h.Key, HeaderBaggage):
-			hasBag = true
+		switch len(h.Key) { // the last header of each name wins
+		case len(HeaderTraceParent):
+			if !hasTP && keyEqual(h.Key, HeaderTraceParent) {
+				tp, hasTP = h.Value, true
+			}
+		case len(HeaderTraceState):
+			if !hasTS && keyEqual(h.Key, HeaderTraceState) {
+				ts, hasTS = h.Value, true
+			}
+		case len(HeaderUberTraceID):
+			hasUber = hasUber || keyEqual(h.Key, HeaderUberTraceID)
+		case len(HeaderBaggage):
+			hasBag = hasBag || keyEqual(h.Key, HeaderBaggage)
 		}
 	}
 	if hasBag {
 		ctx = bag.Extract(ctx, RecordCarrier(r))
 	}
-	if sc, ok := parseTraceParent(tp); ok {
+	var cfg trace.SpanContextConfig
+	if parseTraceParent(tp, &cfg) {
 		if len(ts) > 0 {
 			// As in TraceContext, a bad tracestate is dropped, not fatal.
 			if state, err := trace.ParseTraceState(string(ts)); err == nil {
-				sc = sc.WithTraceState(state)
+				cfg.TraceState = state
 			}
 		}
-		return contextWithSpanContext(ctx, sc), sc // sc is remote already
+		sc := trace.NewSpanContext(cfg)
+		return contextWithSpanContext(ctx, sc), sc
 	}
 	return extractUber(ctx, r, hasUber)
 }
@@ -192,48 +294,36 @@ func extractUber(ctx context.Context, r *kgo.Record, has bool) (context.Context,
 	return out, trace.SpanContextFromContext(out)
 }
 
-// parseTraceParent parses a W3C traceparent exactly as OpenTelemetry's
-// TraceContext does (FuzzFastPathMatchesPropagator holds it to that):
+// parseTraceParent parses a W3C traceparent into cfg (ids, flags and
+// Remote) and reports whether it is valid, exactly as OpenTelemetry's
+// TraceContext decides (FuzzFastPathMatchesPropagator holds it to that):
 // fixed-width lowercase-hex parts, version ff invalid, version 00 without
 // extra fields or reserved flag bits, ids not all zero.
-func parseTraceParent(v []byte) (trace.SpanContext, bool) {
-	if len(v) < 55 || v[2] != '-' || v[35] != '-' || v[52] != '-' {
-		return trace.SpanContext{}, false
+func parseTraceParent(v []byte, cfg *trace.SpanContextConfig) bool {
+	if len(v) < traceParentLen || v[2] != '-' || v[35] != '-' || v[52] != '-' {
+		return false
 	}
-	if len(v) > 55 && v[55] != '-' {
-		return trace.SpanContext{}, false
+	if len(v) > traceParentLen && v[traceParentLen] != '-' {
+		return false
 	}
-	var ver, flags [1]byte
-	if !lowerHex(ver[:], v[0:2]) || ver[0] == 0xff {
-		return trace.SpanContext{}, false
+	ver, okVer := hexByte(v[0], v[1])
+	flags, okFlags := hexByte(v[53], v[54])
+	if !okVer || !okFlags || ver == 0xff || ver == 0 && (len(v) > traceParentLen+1 || flags > 3) {
+		return false
 	}
-	var cfg trace.SpanContextConfig
-	if !lowerHex(cfg.TraceID[:], v[3:35]) || !lowerHex(cfg.SpanID[:], v[36:52]) || !lowerHex(flags[:], v[53:55]) {
-		return trace.SpanContext{}, false
-	}
-	if ver[0] == 0 && (len(v) > 56 || flags[0] > 3) {
-		return trace.SpanContext{}, false
-	}
-	cfg.TraceFlags = trace.TraceFlags(flags[0]) & (trace.FlagsSampled | trace.FlagsRandom)
+	cfg.TraceFlags = trace.TraceFlags(flags) & (trace.FlagsSampled | trace.FlagsRandom)
 	cfg.Remote = true
-	sc := trace.NewSpanContext(cfg)
-	return sc, sc.IsValid()
+	return decodeIDs(&cfg.TraceID, &cfg.SpanID, v[3:35], v[36:52]) && cfg.TraceID.IsValid() && cfg.SpanID.IsValid()
 }
 
-// lowerHex decodes lower-case hex src into dst (len(src) == 2*len(dst)).
-func lowerHex(dst, src []byte) bool {
-	src = src[:2*len(dst)]
-	var bad byte
-	for i := range dst {
-		hi, lo := hexVal[src[2*i]], hexVal[src[2*i+1]]
-		bad |= hi | lo
-		dst[i] = hi<<4 | lo&0x0f
-	}
-	return bad&0xf0 == 0
+// hexByte decodes the two lower-case hex characters hi and lo.
+func hexByte(hi, lo byte) (byte, bool) {
+	h, l := hexVal[hi], hexVal[lo]
+	return h<<4 | l&0x0f, (h|l)&0xf0 == 0
 }
 
 // hexVal maps '0'-'9' and 'a'-'f' to their value and every other byte to
-// 0xff, so one OR over a whole id tells whether any digit was bad.
+// 0xff, so one OR over several digits tells whether any was bad.
 var hexVal = func() (t [256]byte) {
 	for i := range t {
 		t[i] = 0xff

@@ -61,3 +61,44 @@ func FuzzFastPathMatchesPropagator(f *testing.F) {
 		}
 	})
 }
+
+// TestInjectRecordValues: the values injectRecord writes are exact and
+// capacity-capped (appending to one never reaches another), for sampled and
+// unsampled contexts, with and without uber-trace-id.
+func TestInjectRecordValues(t *testing.T) {
+	tid := trace.TraceID{0x0a, 0xf7, 0x65, 0x19, 0x16, 0xcd, 0x43, 0xdd, 0x84, 0x48, 0xeb, 0x21, 0x1c, 0x80, 0x31, 0x9c}
+	sid := trace.SpanID{0xb7, 0xad, 0x6b, 0x71, 0x69, 0x20, 0x33, 0x31}
+	tests := []struct {
+		name     string
+		flags    trace.TraceFlags
+		withUber bool
+		tp, uber string // uber "" means no uber-trace-id header
+	}{
+		{name: "sampled", flags: trace.FlagsSampled, tp: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", uber: "0af7651916cd43dd8448eb211c80319c:b7ad6b7169203331:0:1"},
+		{name: "sampled, random", flags: trace.FlagsSampled | trace.FlagsRandom, tp: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-03", uber: "0af7651916cd43dd8448eb211c80319c:b7ad6b7169203331:0:1"},
+		{name: "unsampled with uber", withUber: true, tp: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00", uber: "0af7651916cd43dd8448eb211c80319c:b7ad6b7169203331:0:0"},
+		{name: "unsampled without uber", tp: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: tt.flags})
+			r := &kgo.Record{Headers: []kgo.RecordHeader{{Key: "a", Value: []byte("1")}, {Key: "TraceParent", Value: []byte("stale")}}}
+			injectRecord(context.Background(), sc, r, tt.withUber)
+			want := map[string]string{"a": "1", HeaderTraceParent: tt.tp}
+			if tt.uber != "" {
+				want[HeaderUberTraceID] = tt.uber
+			}
+			if len(r.Headers) != len(want) {
+				t.Fatalf("headers %v, want %v", r.Headers, want)
+			}
+			for _, h := range r.Headers {
+				if want[h.Key] != string(h.Value) {
+					t.Fatalf("header %s = %q, want %q", h.Key, h.Value, want[h.Key])
+				}
+				if h.Key != "a" && cap(h.Value) != len(h.Value) {
+					t.Fatalf("header %s has capacity %d for %d bytes", h.Key, cap(h.Value), len(h.Value))
+				}
+			}
+		})
+	}
+}

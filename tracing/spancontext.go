@@ -23,40 +23,82 @@ func contextWithSpanContext(ctx context.Context, sc trace.SpanContext) context.C
 	if !spanKeyOK {
 		return trace.ContextWithSpanContext(ctx, sc)
 	}
-	return &spanContextCtx{Context: ctx, span: spanOnly{sc: sc}}
+	cfg := trace.SpanContextConfig{
+		TraceID: sc.TraceID(), SpanID: sc.SpanID(), TraceFlags: sc.TraceFlags(),
+		TraceState: sc.TraceState(), Remote: sc.IsRemote(),
+	}
+	return newSpanContextCtx(ctx, &cfg)
 }
 
-// spanContextCtx holds a non-recording span on top of a parent context.
+// newSpanContextCtx returns ctx with cfg's non-recording span, in one
+// allocation.
+func newSpanContextCtx(ctx context.Context, cfg *trace.SpanContextConfig) *spanContextCtx {
+	var c *spanContextCtx
+	if cfg.TraceState.Len() > 0 {
+		// Still one allocation: the trace state travels in the same block.
+		w := &struct {
+			spanContextCtx
+			x spanExtra
+		}{x: spanExtra{ts: cfg.TraceState}}
+		c = &w.spanContextCtx
+		c.spanExtra = &w.x
+	} else {
+		c = new(spanContextCtx)
+	}
+	c.Context = ctx
+	c.tid, c.sid = cfg.TraceID, cfg.SpanID
+	c.flags, c.remote = cfg.TraceFlags, cfg.Remote
+	return c
+}
+
+// spanContextCtx holds a non-recording span on top of a parent context. It
+// keeps the span context's parts rather than a trace.SpanContext, and its
+// trace state behind a pointer that is nil when there is none, so it fits
+// 64 bytes (a trace.SpanContext alone is 64).
 type spanContextCtx struct {
 	context.Context
-	span spanOnly
+	*spanExtra
+	tid    trace.TraceID
+	sid    trace.SpanID
+	flags  trace.TraceFlags
+	remote bool
+}
+
+// spanExtra is a spanContextCtx's trace state. Embedding it also makes
+// ctxSpan a trace.Span: embedded.Span is never called, only required.
+type spanExtra struct {
+	embedded.Span
+	ts trace.TraceState
 }
 
 func (c *spanContextCtx) Value(key any) any {
 	if key == spanKey {
-		return &c.span // points into c: no allocation
+		return (*ctxSpan)(c) // the same pointer: no allocation
 	}
 	return c.Context.Value(key)
 }
 
-// spanOnly is a non-recording span that only carries its SpanContext and
-// does nothing else, as the trace package's own one does. (Embedding
-// noop.Span would carry a second, unused SpanContext.)
-type spanOnly struct {
-	embedded.Span
-	sc trace.SpanContext
-}
+// ctxSpan is the non-recording span a spanContextCtx holds: it only
+// carries its SpanContext and does nothing else, as the trace package's own
+// one does.
+type ctxSpan spanContextCtx
 
-func (s *spanOnly) SpanContext() trace.SpanContext        { return s.sc }
-func (*spanOnly) End(...trace.SpanEndOption)              {}
-func (*spanOnly) AddEvent(string, ...trace.EventOption)   {}
-func (*spanOnly) AddLink(trace.Link)                      {}
-func (*spanOnly) IsRecording() bool                       { return false }
-func (*spanOnly) RecordError(error, ...trace.EventOption) {}
-func (*spanOnly) SetStatus(codes.Code, string)            {}
-func (*spanOnly) SetName(string)                          {}
-func (*spanOnly) SetAttributes(...attribute.KeyValue)     {}
-func (*spanOnly) TracerProvider() trace.TracerProvider    { return noop.NewTracerProvider() }
+func (s *ctxSpan) SpanContext() trace.SpanContext {
+	cfg := trace.SpanContextConfig{TraceID: s.tid, SpanID: s.sid, TraceFlags: s.flags, Remote: s.remote}
+	if s.spanExtra != nil {
+		cfg.TraceState = s.ts
+	}
+	return trace.NewSpanContext(cfg)
+}
+func (*ctxSpan) End(...trace.SpanEndOption)              {}
+func (*ctxSpan) AddEvent(string, ...trace.EventOption)   {}
+func (*ctxSpan) AddLink(trace.Link)                      {}
+func (*ctxSpan) IsRecording() bool                       { return false }
+func (*ctxSpan) RecordError(error, ...trace.EventOption) {}
+func (*ctxSpan) SetStatus(codes.Code, string)            {}
+func (*ctxSpan) SetName(string)                          {}
+func (*ctxSpan) SetAttributes(...attribute.KeyValue)     {}
+func (*ctxSpan) TracerProvider() trace.TracerProvider    { return noop.NewTracerProvider() }
 
 // keyProbe records the key the first Value call asks for.
 type keyProbe struct {
@@ -88,11 +130,20 @@ func init() {
 // spanKeyWorks checks that a spanContextCtx is read back exactly, and
 // that a span set on top of it wins.
 func spanKeyWorks() bool {
-	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2}, Remote: true})
-	ctx := &spanContextCtx{Context: context.Background(), span: spanOnly{sc: sc}}
-	if !trace.SpanContextFromContext(ctx).Equal(sc) || trace.SpanFromContext(ctx).IsRecording() {
-		return false
+	ts, _ := trace.ParseTraceState("k=v")
+	for _, sc := range []trace.SpanContext{
+		trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2}, Remote: true}),
+		trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{4}, SpanID: trace.SpanID{5}, TraceFlags: trace.FlagsSampled, TraceState: ts}),
+	} {
+		cfg := trace.SpanContextConfig{TraceID: sc.TraceID(), SpanID: sc.SpanID(), TraceFlags: sc.TraceFlags(), TraceState: sc.TraceState(), Remote: sc.IsRemote()}
+		ctx := newSpanContextCtx(context.Background(), &cfg)
+		if !trace.SpanContextFromContext(ctx).Equal(sc) || trace.SpanFromContext(ctx).IsRecording() {
+			return false
+		}
+		other := sc.WithSpanID(trace.SpanID{3})
+		if !trace.SpanContextFromContext(trace.ContextWithSpanContext(ctx, other)).Equal(other) {
+			return false
+		}
 	}
-	other := sc.WithSpanID(trace.SpanID{3})
-	return trace.SpanContextFromContext(trace.ContextWithSpanContext(ctx, other)).Equal(other)
+	return true
 }

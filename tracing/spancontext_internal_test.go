@@ -3,6 +3,7 @@ package tracing
 import (
 	"context"
 	"testing"
+	"unsafe"
 
 	"go.opentelemetry.io/otel/baggage"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -59,5 +60,45 @@ func TestContextWithSpanContext(t *testing.T) {
 	<-ctx.Done()
 	if ctx.Err() != context.Canceled {
 		t.Fatalf("Err = %v, want Canceled", ctx.Err())
+	}
+}
+
+// TestContextWithSpanContextParts: every part of the span context comes
+// back (trace state, flags, remote or not), in one allocation even with a
+// trace state, and the context stays in the 64-byte size class.
+func TestContextWithSpanContextParts(t *testing.T) {
+	if n := unsafe.Sizeof(spanContextCtx{}); n > 64 {
+		t.Fatalf("spanContextCtx is %d bytes, want at most 64", n)
+	}
+	ts, err := trace.ParseTraceState("congo=t61rcWkgMzE,rojo=00f067aa0ba902b7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := trace.SpanContextConfig{TraceID: trace.TraceID{0xff, 1}, SpanID: trace.SpanID{2, 0xee}}
+	tests := []struct {
+		name   string
+		modify func(*trace.SpanContextConfig)
+	}{
+		{name: "plain", modify: func(*trace.SpanContextConfig) {}},
+		{name: "remote", modify: func(c *trace.SpanContextConfig) { c.Remote = true }},
+		{name: "sampled", modify: func(c *trace.SpanContextConfig) { c.TraceFlags = trace.FlagsSampled }},
+		{name: "random flag", modify: func(c *trace.SpanContextConfig) { c.TraceFlags = trace.FlagsRandom | trace.FlagsSampled }},
+		{name: "trace state", modify: func(c *trace.SpanContextConfig) { c.TraceState = ts; c.Remote = true }},
+		{name: "invalid", modify: func(c *trace.SpanContextConfig) { *c = trace.SpanContextConfig{} }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := base
+			tt.modify(&cfg)
+			sc := trace.NewSpanContext(cfg)
+			ctx := contextWithSpanContext(context.Background(), sc)
+			got := trace.SpanContextFromContext(ctx)
+			if !got.Equal(sc) || got.IsRemote() != sc.IsRemote() || got.TraceState().String() != sc.TraceState().String() {
+				t.Fatalf("span context %v, want %v", got, sc)
+			}
+			if n := testing.AllocsPerRun(100, func() { _ = contextWithSpanContext(context.Background(), sc) }); n != 1 {
+				t.Fatalf("%v allocations, want 1", n)
+			}
+		})
 	}
 }
