@@ -276,8 +276,7 @@ func extractRecord(ctx context.Context, r *kgo.Record) (context.Context, trace.S
 				cfg.TraceState = state
 			}
 		}
-		sc := trace.NewSpanContext(cfg)
-		return contextWithSpanContext(ctx, sc), sc
+		return contextWithConfig(ctx, &cfg), trace.NewSpanContext(cfg)
 	}
 	return extractUber(ctx, r, hasUber)
 }

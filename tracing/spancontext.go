@@ -30,46 +30,72 @@ func contextWithSpanContext(ctx context.Context, sc trace.SpanContext) context.C
 	return newSpanContextCtx(ctx, &cfg)
 }
 
+// contextWithConfig is contextWithSpanContext(ctx,
+// trace.NewSpanContext(*cfg)) without building the span context first.
+func contextWithConfig(ctx context.Context, cfg *trace.SpanContextConfig) context.Context {
+	if !spanKeyOK {
+		return trace.ContextWithSpanContext(ctx, trace.NewSpanContext(*cfg))
+	}
+	return newSpanContextCtx(ctx, cfg)
+}
+
 // newSpanContextCtx returns ctx with cfg's non-recording span, in one
 // allocation.
 func newSpanContextCtx(ctx context.Context, cfg *trace.SpanContextConfig) *spanContextCtx {
 	var c *spanContextCtx
-	if cfg.TraceState.Len() > 0 {
-		// Still one allocation: the trace state travels in the same block.
+	if i := int(cfg.TraceFlags)<<1 | b2i(cfg.Remote); i < len(commonTails) && cfg.TraceState.Len() == 0 {
+		c = &spanContextCtx{spanTail: &commonTails[i]}
+	} else {
+		// Still one allocation: the tail travels in the same block.
 		w := &struct {
 			spanContextCtx
-			x spanExtra
-		}{x: spanExtra{ts: cfg.TraceState}}
+			tail spanTail
+		}{tail: spanTail{flags: cfg.TraceFlags, remote: cfg.Remote, ts: cfg.TraceState}}
 		c = &w.spanContextCtx
-		c.spanExtra = &w.x
-	} else {
-		c = new(spanContextCtx)
+		c.spanTail = &w.tail
 	}
 	c.Context = ctx
 	c.tid, c.sid = cfg.TraceID, cfg.SpanID
-	c.flags, c.remote = cfg.TraceFlags, cfg.Remote
 	return c
 }
 
-// spanContextCtx holds a non-recording span on top of a parent context. It
-// keeps the span context's parts rather than a trace.SpanContext, and its
-// trace state behind a pointer that is nil when there is none, so it fits
-// 64 bytes (a trace.SpanContext alone is 64).
-type spanContextCtx struct {
-	context.Context
-	*spanExtra
-	tid    trace.TraceID
-	sid    trace.SpanID
-	flags  trace.TraceFlags
-	remote bool
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
-// spanExtra is a spanContextCtx's trace state. Embedding it also makes
-// ctxSpan a trace.Span: embedded.Span is never called, only required.
-type spanExtra struct {
-	embedded.Span
-	ts trace.TraceState
+// spanContextCtx holds a non-recording span on top of a parent context. It
+// keeps the span context's ids, and the rest (flags, remote, trace state)
+// behind a pointer, usually to one of the shared commonTails, so it fits
+// 48 bytes (a trace.SpanContext alone is 64).
+type spanContextCtx struct {
+	context.Context
+	*spanTail
+	tid trace.TraceID
+	sid trace.SpanID
 }
+
+// spanTail is the part of a span context besides its ids. Embedding it
+// also makes ctxSpan a trace.Span: embedded.Span is never called, only
+// required.
+type spanTail struct {
+	embedded.Span
+	flags  trace.TraceFlags
+	remote bool
+	ts     trace.TraceState
+}
+
+// commonTails are the tails without a trace state and with only the sampled
+// and random flags (all that traceparent carries over), at index
+// flags<<1 | remote. Shared and never written.
+var commonTails = func() (t [8]spanTail) {
+	for i := range t {
+		t[i].flags, t[i].remote = trace.TraceFlags(i>>1), i&1 == 1
+	}
+	return t
+}()
 
 func (c *spanContextCtx) Value(key any) any {
 	if key == spanKey {
@@ -84,11 +110,7 @@ func (c *spanContextCtx) Value(key any) any {
 type ctxSpan spanContextCtx
 
 func (s *ctxSpan) SpanContext() trace.SpanContext {
-	cfg := trace.SpanContextConfig{TraceID: s.tid, SpanID: s.sid, TraceFlags: s.flags, Remote: s.remote}
-	if s.spanExtra != nil {
-		cfg.TraceState = s.ts
-	}
-	return trace.NewSpanContext(cfg)
+	return trace.NewSpanContext(trace.SpanContextConfig{TraceID: s.tid, SpanID: s.sid, TraceFlags: s.flags, TraceState: s.ts, Remote: s.remote})
 }
 func (*ctxSpan) End(...trace.SpanEndOption)              {}
 func (*ctxSpan) AddEvent(string, ...trace.EventOption)   {}

@@ -65,10 +65,11 @@ func TestContextWithSpanContext(t *testing.T) {
 
 // TestContextWithSpanContextParts: every part of the span context comes
 // back (trace state, flags, remote or not), in one allocation even with a
-// trace state, and the context stays in the 64-byte size class.
+// trace state or unusual flags, and the context stays in the 48-byte size
+// class.
 func TestContextWithSpanContextParts(t *testing.T) {
-	if n := unsafe.Sizeof(spanContextCtx{}); n > 64 {
-		t.Fatalf("spanContextCtx is %d bytes, want at most 64", n)
+	if n := unsafe.Sizeof(spanContextCtx{}); n > 48 {
+		t.Fatalf("spanContextCtx is %d bytes, want at most 48", n)
 	}
 	ts, err := trace.ParseTraceState("congo=t61rcWkgMzE,rojo=00f067aa0ba902b7")
 	if err != nil {
@@ -84,6 +85,9 @@ func TestContextWithSpanContextParts(t *testing.T) {
 		{name: "sampled", modify: func(c *trace.SpanContextConfig) { c.TraceFlags = trace.FlagsSampled }},
 		{name: "random flag", modify: func(c *trace.SpanContextConfig) { c.TraceFlags = trace.FlagsRandom | trace.FlagsSampled }},
 		{name: "trace state", modify: func(c *trace.SpanContextConfig) { c.TraceState = ts; c.Remote = true }},
+		{name: "trace state, not remote", modify: func(c *trace.SpanContextConfig) { c.TraceState = ts }},
+		{name: "unknown flags", modify: func(c *trace.SpanContextConfig) { c.TraceFlags = 0xfd; c.Remote = true }},
+		{name: "flag 4", modify: func(c *trace.SpanContextConfig) { c.TraceFlags = 4 }},
 		{name: "invalid", modify: func(c *trace.SpanContextConfig) { *c = trace.SpanContextConfig{} }},
 	}
 	for _, tt := range tests {
@@ -93,7 +97,7 @@ func TestContextWithSpanContextParts(t *testing.T) {
 			sc := trace.NewSpanContext(cfg)
 			ctx := contextWithSpanContext(context.Background(), sc)
 			got := trace.SpanContextFromContext(ctx)
-			if !got.Equal(sc) || got.IsRemote() != sc.IsRemote() || got.TraceState().String() != sc.TraceState().String() {
+			if !got.Equal(sc) || got.IsRemote() != sc.IsRemote() || got.TraceFlags() != sc.TraceFlags() || got.TraceState().String() != sc.TraceState().String() {
 				t.Fatalf("span context %v, want %v", got, sc)
 			}
 			if n := testing.AllocsPerRun(100, func() { _ = contextWithSpanContext(context.Background(), sc) }); n != 1 {
