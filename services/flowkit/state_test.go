@@ -21,7 +21,7 @@ const (
 
 type kvStore struct{ *flowkit.State[*kvTx] }
 
-type kvTx struct{ t flowkit.Tx }
+type kvTx struct{ tx flowkit.Tx }
 
 func newKV(ctx context.Context, db *sql.DB, emit flowkit.Emitter) (*kvStore, error) {
 	st, err := flowkit.NewState(ctx, db, emit, func(t flowkit.Tx) *kvTx { return &kvTx{t} }, qPut, qGet)
@@ -33,18 +33,18 @@ func newKV(ctx context.Context, db *sql.DB, emit flowkit.Emitter) (*kvStore, err
 
 // add is a handler: it adds v to k once per event id and emits the new sum.
 func (t *kvTx) add(ctx context.Context, eventID, k string, v int) error {
-	fresh, err := t.t.Seen(ctx, eventID)
+	fresh, err := t.tx.Seen(ctx, eventID)
 	if err != nil || !fresh {
 		return err
 	}
-	if _, err := t.t.Exec(ctx, qPut, k, v); err != nil {
+	if _, err := t.tx.Exec(ctx, qPut, k, v); err != nil {
 		return err
 	}
 	var sum int
-	if err := t.t.QueryRow(ctx, qGet, k).Scan(&sum); err != nil {
+	if err := t.tx.QueryRow(ctx, qGet, k).Scan(&sum); err != nil {
 		return err
 	}
-	return t.t.Emit(ctx, sum)
+	return t.tx.Emit(ctx, sum)
 }
 
 type emitted struct{ evs []any }

@@ -107,14 +107,12 @@ CREATE TABLE IF NOT EXISTS reservations (
 // DDL is the SQL that creates the store's tables (idempotent).
 func DDL() string { return ddl }
 
-// Store is the inventory's state. Safe for concurrent use.
-type Store struct {
-	db   *sql.DB
-	emit flowkit.Emitter
-	sql  *flowkit.Statements
-}
+// Store is the inventory's state: the shared flowkit.State (DB, Close,
+// Batch, In) over the stock and reservations tables. Safe for concurrent
+// use.
+type Store struct{ *flowkit.State[*Tx] }
 
-// The statements a consumed event runs, prepared once by Prepare.
+// The statements a consumed event runs, prepared once by NewStore.
 const (
 	qReservationStatus = `SELECT status FROM reservations WHERE order_id = ?`
 	qAvailable         = `SELECT available FROM stock WHERE sku = ?`
@@ -126,50 +124,34 @@ const (
 		ON CONFLICT(order_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`
 )
 
-// Prepare prepares the statements the event handlers run, so they are not
-// parsed on every event. Call it once, before handling events and outside
-// any transaction; without it the store works, only slower.
-func (s *Store) Prepare(ctx context.Context) error {
-	st, err := flowkit.Prepare(ctx, s.db, qReservationStatus, qAvailable, qReserve, qRelease, qShip, qReservation, qPutReservation)
-	if err != nil {
-		return fmt.Errorf("inventory: %w", err)
-	}
-	s.sql = st
-	return nil
-}
-
 // OpenStore opens or creates the store at path and seeds every SKU of seed
 // that is not stocked yet (existing SKUs keep their counts, so a restart
 // never resets stock).
 func OpenStore(ctx context.Context, path string, seed map[string]int, emit flowkit.Emitter) (*Store, error) {
-	db, err := flowkit.OpenDB(ctx, path, ddl)
-	if err != nil {
-		return nil, err
-	}
-	s := NewStore(db, emit)
-	if err := s.Prepare(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	if err := s.Seed(ctx, seed); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return s, nil
+	return flowkit.OpenStore(ctx, path, ddl, emit, func(ctx context.Context, db *sql.DB, emit flowkit.Emitter) (*Store, error) {
+		s, err := NewStore(ctx, db, emit)
+		if err != nil {
+			return nil, err
+		}
+		return s, s.Seed(ctx, seed)
+	})
 }
 
-// NewStore returns a store on an open database whose tables exist.
-func NewStore(db *sql.DB, emit flowkit.Emitter) *Store { return &Store{db: db, emit: emit} }
-
-// DB returns the underlying database.
-func (s *Store) DB() *sql.DB { return s.db }
-
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// NewStore returns a store on an open database whose tables exist (see DDL)
+// and prepares the statements its handlers run; call it outside any
+// transaction on db. emit receives the emitted events (nil drops them).
+func NewStore(ctx context.Context, db *sql.DB, emit flowkit.Emitter) (*Store, error) {
+	st, err := flowkit.NewState(ctx, db, emit, func(t flowkit.Tx) *Tx { return &Tx{t} },
+		qReservationStatus, qAvailable, qReserve, qRelease, qShip, qReservation, qPutReservation)
+	if err != nil {
+		return nil, fmt.Errorf("inventory: %w", err)
+	}
+	return &Store{st}, nil
+}
 
 // Seed stocks every SKU of seed that has no row yet.
 func (s *Store) Seed(ctx context.Context, seed map[string]int) error {
-	return flowkit.InTx(ctx, s.db, func(tx *sql.Tx) error {
+	return flowkit.InTx(ctx, s.DB(), func(tx *sql.Tx) error {
 		for sku, n := range seed {
 			if n < 0 {
 				return fmt.Errorf("inventory: seed %s with %d units: stock cannot be negative", sku, n)
@@ -182,36 +164,9 @@ func (s *Store) Seed(ctx context.Context, seed map[string]int) error {
 	})
 }
 
-// Tx applies consumed events in one transaction; see Store.Batch. Not safe
-// for concurrent use.
-type Tx struct {
-	s  *Store
-	tx *sql.Tx
-	// inboxed: the caller's transaction already holds the event's inbox
-	// row (the runtime's inbox), so the store's own dedupe row is skipped.
-	inboxed bool
-}
-
-// seen records eventID in the store's inbox unless the caller's inbox
-// already did, and reports whether the event is new.
-func (t *Tx) seen(ctx context.Context, eventID string) (bool, error) {
-	if t.inboxed {
-		return true, nil
-	}
-	return flowkit.MarkSeen(ctx, t.tx, eventID)
-}
-
-// Batch runs fn in one transaction, committed when fn returns nil.
-func (s *Store) Batch(ctx context.Context, fn func(*Tx) error) error {
-	return flowkit.InTx(ctx, s.db, func(tx *sql.Tx) error { return fn(&Tx{s: s, tx: tx}) })
-}
-
-func (t *Tx) emit(ctx context.Context, ev any) error {
-	if t.s.emit == nil {
-		return nil
-	}
-	return t.s.emit.Emit(ctx, t.tx, ev)
-}
+// Tx applies consumed events in one transaction; see Store.Batch and
+// Store.In. Not safe for concurrent use.
+type Tx struct{ tx flowkit.Tx }
 
 // merge sums quantities per SKU, sorted by SKU, so an order listing a SKU
 // twice reserves the sum and locks rows in a fixed order.
@@ -232,12 +187,12 @@ func merge(lines []Line) []Line {
 // OrderPlaced for an order that already has a reservation decision changes
 // nothing, even under a new event id.
 func (t *Tx) OrderPlaced(ctx context.Context, rec flowkit.Record, orderID string, lines []Line) error {
-	fresh, err := t.seen(ctx, rec.EventID)
+	fresh, err := t.tx.Seen(ctx, rec.EventID)
 	if err != nil || !fresh {
 		return err
 	}
 	var status string
-	err = t.s.sql.QueryRow(ctx, t.tx, qReservationStatus, orderID).Scan(&status)
+	err = t.tx.QueryRow(ctx, qReservationStatus, orderID).Scan(&status)
 	if err == nil {
 		return nil
 	}
@@ -248,7 +203,7 @@ func (t *Tx) OrderPlaced(ctx context.Context, rec flowkit.Record, orderID string
 	var short []ShortLine
 	for _, l := range want {
 		var avail int
-		err := t.s.sql.QueryRow(ctx, t.tx, qAvailable, l.SKU).Scan(&avail)
+		err := t.tx.QueryRow(ctx, qAvailable, l.SKU).Scan(&avail)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("inventory: read stock of %s: %w", l.SKU, err)
 		}
@@ -265,7 +220,7 @@ func (t *Tx) OrderPlaced(ctx context.Context, rec flowkit.Record, orderID string
 		ev = Rejected{Meta: meta, OrderID: orderID, Short: short}
 	} else {
 		for _, l := range want {
-			if _, err := t.s.sql.Exec(ctx, t.tx, qReserve, l.Quantity, l.Quantity, l.SKU); err != nil {
+			if _, err := t.tx.Exec(ctx, qReserve, l.Quantity, l.Quantity, l.SKU); err != nil {
 				return fmt.Errorf("inventory: reserve %s: %w", l.SKU, err)
 			}
 		}
@@ -273,12 +228,12 @@ func (t *Tx) OrderPlaced(ctx context.Context, rec flowkit.Record, orderID string
 	if err := t.putReservation(ctx, orderID, resID, status, want); err != nil {
 		return err
 	}
-	return t.emit(ctx, ev)
+	return t.tx.Emit(ctx, ev)
 }
 
 func (t *Tx) putReservation(ctx context.Context, orderID, resID, status string, lines []Line) error {
 	js, _ := json.Marshal(lines)
-	_, err := t.s.sql.Exec(ctx, t.tx, qPutReservation,
+	_, err := t.tx.Exec(ctx, qPutReservation,
 		orderID, resID, status, string(js), time.Now().UnixMilli())
 	if err != nil {
 		return fmt.Errorf("inventory: store reservation of %s: %w", orderID, err)
@@ -288,7 +243,7 @@ func (t *Tx) putReservation(ctx context.Context, orderID, resID, status string, 
 
 func (t *Tx) reservation(ctx context.Context, orderID string) (resID, status string, lines []Line, ok bool, err error) {
 	var js string
-	err = t.s.sql.QueryRow(ctx, t.tx, qReservation, orderID).Scan(&resID, &status, &js)
+	err = t.tx.QueryRow(ctx, qReservation, orderID).Scan(&resID, &status, &js)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", "", nil, false, nil
 	}
@@ -305,7 +260,7 @@ func (t *Tx) reservation(ctx context.Context, orderID string) (resID, status str
 // InventoryReleased. A cancel for an order never seen marks it so a late
 // OrderPlaced reserves nothing.
 func (t *Tx) OrderCancelled(ctx context.Context, rec flowkit.Record, orderID string) error {
-	fresh, err := t.seen(ctx, rec.EventID)
+	fresh, err := t.tx.Seen(ctx, rec.EventID)
 	if err != nil || !fresh {
 		return err
 	}
@@ -320,19 +275,19 @@ func (t *Tx) OrderCancelled(ctx context.Context, rec flowkit.Record, orderID str
 		return nil
 	}
 	for _, l := range lines {
-		if _, err := t.s.sql.Exec(ctx, t.tx, qRelease, l.Quantity, l.Quantity, l.SKU); err != nil {
+		if _, err := t.tx.Exec(ctx, qRelease, l.Quantity, l.Quantity, l.SKU); err != nil {
 			return fmt.Errorf("inventory: release %s: %w", l.SKU, err)
 		}
 	}
 	if err := t.putReservation(ctx, orderID, resID, StatusReleased, lines); err != nil {
 		return err
 	}
-	return t.emit(ctx, Released{Meta: flowkit.NewMeta(orderID, rec.EventID), OrderID: orderID, ReservationID: resID, Lines: lines})
+	return t.tx.Emit(ctx, Released{Meta: flowkit.NewMeta(orderID, rec.EventID), OrderID: orderID, ReservationID: resID, Lines: lines})
 }
 
 // OrderReady moves orderID's reservation from reserved to shipped.
 func (t *Tx) OrderReady(ctx context.Context, rec flowkit.Record, orderID string) error {
-	fresh, err := t.seen(ctx, rec.EventID)
+	fresh, err := t.tx.Seen(ctx, rec.EventID)
 	if err != nil || !fresh {
 		return err
 	}
@@ -341,7 +296,7 @@ func (t *Tx) OrderReady(ctx context.Context, rec flowkit.Record, orderID string)
 		return err
 	}
 	for _, l := range lines {
-		if _, err := t.s.sql.Exec(ctx, t.tx, qShip, l.Quantity, l.Quantity, l.SKU); err != nil {
+		if _, err := t.tx.Exec(ctx, qShip, l.Quantity, l.Quantity, l.SKU); err != nil {
 			return fmt.Errorf("inventory: ship %s: %w", l.SKU, err)
 		}
 	}
@@ -370,7 +325,7 @@ type StockReport struct {
 // Stock reads every SKU in one snapshot.
 func (s *Store) Stock(ctx context.Context) (StockReport, error) {
 	rep := StockReport{Conserved: true, Totals: SKU{SKU: "*"}, Reservations: map[string]int{}}
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.DB().BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return rep, fmt.Errorf("inventory: stock: %w", err)
 	}
@@ -419,7 +374,7 @@ func (s *Store) Stock(ctx context.Context) (StockReport, error) {
 // ReservationOf returns the status of orderID's reservation ("" if none).
 func (s *Store) ReservationOf(ctx context.Context, orderID string) (string, error) {
 	var st string
-	err := s.db.QueryRowContext(ctx, `SELECT status FROM reservations WHERE order_id = ?`, orderID).Scan(&st)
+	err := s.DB().QueryRowContext(ctx, `SELECT status FROM reservations WHERE order_id = ?`, orderID).Scan(&st)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
@@ -434,9 +389,3 @@ func ShortDetail(short []ShortLine) string {
 	}
 	return strings.Join(parts, "; ")
 }
-
-// In returns a Tx that applies events inside tx, the runtime's inbox
-// transaction: the caller commits it, and its inbox row already dedupes the
-// event by id, so the store writes no second one. Effects stay keyed by
-// order id either way.
-func (s *Store) In(tx *sql.Tx) *Tx { return &Tx{s: s, tx: tx, inboxed: true} }

@@ -34,9 +34,6 @@ func ConfigFromEnv() Config { return flowkit.FromEnv(Name, nil) }
 // Run runs the order service until ctx ends: the HTTP API, the handlers of
 // the inventory, payment and shipping events, and the outbox relay.
 func Run(ctx context.Context, cfg Config, o flowkit.HostOpts) error {
-	cfg.Service = Name
-	cfg.SetDefaults()
-	o.DDL = ddl
 	pubs := make(chan Published, 8192)
 	o.OnPublished = func(r *kgo.Record) {
 		p := Published{OrderID: string(r.Key), EventID: runtime.HeaderValue(r, runtime.HeaderEventID), Partition: r.Partition, Offset: r.Offset}
@@ -46,22 +43,14 @@ func Run(ctx context.Context, cfg Config, o flowkit.HostOpts) error {
 		default: // history keeps -1 for this one rather than stall the producer
 		}
 	}
-	h, err := flowkit.NewHost(ctx, cfg, o)
-	if err != nil {
-		return err
-	}
-	s, err := NewStore(ctx, h.DB, h.Outbox(toEvent))
-	if err != nil {
-		h.Close()
-		return err
-	}
-	s.ResolveVersions(flowkit.NewSchemaVersions(h.Registry))
-	Register(h.Router, s)
-	Routes(h.Engine, s)
-	mctx, stop := context.WithCancel(ctx)
-	defer stop()
-	go markPublished(mctx, s, pubs, h.Log)
-	return h.Run(ctx)
+	svc := flowkit.Service[*Store]{Name: Name, DDL: ddl, Events: toEvent, Open: NewStore,
+		Start: func(ctx context.Context, h *flowkit.Host, s *Store) error {
+			s.ResolveVersions(flowkit.NewSchemaVersions(h.Registry))
+			go markPublished(ctx, s, pubs, h.Log)
+			return nil
+		},
+		Handlers: Register, Routes: Routes}
+	return svc.Run(ctx, cfg, o)
 }
 
 // markPublished records where emitted events landed, a batch per

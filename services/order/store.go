@@ -185,16 +185,7 @@ func (s *Store) MarkPublished(ctx context.Context, ps []Published) error {
 // OpenStore opens or creates the store at path. emit receives the events
 // the store emits, inside the transaction that changes the state.
 func OpenStore(ctx context.Context, path string, emit flowkit.Emitter) (*Store, error) {
-	db, err := flowkit.OpenDB(ctx, path, ddl)
-	if err != nil {
-		return nil, err
-	}
-	s, err := NewStore(ctx, db, emit)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	return s, nil
+	return flowkit.OpenStore(ctx, path, ddl, emit, NewStore)
 }
 
 // NewStore returns a store on an open database whose tables exist (see

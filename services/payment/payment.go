@@ -115,14 +115,12 @@ CREATE INDEX IF NOT EXISTS ledger_order ON ledger(order_id);
 // DDL is the SQL that creates the store's tables (idempotent).
 func DDL() string { return ddl }
 
-// Store is the payment service's state. Safe for concurrent use.
-type Store struct {
-	db   *sql.DB
-	emit flowkit.Emitter
-	sql  *flowkit.Statements
-}
+// Store is the payment service's state: the shared flowkit.State (DB,
+// Close, Batch, In) over the payments and ledger tables. Safe for
+// concurrent use.
+type Store struct{ *flowkit.State[*Tx] }
 
-// The statements a consumed event runs, prepared once by Prepare.
+// The statements a consumed event runs, prepared once by NewStore.
 const (
 	qLedger  = `INSERT INTO ledger(order_id, payment_id, kind, amount, at) VALUES(?, ?, ?, ?, ?)`
 	qStatus  = `SELECT status FROM payments WHERE order_id = ?`
@@ -131,73 +129,28 @@ const (
 		ON CONFLICT(order_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`
 )
 
-// Prepare prepares the statements the event handlers run, so they are not
-// parsed on every event. Call it once, before handling events and outside
-// any transaction; without it the store works, only slower.
-func (s *Store) Prepare(ctx context.Context) error {
-	st, err := flowkit.Prepare(ctx, s.db, qLedger, qStatus, qPayment, qPut)
-	if err != nil {
-		return fmt.Errorf("payment: %w", err)
-	}
-	s.sql = st
-	return nil
-}
-
 // OpenStore opens or creates the store at path.
 func OpenStore(ctx context.Context, path string, emit flowkit.Emitter) (*Store, error) {
-	db, err := flowkit.OpenDB(ctx, path, ddl)
+	return flowkit.OpenStore(ctx, path, ddl, emit, NewStore)
+}
+
+// NewStore returns a store on an open database whose tables exist (see DDL)
+// and prepares the statements its handlers run; call it outside any
+// transaction on db. emit receives the emitted events (nil drops them).
+func NewStore(ctx context.Context, db *sql.DB, emit flowkit.Emitter) (*Store, error) {
+	st, err := flowkit.NewState(ctx, db, emit, func(t flowkit.Tx) *Tx { return &Tx{t} }, qLedger, qStatus, qPayment, qPut)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("payment: %w", err)
 	}
-	s := NewStore(db, emit)
-	if err := s.Prepare(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return s, nil
+	return &Store{st}, nil
 }
 
-// NewStore returns a store on an open database whose tables exist.
-func NewStore(db *sql.DB, emit flowkit.Emitter) *Store { return &Store{db: db, emit: emit} }
-
-// DB returns the underlying database.
-func (s *Store) DB() *sql.DB { return s.db }
-
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
-
-// Tx applies consumed events in one transaction; see Store.Batch.
-type Tx struct {
-	s  *Store
-	tx *sql.Tx
-	// inboxed: the caller's transaction already holds the event's inbox
-	// row (the runtime's inbox), so the store's own dedupe row is skipped.
-	inboxed bool
-}
-
-// seen records eventID in the store's inbox unless the caller's inbox
-// already did, and reports whether the event is new.
-func (t *Tx) seen(ctx context.Context, eventID string) (bool, error) {
-	if t.inboxed {
-		return true, nil
-	}
-	return flowkit.MarkSeen(ctx, t.tx, eventID)
-}
-
-// Batch runs fn in one transaction, committed when fn returns nil.
-func (s *Store) Batch(ctx context.Context, fn func(*Tx) error) error {
-	return flowkit.InTx(ctx, s.db, func(tx *sql.Tx) error { return fn(&Tx{s: s, tx: tx}) })
-}
-
-func (t *Tx) emit(ctx context.Context, ev any) error {
-	if t.s.emit == nil {
-		return nil
-	}
-	return t.s.emit.Emit(ctx, t.tx, ev)
-}
+// Tx applies consumed events in one transaction; see Store.Batch and
+// Store.In. Not safe for concurrent use.
+type Tx struct{ tx flowkit.Tx }
 
 func (t *Tx) ledger(ctx context.Context, orderID, paymentID, kind string, amount flowkit.Cents) error {
-	_, err := t.s.sql.Exec(ctx, t.tx, qLedger, orderID, paymentID, kind, amount, time.Now().UnixMilli())
+	_, err := t.tx.Exec(ctx, qLedger, orderID, paymentID, kind, amount, time.Now().UnixMilli())
 	if err != nil {
 		return fmt.Errorf("payment: ledger %s: %w", kind, err)
 	}
@@ -205,7 +158,7 @@ func (t *Tx) ledger(ctx context.Context, orderID, paymentID, kind string, amount
 }
 
 func (t *Tx) put(ctx context.Context, orderID, paymentID, status string, amount flowkit.Cents, currency, code, msg string) error {
-	_, err := t.s.sql.Exec(ctx, t.tx, qPut,
+	_, err := t.tx.Exec(ctx, qPut,
 		orderID, paymentID, status, amount, currency, code, msg, time.Now().UnixMilli())
 	if err != nil {
 		return fmt.Errorf("payment: store payment of %s: %w", orderID, err)
@@ -216,12 +169,12 @@ func (t *Tx) put(ctx context.Context, orderID, paymentID, status string, amount 
 // OrderPlaced charges the order through the fake provider, at most once per
 // order, and emits PaymentConfirmed or PaymentFailed.
 func (t *Tx) OrderPlaced(ctx context.Context, rec flowkit.Record, c Charge) error {
-	fresh, err := t.seen(ctx, rec.EventID)
+	fresh, err := t.tx.Seen(ctx, rec.EventID)
 	if err != nil || !fresh {
 		return err
 	}
 	var status string
-	err = t.s.sql.QueryRow(ctx, t.tx, qStatus, c.OrderID).Scan(&status)
+	err = t.tx.QueryRow(ctx, qStatus, c.OrderID).Scan(&status)
 	if err == nil {
 		return nil // decided before: never charge twice
 	}
@@ -233,7 +186,7 @@ func (t *Tx) OrderPlaced(ctx context.Context, rec flowkit.Record, c Charge) erro
 		if err := t.put(ctx, c.OrderID, "", StatusDeclined, c.Total, c.Currency, code, msg); err != nil {
 			return err
 		}
-		return t.emit(ctx, Failed{Meta: meta, OrderID: c.OrderID, Code: code, Message: msg})
+		return t.tx.Emit(ctx, Failed{Meta: meta, OrderID: c.OrderID, Code: code, Message: msg})
 	}
 	pid := uuid.NewString()
 	if err := t.ledger(ctx, c.OrderID, pid, "CHARGE", c.Total); err != nil {
@@ -242,19 +195,19 @@ func (t *Tx) OrderPlaced(ctx context.Context, rec flowkit.Record, c Charge) erro
 	if err := t.put(ctx, c.OrderID, pid, StatusCharged, c.Total, c.Currency, "", ""); err != nil {
 		return err
 	}
-	return t.emit(ctx, Confirmed{Meta: meta, OrderID: c.OrderID, PaymentID: pid, Amount: c.Total, Currency: c.Currency})
+	return t.tx.Emit(ctx, Confirmed{Meta: meta, OrderID: c.OrderID, PaymentID: pid, Amount: c.Total, Currency: c.Currency})
 }
 
 // OrderCancelled refunds a charged order once and emits PaymentRefunded. An
 // order never seen is voided so a late OrderPlaced charges nothing.
 func (t *Tx) OrderCancelled(ctx context.Context, rec flowkit.Record, orderID string) error {
-	fresh, err := t.seen(ctx, rec.EventID)
+	fresh, err := t.tx.Seen(ctx, rec.EventID)
 	if err != nil || !fresh {
 		return err
 	}
 	var pid, status, currency string
 	var amount flowkit.Cents
-	err = t.s.sql.QueryRow(ctx, t.tx, qPayment, orderID).Scan(&pid, &status, &amount, &currency)
+	err = t.tx.QueryRow(ctx, qPayment, orderID).Scan(&pid, &status, &amount, &currency)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t.put(ctx, orderID, "", StatusVoid, 0, "", "", "cancelled before payment")
 	}
@@ -270,7 +223,7 @@ func (t *Tx) OrderCancelled(ctx context.Context, rec flowkit.Record, orderID str
 	if err := t.put(ctx, orderID, pid, StatusRefunded, amount, currency, "", ""); err != nil {
 		return err
 	}
-	return t.emit(ctx, Refunded{Meta: flowkit.NewMeta(orderID, rec.EventID), OrderID: orderID, PaymentID: pid, Amount: amount, Currency: currency})
+	return t.tx.Emit(ctx, Refunded{Meta: flowkit.NewMeta(orderID, rec.EventID), OrderID: orderID, PaymentID: pid, Amount: amount, Currency: currency})
 }
 
 // Account is one order's payment as GET /payments reports it: its status
@@ -300,7 +253,7 @@ func (s *Store) accounts(ctx context.Context, where, arg string, limit int) ([]A
 		q += ` LIMIT ?`
 		args = append(args, limit)
 	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.DB().QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("payment: accounts: %w", err)
 	}
@@ -326,9 +279,3 @@ func (s *Store) Get(ctx context.Context, orderID string) (Account, bool, error) 
 	}
 	return list[0], true, nil
 }
-
-// In returns a Tx that applies events inside tx, the runtime's inbox
-// transaction: the caller commits it, and its inbox row already dedupes the
-// event by id, so the store writes no second one. Effects stay keyed by
-// order id either way.
-func (s *Store) In(tx *sql.Tx) *Tx { return &Tx{s: s, tx: tx, inboxed: true} }

@@ -27,23 +27,9 @@ type Config = flowkit.Config
 func ConfigFromEnv() Config { return flowkit.FromEnv(Name, nil) }
 
 // Run runs the payment service until ctx ends.
-func Run(ctx context.Context, cfg Config, o flowkit.HostOpts) error {
-	cfg.Service = Name
-	cfg.SetDefaults()
-	o.DDL = ddl
-	h, err := flowkit.NewHost(ctx, cfg, o)
-	if err != nil {
-		return err
-	}
-	s := NewStore(h.DB, h.Outbox(toEvent))
-	if err := s.Prepare(ctx); err != nil {
-		h.Close()
-		return err
-	}
-	Register(h.Router, s)
-	Routes(h.Engine, s)
-	return h.Run(ctx)
-}
+func Run(ctx context.Context, cfg Config, o flowkit.HostOpts) error { return service.Run(ctx, cfg, o) }
+
+var service = flowkit.Service[*Store]{Name: Name, DDL: ddl, Events: toEvent, Open: NewStore, Handlers: Register, Routes: Routes}
 
 func inTx(ctx context.Context, s *Store, md common.EventMetadata, orderID string, fn func(*Tx, flowkit.Record) error) error {
 	return flowkit.Apply(ctx, md, orderID, s.In, s.Batch, fn)

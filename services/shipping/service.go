@@ -25,23 +25,9 @@ type Config = flowkit.Config
 func ConfigFromEnv() Config { return flowkit.FromEnv(Name, nil) }
 
 // Run runs the shipping service until ctx ends.
-func Run(ctx context.Context, cfg Config, o flowkit.HostOpts) error {
-	cfg.Service = Name
-	cfg.SetDefaults()
-	o.DDL = ddl
-	h, err := flowkit.NewHost(ctx, cfg, o)
-	if err != nil {
-		return err
-	}
-	s := NewStore(h.DB, h.Outbox(toEvent))
-	if err := s.Prepare(ctx); err != nil {
-		h.Close()
-		return err
-	}
-	Register(h.Router, s)
-	Routes(h.Engine, s)
-	return h.Run(ctx)
-}
+func Run(ctx context.Context, cfg Config, o flowkit.HostOpts) error { return service.Run(ctx, cfg, o) }
+
+var service = flowkit.Service[*Store]{Name: Name, DDL: ddl, Events: toEvent, Open: NewStore, Handlers: Register, Routes: Routes}
 
 // Register adds the OrderReady handler to r.
 func Register(r *runtime.Router, s *Store) {

@@ -61,85 +61,44 @@ CREATE TABLE IF NOT EXISTS shipments (
 // DDL is the SQL that creates the store's tables (idempotent).
 func DDL() string { return ddl }
 
-// Store is the shipping service's state. Safe for concurrent use.
-type Store struct {
-	db   *sql.DB
-	emit flowkit.Emitter
-	sql  *flowkit.Statements
-}
+// Store is the shipping service's state: the shared flowkit.State (DB,
+// Close, Batch, In) over the shipments table. Safe for concurrent use.
+type Store struct{ *flowkit.State[*Tx] }
 
-// The statements a consumed event runs, prepared once by Prepare.
+// The statements a consumed event runs, prepared once by NewStore.
 const (
 	qShipmentID     = `SELECT shipment_id FROM shipments WHERE order_id = ?`
 	qInsertShipment = `INSERT INTO shipments(order_id, shipment_id, carrier, tracking, shipped_at) VALUES(?, ?, ?, ?, ?)`
 )
 
-// Prepare prepares the statements the event handlers run, so they are not
-// parsed on every event. Call it once, before handling events and outside
-// any transaction; without it the store works, only slower.
-func (s *Store) Prepare(ctx context.Context) error {
-	st, err := flowkit.Prepare(ctx, s.db, qShipmentID, qInsertShipment)
-	if err != nil {
-		return fmt.Errorf("shipping: %w", err)
-	}
-	s.sql = st
-	return nil
-}
-
 // OpenStore opens or creates the store at path.
 func OpenStore(ctx context.Context, path string, emit flowkit.Emitter) (*Store, error) {
-	db, err := flowkit.OpenDB(ctx, path, ddl)
+	return flowkit.OpenStore(ctx, path, ddl, emit, NewStore)
+}
+
+// NewStore returns a store on an open database whose tables exist (see DDL)
+// and prepares the statements its handlers run; call it outside any
+// transaction on db. emit receives the emitted events (nil drops them).
+func NewStore(ctx context.Context, db *sql.DB, emit flowkit.Emitter) (*Store, error) {
+	st, err := flowkit.NewState(ctx, db, emit, func(t flowkit.Tx) *Tx { return &Tx{t} }, qShipmentID, qInsertShipment)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("shipping: %w", err)
 	}
-	s := NewStore(db, emit)
-	if err := s.Prepare(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return s, nil
+	return &Store{st}, nil
 }
 
-// NewStore returns a store on an open database whose tables exist.
-func NewStore(db *sql.DB, emit flowkit.Emitter) *Store { return &Store{db: db, emit: emit} }
-
-// DB returns the underlying database.
-func (s *Store) DB() *sql.DB { return s.db }
-
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
-
-// Tx applies consumed events in one transaction; see Store.Batch.
-type Tx struct {
-	s  *Store
-	tx *sql.Tx
-	// inboxed: the caller's transaction already holds the event's inbox
-	// row (the runtime's inbox), so the store's own dedupe row is skipped.
-	inboxed bool
-}
-
-// seen records eventID in the store's inbox unless the caller's inbox
-// already did, and reports whether the event is new.
-func (t *Tx) seen(ctx context.Context, eventID string) (bool, error) {
-	if t.inboxed {
-		return true, nil
-	}
-	return flowkit.MarkSeen(ctx, t.tx, eventID)
-}
-
-// Batch runs fn in one transaction, committed when fn returns nil.
-func (s *Store) Batch(ctx context.Context, fn func(*Tx) error) error {
-	return flowkit.InTx(ctx, s.db, func(tx *sql.Tx) error { return fn(&Tx{s: s, tx: tx}) })
-}
+// Tx applies consumed events in one transaction; see Store.Batch and
+// Store.In. Not safe for concurrent use.
+type Tx struct{ tx flowkit.Tx }
 
 // OrderReady ships orderID once and emits OrderShipped.
 func (t *Tx) OrderReady(ctx context.Context, rec flowkit.Record, orderID string) error {
-	fresh, err := t.seen(ctx, rec.EventID)
+	fresh, err := t.tx.Seen(ctx, rec.EventID)
 	if err != nil || !fresh {
 		return err
 	}
 	var existing string
-	err = t.s.sql.QueryRow(ctx, t.tx, qShipmentID, orderID).Scan(&existing)
+	err = t.tx.QueryRow(ctx, qShipmentID, orderID).Scan(&existing)
 	if err == nil {
 		return nil
 	}
@@ -149,21 +108,18 @@ func (t *Tx) OrderReady(ctx context.Context, rec flowkit.Record, orderID string)
 	ev := ShippedEvent{Meta: flowkit.NewMeta(orderID, rec.EventID), OrderID: orderID, ShipmentID: uuid.NewString(),
 		Carrier: Carrier, TrackingNumber: TrackingNumber(orderID)}
 	ev.ShippedAt = ev.Meta.OccurredAt
-	if _, err := t.s.sql.Exec(ctx, t.tx, qInsertShipment,
+	if _, err := t.tx.Exec(ctx, qInsertShipment,
 		orderID, ev.ShipmentID, ev.Carrier, ev.TrackingNumber, ev.ShippedAt.UnixMilli()); err != nil {
 		return fmt.Errorf("shipping: insert shipment of %s: %w", orderID, err)
 	}
-	if t.s.emit == nil {
-		return nil
-	}
-	return t.s.emit.Emit(ctx, t.tx, ev)
+	return t.tx.Emit(ctx, ev)
 }
 
 // Get returns orderID's shipment; ok is false when there is none.
 func (s *Store) Get(ctx context.Context, orderID string) (Shipment, bool, error) {
 	var sh Shipment
 	var at int64
-	err := s.db.QueryRowContext(ctx, `SELECT order_id, shipment_id, carrier, tracking, shipped_at FROM shipments WHERE order_id = ?`, orderID).
+	err := s.DB().QueryRowContext(ctx, `SELECT order_id, shipment_id, carrier, tracking, shipped_at FROM shipments WHERE order_id = ?`, orderID).
 		Scan(&sh.OrderID, &sh.ShipmentID, &sh.Carrier, &sh.TrackingNumber, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Shipment{}, false, nil
@@ -178,12 +134,6 @@ func (s *Store) Get(ctx context.Context, orderID string) (Shipment, bool, error)
 // Count returns the number of shipments.
 func (s *Store) Count(ctx context.Context) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM shipments`).Scan(&n)
+	err := s.DB().QueryRowContext(ctx, `SELECT count(*) FROM shipments`).Scan(&n)
 	return n, err
 }
-
-// In returns a Tx that applies events inside tx, the runtime's inbox
-// transaction: the caller commits it, and its inbox row already dedupes the
-// event by id, so the store writes no second one. Effects stay keyed by
-// order id either way.
-func (s *Store) In(tx *sql.Tx) *Tx { return &Tx{s: s, tx: tx, inboxed: true} }
