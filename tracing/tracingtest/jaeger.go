@@ -1,7 +1,8 @@
 // Package tracingtest runs a real Jaeger for tests and asserts on the traces
 // it stores. StartJaeger builds Jaeger from the repository's tools/ module
-// (go -C tools build), starts it on free loopback ports with in-memory
-// storage and stops it when the test ends. Tests that use it are end-to-end
+// and configures it through tracing/jaegerrun (as `contrail up` does),
+// starts it on free loopback ports with in-memory storage and stops it when
+// the test ends. Tests that use it are end-to-end
 // tests: they skip, saying why, only when Jaeger cannot be built.
 package tracingtest
 
@@ -9,9 +10,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
-	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,11 +20,12 @@ import (
 	"time"
 
 	"github.com/contrail-events/contrail/tracing/jaegerapi"
+	"github.com/contrail-events/contrail/tracing/jaegerrun"
 )
 
 // EnvJaegerBin names a prebuilt Jaeger binary to use instead of building
-// one from tools/.
-const EnvJaegerBin = "CONTRAIL_JAEGER_BIN"
+// one from tools/ (jaegerrun.EnvBin).
+const EnvJaegerBin = jaegerrun.EnvBin
 
 // Jaeger is a running Jaeger v2 all-in-one with memory storage.
 type Jaeger struct {
@@ -59,73 +58,13 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// Binary returns the path of a Jaeger binary, building it from the tools/
-// module of the repository that contains the working directory if needed.
-// The build is serialized across processes with a lock file and installed
-// by rename, so concurrent test binaries never see a half-written file.
+// Binary returns the path of a Jaeger binary: $CONTRAIL_JAEGER_BIN, else
+// tools/bin/jaeger of the repository containing the working directory,
+// rebuilt when older than tools/go.mod or go.sum. See jaegerrun.Binary:
+// builds are serialized across processes and installed by rename, so
+// concurrent test binaries never see a half-written file.
 func Binary() (string, error) {
-	if p := os.Getenv(EnvJaegerBin); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("tracingtest: %s=%s: %w", EnvJaegerBin, p, err)
-		}
-		return p, nil
-	}
-	tools, err := toolsDir()
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(tools, "bin", "jaeger")
-	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
-		return "", fmt.Errorf("tracingtest: %w", err)
-	}
-	unlock, err := lockFile(bin + ".lock")
-	if err != nil {
-		return "", err
-	}
-	defer unlock()
-	if fi, err := os.Stat(bin); err == nil && fi.Mode().IsRegular() && upToDate(tools, fi.ModTime()) {
-		return bin, nil
-	}
-	tmp := fmt.Sprintf("%s.tmp%d", bin, os.Getpid())
-	cmd := exec.Command("go", "-C", tools, "build", "-o", tmp, "github.com/jaegertracing/jaeger/cmd/jaeger")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		os.Remove(tmp)
-		return "", fmt.Errorf("tracingtest: build jaeger (go -C %s build): %w\n%s", tools, err, out)
-	}
-	if err := os.Rename(tmp, bin); err != nil {
-		return "", fmt.Errorf("tracingtest: %w", err)
-	}
-	return bin, nil
-}
-
-// upToDate reports whether a binary built at t is newer than tools/go.mod
-// and go.sum, the only inputs that change which Jaeger gets built.
-func upToDate(tools string, t time.Time) bool {
-	for _, f := range []string{"go.mod", "go.sum"} {
-		fi, err := os.Stat(filepath.Join(tools, f))
-		if err != nil || fi.ModTime().After(t) {
-			return false
-		}
-	}
-	return true
-}
-
-func toolsDir() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("tracingtest: %w", err)
-	}
-	for {
-		if b, err := os.ReadFile(filepath.Join(dir, "tools", "go.mod")); err == nil && bytes.Contains(b, []byte("jaegertracing/jaeger")) {
-			return filepath.Join(dir, "tools"), nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("tracingtest: no tools/go.mod requiring Jaeger above the working directory; set " + EnvJaegerBin)
-		}
-		dir = parent
-	}
+	return jaegerrun.Binary(context.Background())
 }
 
 // StartJaeger starts Jaeger for the test and stops it at cleanup. It skips
@@ -137,14 +76,24 @@ func StartJaeger(t testing.TB) *Jaeger {
 	if err != nil {
 		t.Skipf("end-to-end tracing test skipped: cannot build Jaeger from tools/ (%v)", err)
 	}
-	ports, err := freePorts(5)
+	jc, err := jaegerrun.Config{
+		OTLPGRPCAddr:  "127.0.0.1:0",
+		OTLPHTTPAddr:  "127.0.0.1:0",
+		QueryHTTPAddr: "127.0.0.1:0",
+		QueryGRPCAddr: "127.0.0.1:0",
+		HealthAddr:    "127.0.0.1:0",
+		BatchTimeout:  50 * time.Millisecond,
+	}.Resolve()
 	if err != nil {
 		t.Fatalf("tracingtest: %v", err)
 	}
-	grpcPort, httpPort, queryPort, queryGRPCPort, healthPort := ports[0], ports[1], ports[2], ports[3], ports[4]
+	text, err := jc.YAML()
+	if err != nil {
+		t.Fatalf("tracingtest: %v", err)
+	}
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "jaeger.yaml")
-	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(configTemplate, healthPort, queryPort, queryGRPCPort, grpcPort, httpPort)), 0o644); err != nil {
+	if err := os.WriteFile(cfgPath, text, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -161,9 +110,9 @@ func StartJaeger(t testing.TB) *Jaeger {
 	// Cancel), which is instant where a graceful stop takes seconds.
 	cmd.WaitDelay = 5 * time.Second
 	j := &Jaeger{
-		OTLPHTTP: fmt.Sprintf("http://127.0.0.1:%d", httpPort),
-		OTLPGRPC: fmt.Sprintf("http://127.0.0.1:%d", grpcPort),
-		QueryURL: fmt.Sprintf("http://127.0.0.1:%d", queryPort),
+		OTLPHTTP: "http://" + jc.OTLPHTTPAddr,
+		OTLPGRPC: "http://" + jc.OTLPGRPCAddr,
+		QueryURL: "http://" + jc.QueryHTTPAddr,
 		log:      &lockedBuffer{},
 	}
 	j.API = &jaegerapi.Client{BaseURL: j.QueryURL}
@@ -181,7 +130,7 @@ func StartJaeger(t testing.TB) *Jaeger {
 			t.Logf("jaeger log:\n%s", tail(j.log.String(), 40))
 		}
 	})
-	health := fmt.Sprintf("http://127.0.0.1:%d/status", healthPort)
+	health := jc.HealthURL()
 	deadline := time.Now().Add(time.Minute)
 	for {
 		select {
@@ -293,25 +242,6 @@ func (j *Jaeger) AssertConsumersFollowProducers(t testing.TB, traceID string) in
 	return n
 }
 
-func freePorts(n int) ([]int, error) {
-	ls := make([]net.Listener, 0, n)
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	out := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("pick a free port: %w", err)
-		}
-		ls = append(ls, l)
-		out = append(out, l.Addr().(*net.TCPAddr).Port)
-	}
-	return out, nil
-}
-
 func tail(s string, lines int) string {
 	var all []string
 	sc := bufio.NewScanner(strings.NewReader(s))
@@ -324,54 +254,3 @@ func tail(s string, lines int) string {
 	}
 	return strings.Join(all, "\n")
 }
-
-// configTemplate is a minimal Jaeger v2 config: OTLP in, memory storage,
-// query API, health check; no self-telemetry, no fixed ports.
-const configTemplate = `service:
-  extensions: [jaeger_storage, jaeger_query, healthcheckv2]
-  pipelines:
-    traces:
-      receivers: [otlp]
-      processors: [batch]
-      exporters: [jaeger_storage_exporter]
-  telemetry:
-    traces:
-      level: none
-    metrics:
-      level: none
-    logs:
-      level: warn
-extensions:
-  healthcheckv2:
-    use_v2: true
-    http:
-      endpoint: 127.0.0.1:%d
-  jaeger_query:
-    # Jaeger's query service traces itself by default and exports to
-    # 127.0.0.1:4317, which is where a developer's own Jaeger listens.
-    enable_tracing: false
-    storage:
-      traces: mem
-    http:
-      endpoint: 127.0.0.1:%d
-    grpc:
-      endpoint: 127.0.0.1:%d
-  jaeger_storage:
-    backends:
-      mem:
-        memory:
-          max_traces: 100000
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:%d
-      http:
-        endpoint: 127.0.0.1:%d
-processors:
-  batch:
-    timeout: 50ms
-exporters:
-  jaeger_storage_exporter:
-    trace_storage: mem
-`

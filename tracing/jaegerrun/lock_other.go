@@ -1,7 +1,9 @@
 //go:build !unix
 
-package tracingtest
+package jaegerrun
+
+import "context"
 
 // lockFile is a no-op where flock is unavailable; concurrent builds then
 // rely on the atomic rename alone.
-func lockFile(string) (func(), error) { return func() {}, nil }
+func lockFile(context.Context, string, func()) (func(), error) { return func() {}, nil }
