@@ -158,7 +158,12 @@ func Binary(ctx context.Context, opts ...Opt) (string, error) {
 		return bin, nil
 	}
 	o.say("jaeger     building from %s (the first build downloads and compiles Jaeger: expect a few minutes)...", tools)
-	tmp := fmt.Sprintf("%s.tmp%d", bin, os.Getpid())
+	f, err := os.CreateTemp(filepath.Dir(bin), filepath.Base(bin)+".tmp*")
+	if err != nil {
+		return "", fmt.Errorf("jaegerrun: %w", err)
+	}
+	tmp := f.Name()
+	f.Close()
 	cmd := exec.CommandContext(ctx, "go", "-C", tools, "build", "-o", tmp, Package)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		os.Remove(tmp)

@@ -130,6 +130,11 @@ func TestStale(t *testing.T) {
 // fakeGo puts a `go` first on PATH that logs each call and writes the -o
 // file, or fails when fail is true. It returns the call log's path.
 func fakeGo(t *testing.T, fail bool) string {
+	return fakeGoSleep(t, fail, "0")
+}
+
+// fakeGoSleep is fakeGo whose build takes secs seconds.
+func fakeGoSleep(t *testing.T, fail bool, secs string) string {
 	t.Helper()
 	if runtime.GOOS == "windows" {
 		t.Skip("fake go is a shell script")
@@ -143,8 +148,9 @@ while [ $# -gt 0 ]; do
   shift
 done
 if [ %q = true ]; then echo "boom: cannot build" >&2; exit 1; fi
+sleep %s
 printf 'fake jaeger' > "$out"
-`, calls, fmt.Sprint(fail))
+`, calls, fmt.Sprint(fail), secs)
 	write(t, filepath.Join(dir, "go"), script)
 	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	t.Setenv(jaegerrun.EnvBin, "")
@@ -207,6 +213,30 @@ func TestBinaryBuildsOnlyWhenStale(t *testing.T) {
 	}
 	if n := len(lines(t, calls)); n != 2 {
 		t.Errorf("after touching go.mod: %d go calls, want 2", n)
+	}
+}
+
+func TestConcurrentBinaryCallsBuildOnce(t *testing.T) {
+	calls := fakeGoSleep(t, false, "0.3")
+	tools, nested := checkout(t)
+	const n = 4
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			bin, err := jaegerrun.Binary(context.Background(), jaegerrun.WithDir(nested))
+			if err == nil && bin != jaegerrun.ToolsBinary(tools) {
+				err = fmt.Errorf("Binary = %s", bin)
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if got := lines(t, calls); len(got) != 1 {
+		t.Errorf("%d concurrent callers ran %d builds, want 1: %q", n, len(got), got)
 	}
 }
 
