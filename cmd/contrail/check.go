@@ -32,6 +32,7 @@ type checkFlags struct {
 	level      string
 	format     string
 	exceptions string
+	deleted    bool
 }
 
 func newCheckCmd(env *cliEnv) *cobra.Command {
@@ -84,6 +85,7 @@ Rules:
 	fl.BoolVar(&f.transitive, "transitive", false, "with git:REF, check against every version in REF's history (needed for *_TRANSITIVE levels)")
 	fl.StringVar(&f.level, "level", "", "override every subject's compatibility level (BACKWARD, FULL_TRANSITIVE, ...)")
 	fl.StringVar(&f.format, "format", "text", "output format: "+strings.Join(report.Formats, ", "))
+	fl.BoolVar(&f.deleted, "deleted-subjects", true, "with a registry baseline, list its subjects to report the ones the tree owns but no longer has (needs permission to list subjects; false skips it)")
 	fl.StringVar(&f.exceptions, "exceptions", "", "exceptions file (default <schemas>/compat-exceptions.yaml when present)")
 	return cmd
 }
@@ -284,8 +286,14 @@ func loadBaseline(ctx context.Context, env *cliEnv, f checkFlags, repo *baseline
 		}
 		// Registry subjects the tree owns but no longer has are reported
 		// as deleted; other teams' subjects in a shared registry are not.
-		h, err := baseline.RegistryOwned(ctx, f.against, subjects, levels, baseline.OwnershipOf(set), srOpts...)
-		if errors.Is(err, baseline.ErrInvalidSchema) {
+		own := baseline.OwnershipOf(set)
+		if !f.deleted {
+			own = baseline.Ownership{} // lists nothing: deleted subjects go unreported
+		}
+		h, err := baseline.RegistryOwned(ctx, f.against, subjects, levels, own, srOpts...)
+		if errors.Is(err, baseline.ErrListSubjects) {
+			return nil, withCode(exitError, fmt.Errorf("check: %w; grant the credentials read on the subject list, or pass --deleted-subjects=false to check only the tree's subjects (deleted subjects then go unreported)", err))
+		} else if errors.Is(err, baseline.ErrInvalidSchema) {
 			return nil, withCode(exitInvalid, fmt.Errorf("check: %w", err))
 		} else if err != nil {
 			return nil, withCode(exitError, fmt.Errorf("check: %w", err))

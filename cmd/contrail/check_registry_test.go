@@ -2,9 +2,15 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/sr"
@@ -55,6 +61,10 @@ func TestCheckAgainstRegistryDeletedSubject(t *testing.T) {
 	if n := strings.Count(out, "SUBJECT_DELETED"); n != 1 || strings.Contains(out, "billing-value") || strings.Contains(out, contract.SubjectPrefix) {
 		t.Fatalf("want exactly one SUBJECT_DELETED and no other team's or contract subject, got %d:\n%s", n, out)
 	}
+	code, out, errOut = runCLI(t, "check", "--schemas", dir, "--against", srvURL, "--deleted-subjects=false")
+	if code != exitOK || strings.Contains(out, "SUBJECT_DELETED") {
+		t.Fatalf("--deleted-subjects=false: exit %d, want %d and no SUBJECT_DELETED\n%s\n%s", code, exitOK, out, errOut)
+	}
 	code, out, _ = runCLI(t, "check", "--schemas", dir, "--against", srvURL, "--format", "github-actions")
 	if code != exitBreaking || !strings.Contains(out, "::error file="+filepath.ToSlash(dir)+"/manifest.yaml,title=SUBJECT_DELETED::") {
 		t.Fatalf("github-actions: exit %d, want the annotation on the manifest\n%s", code, out)
@@ -70,5 +80,41 @@ func TestCheckAgainstRegistryDeletedSubject(t *testing.T) {
 	code, out, errOut = runCLI(t, "check", "--schemas", dir, "--against", srvURL)
 	if code != exitOK || !strings.Contains(out, "1 silenced by exceptions") {
 		t.Fatalf("with an exception for the deleted subject: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+// TestCheckAgainstRegistryCannotListSubjects: credentials that may read
+// subjects but not list them fail the check with advice, and
+// --deleted-subjects=false checks the tree's subjects without listing.
+func TestCheckAgainstRegistryCannotListSubjects(t *testing.T) {
+	srvURL, _ := servePushed(t)
+	target, err := url.Parse(srvURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var listed atomic.Int64
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.TrimSuffix(r.URL.Path, "/") == "/subjects" {
+			listed.Add(1)
+			w.Header().Set("Content-Type", "application/vnd.schemaregistry.v1+json")
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprint(w, `{"error_code":40301,"message":"User is denied operation Describe on subjects"}`)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	dir := filepath.Join(t.TempDir(), "schemas")
+	copySchemas(t, dir)
+
+	code, out, errOut := runCLI(t, "check", "--schemas", dir, "--against", front.URL)
+	if code != exitError || !strings.Contains(errOut, "cannot list subjects") || !strings.Contains(errOut, "--deleted-subjects=false") {
+		t.Fatalf("listing refused: exit %d, want %d naming the flag\n%s\n%s", code, exitError, out, errOut)
+	}
+	before := listed.Load()
+	code, out, errOut = runCLI(t, "check", "--schemas", dir, "--against", front.URL, "--deleted-subjects=false")
+	if code != exitOK || listed.Load() != before {
+		t.Fatalf("--deleted-subjects=false: exit %d (want %d), subject listings %d (want none)\n%s\n%s", code, exitOK, listed.Load()-before, out, errOut)
 	}
 }

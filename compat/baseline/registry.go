@@ -22,6 +22,11 @@ import (
 // ErrRegistry is wrapped by every error from talking to the registry.
 var ErrRegistry = errors.New("baseline: registry")
 
+// ErrListSubjects is wrapped (with ErrRegistry) when RegistryOwned cannot
+// list the registry's subjects, for example because its credentials may
+// read given subjects only.
+var ErrListSubjects = errors.New("cannot list subjects")
+
 // ErrInvalidSchema is wrapped (with ErrRegistry) when a registered schema
 // or one it references does not parse.
 var ErrInvalidSchema = errors.New("invalid schema")
@@ -142,7 +147,7 @@ func notFound(err error) bool {
 func ownedSubjects(ctx context.Context, cl *sr.Client, url string, known []string, own Ownership) ([]string, error) {
 	listed, err := cl.Subjects(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: list subjects (GET /subjects, to find the tree's deleted subjects): %v (is --against the registry's base URL, and may its credentials list subjects?)", ErrRegistry, url, err)
+		return nil, fmt.Errorf("%w: %s: %w (GET /subjects, to find the tree's deleted subjects): %v (is --against the registry's base URL, and may its credentials list subjects?)", ErrRegistry, url, ErrListSubjects, err)
 	}
 	have := map[string]bool{}
 	for _, s := range known {
