@@ -76,11 +76,7 @@ func RetryMiddleware(p RetryPolicy, onFailure AttemptFailed) Middleware {
 					}
 					return err
 				}
-				t := time.NewTimer(p.Backoff(attempt + 1))
-				select {
-				case <-t.C:
-				case <-ctx.Done():
-					t.Stop()
+				if !sleep(ctx, p.Backoff(attempt+1)) {
 					return errors.Join(ctx.Err(), err)
 				}
 			}

@@ -471,7 +471,7 @@ func (r *Router) handle(hctx context.Context, rec *kgo.Record, emit *emitter, b 
 		}
 	}
 	if chain == nil {
-		r.cfg.metrics.unknown.WithLabelValues(r.cfg.group, rec.Topic, m.EventType).Inc()
+		r.cfg.metrics.unknownCounter(r.cfg.group, rec.Topic, m.EventType).Inc()
 		r.cfg.logger.Debug("no handler for event type; skipped", "event_type", m.EventType, "topic", rec.Topic, "offset", rec.Offset)
 		return handled
 	}
@@ -528,11 +528,7 @@ func (r *Router) resolve(hctx context.Context, m *Message) (HandlerFunc, bool) {
 		}
 		r.cfg.logger.Warn("cannot resolve the event type of a record without a type header; retrying",
 			"topic", m.Record.Topic, "partition", m.Record.Partition, "offset", m.Record.Offset, "schema_id", id, "error", werr)
-		t := time.NewTimer(r.cfg.retry.Backoff(min(attempt+1, 10)))
-		select {
-		case <-t.C:
-		case <-hctx.Done():
-			t.Stop()
+		if !sleep(hctx, r.cfg.retry.Backoff(min(attempt+1, 10))) {
 			return nil, false
 		}
 	}
