@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/contrail-events/contrail/tracing/jaegerrun"
@@ -90,13 +89,20 @@ func placeholderUI(ctx context.Context, url string) bool {
 	return bytes.Contains(b, []byte("placeholder for the Jaeger UI"))
 }
 
-// freePort returns a free loopback port (for the broker subprocess).
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// resolvePort returns addr with port 0 replaced by a free port on its host,
+// picked once, for the subprocesses (broker, services) whose address the
+// platform must know before they listen; other addresses come back as they
+// are.
+func resolvePort(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port != "0" {
+		return addr, err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
-		return 0, fmt.Errorf("platform: find a free port: %w", err)
+		return "", fmt.Errorf("platform: find a free port on %s: %w", host, err)
 	}
 	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return strconv.Atoi(port)
+	_, port, _ = net.SplitHostPort(ln.Addr().String())
+	return net.JoinHostPort(host, port), nil
 }

@@ -42,7 +42,8 @@ type Config struct {
 	BrokerAddr string
 	// RegistryAddr is the schema registry's listen address. Default 127.0.0.1:8081.
 	RegistryAddr string
-	// ServiceAddrs maps a service name to its HTTP address. Defaults: order
+	// ServiceAddrs maps a service name to its HTTP address; port 0 picks a
+	// free port once, kept across the service's restarts. Defaults: order
 	// 127.0.0.1:8080, inventory :8091, payment :8092, shipping :8093.
 	ServiceAddrs map[string]string
 	// NoJaeger skips Jaeger; services then record spans without exporting.
@@ -264,7 +265,10 @@ func (p *Platform) start(ctx, runCtx context.Context) error {
 	}
 
 	for _, name := range Services {
-		addr := cfg.ServiceAddrs[name]
+		addr, err := resolvePort(cfg.ServiceAddrs[name])
+		if err != nil {
+			return err
+		}
 		env := append([]string{
 			"KAFKA_BROKERS=" + p.BrokerAddr,
 			"SCHEMA_REGISTRY_URL=" + p.RegistryURL,
@@ -305,13 +309,9 @@ func (p *Platform) Process(name string) *Process {
 func (p *Platform) Broker() *broker.Broker { return p.broker }
 
 func (p *Platform) startBrokerProcess(ctx, runCtx context.Context, topics []broker.Topic) error {
-	addr := p.cfg.BrokerAddr
-	if host, port, _ := net.SplitHostPort(addr); port == "0" {
-		n, err := freePort()
-		if err != nil {
-			return err
-		}
-		addr = net.JoinHostPort(host, fmt.Sprint(n))
+	addr, err := resolvePort(p.cfg.BrokerAddr)
+	if err != nil {
+		return err
 	}
 	args := []string{"broker", "--addr", addr, "--data-dir", filepath.Join(p.cfg.DataDir, "broker"), "--partitions", fmt.Sprint(p.cfg.Partitions)}
 	for _, t := range topics {
