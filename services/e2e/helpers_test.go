@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/contrail-events/contrail/schemas"
 	"github.com/contrail-events/contrail/services/platform"
+	"github.com/contrail-events/contrail/services/platform/platformtest"
 	"github.com/contrail-events/contrail/tracing/tracingtest"
 )
 
@@ -38,16 +38,11 @@ func startStack(t *testing.T) *stack {
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	p, err := platform.Start(ctx, platform.Config{
-		DataDir: dir, NoJaeger: true, Executable: contrailBin,
-		BrokerAddr: "127.0.0.1:0", RegistryAddr: "127.0.0.1:0",
-		ServiceAddrs: map[string]string{"order": freeAddr(t), "inventory": freeAddr(t), "payment": freeAddr(t), "shipping": freeAddr(t)},
-		Env: []string{
-			"OTEL_EXPORTER_OTLP_ENDPOINT=" + j.OTLPHTTP,
-			"OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
-		},
-		Out: &out,
-	})
+	cfg := platformtest.Config(contrailBin, dir,
+		"OTEL_EXPORTER_OTLP_ENDPOINT="+j.OTLPHTTP,
+		"OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf")
+	cfg.Out = &out
+	p, err := platform.Start(ctx, cfg)
 	if err != nil {
 		t.Fatalf("start the platform: %v\n%s", err, out.String())
 	}
@@ -59,16 +54,6 @@ func startStack(t *testing.T) *stack {
 		}
 	})
 	return s
-}
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // serviceLog returns what service wrote to its log file.

@@ -6,11 +6,9 @@
 package e2e_test
 
 import (
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
+
+	"github.com/contrail-events/contrail/services/platform/platformtest"
 )
 
 // contrailBin is the contrail binary, built once per test run: the platform
@@ -18,20 +16,4 @@ import (
 // `contrail trace`, exactly as a user would.
 var contrailBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "contrail-e2e-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	contrailBin = filepath.Join(dir, "contrail")
-	out, err := exec.Command("go", "build", "-o", contrailBin, "github.com/contrail-events/contrail/cmd/contrail").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: build the contrail binary: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { platformtest.Main(m, &contrailBin) }

@@ -38,12 +38,7 @@ func BenchmarkOrderFlow(b *testing.B) {
 }
 
 func benchOnce(b *testing.B) {
-	cfg := platform.Config{
-		DataDir: b.TempDir(), NoJaeger: true, Executable: contrailBin,
-		BrokerAddr: "127.0.0.1:0", RegistryAddr: "127.0.0.1:0",
-		ServiceAddrs: map[string]string{"order": freeAddr(b), "inventory": freeAddr(b), "payment": freeAddr(b), "shipping": freeAddr(b)},
-		Env:          []string{"OTEL_SDK_DISABLED=true"},
-	}
+	cfg := testConfig(b.TempDir())
 	ctx := context.Background()
 	p, err := platform.Start(ctx, cfg)
 	if err != nil {

@@ -21,7 +21,7 @@ func TestCrashSafety(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test: skipped in -short mode")
 	}
-	cfg := testConfig(t, t.TempDir())
+	cfg := testConfig(t.TempDir())
 	cfg.BrokerSubprocess = true
 	p := start(t, cfg)
 	defer p.Close()

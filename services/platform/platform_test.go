@@ -12,15 +12,11 @@ import (
 
 	"github.com/contrail-events/contrail/services/loadgen"
 	"github.com/contrail-events/contrail/services/platform"
+	"github.com/contrail-events/contrail/services/platform/platformtest"
 )
 
-func testConfig(t *testing.T, dataDir string) platform.Config {
-	return platform.Config{
-		DataDir: dataDir, NoJaeger: true, Executable: contrailBin,
-		BrokerAddr: "127.0.0.1:0", RegistryAddr: "127.0.0.1:0",
-		ServiceAddrs: map[string]string{"order": freeAddr(t), "inventory": freeAddr(t), "payment": freeAddr(t), "shipping": freeAddr(t)},
-		Env:          []string{"OTEL_SDK_DISABLED=true"},
-	}
+func testConfig(dataDir string) platform.Config {
+	return platformtest.Config(contrailBin, dataDir, "OTEL_SDK_DISABLED=true")
 }
 
 func start(t *testing.T, cfg platform.Config) *platform.Platform {
@@ -105,7 +101,7 @@ func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 // platform on the same data directory and checks nothing was lost.
 func TestFlowEndToEnd(t *testing.T) {
 	dir := t.TempDir()
-	cfg := testConfig(t, dir)
+	cfg := testConfig(dir)
 	p := start(t, cfg)
 	base := p.ServiceURLs["order"]
 
@@ -183,7 +179,7 @@ func TestFlowEndToEnd(t *testing.T) {
 		t.Fatalf("close: %v", err)
 	}
 	// State survives a restart: the same data directory, new ports.
-	p2 := start(t, testConfig(t, dir))
+	p2 := start(t, testConfig(dir))
 	defer p2.Close()
 	base2 := p2.ServiceURLs["order"]
 	if v := waitFinal(t, base2, ids["good order ships"]); v.Status != "SHIPPED" || len(v.History) != 5 {
