@@ -44,9 +44,22 @@ type Metrics struct {
 	batchRecords *prometheus.CounterVec
 	batchFailed  *prometheus.CounterVec
 
+	// Label-bound metrics, each resolved on first use, so the per-record
+	// paths do no label lookups.
 	handlers  sync.Map // handlerKey -> *handlerMetrics
 	lags      sync.Map // lagKey -> prometheus.Gauge
 	publishes sync.Map // publishKey -> prometheus.Counter
+	unknowns  sync.Map // unknownKey -> prometheus.Counter
+}
+
+// cached returns the value stored under k in c, storing mk() there first
+// when there is none.
+func cached[K comparable, V any](c *sync.Map, k K, mk func() V) V {
+	if v, ok := c.Load(k); ok {
+		return v.(V)
+	}
+	v, _ := c.LoadOrStore(k, mk())
+	return v.(V)
 }
 
 type lagKey struct {
@@ -57,6 +70,8 @@ type lagKey struct {
 type publishKey struct{ topic, eventType string }
 
 type handlerKey struct{ group, eventType string }
+
+type unknownKey struct{ group, topic, eventType string }
 
 // handlerMetrics caches one handler's label-bound metrics so the hot path
 // does no label lookups.
@@ -113,11 +128,15 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
+// handler returns the metrics of (group, eventType); the router resolves
+// them once per route, before it consumes.
 func (m *Metrics) handler(group, eventType string) *handlerMetrics {
 	k := handlerKey{group, eventType}
-	if h, ok := m.handlers.Load(k); ok {
-		return h.(*handlerMetrics)
-	}
+	return cached(&m.handlers, k, func() *handlerMetrics { return m.newHandler(k) })
+}
+
+func (m *Metrics) newHandler(k handlerKey) *handlerMetrics {
+	group, eventType := k.group, k.eventType
 	h := &handlerMetrics{
 		handled:    m.handled.WithLabelValues(group, eventType),
 		retried:    m.retried.WithLabelValues(group, eventType),
@@ -131,8 +150,7 @@ func (m *Metrics) handler(group, eventType string) *handlerMetrics {
 		h.failedBy[c] = m.failed.WithLabelValues(group, eventType, string(c))
 		h.deadBy[c] = m.deadLettered.WithLabelValues(group, eventType, string(c))
 	}
-	actual, _ := m.handlers.LoadOrStore(k, h)
-	return actual.(*handlerMetrics)
+	return h
 }
 
 func (h *handlerMetrics) failed(class ErrorClass) {
@@ -153,21 +171,23 @@ func (h *handlerMetrics) deadLettered(class ErrorClass) {
 
 // setLag sets a partition's lag; once per partition per poll.
 func (m *Metrics) setLag(group, topic string, partition int32, lag int64) {
-	k := lagKey{group, topic, partition}
-	g, ok := m.lags.Load(k)
-	if !ok {
-		g, _ = m.lags.LoadOrStore(k, m.lag.WithLabelValues(group, topic, strconv.Itoa(int(partition))))
-	}
-	g.(prometheus.Gauge).Set(float64(lag))
+	cached(&m.lags, lagKey{group, topic, partition}, func() prometheus.Gauge {
+		return m.lag.WithLabelValues(group, topic, strconv.Itoa(int(partition)))
+	}).Set(float64(lag))
 }
 
 // publishedCounter returns the published counter of (topic, eventType),
 // resolving its labels once.
 func (m *Metrics) publishedCounter(topic, eventType string) prometheus.Counter {
-	k := publishKey{topic, eventType}
-	if c, ok := m.publishes.Load(k); ok {
-		return c.(prometheus.Counter)
-	}
-	c, _ := m.publishes.LoadOrStore(k, m.published.WithLabelValues(topic, eventType))
-	return c.(prometheus.Counter)
+	return cached(&m.publishes, publishKey{topic, eventType}, func() prometheus.Counter {
+		return m.published.WithLabelValues(topic, eventType)
+	})
+}
+
+// unknownCounter returns the counter of records of eventType on topic that
+// group has no handler for, resolving its labels once.
+func (m *Metrics) unknownCounter(group, topic, eventType string) prometheus.Counter {
+	return cached(&m.unknowns, unknownKey{group, topic, eventType}, func() prometheus.Counter {
+		return m.unknown.WithLabelValues(group, topic, eventType)
+	})
 }
