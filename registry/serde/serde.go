@@ -478,8 +478,8 @@ func (s *Serde) parseRefs(ctx context.Context, refs []sr.SchemaReference, cache 
 	return nil
 }
 
-// registryError keeps the registry's answer while marking transport and
-// server failures as ErrRegistryUnavailable.
+// classify keeps the registry's answer while marking transport and server
+// failures as ErrRegistryUnavailable.
 func classify(err error) error {
 	var re *sr.ResponseError
 	if errors.As(err, &re) {
@@ -496,5 +496,5 @@ func classify(err error) error {
 
 func isNotFound(err error) bool {
 	var re *sr.ResponseError
-	return errors.As(err, &re) && (re.ErrorCode == 40403 || re.StatusCode == http.StatusNotFound && re.ErrorCode == 0)
+	return errors.As(err, &re) && (re.ErrorCode == sr.ErrSchemaNotFound.Code || re.StatusCode == http.StatusNotFound && re.ErrorCode == 0)
 }
