@@ -38,12 +38,9 @@ const DefaultLevel = compat.Backward
 // schemaTypeAvro is the only schema type this registry stores.
 const schemaTypeAvro = "AVRO"
 
-var levels = []compat.Level{compat.None, compat.Backward, compat.BackwardTransitive, compat.Forward,
-	compat.ForwardTransitive, compat.Full, compat.FullTransitive}
-
 // parseLevel validates a level name case-insensitively.
 func parseLevel(s string) (compat.Level, *Error) {
-	for _, l := range levels {
+	for _, l := range compat.Levels() {
 		if strings.EqualFold(s, string(l)) {
 			return l, nil
 		}
@@ -347,9 +344,12 @@ func (r *Registry) parseText(text string, refs []Reference) (avro.Schema, error)
 	return avro.ParseWithCache(text, "", cache)
 }
 
+// maxRefDepth bounds reference chains, so a reference cycle cannot loop.
+const maxRefDepth = 32
+
 func (r *Registry) loadRefs(refs []Reference, cache *avro.SchemaCache, seen map[VersionKey]bool, depth int) error {
-	if depth > 32 {
-		return fmt.Errorf("references nest deeper than 32 levels")
+	if depth > maxRefDepth {
+		return fmt.Errorf("references nest deeper than %d levels", maxRefDepth)
 	}
 	for _, ref := range refs {
 		k := VersionKey{ref.Subject, ref.Version}

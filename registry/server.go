@@ -600,24 +600,21 @@ func (s *Server) compatibility(c *gin.Context, version int, all bool) {
 		s.fail(c, err)
 		return
 	}
-	type answer struct {
-		IsCompatible bool     `json:"is_compatible"`
-		Messages     []string `json:"messages,omitempty"`
-	}
-	a := answer{IsCompatible: res.Compatible}
-	if qbool(c, "verbose") {
-		// verbose always carries the array, even when empty.
-		a.Messages = make([]string, 0, len(res.Findings))
-		for _, f := range res.Findings {
-			a.Messages = append(a.Messages, fmt.Sprintf("%s: %s", f.Rule, f.Message))
-		}
+	if !qbool(c, "verbose") {
 		s.ok(c, struct {
-			IsCompatible bool     `json:"is_compatible"`
-			Messages     []string `json:"messages"`
-		}{a.IsCompatible, a.Messages})
+			IsCompatible bool `json:"is_compatible"`
+		}{res.Compatible})
 		return
 	}
-	s.ok(c, a)
+	// verbose always carries the array, even when empty.
+	msgs := make([]string, 0, len(res.Findings))
+	for _, f := range res.Findings {
+		msgs = append(msgs, fmt.Sprintf("%s: %s", f.Rule, f.Message))
+	}
+	s.ok(c, struct {
+		IsCompatible bool     `json:"is_compatible"`
+		Messages     []string `json:"messages"`
+	}{res.Compatible, msgs})
 }
 
 func (s *Server) getConfig(c *gin.Context) {
