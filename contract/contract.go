@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -281,11 +282,14 @@ func FromSet(set *schemas.Set, prev []*Contract) ([]*Contract, error) {
 	}
 	var out []*Contract
 	for _, ev := range set.Events {
+		if len(ev.Consumers) == 0 {
+			continue
+		}
+		text, err := SelfContained(ev.Type.Schema)
+		if err != nil {
+			return nil, err
+		}
 		for _, consumer := range ev.Consumers {
-			text, err := SelfContained(ev.Type.Schema)
-			if err != nil {
-				return nil, err
-			}
 			c := &Contract{
 				Format: FormatVersion, Consumer: consumer, Subject: ev.Subject, Topic: ev.Topic,
 				Event: ev.Type.FullName, Source: "manifest", Schema: text,
@@ -327,19 +331,14 @@ func fullNameOf(s avro.Schema) string {
 	return string(s.Type())
 }
 
+// sortedUnique returns in sorted, without duplicates and empty paths.
 func sortedUnique(in []string) []string {
 	if len(in) == 0 {
 		return nil
 	}
-	out := append([]string(nil), in...)
-	sort.Strings(out)
-	j := 0
-	for i, s := range out {
-		if s == "" || (i > 0 && s == out[j-1]) {
-			continue
-		}
-		out[j] = s
-		j++
+	out := slices.Compact(slices.Sorted(slices.Values(in)))
+	if out[0] == "" { // "" sorts first; Compact left at most one
+		out = out[1:]
 	}
-	return out[:j]
+	return out
 }

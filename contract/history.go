@@ -94,7 +94,7 @@ func Snapshot(dir string, set *schemas.Set, examples []*Example) ([]string, erro
 				return written, fmt.Errorf("contract: %w", err)
 			}
 		}
-		written = append(written, filepath.ToSlash(filepath.Join(dir, ev, fp)))
+		written = append(written, filepath.ToSlash(vdir))
 	}
 	return written, nil
 }
