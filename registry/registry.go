@@ -163,14 +163,43 @@ func (r *Registry) rememberRegister(subject string, body []byte, id int, gen uin
 	r.hotN++
 }
 
-// apply writes b to the store and, on success, counts a write. Callers hold
-// the write lock.
+// apply writes b to the store and, once the store accepted it, counts a
+// write and mirrors b in memory. Callers hold the write lock.
 func (r *Registry) apply(ctx context.Context, b Batch) *Error {
 	if err := r.store.Apply(ctx, b); err != nil {
 		return errStore(err)
 	}
 	r.gen++
+	r.mirror(b)
 	return nil
+}
+
+// mirror applies b to the in-memory working set, the way Store.Apply applies
+// it to the store: an empty setting Value removes the setting.
+func (r *Registry) mirror(b Batch) {
+	for _, s := range b.Schemas {
+		r.addSchema(s)
+	}
+	for _, v := range b.Versions {
+		r.putVersion(v)
+	}
+	for _, k := range b.DeleteVersions {
+		r.removeVersion(k.Subject, k.Version)
+	}
+	for _, c := range b.Configs {
+		if c.Value == "" {
+			delete(r.configs, c.Subject)
+		} else {
+			r.configs[c.Subject] = compat.Level(c.Value)
+		}
+	}
+	for _, m := range b.Modes {
+		if m.Value == "" {
+			delete(r.modes, m.Subject)
+		} else {
+			r.modes[m.Subject] = m.Value
+		}
+	}
 }
 
 // Open loads the registry from store. It fails when the store cannot be read.
@@ -191,18 +220,7 @@ func Open(ctx context.Context, store Store) (*Registry, error) {
 		modes:    map[string]string{},
 		nextID:   1,
 	}
-	for _, s := range st.Schemas {
-		r.addSchema(s)
-	}
-	for _, v := range st.Versions {
-		r.putVersion(v)
-	}
-	for _, c := range st.Configs {
-		r.configs[c.Subject] = compat.Level(c.Value)
-	}
-	for _, m := range st.Modes {
-		r.modes[m.Subject] = m.Value
-	}
+	r.mirror(Batch{Schemas: st.Schemas, Versions: st.Versions, Configs: st.Configs, Modes: st.Modes})
 	return r, nil
 }
 
@@ -235,7 +253,7 @@ func compactKey(text string, refs []Reference) (string, bool) {
 	return strings.TrimSuffix(buf.String(), "\n") + refsKey(refs), true
 }
 
-func (r *Registry) addSchema(rec SchemaRecord) *schemaEntry {
+func (r *Registry) addSchema(rec SchemaRecord) {
 	key, ok := compactKey(rec.Text, rec.References)
 	if !ok {
 		key = rec.Text + refsKey(rec.References)
@@ -251,7 +269,6 @@ func (r *Registry) addSchema(rec SchemaRecord) *schemaEntry {
 	if rec.ID >= r.nextID {
 		r.nextID = rec.ID + 1
 	}
-	return e
 }
 
 func (r *Registry) putVersion(v VersionRecord) {
@@ -651,10 +668,9 @@ func (r *Registry) registerLocked(ctx context.Context, subject string, req Schem
 	case id == 0:
 		id = r.nextID
 	}
-	var newSchema *SchemaRecord
-	if _, ok := r.schemas[id]; !ok {
-		newSchema = &SchemaRecord{ID: id, Text: req.Schema, References: c.refs}
-		batch.Schemas = []SchemaRecord{*newSchema}
+	_, known := r.schemas[id]
+	if !known {
+		batch.Schemas = []SchemaRecord{{ID: id, Text: req.Schema, References: c.refs}}
 	}
 	version := 1
 	if subj != nil && len(subj.versions) > 0 {
@@ -672,11 +688,10 @@ func (r *Registry) registerLocked(ctx context.Context, subject string, req Schem
 	if err := r.apply(ctx, batch); err != nil {
 		return 0, err
 	}
-	if newSchema != nil {
-		e := r.addSchema(*newSchema)
+	if !known {
+		e := r.schemas[id]
 		e.parseOnce.Do(func() { e.parsed, e.normKey = c.parsed, c.normKey })
 	}
-	r.putVersion(vr)
 	return id, nil
 }
 
@@ -1029,23 +1044,7 @@ func (r *Registry) DeleteSubject(ctx context.Context, subject string, permanent 
 	if err := r.apply(ctx, batch); err != nil {
 		return nil, err
 	}
-	r.applyDeletes(batch)
 	return out, nil
-}
-
-func (r *Registry) applyDeletes(b Batch) {
-	for _, v := range b.Versions {
-		r.putVersion(v)
-	}
-	for _, k := range b.DeleteVersions {
-		r.removeVersion(k.Subject, k.Version)
-	}
-	for _, c := range b.Configs {
-		delete(r.configs, c.Subject)
-	}
-	for _, m := range b.Modes {
-		delete(r.modes, m.Subject)
-	}
 }
 
 // DeleteVersion deletes one version (-1 is the latest): softly, or
@@ -1089,7 +1088,6 @@ func (r *Registry) DeleteVersion(ctx context.Context, subject string, version in
 	if err := r.apply(ctx, batch); err != nil {
 		return 0, err
 	}
-	r.applyDeletes(batch)
 	return v.Version, nil
 }
 
@@ -1162,7 +1160,6 @@ func (r *Registry) SetConfig(ctx context.Context, subject, level string) (compat
 	if err := r.apply(ctx, Batch{Configs: []SettingRecord{{Subject: subject, Value: string(l)}}}); err != nil {
 		return "", err
 	}
-	r.configs[subject] = l
 	return l, nil
 }
 
@@ -1181,7 +1178,6 @@ func (r *Registry) DeleteConfig(ctx context.Context, subject string) (compat.Lev
 	if err := r.apply(ctx, Batch{Configs: []SettingRecord{{Subject: subject}}}); err != nil {
 		return "", err
 	}
-	delete(r.configs, subject)
 	return old, nil
 }
 
@@ -1224,7 +1220,6 @@ func (r *Registry) SetMode(ctx context.Context, subject, mode string, force bool
 	if err := r.apply(ctx, Batch{Modes: []SettingRecord{{Subject: subject, Value: m}}}); err != nil {
 		return "", err
 	}
-	r.modes[subject] = m
 	return m, nil
 }
 
@@ -1243,7 +1238,6 @@ func (r *Registry) DeleteMode(ctx context.Context, subject string) (string, erro
 	if err := r.apply(ctx, Batch{Modes: []SettingRecord{{Subject: subject}}}); err != nil {
 		return "", err
 	}
-	delete(r.modes, subject)
 	return old, nil
 }
 
