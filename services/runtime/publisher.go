@@ -299,8 +299,9 @@ type ids struct{ eventID, correlationID, causationID string }
 func fillMetadata(ctx context.Context, v any, o publishOpts) ids {
 	in := MessageFrom(ctx)
 	md := metadataOf(v)
+	own := ids{md.get(fEventID), md.get(fCorrelationID), md.get(fCausationID)}
 	var out ids
-	out.eventID = first(o.eventID, md.get(fEventID))
+	out.eventID = first(o.eventID, own.eventID)
 	if out.eventID == "" {
 		out.eventID = newEventID()
 	}
@@ -308,11 +309,17 @@ func fillMetadata(ctx context.Context, v any, o publishOpts) ids {
 	if in != nil {
 		fromMsgCorr, fromMsgCause = first(in.CorrelationID, in.EventID), in.EventID
 	}
-	out.correlationID = first(o.correlationID, md.get(fCorrelationID), fromMsgCorr, out.eventID)
-	out.causationID = first(o.causationID, md.get(fCausationID), fromMsgCause)
-	md.set(fEventID, out.eventID)
-	md.set(fCorrelationID, out.correlationID)
-	md.set(fCausationID, out.causationID)
+	out.correlationID = first(o.correlationID, own.correlationID, fromMsgCorr, out.eventID)
+	out.causationID = first(o.causationID, own.causationID, fromMsgCause)
+	if own.eventID == "" {
+		md.set(fEventID, out.eventID)
+	}
+	if own.correlationID == "" {
+		md.set(fCorrelationID, out.correlationID)
+	}
+	if own.causationID == "" {
+		md.set(fCausationID, out.causationID)
+	}
 	return out
 }
 
@@ -417,9 +424,10 @@ func (m metaView) get(which int) string {
 	return fv.String()
 }
 
+// set writes s to an empty field (the caller checked it with get).
 func (m metaView) set(which int, s string) {
 	idx := m.index(which)
-	if idx == nil || s == "" || m.get(which) != "" {
+	if idx == nil || s == "" {
 		return
 	}
 	fv := m.v.FieldByIndex(idx)
