@@ -124,10 +124,7 @@ const hexDigits = "0123456789abcdef"
 // SWAR ("SIMD within a register") hex: eight characters or four bytes at a
 // time in one uint64, loaded and stored little-endian so that byte i of the
 // text is byte i of the word on every machine.
-const (
-	lsb = 0x0101010101010101 // 0x01 in every byte
-	msb = 0x8080808080808080 // 0x80 in every byte
-)
+const lsb = 0x0101010101010101 // 0x01 in every byte
 
 // hexEncode4 returns the eight lower-case hex characters of the four bytes
 // of u (byte i in bits 8i..8i+7), in the same order.
