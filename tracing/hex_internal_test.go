@@ -36,8 +36,9 @@ func checkDecode8(t *testing.T, s []byte) {
 }
 
 // TestHexDecode8EveryByte puts every byte value at every position of valid
-// hex (and next to invalid bytes that could carry into it), so each byte's
-// comparisons are checked against all 256 values.
+// hex, alone and next to (below and above) bytes that could carry into it or
+// take a carry from it, so each byte's comparisons are checked against all
+// 256 values.
 func TestHexDecode8EveryByte(t *testing.T) {
 	bases := []string{"0123abcd", "9f9f9f9f", "ffffffff", "00000000", "a0b1c2d3"}
 	neighbours := []byte{'0', 'f', 0x7f, 0x80, 0xff, 'g', '/', ':', '`', 'A', 'F'}
@@ -48,9 +49,14 @@ func TestHexDecode8EveryByte(t *testing.T) {
 				s[pos] = byte(c)
 				checkDecode8(t, s)
 				for _, n := range neighbours {
-					s2 := append([]byte(nil), s...)
-					s2[(pos+1)%8] = n
-					checkDecode8(t, s2)
+					for _, at := range []int{pos - 1, pos + 1} {
+						if at < 0 || at > 7 {
+							continue
+						}
+						s2 := append([]byte(nil), s...)
+						s2[at] = n
+						checkDecode8(t, s2)
+					}
 				}
 			}
 		}
