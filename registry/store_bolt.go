@@ -96,42 +96,41 @@ func settingSubject(k []byte) string {
 func (s *BoltStore) Load(context.Context) (State, error) {
 	var st State
 	err := s.db.View(func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketSchemas).ForEach(func(_, v []byte) error {
-			var r SchemaRecord
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("decode schema record: %w", err)
-			}
-			st.Schemas = append(st.Schemas, r)
-			return nil
-		}); err != nil {
+		if err := loadRecords(tx.Bucket(bucketSchemas), "schema", &st.Schemas); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketVersions).ForEach(func(_, v []byte) error {
-			var r VersionRecord
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("decode version record: %w", err)
-			}
-			st.Versions = append(st.Versions, r)
-			return nil
-		}); err != nil {
+		if err := loadRecords(tx.Bucket(bucketVersions), "version", &st.Versions); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketConfigs).ForEach(func(k, v []byte) error {
-			st.Configs = append(st.Configs, SettingRecord{Subject: settingSubject(k), Value: string(v)})
-			return nil
-		}); err != nil {
+		if err := loadSettings(tx.Bucket(bucketConfigs), &st.Configs); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketModes).ForEach(func(k, v []byte) error {
-			st.Modes = append(st.Modes, SettingRecord{Subject: settingSubject(k), Value: string(v)})
-			return nil
-		})
+		return loadSettings(tx.Bucket(bucketModes), &st.Modes)
 	})
 	if err != nil {
 		return State{}, fmt.Errorf("%w: load: %w", ErrStore, err)
 	}
 	sortState(&st)
 	return st, nil
+}
+
+// loadRecords appends the JSON record of every key in bk to out.
+func loadRecords[T any](bk *bolt.Bucket, what string, out *[]T) error {
+	return bk.ForEach(func(_, v []byte) error {
+		var r T
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("decode %s record: %w", what, err)
+		}
+		*out = append(*out, r)
+		return nil
+	})
+}
+
+func loadSettings(bk *bolt.Bucket, out *[]SettingRecord) error {
+	return bk.ForEach(func(k, v []byte) error {
+		*out = append(*out, SettingRecord{Subject: settingSubject(k), Value: string(v)})
+		return nil
+	})
 }
 
 // Apply implements Store: one fsynced bbolt transaction.
