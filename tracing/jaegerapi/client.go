@@ -51,8 +51,9 @@ type envelope[T any] struct {
 	} `json:"errors"`
 }
 
-func get[T any](ctx context.Context, c *Client, path string, q url.Values) (T, error) {
-	var zero T
+// fetch GETs path (with query q) from c's Jaeger and returns the status and
+// body. Its errors say what to check: the URL, or whether Jaeger runs.
+func fetch(ctx context.Context, c *Client, path string, q url.Values) (int, []byte, error) {
 	base := strings.TrimSuffix(c.BaseURL, "/")
 	u := base + path
 	if len(q) > 0 {
@@ -60,7 +61,7 @@ func get[T any](ctx context.Context, c *Client, path string, q url.Values) (T, e
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return zero, fmt.Errorf("jaegerapi: bad Jaeger URL %q (want e.g. http://127.0.0.1:16686): %w", c.BaseURL, err)
+		return 0, nil, fmt.Errorf("jaegerapi: bad Jaeger URL %q (want e.g. http://127.0.0.1:16686): %w", c.BaseURL, err)
 	}
 	hc := c.HTTP
 	if hc == nil {
@@ -68,19 +69,28 @@ func get[T any](ctx context.Context, c *Client, path string, q url.Values) (T, e
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return zero, fmt.Errorf("%w at %s (is Jaeger running? `contrail up` starts one): %w", ErrUnavailable, base, err)
+		return 0, nil, fmt.Errorf("%w at %s (is Jaeger running? `contrail up` starts one): %w", ErrUnavailable, base, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
 	if err != nil {
-		return zero, fmt.Errorf("%w: read %s: %w", ErrUnavailable, u, err)
+		return 0, nil, fmt.Errorf("%w: read %s: %w", ErrUnavailable, u, err)
+	}
+	return resp.StatusCode, body, nil
+}
+
+func get[T any](ctx context.Context, c *Client, path string, q url.Values) (T, error) {
+	var zero T
+	status, body, err := fetch(ctx, c, path, q)
+	if err != nil {
+		return zero, err
 	}
 	var env envelope[T]
 	jerr := json.Unmarshal(body, &env)
-	if resp.StatusCode == http.StatusNotFound {
+	if status == http.StatusNotFound {
 		return zero, ErrNotFound
 	}
-	if resp.StatusCode/100 != 2 || jerr != nil {
+	if status/100 != 2 || jerr != nil {
 		msg := strings.TrimSpace(string(body))
 		if jerr == nil && len(env.Errors) > 0 {
 			msg = env.Errors[0].Msg
@@ -88,10 +98,10 @@ func get[T any](ctx context.Context, c *Client, path string, q url.Values) (T, e
 		if len(msg) > 200 {
 			msg = msg[:200] + "..."
 		}
-		if jerr != nil && resp.StatusCode/100 == 2 {
-			return zero, &APIError{Status: resp.StatusCode, Msg: "not a Jaeger query API answer (is " + base + " the Jaeger UI/query port, usually 16686?): " + msg}
+		if jerr != nil && status/100 == 2 {
+			return zero, &APIError{Status: status, Msg: "not a Jaeger query API answer (is " + strings.TrimSuffix(c.BaseURL, "/") + " the Jaeger UI/query port, usually 16686?): " + msg}
 		}
-		return zero, &APIError{Status: resp.StatusCode, Msg: msg}
+		return zero, &APIError{Status: status, Msg: msg}
 	}
 	return env.Data, nil
 }

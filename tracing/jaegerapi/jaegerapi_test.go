@@ -71,6 +71,14 @@ func TestClientErrors(t *testing.T) {
 		case strings.HasPrefix(r.URL.Path, "/api/traces/404"):
 			w.WriteHeader(http.StatusNotFound)
 			w.Write([]byte(`{"data":null,"errors":[{"code":404,"msg":"trace not found"}]}`))
+		case strings.HasPrefix(r.URL.Path, "/api/v3/traces/404"):
+			w.WriteHeader(http.StatusNotFound)
+		case strings.HasPrefix(r.URL.Path, "/api/v3/traces/500"):
+			w.WriteHeader(http.StatusInternalServerError)
+			w.Write([]byte("storage down\n"))
+		case strings.HasPrefix(r.URL.Path, "/api/v3/traces/t1"):
+			w.Write([]byte(`{"result":{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"order"}}]},
+				"scopeSpans":[{"spans":[{"traceId":"t1","spanId":"b","parentSpanId":"a","name":"send orders","kind":4,"links":[{"traceId":"t1","spanId":"a"}]}]}]}]}}`))
 		case strings.HasPrefix(r.URL.Path, "/api/traces/500"):
 			w.WriteHeader(http.StatusInternalServerError)
 			w.Write([]byte(`{"data":null,"errors":[{"code":500,"msg":"storage down"}]}`))
@@ -90,6 +98,29 @@ func TestClientErrors(t *testing.T) {
 	}
 	if _, err := c.Trace(ctx, "abc"); !errors.As(err, &ae) || !strings.Contains(err.Error(), "16686") {
 		t.Errorf("non-Jaeger answer: %v", err)
+	}
+	if _, err := c.TraceOTLP(ctx, "404"); !errors.Is(err, jaegerapi.ErrNotFound) {
+		t.Errorf("v3 404: %v", err)
+	}
+	if _, err := c.TraceOTLP(ctx, "500"); !errors.As(err, &ae) || ae.Status != 500 || ae.Msg != "storage down" {
+		t.Errorf("v3 500: %v", err)
+	}
+	if _, err := c.TraceOTLP(ctx, "abc"); !errors.As(err, &ae) || !strings.Contains(ae.Msg, "not an API v3 answer") {
+		t.Errorf("v3 non-Jaeger answer: %v", err)
+	}
+	spans, err := c.TraceOTLP(ctx, "t1")
+	if err != nil || len(spans) != 1 || spans[0].Service != "order" || spans[0].ParentSpanID != "a" ||
+		spans[0].Kind != jaegerapi.KindProducer || len(spans[0].Links) != 1 || spans[0].Links[0].SpanID != "a" {
+		t.Errorf("v3 trace: %+v, %v", spans, err)
+	}
+	down := &jaegerapi.Client{BaseURL: "http://127.0.0.1:1"}
+	for name, call := range map[string]func() error{
+		"Trace":     func() error { _, err := down.Trace(ctx, "t1"); return err },
+		"TraceOTLP": func() error { _, err := down.TraceOTLP(ctx, "t1"); return err },
+	} {
+		if err := call(); !errors.Is(err, jaegerapi.ErrUnavailable) || !strings.Contains(err.Error(), "contrail up") {
+			t.Errorf("%s with Jaeger down: %v", name, err)
+		}
 	}
 	if _, err := c.Find(ctx, jaegerapi.Query{}); err == nil {
 		t.Errorf("search without a service accepted")

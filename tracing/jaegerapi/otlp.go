@@ -3,8 +3,6 @@ package jaegerapi
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -41,29 +39,15 @@ const (
 // returns its spans flattened, each with its service name. It returns
 // ErrNotFound if Jaeger has no such trace.
 func (c *Client) TraceOTLP(ctx context.Context, traceID string) ([]OTLPSpan, error) {
-	base := strings.TrimSuffix(c.BaseURL, "/")
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v3/traces/"+url.PathEscape(traceID), nil)
+	status, body, err := fetch(ctx, c, "/api/v3/traces/"+url.PathEscape(traceID), nil)
 	if err != nil {
-		return nil, fmt.Errorf("jaegerapi: bad Jaeger URL %q: %w", c.BaseURL, err)
+		return nil, err
 	}
-	hc := c.HTTP
-	if hc == nil {
-		hc = defaultHTTP
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%w at %s: %w", ErrUnavailable, base, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
-	}
-	if resp.StatusCode == http.StatusNotFound {
+	if status == http.StatusNotFound {
 		return nil, ErrNotFound
 	}
-	if resp.StatusCode/100 != 2 {
-		return nil, &APIError{Status: resp.StatusCode, Msg: strings.TrimSpace(string(body))}
+	if status/100 != 2 {
+		return nil, &APIError{Status: status, Msg: strings.TrimSpace(string(body))}
 	}
 	var doc struct {
 		Result struct {
@@ -83,7 +67,7 @@ func (c *Client) TraceOTLP(ctx context.Context, traceID string) ([]OTLPSpan, err
 		} `json:"result"`
 	}
 	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil, &APIError{Status: resp.StatusCode, Msg: "not an API v3 answer: " + err.Error()}
+		return nil, &APIError{Status: status, Msg: "not an API v3 answer: " + err.Error()}
 	}
 	var out []OTLPSpan
 	for _, rs := range doc.Result.ResourceSpans {
