@@ -45,18 +45,21 @@ func newUpCmd(env *cliEnv) *cobra.Command {
 			return nil
 		},
 	}
+	// The flags show platform.Config's defaults, which live in SetDefaults.
+	var def platform.Config
+	def.SetDefaults()
 	fl := cmd.Flags()
-	fl.StringVar(&cfg.DataDir, "data-dir", ".contrail", "directory for all state (broker, registry, service databases, logs)")
+	fl.StringVar(&cfg.DataDir, "data-dir", def.DataDir, "directory for all state (broker, registry, service databases, logs)")
 	fl.BoolVar(&cfg.NoJaeger, "no-jaeger", false, "do not start Jaeger; services record spans without exporting them")
-	fl.StringVar(&cfg.BrokerAddr, "broker-addr", "127.0.0.1:9092", "embedded broker address")
-	fl.StringVar(&cfg.RegistryAddr, "registry-addr", "127.0.0.1:8081", "schema registry address")
-	fl.StringVar(&cfg.JaegerUIAddr, "jaeger-addr", "127.0.0.1:16686", "Jaeger query API / UI address")
-	fl.StringVar(&cfg.JaegerOTLPHTTPAddr, "otlp-http-addr", "127.0.0.1:4318", "Jaeger OTLP/HTTP receiver address")
-	fl.StringVar(&cfg.JaegerOTLPGRPCAddr, "otlp-grpc-addr", "127.0.0.1:4317", "Jaeger OTLP/gRPC receiver address")
-	for _, s := range []struct{ name, def string }{{"order", "127.0.0.1:8080"}, {"inventory", "127.0.0.1:8091"}, {"payment", "127.0.0.1:8092"}, {"shipping", "127.0.0.1:8093"}} {
+	fl.StringVar(&cfg.BrokerAddr, "broker-addr", def.BrokerAddr, "embedded broker address")
+	fl.StringVar(&cfg.RegistryAddr, "registry-addr", def.RegistryAddr, "schema registry address")
+	fl.StringVar(&cfg.JaegerUIAddr, "jaeger-addr", def.JaegerUIAddr, "Jaeger query API / UI address")
+	fl.StringVar(&cfg.JaegerOTLPHTTPAddr, "otlp-http-addr", def.JaegerOTLPHTTPAddr, "Jaeger OTLP/HTTP receiver address")
+	fl.StringVar(&cfg.JaegerOTLPGRPCAddr, "otlp-grpc-addr", def.JaegerOTLPGRPCAddr, "Jaeger OTLP/gRPC receiver address")
+	for _, name := range platform.Services {
 		v := new(string)
-		addrs[s.name] = v
-		fl.StringVar(v, s.name+"-addr", s.def, s.name+" service HTTP address")
+		addrs[name] = v
+		fl.StringVar(v, name+"-addr", def.ServiceAddrs[name], name+" service HTTP address")
 	}
 	return cmd
 }

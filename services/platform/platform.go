@@ -43,8 +43,9 @@ type Config struct {
 	// RegistryAddr is the schema registry's listen address. Default 127.0.0.1:8081.
 	RegistryAddr string
 	// ServiceAddrs maps a service name to its HTTP address; port 0 picks a
-	// free port once, kept across the service's restarts. Defaults: order
-	// 127.0.0.1:8080, inventory :8091, payment :8092, shipping :8093.
+	// free port once, kept across the service's restarts. Defaults: each
+	// service's flowkit.DefaultHTTPAddr (order 127.0.0.1:8080, inventory
+	// :8091, payment :8092, shipping :8093).
 	ServiceAddrs map[string]string
 	// NoJaeger skips Jaeger; services then record spans without exporting.
 	NoJaeger bool
@@ -90,7 +91,10 @@ func (c *Config) SetDefaults() {
 	def(&c.JaegerOTLPHTTPAddr, "127.0.0.1:4318")
 	def(&c.JaegerOTLPGRPCAddr, "127.0.0.1:4317")
 	def(&c.JaegerBin, os.Getenv("CONTRAIL_JAEGER_BIN"))
-	addrs := map[string]string{"order": "127.0.0.1:8080", "inventory": "127.0.0.1:8091", "payment": "127.0.0.1:8092", "shipping": "127.0.0.1:8093"}
+	addrs := map[string]string{}
+	for _, s := range Services {
+		addrs[s] = flowkit.DefaultHTTPAddr(s)
+	}
 	for k, v := range c.ServiceAddrs {
 		if v != "" {
 			addrs[k] = v

@@ -5,6 +5,8 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+
+	"github.com/contrail-events/contrail/services/flowkit"
 )
 
 // SampleOrder is a valid POST /orders body: two units of a stocked SKU,
@@ -32,13 +34,9 @@ func commandName(exe string) string {
 // none when every part listens on its default address.
 func (p *Platform) loadFlags() string {
 	var b strings.Builder
-	for _, f := range []struct{ flag, service, def string }{
-		{"--order-url", "order", "http://127.0.0.1:8080"},
-		{"--inventory-url", "inventory", "http://127.0.0.1:8091"},
-		{"--payment-url", "payment", "http://127.0.0.1:8092"},
-	} {
-		if u := p.ServiceURLs[f.service]; u != f.def {
-			fmt.Fprintf(&b, " %s %s", f.flag, u)
+	for _, s := range []string{"order", "inventory", "payment"} {
+		if u := p.ServiceURLs[s]; u != "http://"+flowkit.DefaultHTTPAddr(s) {
+			fmt.Fprintf(&b, " --%s-url %s", s, u)
 		}
 	}
 	return b.String()
