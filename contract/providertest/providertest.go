@@ -350,7 +350,7 @@ func (e *Env) VerifyOutputs(t testing.TB) int {
 			t.Errorf("providertest: %s: schema id %d is not registered under %q (subjects %v, err %v)", where, id, ev.Subject, subjects, err)
 			continue
 		}
-		writer, err := e.writerSchema(ctx, id)
+		writer, err := e.codec.WriterSchema(ctx, id)
 		if err != nil {
 			t.Errorf("providertest: %s: %v", where, err)
 			continue
@@ -386,33 +386,4 @@ func (e *Env) VerifyOutputs(t testing.TB) int {
 		}
 	}
 	return len(outs)
-}
-
-// writerSchema fetches and parses the schema with id, references resolved.
-func (e *Env) writerSchema(ctx context.Context, id int) (avro.Schema, error) {
-	s, err := e.registry.SchemaByID(ctx, id)
-	if err != nil {
-		return nil, fmt.Errorf("fetch schema %d: %w", id, err)
-	}
-	cache := &avro.SchemaCache{}
-	var resolve func(refs []sr.SchemaReference) error
-	resolve = func(refs []sr.SchemaReference) error {
-		for _, r := range refs {
-			ss, err := e.registry.SchemaByVersion(ctx, r.Subject, r.Version)
-			if err != nil {
-				return fmt.Errorf("fetch reference %s: %w", r.Name, err)
-			}
-			if err := resolve(ss.References); err != nil {
-				return err
-			}
-			if _, err := avro.ParseWithCache(ss.Schema.Schema, "", cache); err != nil {
-				return fmt.Errorf("parse reference %s: %w", r.Name, err)
-			}
-		}
-		return nil
-	}
-	if err := resolve(s.References); err != nil {
-		return nil, err
-	}
-	return avro.ParseWithCache(s.Schema, "", cache)
 }

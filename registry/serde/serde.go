@@ -276,6 +276,16 @@ func (s *Serde) WriterName(ctx context.Context, id int) (string, error) {
 	return named.FullName(), nil
 }
 
+// WriterSchema returns the schema registered under id, parsed with its
+// references resolved: the schema a payload framed with id was written
+// with. Like WriterName, the first call for an id fetches it and the answer
+// is cached for the life of the Serde. Errors: ErrUnknownSchemaID,
+// ErrRegistryUnavailable (transient: retry), and an error when the schema or
+// one of its references does not parse. Safe for concurrent use.
+func (s *Serde) WriterSchema(ctx context.Context, id int) (avro.Schema, error) {
+	return s.writerSchema(ctx, id)
+}
+
 // ID returns t's schema ID, registering or looking it up on first use.
 func (s *Serde) ID(ctx context.Context, t events.Type) (int, error) {
 	e, err := s.entry(ctx, t)

@@ -482,3 +482,24 @@ func TestWriterName(t *testing.T) {
 		t.Fatalf("cold WriterName with the registry down: %v; want ErrRegistryUnavailable", err)
 	}
 }
+
+func TestWriterSchema(t *testing.T) {
+	ctx := context.Background()
+	tr := newRegistry(t)
+	s := newSerde(t, tr)
+	b := orderBinding(events.TopicRecordName)
+	id, err := s.ID(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.WriterSchema(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Fingerprint() != b.Schema().Fingerprint() {
+		t.Fatalf("WriterSchema(%d) = %s, want the registered %s", id, got, b.Schema())
+	}
+	if _, err := s.WriterSchema(ctx, 4242); !errors.Is(err, serde.ErrUnknownSchemaID) {
+		t.Fatalf("WriterSchema(unknown id) = %v, want ErrUnknownSchemaID", err)
+	}
+}
