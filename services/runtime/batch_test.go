@@ -28,9 +28,17 @@ func metric(t *testing.T, m *runtime.Metrics, nameAndLabels string) string {
 	return ""
 }
 
+// openState opens a store in a temporary directory with the applied table.
 func openState(t *testing.T) *runtime.Store {
 	t.Helper()
-	st, err := runtime.OpenStore(context.Background(), filepath.Join(t.TempDir(), "state.db"))
+	return openStateAt(t, filepath.Join(t.TempDir(), "state.db"))
+}
+
+// openStateAt opens the store at path (closed when the test ends) and
+// creates the applied table applyThing writes to.
+func openStateAt(t *testing.T, path string) *runtime.Store {
+	t.Helper()
+	st, err := runtime.OpenStore(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,14 +70,11 @@ func appliedSeqs(t *testing.T, st *runtime.Store) []int {
 func TestBatchOfRecordsCommitsOnceWithAllEffects(t *testing.T) {
 	e := newEnv(t, 1, "things", "echoes")
 	tb, eb := thingBinding("things"), echoBinding("echoes")
-	ctx := context.Background()
 	st := openState(t)
 	const n = 40
 	// Everything is on the partition before the router starts, so its
 	// first poll holds all n records.
-	if err := runtime.PublishAll(ctx, e.pub, tb, things(n, 4, "")); err != nil {
-		t.Fatal(err)
-	}
+	e.publish(tb, things(n, 4, ""))
 	r := e.router("batch-once", runtime.WithInbox(st), runtime.BatchTransactions(100))
 	runtime.Handle(r, tb, func(ctx context.Context, th *Thing) error {
 		if err := applyThing(ctx, th); err != nil {
@@ -103,12 +108,9 @@ func TestBatchOfRecordsCommitsOnceWithAllEffects(t *testing.T) {
 func TestBatchSizeIsBounded(t *testing.T) {
 	e := newEnv(t, 1, "things")
 	tb := thingBinding("things")
-	ctx := context.Background()
 	st := openState(t)
 	const n = 25
-	if err := runtime.PublishAll(ctx, e.pub, tb, things(n, 1, "")); err != nil {
-		t.Fatal(err)
-	}
+	e.publish(tb, things(n, 1, ""))
 	r := e.router("batch-bounded", runtime.WithInbox(st), runtime.BatchTransactions(10))
 	runtime.Handle(r, tb, applyThing)
 	stop := run(t, r)
@@ -138,9 +140,7 @@ func TestBatchFailureMidBatchIsRolledBackAloneAndDeadLettered(t *testing.T) {
 	ctx := context.Background()
 	st := openState(t)
 	const n, bad, flaky = 10, 4, 6
-	if err := runtime.PublishAll(ctx, e.pub, tb, things(n, 1, "")); err != nil {
-		t.Fatal(err)
-	}
+	e.publish(tb, things(n, 1, ""))
 	r := e.router("batch-fail", runtime.WithInbox(st), runtime.BatchTransactions(100))
 	var flakyFailed atomic.Bool
 	var attempts atomic.Int32
@@ -202,16 +202,13 @@ func TestBatchFailureMidBatchIsRolledBackAloneAndDeadLettered(t *testing.T) {
 func TestBatchDropsDuplicatesWithinTheBatch(t *testing.T) {
 	e := newEnv(t, 1, "things")
 	tb := thingBinding("things")
-	ctx := context.Background()
 	st := openState(t)
 	in := things(5, 1, "")
 	// Records 1, 2 and 4 carry the same event id: a producer's retry.
 	for _, i := range []int{1, 2, 4} {
 		in[i].Metadata.EventID = "same-event"
 	}
-	if err := runtime.PublishAll(ctx, e.pub, tb, in); err != nil {
-		t.Fatal(err)
-	}
+	e.publish(tb, in)
 	r := e.router("batch-dups", runtime.WithInbox(st), runtime.BatchTransactions(100))
 	runtime.Handle(r, tb, applyThing)
 	stop := run(t, r)
@@ -234,11 +231,8 @@ func TestBatchDropsDuplicatesWithinTheBatch(t *testing.T) {
 func TestBatchOffIsOneTransactionPerRecord(t *testing.T) {
 	e := newEnv(t, 1, "things")
 	tb := thingBinding("things")
-	ctx := context.Background()
 	st := openState(t)
-	if err := runtime.PublishAll(ctx, e.pub, tb, things(5, 1, "")); err != nil {
-		t.Fatal(err)
-	}
+	e.publish(tb, things(5, 1, ""))
 	r := e.router("batch-off", runtime.WithInbox(st), runtime.BatchTransactions(0))
 	runtime.Handle(r, tb, applyThing)
 	stop := run(t, r)
@@ -257,21 +251,11 @@ func TestBatchOffIsOneTransactionPerRecord(t *testing.T) {
 func TestCrashMidBatchRedeliversAndInboxDropsCommittedBatches(t *testing.T) {
 	e := newEnv(t, 1, "things")
 	tb := thingBinding("things")
-	ctx := context.Background()
 	const n, batch, hangAt = 20, 5, 12
-	if err := runtime.PublishAll(ctx, e.pub, tb, things(n, 3, "")); err != nil {
-		t.Fatal(err)
-	}
+	e.publish(tb, things(n, 3, ""))
 	dir := t.TempDir()
 	dbPath, hangFile := filepath.Join(dir, "state.db"), filepath.Join(dir, "hanging")
-	st, err := runtime.OpenStore(ctx, dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.DB().Exec(appliedDDL); err != nil {
-		t.Fatal(err)
-	}
+	st := openStateAt(t, dbPath)
 	child := exec.Command(os.Args[0], "-test.run=^$")
 	child.Env = append(os.Environ(), crashChildEnv+"=1", "BROKER="+e.addr, "DB="+dbPath,
 		"REGISTRY_URL="+e.registryURL, fmt.Sprintf("BATCH=%d", batch), fmt.Sprintf("HANG_AT=%d", hangAt), "HANG_FILE="+hangFile)
@@ -322,7 +306,6 @@ func TestCrashMidBatchRedeliversAndInboxDropsCommittedBatches(t *testing.T) {
 func TestBatchCommitFailureMarksNothingAndRedoesRecordsOneByOne(t *testing.T) {
 	e := newEnv(t, 1, "things")
 	tb := thingBinding("things")
-	ctx := context.Background()
 	st := openState(t)
 	// A deferred foreign key is checked at COMMIT: a record that writes an
 	// orphan row makes its transaction's commit fail, with all of its
@@ -333,9 +316,7 @@ func TestBatchCommitFailureMarksNothingAndRedoesRecordsOneByOne(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n, orphan = 6, 3
-	if err := runtime.PublishAll(ctx, e.pub, tb, things(n, 1, "")); err != nil {
-		t.Fatal(err)
-	}
+	e.publish(tb, things(n, 1, ""))
 	r := e.router("batch-commit-fails", runtime.WithInbox(st), runtime.BatchTransactions(100))
 	runtime.Handle(r, tb, func(ctx context.Context, th *Thing) error {
 		if th.Seq == orphan {

@@ -101,20 +101,10 @@ func countRows(t *testing.T, db *sql.DB, q string) int {
 func TestCrashBetweenHandlingAndCommitRedeliversAndInboxDropsDuplicates(t *testing.T) {
 	e := newEnv(t, 2, "things")
 	tb := thingBinding("things")
-	ctx := context.Background()
 	const n = 20
-	if err := runtime.PublishAll(ctx, e.pub, tb, things(n, 5, "")); err != nil {
-		t.Fatal(err)
-	}
+	e.publish(tb, things(n, 5, ""))
 	dbPath := filepath.Join(t.TempDir(), "state.db")
-	st, err := runtime.OpenStore(ctx, dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.DB().Exec(appliedDDL); err != nil {
-		t.Fatal(err)
-	}
+	st := openStateAt(t, dbPath)
 
 	child := exec.Command(os.Args[0], "-test.run=^$")
 	child.Env = append(os.Environ(), crashChildEnv+"=1", "BROKER="+e.addr, "DB="+dbPath,
@@ -136,9 +126,7 @@ func TestCrashBetweenHandlingAndCommitRedeliversAndInboxDropsDuplicates(t *testi
 	}
 
 	// Two more events arrive while the consumer is down.
-	if err := runtime.PublishAll(ctx, e.pub, tb, things(2, 2, "late")); err != nil {
-		t.Fatal(err)
-	}
+	e.publish(tb, things(2, 2, "late"))
 	r := e.router("crash-test", runtime.WithInbox(st))
 	var handled atomic.Int32
 	runtime.Handle(r, tb, func(ctx context.Context, th *Thing) error {

@@ -21,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/contrail-events/contrail/broker"
+	"github.com/contrail-events/contrail/events"
 	"github.com/contrail-events/contrail/registry/serde"
 	"github.com/contrail-events/contrail/services/runtime"
 )
@@ -95,6 +96,46 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// publish publishes vs to tb's topic and fails the test on error.
+func (e *env) publish(tb *events.Binding[Thing], vs []*Thing) {
+	e.t.Helper()
+	if err := runtime.PublishAll(context.Background(), e.pub, tb, vs); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// switchedRegistry returns a codec that reaches e's registry through a
+// proxy which, while down is true (as it is at first), answers every request
+// with a 503 and counts it in refused.
+func (e *env) switchedRegistry() (codec *serde.Serde, down *atomic.Bool, refused *atomic.Int32) {
+	e.t.Helper()
+	target, err := url.Parse(e.registryURL)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	down, refused = new(atomic.Bool), new(atomic.Int32)
+	down.Store(true)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			refused.Add(1)
+			http.Error(w, `{"error_code":50001,"message":"down for maintenance"}`, http.StatusServiceUnavailable)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	e.t.Cleanup(front.Close)
+	src, err := sr.NewClient(sr.URLs(front.URL))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	codec, err = serde.New(src)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return codec, down, refused
 }
 
 func things(n, keys int, note string) []*Thing {
@@ -191,9 +232,7 @@ func TestOrderPreservedPerKey(t *testing.T) {
 	e := newEnv(t, 3, "things")
 	tb := thingBinding("things")
 	const n, keys = 300, 12
-	if err := runtime.PublishAll(context.Background(), e.pub, tb, things(n, keys, "")); err != nil {
-		t.Fatal(err)
-	}
+	e.publish(tb, things(n, keys, ""))
 	r := e.router("order-test", runtime.Concurrency(3))
 	var mu sync.Mutex
 	seen := map[string][]int{}
@@ -225,9 +264,7 @@ func TestOrderPreservedPerKey(t *testing.T) {
 func TestFailTwiceThenSucceedIsRetriedAndCommittedOnce(t *testing.T) {
 	e := newEnv(t, 1, "things")
 	tb := thingBinding("things")
-	if err := runtime.PublishAll(context.Background(), e.pub, tb, things(3, 1, "")); err != nil {
-		t.Fatal(err)
-	}
+	e.publish(tb, things(3, 1, ""))
 	r := e.router("retry-test")
 	var mu sync.Mutex
 	attempts := map[int]int{}
@@ -425,9 +462,7 @@ func TestGracefulShutdownCommitsEverythingHandled(t *testing.T) {
 	e := newEnv(t, 3, "things")
 	tb := thingBinding("things")
 	const n = 60
-	if err := runtime.PublishAll(context.Background(), e.pub, tb, things(n, 6, "")); err != nil {
-		t.Fatal(err)
-	}
+	e.publish(tb, things(n, 6, ""))
 	r := e.router("shutdown-test", runtime.CommitInterval(time.Hour)) // only the shutdown commits
 	var mu sync.Mutex
 	last := map[int32]int64{}
@@ -496,9 +531,7 @@ func TestRevokeCommitsHandledOffsets(t *testing.T) {
 	tb := thingBinding("things")
 	ctx := context.Background()
 	const n = 40
-	if err := runtime.PublishAll(ctx, e.pub, tb, things(n, 8, "")); err != nil {
-		t.Fatal(err)
-	}
+	e.publish(tb, things(n, 8, ""))
 	var mu sync.Mutex
 	count := map[int]int{}
 	handler := func(_ context.Context, th *Thing) error {
@@ -543,9 +576,7 @@ func TestRevokeCommitsHandledOffsets(t *testing.T) {
 	for _, th := range more {
 		th.Seq += n
 	}
-	if err := runtime.PublishAll(ctx, e.pub, tb, more); err != nil {
-		t.Fatal(err)
-	}
+	e.publish(tb, more)
 	waitFor(t, "the second batch", func() bool { return total() == 2*n })
 	time.Sleep(200 * time.Millisecond)
 	if err := errors.Join(stopB(), stopA()); err != nil {
@@ -563,9 +594,7 @@ func TestDeadLettersReplayedAfterAFixAreHandled(t *testing.T) {
 	e := newEnv(t, 2, "things")
 	tb := thingBinding("things")
 	ctx := context.Background()
-	if err := runtime.PublishAll(ctx, e.pub, tb, things(6, 3, "")); err != nil {
-		t.Fatal(err)
-	}
+	e.publish(tb, things(6, 3, ""))
 	var fixed atomic.Bool
 	var mu sync.Mutex
 	handled := map[int]string{}
@@ -619,32 +648,10 @@ func TestDeadLettersReplayedAfterAFixAreHandled(t *testing.T) {
 func TestRegistryOutageBlocksInsteadOfDeadLettering(t *testing.T) {
 	e := newEnv(t, 1, "things")
 	tb := thingBinding("things")
-	ctx := context.Background()
-	if err := runtime.PublishAll(ctx, e.pub, tb, things(3, 1, "")); err != nil {
-		t.Fatal(err)
-	}
+	e.publish(tb, things(3, 1, ""))
 	// The consumer reaches the registry through a switchable proxy and has
 	// never seen the writer schema, so it must ask the registry.
-	target, _ := url.Parse(e.registryURL)
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	var down atomic.Bool
-	down.Store(true)
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if down.Load() {
-			http.Error(w, `{"error_code":50001,"message":"down for maintenance"}`, http.StatusServiceUnavailable)
-			return
-		}
-		proxy.ServeHTTP(w, r)
-	}))
-	defer front.Close()
-	src, err := sr.NewClient(sr.URLs(front.URL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	codec, err := serde.New(src)
-	if err != nil {
-		t.Fatal(err)
-	}
+	codec, down, _ := e.switchedRegistry()
 	r := e.router("outage-test", runtime.WithCodec(codec))
 	var handled atomic.Int32
 	runtime.Handle(r, tb, func(context.Context, *Thing) error { handled.Add(1); return nil })
@@ -782,28 +789,7 @@ func TestRegistryOutageWhileResolvingWaits(t *testing.T) {
 	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "things", Key: []byte("o"), Value: value}).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	target, _ := url.Parse(e.registryURL)
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	var down atomic.Bool
-	var refused atomic.Int32
-	down.Store(true)
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if down.Load() {
-			refused.Add(1)
-			http.Error(w, `{"error_code":50001,"message":"down for maintenance"}`, http.StatusServiceUnavailable)
-			return
-		}
-		proxy.ServeHTTP(w, r)
-	}))
-	defer front.Close()
-	src, err := sr.NewClient(sr.URLs(front.URL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	codec, err := serde.New(src)
-	if err != nil {
-		t.Fatal(err)
-	}
+	codec, down, refused := e.switchedRegistry()
 	r := e.router("resolve-outage", runtime.WithCodec(codec))
 	got := make(chan int, 1)
 	runtime.Handle(r, tb, func(_ context.Context, th *Thing) error { got <- th.Seq; return nil })

@@ -3,7 +3,6 @@ package runtime_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 
@@ -14,16 +13,10 @@ func TestEmitInInboxTransactionGoesThroughTheOutbox(t *testing.T) {
 	e := newEnv(t, 2, "things", "echoes")
 	tb, eb := thingBinding("things"), echoBinding("echoes")
 	ctx := context.Background()
-	st, err := runtime.OpenStore(ctx, filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openState(t)
 	const n = 10
 	in := things(n, 3, "")
-	if err := runtime.PublishAll(ctx, e.pub, tb, in); err != nil {
-		t.Fatal(err)
-	}
+	e.publish(tb, in)
 	r := e.router("outbox-test", runtime.WithInbox(st))
 	var failOnce atomic.Bool
 	failOnce.Store(true)
@@ -75,9 +68,7 @@ func TestExactlyOnceConsumeTransformProduce(t *testing.T) {
 	tb, eb := thingBinding("things"), echoBinding("echoes")
 	ctx := context.Background()
 	const n = 30
-	if err := runtime.PublishAll(ctx, e.pub, tb, things(n, 4, "")); err != nil {
-		t.Fatal(err)
-	}
+	e.publish(tb, things(n, 4, ""))
 	r := e.router("eos-test", runtime.ExactlyOnce("eos-test-1"))
 	var calls atomic.Int32
 	runtime.Handle(r, tb, func(ctx context.Context, th *Thing) error {

@@ -2,7 +2,6 @@ package runtime_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -25,11 +24,7 @@ func TestRelayedEventsContinueTheHandlersTrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pub.Close()
-	st, err := runtime.OpenStore(ctx, filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openState(t)
 	const n = 3
 	if err := runtime.PublishAll(ctx, pub, tb, things(n, 1, "")); err != nil {
 		t.Fatal(err)
