@@ -32,6 +32,18 @@ func attrMap(kvs []attribute.KeyValue) map[string]string {
 	return m
 }
 
+// wantAttrs reports every attribute of want that kvs lacks or holds with
+// another value.
+func wantAttrs(t *testing.T, kvs []attribute.KeyValue, want map[string]string) {
+	t.Helper()
+	got := attrMap(kvs)
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("attribute %s = %q, want %q", k, got[k], v)
+		}
+	}
+}
+
 func headerCount(r *kgo.Record, key string) int {
 	n := 0
 	for _, h := range r.Headers {
@@ -91,12 +103,7 @@ func TestStartSendSpanAndHeaders(t *testing.T) {
 		"messaging.destination.partition.id": "3",
 		"messaging.kafka.offset":             "42",
 	}
-	got := attrMap(s.Attributes())
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("attribute %s = %q, want %q", k, got[k], v)
-		}
-	}
+	wantAttrs(t, s.Attributes(), want)
 	for _, k := range []string{"traceparent", "uber-trace-id", "x-app", "contrail-event-id"} {
 		if n := headerCount(r, k); n != 1 {
 			t.Errorf("header %s appears %d times, want 1", k, n)
@@ -156,12 +163,7 @@ func TestStartProcessIsChildAndLinksProducer(t *testing.T) {
 		"messaging.kafka.message.key":        "order-7",
 		"messaging.message.id":               "ev-7",
 	}
-	got := attrMap(s.Attributes())
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("attribute %s = %q, want %q", k, got[k], v)
-		}
-	}
+	wantAttrs(t, s.Attributes(), want)
 	if s.Status().Code != codes.Unset {
 		t.Errorf("status %v, want unset", s.Status())
 	}
