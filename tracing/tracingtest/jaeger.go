@@ -23,10 +23,6 @@ import (
 	"github.com/contrail-events/contrail/tracing/jaegerrun"
 )
 
-// EnvJaegerBin names a prebuilt Jaeger binary to use instead of building
-// one from tools/ (jaegerrun.EnvBin).
-const EnvJaegerBin = jaegerrun.EnvBin
-
 // Jaeger is a running Jaeger v2 all-in-one with memory storage.
 type Jaeger struct {
 	// OTLPHTTP is the OTLP/HTTP base URL (for OTEL_EXPORTER_OTLP_ENDPOINT).
@@ -58,21 +54,16 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// Binary returns the path of a Jaeger binary: $CONTRAIL_JAEGER_BIN, else
-// tools/bin/jaeger of the repository containing the working directory,
-// rebuilt when older than tools/go.mod or go.sum. See jaegerrun.Binary:
-// builds are serialized across processes and installed by rename, so
-// concurrent test binaries never see a half-written file.
-func Binary() (string, error) {
-	return jaegerrun.Binary(context.Background())
-}
-
-// StartJaeger starts Jaeger for the test and stops it at cleanup. It skips
-// the test if the Jaeger binary cannot be built, and fails it if Jaeger
-// does not become healthy within a minute.
+// StartJaeger starts Jaeger for the test and stops it at cleanup. The
+// binary is $CONTRAIL_JAEGER_BIN, else tools/bin/jaeger of the repository
+// containing the working directory, rebuilt when older than tools/go.mod or
+// go.sum (jaegerrun.Binary: builds are serialized across processes and
+// installed by rename, so concurrent test binaries never see a half-written
+// file). It skips the test if the Jaeger binary cannot be built, and fails
+// it if Jaeger does not become healthy within a minute.
 func StartJaeger(t testing.TB) *Jaeger {
 	t.Helper()
-	bin, err := Binary()
+	bin, err := jaegerrun.Binary(context.Background())
 	if err != nil {
 		t.Skipf("end-to-end tracing test skipped: cannot build Jaeger from tools/ (%v)", err)
 	}
