@@ -17,6 +17,7 @@ import (
 
 	"github.com/contrail-events/contrail/registry"
 	"github.com/contrail-events/contrail/registry/internal/benchpair"
+	"github.com/contrail-events/contrail/registry/registrytest"
 )
 
 // benchSchema is an OrderPlaced-sized record (about 1 KiB of schema text).
@@ -85,10 +86,10 @@ func BenchmarkHTTPVsBareGin(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer store.Close()
-	ours := newTestServer(b, store)
+	ours := registrytest.ServeStore(b, store)
 	body, _ := json.Marshal(map[string]string{"schema": benchSchema})
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16, MaxIdleConns: 64}}
-	resp, err := hc.Post(ours.URL+"/subjects/orders-value/versions", registry.ContentType, bytes.NewReader(body))
+	resp, err := hc.Post(ours+"/subjects/orders-value/versions", registry.ContentType, bytes.NewReader(body))
 	if err != nil || resp.StatusCode != 200 {
 		b.Fatalf("register: %v %v", resp, err)
 	}
@@ -96,7 +97,7 @@ func BenchmarkHTTPVsBareGin(b *testing.B) {
 	resp.Body.Close()
 	var reg struct{ ID int }
 	json.Unmarshal(idBody, &reg)
-	resp, err = hc.Get(fmt.Sprintf("%s/schemas/ids/%d", ours.URL, reg.ID))
+	resp, err = hc.Get(fmt.Sprintf("%s/schemas/ids/%d", ours, reg.ID))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -110,8 +111,8 @@ func BenchmarkHTTPVsBareGin(b *testing.B) {
 		name, method, ours, bare string
 		body                     []byte
 	}{
-		{"GET /schemas/ids/{id}", "GET", fmt.Sprintf("%s/schemas/ids/%d", ours.URL, reg.ID), bare.URL + "/schemas/ids/1", nil},
-		{"POST register-existing", "POST", ours.URL + "/subjects/orders-value/versions", bare.URL + "/subjects/orders-value/versions", body},
+		{"GET /schemas/ids/{id}", "GET", fmt.Sprintf("%s/schemas/ids/%d", ours, reg.ID), bare.URL + "/schemas/ids/1", nil},
+		{"POST register-existing", "POST", ours + "/subjects/orders-value/versions", bare.URL + "/subjects/orders-value/versions", body},
 	}
 	for range b.N {
 		for _, c := range cases {

@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/contrail-events/contrail/registry"
+	"github.com/contrail-events/contrail/registry/registrytest"
 )
 
 const (
@@ -21,17 +22,17 @@ const (
 )
 
 func TestFranzGoClient(t *testing.T) {
-	ts := newTestServer(t, registry.NewMemoryStore(), registry.WithBasicAuth(map[string]string{"alice": "s3cret"}))
+	base := registrytest.ServeStore(t, registry.NewMemoryStore(), registry.WithBasicAuth(map[string]string{"alice": "s3cret"}))
 	ctx := context.Background()
 
-	anon, err := sr.NewClient(sr.URLs(ts.URL))
+	anon, err := sr.NewClient(sr.URLs(base))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := anon.Subjects(ctx); err == nil {
 		t.Fatal("request without credentials succeeded; want 401")
 	}
-	cl, err := sr.NewClient(sr.URLs(ts.URL), sr.BasicAuth("alice", "s3cret"))
+	cl, err := sr.NewClient(sr.URLs(base), sr.BasicAuth("alice", "s3cret"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,8 +132,8 @@ func TestFranzGoClient(t *testing.T) {
 }
 
 func TestSrclient(t *testing.T) {
-	ts := newTestServer(t, registry.NewMemoryStore(), registry.WithBasicAuth(map[string]string{"bob": "pw"}))
-	cl := srclient.NewSchemaRegistryClient(ts.URL)
+	base := registrytest.ServeStore(t, registry.NewMemoryStore(), registry.WithBasicAuth(map[string]string{"bob": "pw"}))
+	cl := srclient.NewSchemaRegistryClient(base)
 	cl.CachingEnabled(false)
 	if _, err := cl.GetSubjects(); err == nil {
 		t.Fatal("request without credentials succeeded; want 401")

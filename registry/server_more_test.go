@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/contrail-events/contrail/registry"
+	"github.com/contrail-events/contrail/registry/registrytest"
 )
 
 func call(t *testing.T, method, url, body string, auth ...string) (int, http.Header, string) {
@@ -56,7 +57,7 @@ func TestBasicAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := newTestServer(t, registry.NewMemoryStore(), registry.WithBasicAuth(users))
+	base := registrytest.ServeStore(t, registry.NewMemoryStore(), registry.WithBasicAuth(users))
 	tests := []struct {
 		name       string
 		auth       []string
@@ -70,7 +71,7 @@ func TestBasicAuth(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, h, body := call(t, "GET", ts.URL+"/subjects", "", tt.auth...)
+			code, h, body := call(t, "GET", base+"/subjects", "", tt.auth...)
 			if code != tt.wantStatus {
 				t.Fatalf("HTTP %d %s, want %d", code, body, tt.wantStatus)
 			}
@@ -85,14 +86,14 @@ func TestBasicAuth(t *testing.T) {
 }
 
 func TestRequestLimitsAndReadOnly(t *testing.T) {
-	ts := newTestServer(t, registry.NewMemoryStore(), registry.WithMaxRequestBytes(1024))
+	base := registrytest.ServeStore(t, registry.NewMemoryStore(), registry.WithMaxRequestBytes(1024))
 	big := `{"schema":"` + strings.Repeat(" ", 4096) + `"}`
-	code, _, body := call(t, "POST", ts.URL+"/subjects/s/versions", big)
+	code, _, body := call(t, "POST", base+"/subjects/s/versions", big)
 	if code != 413 || errorCode(t, body) != 413 {
 		t.Fatalf("oversized body: HTTP %d %s", code, body)
 	}
 	// Chunked bodies (no Content-Length) are limited too.
-	req, _ := http.NewRequest("POST", ts.URL+"/subjects/s/versions", io.MultiReader(strings.NewReader(big)))
+	req, _ := http.NewRequest("POST", base+"/subjects/s/versions", io.MultiReader(strings.NewReader(big)))
 	req.ContentLength = -1
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -103,19 +104,19 @@ func TestRequestLimitsAndReadOnly(t *testing.T) {
 		t.Fatalf("oversized chunked body: HTTP %d", resp.StatusCode)
 	}
 
-	ro := newTestServer(t, registry.NewMemoryStore(), registry.WithReadOnly(true))
+	ro := registrytest.ServeStore(t, registry.NewMemoryStore(), registry.WithReadOnly(true))
 	for _, r := range []struct{ method, path, body string }{
 		{"POST", "/subjects/s/versions", tinySchema},
 		{"PUT", "/config", `{"compatibility":"NONE"}`},
 		{"PUT", "/mode", `{"mode":"READWRITE"}`},
 		{"DELETE", "/subjects/s", ""},
 	} {
-		code, _, body := call(t, r.method, ro.URL+r.path, r.body)
+		code, _, body := call(t, r.method, ro+r.path, r.body)
 		if code != 422 || errorCode(t, body) != registry.CodeNotPermitted {
 			t.Fatalf("read-only %s %s: HTTP %d %s", r.method, r.path, code, body)
 		}
 	}
-	if code, _, _ := call(t, "GET", ro.URL+"/subjects", ""); code != 200 {
+	if code, _, _ := call(t, "GET", ro+"/subjects", ""); code != 200 {
 		t.Fatalf("read-only server refused a read: %d", code)
 	}
 	if _, err := registry.NewServer(nil); err == nil {
@@ -124,11 +125,11 @@ func TestRequestLimitsAndReadOnly(t *testing.T) {
 }
 
 func TestMetrics(t *testing.T) {
-	ts := newTestServer(t, registry.NewMemoryStore())
-	call(t, "POST", ts.URL+"/subjects/m/versions", tinySchema)
-	call(t, "GET", ts.URL+"/schemas/ids/1", "")
-	call(t, "GET", ts.URL+"/schemas/ids/99", "")
-	_, _, body := call(t, "GET", ts.URL+"/metrics", "")
+	base := registrytest.ServeStore(t, registry.NewMemoryStore())
+	call(t, "POST", base+"/subjects/m/versions", tinySchema)
+	call(t, "GET", base+"/schemas/ids/1", "")
+	call(t, "GET", base+"/schemas/ids/99", "")
+	_, _, body := call(t, "GET", base+"/metrics", "")
 	for _, want := range []string{
 		`contrail_registry_requests_total{code="200",method="GET",route="/schemas/ids/:id"} 1`,
 		`contrail_registry_requests_total{code="404",method="GET",route="/schemas/ids/:id"} 1`,
@@ -188,14 +189,14 @@ func TestBoltStoreReopen(t *testing.T) {
 }
 
 func TestConcurrentRegistrationOneID(t *testing.T) {
-	ts := newTestServer(t, registry.NewMemoryStore())
+	base := registrytest.ServeStore(t, registry.NewMemoryStore())
 	var wg sync.WaitGroup
 	ids := make([]string, 16)
 	for i := range ids {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, _, ids[i] = call(t, "POST", ts.URL+fmt.Sprintf("/subjects/c%d/versions", i%4), tinySchema)
+			_, _, ids[i] = call(t, "POST", base+fmt.Sprintf("/subjects/c%d/versions", i%4), tinySchema)
 		}()
 	}
 	wg.Wait()
@@ -204,7 +205,7 @@ func TestConcurrentRegistrationOneID(t *testing.T) {
 			t.Fatalf("concurrent registrations of one schema answered %v, want id 1 everywhere", ids)
 		}
 	}
-	_, _, body := call(t, "GET", ts.URL+"/subjects/c0/versions", "")
+	_, _, body := call(t, "GET", base+"/subjects/c0/versions", "")
 	if body != "[1]" {
 		t.Fatalf("versions of c0 = %s, want [1]", body)
 	}
@@ -213,18 +214,18 @@ func TestConcurrentRegistrationOneID(t *testing.T) {
 // TestRegisterAnswerCacheInvalidation checks that remembered register answers
 // never outlive a write: mode changes and deletes are seen at once.
 func TestRegisterAnswerCacheInvalidation(t *testing.T) {
-	ts := newTestServer(t, registry.NewMemoryStore())
-	p := ts.URL + "/subjects/hot/versions"
+	base := registrytest.ServeStore(t, registry.NewMemoryStore())
+	p := base + "/subjects/hot/versions"
 	for range 2 {
 		if code, _, body := call(t, "POST", p, tinySchema); code != 200 || body != `{"id":1}` {
 			t.Fatalf("register: %d %s", code, body)
 		}
 	}
-	call(t, "PUT", ts.URL+"/mode/hot", `{"mode":"READONLY"}`)
+	call(t, "PUT", base+"/mode/hot", `{"mode":"READONLY"}`)
 	if code, _, body := call(t, "POST", p, tinySchema); code != 422 || errorCode(t, body) != registry.CodeNotPermitted {
 		t.Fatalf("register in READONLY after a cached answer: %d %s", code, body)
 	}
-	call(t, "DELETE", ts.URL+"/mode/hot", "")
+	call(t, "DELETE", base+"/mode/hot", "")
 	call(t, "DELETE", p+"/1", "")
 	if code, _, body := call(t, "POST", p, tinySchema); code != 200 || body != `{"id":1}` {
 		t.Fatalf("re-register after soft delete: %d %s", code, body)
@@ -238,7 +239,7 @@ func TestRegisterAnswerCacheInvalidation(t *testing.T) {
 // int" whatever the default was; the registry's 42201 names the field, the
 // default it got and what to do instead.
 func TestInvalidDefaultMessages(t *testing.T) {
-	ts := newTestServer(t, registry.NewMemoryStore())
+	base := registrytest.ServeStore(t, registry.NewMemoryStore())
 	tests := []struct {
 		name   string
 		fields string
@@ -254,7 +255,7 @@ func TestInvalidDefaultMessages(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			schema, _ := json.Marshal(`{"type":"record","name":"R","namespace":"d","fields":` + tt.fields + `}`)
-			status, _, body := call(t, "POST", ts.URL+"/subjects/d-value/versions", `{"schema":`+string(schema)+`}`)
+			status, _, body := call(t, "POST", base+"/subjects/d-value/versions", `{"schema":`+string(schema)+`}`)
 			if status != http.StatusUnprocessableEntity || errorCode(t, body) != 42201 {
 				t.Fatalf("status %d body %s, want 422 with 42201", status, body)
 			}
@@ -272,7 +273,7 @@ func TestInvalidDefaultMessages(t *testing.T) {
 // another order (a re-serialized dict, jq) gets the same ID and version
 // without normalize=true; so does ours.
 func TestKeyOrderIsNotIdentity(t *testing.T) {
-	ts := newTestServer(t, registry.NewMemoryStore())
+	base := registrytest.ServeStore(t, registry.NewMemoryStore())
 	body := func(schema string) string {
 		b, _ := json.Marshal(map[string]string{"schema": schema})
 		return string(b)
@@ -280,7 +281,7 @@ func TestKeyOrderIsNotIdentity(t *testing.T) {
 	a := `{"type":"record","name":"K","namespace":"d","fields":[{"name":"a","type":"int","default":0},{"name":"b","type":"string"}]}`
 	reordered := `{"fields":[{"default":0,"type":"int","name":"a"},{"type":"string","name":"b"}],"namespace":"d","name":"K","type":"record"}`
 	fieldsSwapped := `{"type":"record","name":"K","namespace":"d","fields":[{"name":"b","type":"string"},{"name":"a","type":"int","default":0}]}`
-	status, _, first := call(t, "POST", ts.URL+"/subjects/k-value/versions", body(a))
+	status, _, first := call(t, "POST", base+"/subjects/k-value/versions", body(a))
 	if status != http.StatusOK {
 		t.Fatalf("register: %d %s", status, first)
 	}
@@ -294,7 +295,7 @@ func TestKeyOrderIsNotIdentity(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			status, _, got := call(t, tt.method, ts.URL+tt.path, body(tt.schema))
+			status, _, got := call(t, tt.method, base+tt.path, body(tt.schema))
 			if status != http.StatusOK || !strings.Contains(got, tt.want) {
 				t.Fatalf("%s %s: %d %s, want %s", tt.method, tt.path, status, got, tt.want)
 			}
@@ -331,7 +332,7 @@ func (s *flakyStore) setDown(v bool) {
 // store is back.
 func TestStoreFailure(t *testing.T) {
 	st := &flakyStore{MemoryStore: registry.NewMemoryStore()}
-	ts := newTestServer(t, st)
+	base := registrytest.ServeStore(t, st)
 	st.setDown(true)
 	writes := []struct {
 		name, method, path, body string
@@ -342,19 +343,19 @@ func TestStoreFailure(t *testing.T) {
 	}
 	for _, w := range writes {
 		t.Run(w.name+" while the store is down", func(t *testing.T) {
-			status, _, body := call(t, w.method, ts.URL+w.path, w.body)
+			status, _, body := call(t, w.method, base+w.path, w.body)
 			if status != http.StatusInternalServerError || errorCode(t, body) != 50001 || !strings.Contains(body, "disk full") {
 				t.Fatalf("status %d body %s, want 500 with 50001 naming the store's error", status, body)
 			}
 		})
 	}
 	for _, path := range []string{"/subjects/f-value/versions", "/config/f-value", "/mode/f-value"} {
-		if status, _, body := call(t, "GET", ts.URL+path, ""); status != http.StatusNotFound {
+		if status, _, body := call(t, "GET", base+path, ""); status != http.StatusNotFound {
 			t.Fatalf("GET %s after failed writes: %d %s, want 404 (nothing applied)", path, status, body)
 		}
 	}
 	st.setDown(false)
-	if status, _, body := call(t, "POST", ts.URL+"/subjects/f-value/versions", tinySchema); status != http.StatusOK || body != `{"id":1}` {
+	if status, _, body := call(t, "POST", base+"/subjects/f-value/versions", tinySchema); status != http.StatusOK || body != `{"id":1}` {
 		t.Fatalf("register after recovery: %d %s, want id 1 (the failed write took no id)", status, body)
 	}
 }
