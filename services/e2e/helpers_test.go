@@ -4,10 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -77,39 +74,9 @@ func (s *stack) dumpLogs(t testing.TB) {
 	}
 }
 
-// placed is POST /orders' 202 body.
-type placed struct {
-	OrderID string `json:"order_id"`
-	Status  string `json:"status"`
-	TraceID string `json:"trace_id"`
-}
-
-// orderView is the part of GET /orders/{id} the test reads.
-type orderView struct {
-	Status  string `json:"status"`
-	Reason  string `json:"reason"`
-	TraceID string `json:"trace_id"`
-	History []struct {
-		Type      string `json:"type"`
-		Direction string `json:"direction"`
-		EventID   string `json:"event_id"`
-		Topic     string `json:"topic"`
-		Offset    int    `json:"offset"`
-	} `json:"history"`
-}
-
-func placeOrder(t *testing.T, base, body string) placed {
+func placeOrder(t *testing.T, base, body string) platformtest.Placed {
 	t.Helper()
-	resp, err := http.Post(base+"/orders", "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatalf("POST /orders: %v", err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var p placed
-	if resp.StatusCode != http.StatusAccepted || json.Unmarshal(b, &p) != nil || p.OrderID == "" {
-		t.Fatalf("POST /orders: %s %s, want 202 with an order_id", resp.Status, b)
-	}
+	p := platformtest.Place(t, base, body)
 	if len(p.TraceID) != 32 {
 		t.Fatalf("POST /orders answered trace_id %q, want the 32-hex-digit id of the trace the request started", p.TraceID)
 	}
@@ -118,49 +85,23 @@ func placeOrder(t *testing.T, base, body string) placed {
 
 // waitShipped polls GET /orders/{id} until the order is SHIPPED and every
 // event of its history has its record located (the last one is handled).
-func waitShipped(t *testing.T, base, id string, timeout time.Duration) orderView {
+func waitShipped(t *testing.T, base, id string, timeout time.Duration) platformtest.Order {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var (
-		v   orderView
-		err error
-	)
-	for {
-		v, err = getOrder(base, id)
-		if err == nil && v.Status == "SHIPPED" && located(v) {
-			return v
-		}
-		if err == nil && v.Status == "CANCELLED" {
+	return platformtest.WaitOrder(t, base, id, timeout, "SHIPPED", func(v platformtest.Order) bool {
+		if v.Status == "CANCELLED" {
 			t.Fatalf("order %s was CANCELLED (%s), want SHIPPED: %+v", id, v.Reason, v)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("order %s not SHIPPED within %v: %+v (last error %v)", id, timeout, v, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return v.Status == "SHIPPED" && located(v)
+	})
 }
 
-func located(v orderView) bool {
+func located(v platformtest.Order) bool {
 	for _, h := range v.History {
 		if h.Offset < 0 || h.EventID == "" {
 			return false
 		}
 	}
 	return true
-}
-
-func getOrder(base, id string) (orderView, error) {
-	var v orderView
-	resp, err := http.Get(base + "/orders/" + id)
-	if err != nil {
-		return v, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		return v, fmt.Errorf("GET /orders/%s: %s %s", id, resp.Status, b)
-	}
-	return v, json.NewDecoder(resp.Body).Decode(&v)
 }
 
 // spanKey identifies a span the flow must produce: the service that emits
@@ -181,7 +122,7 @@ func (k spanKey) String() string {
 // leave: the HTTP span that placed it, one "send <topic>" span per event
 // from its producer and one "process <topic>" span per manifest consumer.
 // eventType maps each event id to its Avro type, for messages.
-func expectedSpans(t *testing.T, v orderView) (want map[spanKey]int, eventType map[string]string) {
+func expectedSpans(t *testing.T, v platformtest.Order) (want map[spanKey]int, eventType map[string]string) {
 	t.Helper()
 	set, err := schemas.Default()
 	if err != nil {

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -32,59 +30,23 @@ func start(t *testing.T, cfg platform.Config) *platform.Platform {
 	return p
 }
 
-type orderView struct {
-	OrderID string `json:"order_id"`
-	Status  string `json:"status"`
-	Reason  string `json:"reason"`
-	TraceID string `json:"trace_id"`
-	History []struct {
-		Type      string `json:"type"`
-		Topic     string `json:"topic"`
-		Partition int    `json:"partition"`
-		Offset    int    `json:"offset"`
-		SchemaID  int    `json:"schema_id"`
-		Version   int    `json:"schema_version"`
-		Subject   string `json:"subject"`
-		Direction string `json:"direction"`
-	} `json:"history"`
-}
-
+// place places body and returns the new order's id; the order must be
+// PENDING.
 func place(t *testing.T, base, body string) string {
 	t.Helper()
-	resp, err := http.Post(base+"/orders", "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
+	p := platformtest.Place(t, base, body)
+	if p.Status != "PENDING" {
+		t.Fatalf("POST /orders: order %s is %q, want PENDING", p.OrderID, p.Status)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var pr struct {
-		OrderID string `json:"order_id"`
-		Status  string `json:"status"`
-	}
-	if resp.StatusCode != http.StatusAccepted || json.Unmarshal(b, &pr) != nil || pr.OrderID == "" || pr.Status != "PENDING" {
-		t.Fatalf("POST /orders: %s %s", resp.Status, b)
-	}
-	return pr.OrderID
+	return p.OrderID
 }
 
-func waitFinal(t *testing.T, base, id string) orderView {
+// waitFinal waits up to 30s for order id to be SHIPPED or CANCELLED.
+func waitFinal(t *testing.T, base, id string) platformtest.Order {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var v orderView
-		resp, err := http.Get(base + "/orders/" + id)
-		if err == nil {
-			json.NewDecoder(resp.Body).Decode(&v)
-			resp.Body.Close()
-			if v.Status == "SHIPPED" || v.Status == "CANCELLED" {
-				return v
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("order %s not final after 30s: %+v (err %v)", id, v, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return platformtest.WaitOrder(t, base, id, 30*time.Second, "final", func(v platformtest.Order) bool {
+		return v.Status == "SHIPPED" || v.Status == "CANCELLED"
+	})
 }
 
 func orderBody(sku string, qty int, price, token string) string {
