@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -190,6 +191,18 @@ func TestWriteLoadRoundTrip(t *testing.T) {
 	}
 	if cs, err := contract.Load(filepath.Join(dir, "missing")); err != nil || cs != nil {
 		t.Fatalf("missing dir: %v %v", cs, err)
+	}
+}
+
+func TestWriteReturnsFilesSorted(t *testing.T) {
+	_, cs := defaultContracts(t)
+	slices.Reverse(cs)
+	files, err := contract.Write(t.TempDir(), cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != len(cs) || !slices.IsSorted(files) {
+		t.Fatalf("Write of contracts in reverse order returned %v, want all %d files sorted", files, len(cs))
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -83,6 +84,7 @@ func Write(dir string, cs []*Contract) ([]string, error) {
 		}
 		files = append(files, name)
 	}
+	slices.Sort(files)
 	return files, nil
 }
 
