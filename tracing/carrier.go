@@ -9,7 +9,9 @@ import (
 
 // Carrier is a propagation.TextMapCarrier over franz-go record headers. Get
 // and Set match keys case-insensitively (propagators use lower-case keys;
-// some legacy producers do not). Kafka allows repeated header keys: Get
+// some legacy producers do not): strings.EqualFold between keys of the same
+// length in bytes, so "Uber-Trace-Id" matches but a key spelled with ſ or
+// the Kelvin sign does not. Kafka allows repeated header keys: Get
 // returns the last one, as the Java clients' lastHeader does, and Set
 // replaces every header of that key with a single one at the first one's
 // position, so re-publishing a consumed record never carries two trace
