@@ -25,7 +25,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -38,6 +37,7 @@ import (
 
 	"github.com/contrail-events/contrail/broker"
 	"github.com/contrail-events/contrail/contract"
+	"github.com/contrail-events/contrail/contract/contracttest"
 	"github.com/contrail-events/contrail/events"
 	"github.com/contrail-events/contrail/registry"
 	"github.com/contrail-events/contrail/registry/registrytest"
@@ -86,12 +86,13 @@ type Env struct {
 // Everything stops when t ends. It fails t on any error.
 func Start(t testing.TB) *Env {
 	t.Helper()
-	root := repoRoot(t)
+	contracts := contracttest.Dir(t) // <repo>/contracts
+	root := filepath.Dir(contracts)
 	set, err := schemas.Load(filepath.Join(root, "schemas"))
 	if err != nil {
 		t.Fatalf("providertest: %v", err)
 	}
-	cs, err := contract.Load(filepath.Join(root, contract.DefaultDir))
+	cs, err := contract.Load(contracts)
 	if err != nil {
 		t.Fatalf("providertest: %v", err)
 	}
@@ -159,21 +160,6 @@ func Start(t testing.TB) *Env {
 	}()
 	t.Cleanup(func() { cancel(); <-done; capture.Close() })
 	return e
-}
-
-func repoRoot(t testing.TB) string {
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatalf("providertest: %v", err)
-	}
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d
-		}
-		if filepath.Dir(d) == d {
-			t.Fatalf("providertest: no go.mod above %s", wd)
-		}
-	}
 }
 
 // Config returns the service configuration that points service at env:
