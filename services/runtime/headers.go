@@ -111,12 +111,6 @@ type Message struct {
 	resolveErr   error // why the event type could not be resolved
 }
 
-func newMessage(r *kgo.Record, group string) *Message {
-	m := new(Message)
-	m.init(r, group, nil)
-	return m
-}
-
 // init fills m from r's key and headers with one allocation for all the
 // strings. A HeaderEventType value that is a key of routes takes that key's
 // string instead of a copy; init returns that route (nil when there is none),
@@ -189,12 +183,6 @@ func (c *messageCtx) Value(key any) any {
 }
 
 type messageKey struct{}
-
-// WithMessage returns ctx carrying m; handlers read it back with
-// MessageFrom. The router does this for every record.
-func WithMessage(ctx context.Context, m *Message) context.Context {
-	return context.WithValue(ctx, messageKey{}, m)
-}
 
 // MessageFrom returns the message being handled in ctx, or nil outside a
 // handler. Publishing with a ctx that carries a message sets the new event's

@@ -18,7 +18,8 @@ func FuzzNewMessage(f *testing.F) {
 		r := &kgo.Record{Topic: "t", Key: []byte(id), Headers: []kgo.RecordHeader{
 			{Key: HeaderEventID, Value: []byte(id)}, {Key: HeaderEventType, Value: []byte(typ)}, {Key: "traceparent", Value: []byte(tp)},
 		}}
-		m := newMessage(r, "g")
+		m := new(Message)
+		m.init(r, "g", nil)
 		if m.EventID != id || m.EventType != typ || m.Key != id || m.Attempt != 1 {
 			t.Fatalf("message %+v does not carry the headers", m)
 		}
