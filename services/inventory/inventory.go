@@ -104,9 +104,6 @@ CREATE TABLE IF NOT EXISTS reservations (
 ) WITHOUT ROWID;
 `
 
-// DDL is the SQL that creates the store's tables (idempotent).
-func DDL() string { return ddl }
-
 // Store is the inventory's state: the shared flowkit.State (DB, Close,
 // Batch, In) over the stock and reservations tables. Safe for concurrent
 // use.
@@ -137,9 +134,10 @@ func OpenStore(ctx context.Context, path string, seed map[string]int, emit flowk
 	})
 }
 
-// NewStore returns a store on an open database whose tables exist (see DDL)
-// and prepares the statements its handlers run; call it outside any
-// transaction on db. emit receives the emitted events (nil drops them).
+// NewStore returns a store on an open database whose tables exist
+// (OpenStore and the service's Run create them) and prepares the
+// statements its handlers run; call it outside any transaction on db. emit
+// receives the emitted events (nil drops them).
 func NewStore(ctx context.Context, db *sql.DB, emit flowkit.Emitter) (*Store, error) {
 	st, err := flowkit.NewState(ctx, db, emit, func(t flowkit.Tx) *Tx { return &Tx{t} },
 		qReservationStatus, qAvailable, qReserve, qRelease, qShip, qReservation, qPutReservation)

@@ -22,9 +22,6 @@ const Name = "inventory"
 // Config is the inventory service's configuration; see flowkit.Config.
 type Config = flowkit.Config
 
-// ConfigFromEnv reads the service's configuration from the environment.
-func ConfigFromEnv() Config { return flowkit.FromEnv(Name, nil) }
-
 // Run runs the inventory service until ctx ends, seeding DefaultStock on
 // first start.
 func Run(ctx context.Context, cfg Config, o flowkit.HostOpts) error { return service.Run(ctx, cfg, o) }

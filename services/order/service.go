@@ -28,9 +28,6 @@ const Name = "order"
 // default HTTP address is 127.0.0.1:8080.
 type Config = flowkit.Config
 
-// ConfigFromEnv reads the service's configuration from the environment.
-func ConfigFromEnv() Config { return flowkit.FromEnv(Name, nil) }
-
 // Run runs the order service until ctx ends: the HTTP API, the handlers of
 // the inventory, payment and shipping events, and the outbox relay.
 func Run(ctx context.Context, cfg Config, o flowkit.HostOpts) error {

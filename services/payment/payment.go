@@ -112,9 +112,6 @@ CREATE TABLE IF NOT EXISTS ledger (
 CREATE INDEX IF NOT EXISTS ledger_order ON ledger(order_id);
 `
 
-// DDL is the SQL that creates the store's tables (idempotent).
-func DDL() string { return ddl }
-
 // Store is the payment service's state: the shared flowkit.State (DB,
 // Close, Batch, In) over the payments and ledger tables. Safe for
 // concurrent use.
@@ -134,9 +131,10 @@ func OpenStore(ctx context.Context, path string, emit flowkit.Emitter) (*Store, 
 	return flowkit.OpenStore(ctx, path, ddl, emit, NewStore)
 }
 
-// NewStore returns a store on an open database whose tables exist (see DDL)
-// and prepares the statements its handlers run; call it outside any
-// transaction on db. emit receives the emitted events (nil drops them).
+// NewStore returns a store on an open database whose tables exist
+// (OpenStore and the service's Run create them) and prepares the
+// statements its handlers run; call it outside any transaction on db. emit
+// receives the emitted events (nil drops them).
 func NewStore(ctx context.Context, db *sql.DB, emit flowkit.Emitter) (*Store, error) {
 	st, err := flowkit.NewState(ctx, db, emit, func(t flowkit.Tx) *Tx { return &Tx{t} }, qLedger, qStatus, qPayment, qPut)
 	if err != nil {

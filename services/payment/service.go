@@ -23,9 +23,6 @@ const Name = "payment"
 // Config is the payment service's configuration; see flowkit.Config.
 type Config = flowkit.Config
 
-// ConfigFromEnv reads the service's configuration from the environment.
-func ConfigFromEnv() Config { return flowkit.FromEnv(Name, nil) }
-
 // Run runs the payment service until ctx ends.
 func Run(ctx context.Context, cfg Config, o flowkit.HostOpts) error { return service.Run(ctx, cfg, o) }
 

@@ -21,9 +21,6 @@ const Name = "shipping"
 // Config is the shipping service's configuration; see flowkit.Config.
 type Config = flowkit.Config
 
-// ConfigFromEnv reads the service's configuration from the environment.
-func ConfigFromEnv() Config { return flowkit.FromEnv(Name, nil) }
-
 // Run runs the shipping service until ctx ends.
 func Run(ctx context.Context, cfg Config, o flowkit.HostOpts) error { return service.Run(ctx, cfg, o) }
 
