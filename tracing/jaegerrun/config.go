@@ -63,15 +63,16 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// addrs names each address field, for errors and Resolve.
-func (c *Config) addrs() []struct {
+// addrField is one address field of a Config: its name, for errors, and
+// where it is stored, for Resolve.
+type addrField struct {
 	name string
 	p    *string
-} {
-	return []struct {
-		name string
-		p    *string
-	}{
+}
+
+// addrs returns c's address fields.
+func (c *Config) addrs() []addrField {
+	return []addrField{
 		{"OTLPGRPCAddr", &c.OTLPGRPCAddr}, {"OTLPHTTPAddr", &c.OTLPHTTPAddr},
 		{"QueryHTTPAddr", &c.QueryHTTPAddr}, {"QueryGRPCAddr", &c.QueryGRPCAddr},
 		{"HealthAddr", &c.HealthAddr},
