@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/contrail-events/contrail/broker"
+	"github.com/contrail-events/contrail/broker/brokertest"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -244,15 +245,8 @@ func TestStateSurvivesRestart(t *testing.T) {
 }
 
 func TestSeedsTopicsAndDeadLetterTopics(t *testing.T) {
-	b, err := broker.New(broker.Addr("127.0.0.1:0"), broker.Partitions(4),
+	b := brokertest.Start(t, broker.Partitions(4),
 		broker.Topics(broker.Topic{Name: "orders"}, broker.Topic{Name: "payments", Partitions: 2}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()))
 	if err != nil {
 		t.Fatal(err)

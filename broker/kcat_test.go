@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/contrail-events/contrail/broker"
+	"github.com/contrail-events/contrail/broker/brokertest"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -20,14 +21,7 @@ func TestKcatInterop(t *testing.T) {
 	if err != nil {
 		t.Skip("kcat not installed: librdkafka interop is untested here; install the Debian package kcat (apt-get install -y kcat) to run it")
 	}
-	b, err := broker.New(broker.Addr("127.0.0.1:0"), broker.Topics(broker.Topic{Name: "orders", Partitions: 1}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := brokertest.Start(t, broker.Topics(broker.Topic{Name: "orders", Partitions: 1}))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 

@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/contrail-events/contrail/broker"
+	"github.com/contrail-events/contrail/broker/brokertest"
 	"github.com/contrail-events/contrail/events"
 	"github.com/contrail-events/contrail/registry"
 	"github.com/contrail-events/contrail/registry/registrytest"
@@ -76,15 +77,7 @@ func echoBinding(topic string) *events.Binding[Echo] {
 // startBroker runs an embedded broker over TCP on a free port.
 func startBroker(t testing.TB, opts ...broker.Opt) string {
 	t.Helper()
-	b, err := broker.New(append([]broker.Opt{broker.Addr("127.0.0.1:0")}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b.Addr()
+	return brokertest.Start(t, opts...).Addr()
 }
 
 // startRegistry runs Contrail's registry over HTTP and returns a serde on it.
