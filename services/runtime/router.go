@@ -253,12 +253,15 @@ func (r *Router) Run(ctx context.Context) error {
 		}
 	}()
 
-	var relayDone chan struct{}
+	var (
+		relay     *Relay
+		relayDone chan struct{}
+	)
 	if c.inbox != nil {
-		relayDone = make(chan struct{})
+		relay, relayDone = NewRelay(c.inbox, pub, 0), make(chan struct{})
 		go func() {
 			defer close(relayDone)
-			_ = NewRelay(c.inbox, pub, 0).Run(ctx)
+			_ = relay.Run(ctx)
 		}()
 	}
 	var err error
@@ -271,7 +274,7 @@ func (r *Router) Run(ctx context.Context) error {
 		<-relayDone
 		// One last flush so events committed during the drain go out now.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.shutdownTimeout)
-		_, _ = NewRelay(c.inbox, pub, 0).Flush(fctx)
+		_, _ = relay.Flush(fctx)
 		cancel()
 	}
 	return err
