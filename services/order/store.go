@@ -71,20 +71,22 @@ CREATE INDEX IF NOT EXISTS orders_created ON orders(created_at);
 CREATE INDEX IF NOT EXISTS orders_open_created ON orders(created_at) WHERE status IN ('PENDING', 'CONFIRMED');
 `
 
-// Store is the order service's state in its SQLite file. It is safe for
-// concurrent use; writes serialize on SQLite's single writer.
+// Store is the order service's state in its SQLite file: the shared
+// flowkit.State (DB, Batch, In over the statements its transactions run),
+// the prepared reads of its API, and the placement group commit. It is safe
+// for concurrent use; writes serialize on SQLite's single writer.
 type Store struct {
-	db       *sql.DB
-	emit     flowkit.Emitter
+	*flowkit.State[*Tx]
 	versions *flowkit.SchemaVersions
-	st       stmts
+	reads    reads
 	placeq   chan *placeReq
 	stop     chan struct{}
 	stopOnce sync.Once
 }
 
 // The store's statements, prepared once: parsing SQL on every event cost
-// about a fifth of the service's CPU at saturation.
+// about a fifth of the service's CPU at saturation. The writes run in
+// transactions (flowkit.Tx.Exec and QueryRow), the reads (reads) outside.
 const (
 	qSelectIdem    = `SELECT id, idem_hash FROM orders WHERE idem_key = ?`
 	qInsertOrder   = `INSERT INTO orders(id, status, placement, idem_key, idem_hash, trace_id, created_at, updated_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?)`
@@ -102,26 +104,26 @@ const (
 	qListOpen  = `SELECT ` + orderCols + ` FROM orders INDEXED BY orders_open_created WHERE status IN ('PENDING', 'CONFIRMED') AND created_at >= ? AND seq > ? ORDER BY seq LIMIT ?`
 	qCountOpen = `SELECT count(*) FROM orders WHERE status IN ('PENDING', 'CONFIRMED') AND created_at >= ? AND seq > ?`
 	qCount     = `SELECT count(*) FROM orders WHERE created_at >= ? AND seq > ?`
+
+	qSavepoint  = `SAVEPOINT placement`
+	qRollbackTo = `ROLLBACK TO placement`
+	qRelease    = `RELEASE placement`
 )
 
-type stmts struct {
-	selectIdem, insertOrder, insertHistory, selectState, placement, updateState, markPublished, getOrder, history *sql.Stmt
-	listSince, list, listOpen, count, countOpen                                                                   *sql.Stmt
-	savepoint, rollbackTo, release                                                                                *sql.Stmt
+// reads are the API's queries, run on the database outside transactions.
+type reads struct {
+	getOrder, history, listSince, list, listOpen, count, countOpen *sql.Stmt
 }
 
-// prepare prepares every statement on db. It must run outside any
-// transaction: the database has one connection, which a transaction holds.
-func (st *stmts) prepare(ctx context.Context, db *sql.DB) error {
+// prepare prepares the reads on db. It must run outside any transaction:
+// the database has one connection, which a transaction holds.
+func (r *reads) prepare(ctx context.Context, db *sql.DB) error {
 	for _, q := range []struct {
 		dst **sql.Stmt
 		sql string
 	}{
-		{&st.selectIdem, qSelectIdem}, {&st.insertOrder, qInsertOrder}, {&st.insertHistory, qInsertHistory},
-		{&st.selectState, qSelectState}, {&st.placement, qPlacement}, {&st.updateState, qUpdateState}, {&st.markPublished, qMarkPublished},
-		{&st.getOrder, qGetOrder}, {&st.history, qHistory},
-		{&st.listSince, qListSince}, {&st.list, qList}, {&st.listOpen, qListOpen}, {&st.count, qCount}, {&st.countOpen, qCountOpen},
-		{&st.savepoint, "SAVEPOINT placement"}, {&st.rollbackTo, "ROLLBACK TO placement"}, {&st.release, "RELEASE placement"},
+		{&r.getOrder, qGetOrder}, {&r.history, qHistory},
+		{&r.listSince, qListSince}, {&r.list, qList}, {&r.listOpen, qListOpen}, {&r.count, qCount}, {&r.countOpen, qCountOpen},
 	} {
 		p, err := db.PrepareContext(ctx, q.sql)
 		if err != nil {
@@ -130,27 +132,6 @@ func (st *stmts) prepare(ctx context.Context, db *sql.DB) error {
 		*q.dst = p
 	}
 	return nil
-}
-
-// in returns st bound to tx; on the store's single connection this reuses
-// the prepared statement. It binds without ctx's cancellation, like every
-// statement the store runs inside a transaction (see quiet).
-func in(ctx context.Context, tx *sql.Tx, st *sql.Stmt) *sql.Stmt {
-	return tx.StmtContext(quiet(ctx), st)
-}
-
-// quiet is ctx without its cancellation, for the store's short statements
-// inside a transaction: SQLite answers a write interrupted by a cancelled
-// context by rolling back the whole transaction (with the runtime's batch
-// transactions, other records' effects), and the SQLite driver starts a
-// watcher goroutine for every statement whose context can be cancelled.
-// The handlers check ctx before they start instead; the transaction itself
-// still ends with its own context.
-func quiet(ctx context.Context) context.Context {
-	if ctx.Done() == nil {
-		return ctx
-	}
-	return context.WithoutCancel(ctx)
 }
 
 // ResolveVersions makes Get name each history entry's subject and schema
@@ -170,11 +151,11 @@ type Published struct {
 // MarkPublished fills in where the emitted events landed, in one
 // transaction. Unknown event ids are ignored.
 func (s *Store) MarkPublished(ctx context.Context, ps []Published) error {
-	qctx := quiet(ctx)
-	return flowkit.InTx(qctx, s.db, func(tx *sql.Tx) error {
-		mark := in(ctx, tx, s.st.markPublished)
+	// Not cancelled halfway: the transaction commits what it marked.
+	qctx := context.WithoutCancel(ctx)
+	return s.Batch(qctx, func(t *Tx) error {
 		for _, p := range ps {
-			if _, err := mark.ExecContext(qctx, p.Partition, p.Offset, p.SchemaID, p.OrderID, p.EventID); err != nil {
+			if _, err := t.tx.Exec(qctx, qMarkPublished, p.Partition, p.Offset, p.SchemaID, p.OrderID, p.EventID); err != nil {
 				return fmt.Errorf("order: mark published: %w", err)
 			}
 		}
@@ -190,9 +171,16 @@ func OpenStore(ctx context.Context, path string, emit flowkit.Emitter) (*Store, 
 
 // NewStore returns a store on an open database whose tables exist (see
 // DDL) and prepares its statements; call it outside any transaction on db.
+// emit receives the emitted events (nil drops them).
 func NewStore(ctx context.Context, db *sql.DB, emit flowkit.Emitter) (*Store, error) {
-	s := &Store{db: db, emit: emit, placeq: make(chan *placeReq, maxPlaceBatch), stop: make(chan struct{})}
-	if err := s.st.prepare(ctx, db); err != nil {
+	st, err := flowkit.NewState(ctx, db, emit, func(t flowkit.Tx) *Tx { return &Tx{t} },
+		qSelectIdem, qInsertOrder, qInsertHistory, qSelectState, qPlacement, qUpdateState, qMarkPublished,
+		qSavepoint, qRollbackTo, qRelease)
+	if err != nil {
+		return nil, fmt.Errorf("order: %w", err)
+	}
+	s := &Store{State: st, placeq: make(chan *placeReq, maxPlaceBatch), stop: make(chan struct{})}
+	if err := s.reads.prepare(ctx, db); err != nil {
 		return nil, err
 	}
 	go s.placeLoop()
@@ -202,13 +190,10 @@ func NewStore(ctx context.Context, db *sql.DB, emit flowkit.Emitter) (*Store, er
 // DDL is the SQL that creates the store's tables (idempotent).
 func DDL() string { return ddl }
 
-// DB returns the underlying database (for the wiring's outbox and tests).
-func (s *Store) DB() *sql.DB { return s.db }
-
-// Close closes the database.
+// Close stops the placement group commit and closes the database.
 func (s *Store) Close() error {
 	s.stopOnce.Do(func() { close(s.stop) })
-	return s.db.Close()
+	return s.State.Close()
 }
 
 // Place stores a new PENDING order and emits OrderPlaced in one
@@ -307,26 +292,26 @@ func (s *Store) placeLoop() {
 func (s *Store) placeBatch(batch []*placeReq) {
 	ctx := context.Background()
 	res := make([]placeRes, len(batch))
-	exec := func(tx *sql.Tx, st *sql.Stmt) error {
-		_, err := in(ctx, tx, st).ExecContext(ctx)
-		return err
-	}
-	err := flowkit.InTx(ctx, s.db, func(tx *sql.Tx) error {
+	err := s.Batch(ctx, func(t *Tx) error {
 		if len(batch) == 1 {
-			res[0] = s.placeOne(tx, batch[0])
+			res[0] = t.placeOne(batch[0])
 			return res[0].err
 		}
+		exec := func(query string) error {
+			_, err := t.tx.Exec(ctx, query)
+			return err
+		}
 		for i, r := range batch {
-			if err := exec(tx, s.st.savepoint); err != nil {
+			if err := exec(qSavepoint); err != nil {
 				return fmt.Errorf("order: savepoint: %w", err)
 			}
-			res[i] = s.placeOne(tx, r)
+			res[i] = t.placeOne(r)
 			if res[i].err != nil {
-				if err := exec(tx, s.st.rollbackTo); err != nil {
+				if err := exec(qRollbackTo); err != nil {
 					return fmt.Errorf("order: roll back a placement: %w", err)
 				}
 			}
-			if err := exec(tx, s.st.release); err != nil {
+			if err := exec(qRelease); err != nil {
 				return fmt.Errorf("order: release savepoint: %w", err)
 			}
 		}
@@ -343,7 +328,7 @@ func (s *Store) placeBatch(batch []*placeReq) {
 
 // placeOne stores one placement inside tx, or finds the order its
 // idempotency key already placed.
-func (s *Store) placeOne(tx *sql.Tx, r *placeReq) placeRes {
+func (t *Tx) placeOne(r *placeReq) placeRes {
 	if err := r.ctx.Err(); err != nil {
 		return placeRes{err: fmt.Errorf("order: not placed: %w", err)}
 	}
@@ -353,7 +338,7 @@ func (s *Store) placeOne(tx *sql.Tx, r *placeReq) placeRes {
 	ctx := context.WithoutCancel(r.ctx)
 	if r.key != "" {
 		var id, hash string
-		err := in(ctx, tx, s.st.selectIdem).QueryRowContext(ctx, r.key).Scan(&id, &hash)
+		err := t.tx.QueryRow(ctx, qSelectIdem, r.key).Scan(&id, &hash)
 		switch {
 		case err == nil:
 			if hash != r.hash {
@@ -370,24 +355,22 @@ func (s *Store) placeOne(tx *sql.Tx, r *placeReq) placeRes {
 	if r.key != "" {
 		key = r.key
 	}
-	if _, err := in(ctx, tx, s.st.insertOrder).ExecContext(ctx, id, string(Pending), string(r.body), key, r.hash, r.trace, now, now); err != nil {
+	if _, err := t.tx.Exec(ctx, qInsertOrder, id, string(Pending), string(r.body), key, r.hash, r.trace, now, now); err != nil {
 		return placeRes{err: fmt.Errorf("order: insert order: %w", err)}
 	}
 	ev := Placed{Meta: flowkit.NewMeta(id, ""), OrderID: id, Placement: r.p}
-	if err := s.emitOut(ctx, tx, id, TypeOrderPlaced, "orders", ev.Meta, "", ev); err != nil {
+	if err := t.emitOut(ctx, id, TypeOrderPlaced, "orders", ev.Meta, "", ev); err != nil {
 		return placeRes{err: err}
 	}
 	return placeRes{id: id, created: true}
 }
 
-func (s *Store) emitOut(ctx context.Context, tx *sql.Tx, orderID, typ, topic string, m flowkit.Meta, detail string, ev any) error {
-	if _, err := in(ctx, tx, s.st.insertHistory).ExecContext(quiet(ctx), orderID, typ, "out", m.EventID, m.OccurredAt.UnixMilli(), topic, -1, -1, 0, detail); err != nil {
+// emitOut records ev in the order's history and emits it.
+func (t *Tx) emitOut(ctx context.Context, orderID, typ, topic string, m flowkit.Meta, detail string, ev any) error {
+	if _, err := t.tx.Exec(ctx, qInsertHistory, orderID, typ, "out", m.EventID, m.OccurredAt.UnixMilli(), topic, -1, -1, 0, detail); err != nil {
 		return fmt.Errorf("order: insert history: %w", err)
 	}
-	if s.emit == nil {
-		return nil
-	}
-	if err := s.emit.Emit(ctx, tx, ev); err != nil {
+	if err := t.tx.Emit(ctx, ev); err != nil {
 		return fmt.Errorf("order: emit %s: %w", typ, err)
 	}
 	return nil
@@ -408,27 +391,12 @@ type state struct {
 	placement func() (Placement, error)
 }
 
-// Tx applies consumed events inside one SQLite transaction; Batch creates
-// it. Each method writes the inbox row, the history row, the state change
+// Tx applies consumed events inside one SQLite transaction; Store.Batch
+// and Store.In create it. Each method writes the inbox row (unless the
+// runtime's inbox transaction holds it), the history row, the state change
 // and the emitted events; a redelivered event (same event id) changes
 // nothing. A Tx is not safe for concurrent use.
-type Tx struct {
-	s  *Store
-	tx *sql.Tx
-	// inboxed: the caller's transaction already holds the event's inbox
-	// row (the runtime's inbox), so the store's own dedupe row is skipped.
-	inboxed bool
-}
-
-// Batch runs fn in one transaction and commits when fn returns nil: one
-// commit for a whole polled batch of events.
-func (s *Store) Batch(ctx context.Context, fn func(*Tx) error) error {
-	return flowkit.InTx(ctx, s.db, func(tx *sql.Tx) error { return fn(&Tx{s: s, tx: tx}) })
-}
-
-func (t *Tx) apply(ctx context.Context, rec flowkit.Record, orderID, detail string, fn func(st *state) ([]out, error)) error {
-	return t.s.applyTx(ctx, t.tx, t.inboxed, rec, orderID, detail, fn)
-}
+type Tx struct{ tx flowkit.Tx }
 
 type out struct {
 	typ, topic, detail string
@@ -436,19 +404,18 @@ type out struct {
 	ev                 any
 }
 
-func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, inboxed bool, rec flowkit.Record, orderID, detail string, fn func(st *state) ([]out, error)) error {
-	if !inboxed {
-		fresh, err := flowkit.MarkSeen(ctx, tx, rec.EventID)
-		if err != nil {
-			return fmt.Errorf("order: inbox: %w", err)
-		}
-		if !fresh {
-			return nil
-		}
+// apply runs fn on orderID's state for the event rec and stores the
+// result: the history row, the new state and fn's events.
+func (t *Tx) apply(ctx context.Context, rec flowkit.Record, orderID, detail string, fn func(st *state) ([]out, error)) error {
+	fresh, err := t.tx.Seen(ctx, rec.EventID)
+	if err != nil {
+		return fmt.Errorf("order: inbox: %w", err)
 	}
-	qctx := quiet(ctx)
+	if !fresh {
+		return nil
+	}
 	st := state{id: orderID}
-	err := in(ctx, tx, s.st.selectState).QueryRowContext(qctx, orderID).
+	err = t.tx.QueryRow(ctx, qSelectState, orderID).
 		Scan(&st.status, &st.reason, &st.detail, &st.reserved, &st.paid, &st.reservationID, &st.paymentID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("%w %q (event %s %s)", ErrUnknownOrder, orderID, rec.Type, rec.EventID)
@@ -459,7 +426,7 @@ func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, inboxed bool, rec flowk
 	st.placement = func() (Placement, error) {
 		var b []byte
 		var p Placement
-		if err := in(ctx, tx, s.st.placement).QueryRowContext(qctx, orderID).Scan(&b); err != nil {
+		if err := t.tx.QueryRow(ctx, qPlacement, orderID).Scan(&b); err != nil {
 			return p, fmt.Errorf("order: load placement of %s: %w", orderID, err)
 		}
 		if err := json.Unmarshal(b, &p); err != nil {
@@ -471,7 +438,7 @@ func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, inboxed bool, rec flowk
 	if at.IsZero() {
 		at = time.Now()
 	}
-	if _, err := in(ctx, tx, s.st.insertHistory).ExecContext(qctx, orderID, rec.Type, "in", rec.EventID, at.UnixMilli(), rec.Topic, rec.Partition, rec.Offset, rec.SchemaID, detail); err != nil {
+	if _, err := t.tx.Exec(ctx, qInsertHistory, orderID, rec.Type, "in", rec.EventID, at.UnixMilli(), rec.Topic, rec.Partition, rec.Offset, rec.SchemaID, detail); err != nil {
 		return fmt.Errorf("order: insert history: %w", err)
 	}
 	was := st.status
@@ -484,12 +451,12 @@ func (s *Store) applyTx(ctx context.Context, tx *sql.Tx, inboxed bool, rec flowk
 	if st.status.Final() && !was.Final() {
 		finalAt = now
 	}
-	if _, err := in(ctx, tx, s.st.updateState).ExecContext(qctx,
+	if _, err := t.tx.Exec(ctx, qUpdateState,
 		string(st.status), st.reason, st.detail, st.reserved, st.paid, st.reservationID, st.paymentID, now, finalAt, finalAt, orderID); err != nil {
 		return fmt.Errorf("order: update %s: %w", orderID, err)
 	}
 	for _, o := range outs {
-		if err := s.emitOut(ctx, tx, orderID, o.typ, o.topic, o.meta, o.detail, o.ev); err != nil {
+		if err := t.emitOut(ctx, orderID, o.typ, o.topic, o.meta, o.detail, o.ev); err != nil {
 			return err
 		}
 	}
@@ -580,7 +547,7 @@ func (t *Tx) Observed(ctx context.Context, rec flowkit.Record, orderID, detail s
 // Get returns the order with id, with its history when withHistory. It
 // returns an error wrapping ErrUnknownOrder when there is none.
 func (s *Store) Get(ctx context.Context, id string, withHistory bool) (Order, error) {
-	rows, err := s.st.getOrder.QueryContext(ctx, id)
+	rows, err := s.reads.getOrder.QueryContext(ctx, id)
 	if err != nil {
 		return Order{}, fmt.Errorf("order: get %s: %w", id, err)
 	}
@@ -627,13 +594,13 @@ func (s *Store) List(ctx context.Context, f ListFilter) ([]Order, int64, error) 
 		if !f.Since.IsZero() {
 			since = f.Since.UnixMilli()
 		}
-		rows, err = s.st.listOpen.QueryContext(ctx, since, f.After, limit+1)
+		rows, err = s.reads.listOpen.QueryContext(ctx, since, f.After, limit+1)
 	} else {
 		after, ok, serr := s.since(ctx, f.After, f.Since)
 		if serr != nil || !ok {
 			return nil, 0, serr
 		}
-		rows, err = s.st.list.QueryContext(ctx, after, limit+1)
+		rows, err = s.reads.list.QueryContext(ctx, after, limit+1)
 	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("order: list: %w", err)
@@ -660,7 +627,7 @@ func (s *Store) since(ctx context.Context, after int64, t time.Time) (int64, boo
 		return after, true, nil
 	}
 	var first sql.NullInt64
-	if err := s.st.listSince.QueryRowContext(ctx, t.UnixMilli()).Scan(&first); err != nil {
+	if err := s.reads.listSince.QueryRowContext(ctx, t.UnixMilli()).Scan(&first); err != nil {
 		return 0, false, fmt.Errorf("order: orders since %s: %w", t.Format(time.RFC3339Nano), err)
 	}
 	if !first.Valid {
@@ -676,9 +643,9 @@ func (s *Store) Count(ctx context.Context, f ListFilter) (int, error) {
 	if !f.Since.IsZero() {
 		since = f.Since.UnixMilli()
 	}
-	q := s.st.count
+	q := s.reads.count
 	if f.Open {
-		q = s.st.countOpen
+		q = s.reads.countOpen
 	}
 	var n int
 	if err := q.QueryRowContext(ctx, since, f.After).Scan(&n); err != nil {
@@ -722,7 +689,7 @@ func scanOrders(rows *sql.Rows) ([]Order, error) {
 }
 
 func (s *Store) history(ctx context.Context, id string) ([]HistoryEntry, error) {
-	rows, err := s.st.history.QueryContext(ctx, id)
+	rows, err := s.reads.history.QueryContext(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("order: history of %s: %w", id, err)
 	}
@@ -745,7 +712,7 @@ func (s *Store) history(ctx context.Context, id string) ([]HistoryEntry, error) 
 
 // Stats counts orders per status.
 func (s *Store) Stats(ctx context.Context) (map[Status]int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT status, count(*) FROM orders GROUP BY status`)
+	rows, err := s.DB().QueryContext(ctx, `SELECT status, count(*) FROM orders GROUP BY status`)
 	if err != nil {
 		return nil, fmt.Errorf("order: stats: %w", err)
 	}
@@ -761,8 +728,3 @@ func (s *Store) Stats(ctx context.Context) (map[Status]int, error) {
 	}
 	return out, rows.Err()
 }
-
-// In returns a Tx that applies events inside tx, the runtime's inbox
-// transaction: the caller commits it, and its inbox row already dedupes the
-// event by id, so the store writes no second one.
-func (s *Store) In(tx *sql.Tx) *Tx { return &Tx{s: s, tx: tx, inboxed: true} }
