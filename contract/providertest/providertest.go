@@ -36,6 +36,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/contrail-events/contrail/broker"
+	"github.com/contrail-events/contrail/broker/brokertest"
 	"github.com/contrail-events/contrail/contract"
 	"github.com/contrail-events/contrail/contract/contracttest"
 	"github.com/contrail-events/contrail/events"
@@ -105,14 +106,7 @@ func Start(t testing.TB) *Env {
 	for _, tp := range set.Topics {
 		topics = append(topics, broker.Topic{Name: tp.Name, Partitions: tp.Partitions})
 	}
-	b, err := broker.New(broker.Addr("127.0.0.1:0"), broker.Topics(topics...), broker.DeadLetterTopics(true))
-	if err != nil {
-		t.Fatalf("providertest: %v", err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatalf("providertest: %v", err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
+	b := brokertest.Start(t, broker.Topics(topics...), broker.DeadLetterTopics(true))
 
 	cl, err := sr.NewClient(sr.URLs(regURL))
 	if err != nil {
