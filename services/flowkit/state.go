@@ -3,6 +3,9 @@ package flowkit
 import (
 	"context"
 	"database/sql"
+
+	"github.com/contrail-events/contrail/events/common"
+	"github.com/contrail-events/contrail/services/runtime"
 )
 
 // State is the part of a reference service's store that every service has
@@ -76,6 +79,25 @@ func (s *State[T]) Batch(ctx context.Context, fn func(T) error) error {
 // service's effects stay keyed by order id either way.
 func (s *State[T]) In(tx *sql.Tx) T {
 	return s.tx(Tx{tx: tx, emit: s.emit, stmts: s.stmts, inboxed: true})
+}
+
+// Apply runs fn for a consumed event about orderID whose metadata is md: it
+// returns ctx's error before starting if ctx has ended (the statements
+// ignore cancellation, since an interrupted write would roll back the whole
+// batch transaction), tags the span with orderID and builds the event's
+// Record. fn gets In(tx) when the runtime's inbox transaction (runtime.Tx)
+// is set, else runs in a Batch of its own. Errors are fn's, Batch's or
+// ctx's, unwrapped.
+func (s *State[T]) Apply(ctx context.Context, md common.EventMetadata, orderID string, fn func(T, Record) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	TagOrder(ctx, orderID)
+	rec := RecordFrom(ctx, md.EventID, md.OccurredAt)
+	if tx := runtime.Tx(ctx); tx != nil {
+		return fn(s.In(tx), rec)
+	}
+	return s.Batch(ctx, func(t T) error { return fn(t, rec) })
 }
 
 // Tx is one transaction of a State, in which a service applies consumed

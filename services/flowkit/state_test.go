@@ -4,10 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/contrail-events/contrail/events/common"
 	"github.com/contrail-events/contrail/services/flowkit"
 )
 
@@ -106,6 +108,21 @@ func TestStateAppliesOncePerEvent(t *testing.T) {
 					}
 					return errBoom
 				})
+			}},
+		{name: "apply outside a handler runs a batch per event, deduped", wantSum: 2, wantInbox: 1, wantEvs: []any{2},
+			apply: func(ctx context.Context, s *kvStore) error {
+				for range 2 {
+					err := s.Apply(ctx, common.EventMetadata{EventID: "e1"}, "o1", func(t *kvTx, rec flowkit.Record) error {
+						if rec.EventID != "e1" || rec.Offset != -1 {
+							return fmt.Errorf("record %+v, want event e1 at no offset", rec)
+						}
+						return t.add(ctx, rec.EventID, "a", 2)
+					})
+					if err != nil {
+						return err
+					}
+				}
+				return nil
 			}},
 		{name: "nil emitter drops events", nilEmit: true, wantSum: 2, wantInbox: 1,
 			apply: func(ctx context.Context, s *kvStore) error {

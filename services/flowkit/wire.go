@@ -2,7 +2,6 @@ package flowkit
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"github.com/contrail-events/contrail/events/common"
@@ -51,24 +50,4 @@ func Str(s string) *string {
 		return nil
 	}
 	return &s
-}
-
-// Apply runs fn for a consumed event about orderID whose metadata is md: it
-// returns ctx's error before starting if ctx has ended (the stores'
-// statements ignore cancellation, since an interrupted write would roll back
-// the whole batch transaction), tags the span with orderID and builds the
-// event's Record. fn gets in(tx) when the runtime's inbox transaction
-// (runtime.Tx) is set, else runs in a transaction of its own from batch.
-// Errors are fn's, batch's or ctx's, unwrapped.
-func Apply[T any](ctx context.Context, md common.EventMetadata, orderID string,
-	in func(*sql.Tx) T, batch func(context.Context, func(T) error) error, fn func(T, Record) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	TagOrder(ctx, orderID)
-	rec := RecordFrom(ctx, md.EventID, md.OccurredAt)
-	if tx := runtime.Tx(ctx); tx != nil {
-		return fn(in(tx), rec)
-	}
-	return batch(ctx, func(t T) error { return fn(t, rec) })
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/contrail-events/contrail/events"
-	"github.com/contrail-events/contrail/events/common"
 	einv "github.com/contrail-events/contrail/events/inventory"
 	"github.com/contrail-events/contrail/events/orders"
 	"github.com/contrail-events/contrail/services/flowkit"
@@ -30,10 +29,6 @@ var service = flowkit.Service[*Store]{Name: Name, DDL: ddl, Events: toEvent, Ope
 	Start:    func(ctx context.Context, _ *flowkit.Host, s *Store) error { return s.Seed(ctx, DefaultStock()) },
 	Handlers: Register, Routes: Routes}
 
-func inTx(ctx context.Context, s *Store, md common.EventMetadata, orderID string, fn func(*Tx, flowkit.Record) error) error {
-	return flowkit.Apply(ctx, md, orderID, s.In, s.Batch, fn)
-}
-
 // Register adds the inventory handlers (OrderPlaced, OrderCancelled,
 // OrderReady) to r.
 func Register(r *runtime.Router, s *Store) {
@@ -42,13 +37,13 @@ func Register(r *runtime.Router, s *Store) {
 		for i, it := range e.Items {
 			lines[i] = Line{SKU: it.Sku, Quantity: int(it.Quantity)}
 		}
-		return inTx(ctx, s, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error { return t.OrderPlaced(ctx, rec, e.OrderID, lines) })
+		return s.Apply(ctx, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error { return t.OrderPlaced(ctx, rec, e.OrderID, lines) })
 	})
 	runtime.Handle(r, orders.OrderCancelledBinding, func(ctx context.Context, e *orders.OrderCancelled) error {
-		return inTx(ctx, s, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error { return t.OrderCancelled(ctx, rec, e.OrderID) })
+		return s.Apply(ctx, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error { return t.OrderCancelled(ctx, rec, e.OrderID) })
 	})
 	runtime.Handle(r, orders.OrderReadyBinding, func(ctx context.Context, e *orders.OrderReady) error {
-		return inTx(ctx, s, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error { return t.OrderReady(ctx, rec, e.OrderID) })
+		return s.Apply(ctx, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error { return t.OrderReady(ctx, rec, e.OrderID) })
 	})
 }
 

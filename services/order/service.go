@@ -81,7 +81,7 @@ func markPublished(ctx context.Context, s *Store, pubs <-chan Published, log *sl
 // new state and the events it emits commit together.
 func Register(r *runtime.Router, s *Store) {
 	run := func(ctx context.Context, md common.EventMetadata, orderID string, fn func(*Tx, flowkit.Record) error) error {
-		err := flowkit.Apply(ctx, md, orderID, s.In, s.Batch, fn)
+		err := s.Apply(ctx, md, orderID, fn)
 		if errors.Is(err, ErrUnknownOrder) {
 			return runtime.Permanent(err)
 		}

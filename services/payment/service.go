@@ -9,7 +9,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/contrail-events/contrail/events"
-	"github.com/contrail-events/contrail/events/common"
 	"github.com/contrail-events/contrail/events/orders"
 	"github.com/contrail-events/contrail/events/payments"
 	"github.com/contrail-events/contrail/services/flowkit"
@@ -28,10 +27,6 @@ func Run(ctx context.Context, cfg Config, o flowkit.HostOpts) error { return ser
 
 var service = flowkit.Service[*Store]{Name: Name, DDL: ddl, Events: toEvent, Open: NewStore, Handlers: Register, Routes: Routes}
 
-func inTx(ctx context.Context, s *Store, md common.EventMetadata, orderID string, fn func(*Tx, flowkit.Record) error) error {
-	return flowkit.Apply(ctx, md, orderID, s.In, s.Batch, fn)
-}
-
 // Register adds the payment handlers (OrderPlaced, OrderCancelled) to r.
 func Register(r *runtime.Router, s *Store) {
 	runtime.Handle(r, orders.OrderPlacedBinding, func(ctx context.Context, e *orders.OrderPlaced) error {
@@ -45,10 +40,10 @@ func Register(r *runtime.Router, s *Store) {
 				c.CardToken = card.CardToken
 			}
 		}
-		return inTx(ctx, s, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error { return t.OrderPlaced(ctx, rec, c) })
+		return s.Apply(ctx, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error { return t.OrderPlaced(ctx, rec, c) })
 	})
 	runtime.Handle(r, orders.OrderCancelledBinding, func(ctx context.Context, e *orders.OrderCancelled) error {
-		return inTx(ctx, s, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error { return t.OrderCancelled(ctx, rec, e.OrderID) })
+		return s.Apply(ctx, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error { return t.OrderCancelled(ctx, rec, e.OrderID) })
 	})
 }
 

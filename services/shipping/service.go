@@ -29,7 +29,7 @@ var service = flowkit.Service[*Store]{Name: Name, DDL: ddl, Events: toEvent, Ope
 // Register adds the OrderReady handler to r.
 func Register(r *runtime.Router, s *Store) {
 	runtime.Handle(r, orders.OrderReadyBinding, func(ctx context.Context, e *orders.OrderReady) error {
-		return flowkit.Apply(ctx, e.Metadata, e.OrderID, s.In, s.Batch, func(t *Tx, rec flowkit.Record) error {
+		return s.Apply(ctx, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error {
 			return t.OrderReady(ctx, rec, e.OrderID)
 		})
 	})
