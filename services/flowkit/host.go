@@ -23,6 +23,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/contrail-events/contrail/events"
+	"github.com/contrail-events/contrail/registry"
 	"github.com/contrail-events/contrail/registry/serde"
 	"github.com/contrail-events/contrail/schemas"
 	"github.com/contrail-events/contrail/services/runtime"
@@ -132,7 +133,7 @@ func NewHost(ctx context.Context, cfg Config, o HostOpts) (h *Host, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("flowkit: embedded schemas: %w", err)
 		}
-		if _, err := PushSchemas(ctx, cl, set); err != nil {
+		if _, err := registry.Push(ctx, cl, set, false, nil); err != nil {
 			return nil, fmt.Errorf("%w (CONTRAIL_REGISTER_SCHEMAS=true; is SCHEMA_REGISTRY_URL right?)", err)
 		}
 	}

@@ -255,7 +255,7 @@ func (p *Platform) start(ctx, runCtx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("platform: registry client: %w", err)
 	}
-	res, err := flowkit.PushSchemas(ctx, cl, set)
+	res, err := registry.Push(ctx, cl, set, false, nil)
 	if err != nil {
 		return err
 	}
