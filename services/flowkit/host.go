@@ -77,7 +77,7 @@ type HostOpts struct {
 // NewHost connects a service: it opens its database, sets up tracing from
 // the OTEL_* environment, and creates the serde, publisher, router and
 // relay. It does not wait for the broker or the registry (see /readyz).
-func NewHost(ctx context.Context, cfg Config, o HostOpts) (h *Host, err error) {
+func NewHost(ctx context.Context, cfg Config, o HostOpts) (_ *Host, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -87,7 +87,9 @@ func NewHost(ctx context.Context, cfg Config, o HostOpts) (h *Host, err error) {
 	if o.Concurrency == 0 {
 		o.Concurrency = 3
 	}
-	h = &Host{Config: cfg}
+	// h is not the named result: the error returns below must not set it
+	// to nil before the deferred Close (and the closers that use h) run.
+	h := &Host{Config: cfg}
 	defer func() {
 		if err != nil {
 			h.Close()

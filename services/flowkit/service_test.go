@@ -7,14 +7,19 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/contrail-events/contrail/events"
 	"github.com/contrail-events/contrail/events/orders"
+	"github.com/contrail-events/contrail/registry"
+	"github.com/contrail-events/contrail/registry/registrytest"
+	"github.com/contrail-events/contrail/schemas"
 	"github.com/contrail-events/contrail/services/flowkit"
 	"github.com/contrail-events/contrail/services/runtime"
 )
@@ -135,4 +140,63 @@ func TestServiceRunWiresTheHost(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestNewHostRegistersSchemas starts a host with CONTRAIL_REGISTER_SCHEMAS
+// against our registry over HTTP: every subject of the embedded schemas is
+// registered before NewHost returns, and a second start finds them all
+// unchanged.
+func TestNewHostRegistersSchemas(t *testing.T) {
+	cfg := hostEnv(t)
+	cfg.Service = "kv"
+	cfg.RegistryURL = registrytest.Serve(t)
+	cfg.SetDefaults()
+	t.Setenv("CONTRAIL_REGISTER_SCHEMAS", "true")
+	set, err := schemas.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := sr.NewClient(sr.URLs(cfg.RegistryURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		h, err := flowkit.NewHost(context.Background(), cfg, flowkit.HostOpts{DDL: kvDDL, LogOutput: io.Discard})
+		if err != nil {
+			t.Fatalf("NewHost: %v", err)
+		}
+		h.Close()
+		subjects, err := cl.Subjects(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range registry.PlanPush(set) {
+			if !slices.Contains(subjects, st.Subject) {
+				t.Errorf("subject %s not registered; registry has %v", st.Subject, subjects)
+			}
+			if vs, err := cl.SubjectVersions(context.Background(), st.Subject); err != nil || len(vs) != 1 {
+				t.Errorf("subject %s has versions %v (%v), want exactly one", st.Subject, vs, err)
+			}
+		}
+	}
+}
+
+// TestNewHostFailsCleanly: a start that fails after the database is open
+// (here registering the schemas with a registry nobody serves) returns its
+// error, with the host's parts closed (the data directory can be removed
+// and opened again), instead of panicking in the cleanup.
+func TestNewHostFailsCleanly(t *testing.T) {
+	cfg := hostEnv(t)
+	cfg.Service = "kv"
+	cfg.SetDefaults()
+	t.Setenv("CONTRAIL_REGISTER_SCHEMAS", "true")
+	h, err := flowkit.NewHost(context.Background(), cfg, flowkit.HostOpts{DDL: kvDDL, LogOutput: io.Discard})
+	if err == nil || h != nil || !strings.Contains(err.Error(), "SCHEMA_REGISTRY_URL") {
+		t.Fatalf("NewHost = %v, %v; want no host and an error naming SCHEMA_REGISTRY_URL", h, err)
+	}
+	db, err := flowkit.OpenDB(context.Background(), cfg.DBPath(), kvDDL)
+	if err != nil {
+		t.Fatalf("reopen the database after the failed start: %v", err)
+	}
+	db.Close()
 }
