@@ -3,12 +3,12 @@ package main
 import (
 	"fmt"
 	"log/slog"
-	"os"
 	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/contrail-events/contrail/services/flowkit"
 	"github.com/contrail-events/contrail/services/runtime"
 )
 
@@ -27,10 +27,8 @@ func newDLQCmd(env *cliEnv) *cobra.Command {
 // defaultBrokers reads the Kafka-style broker list from KAFKA_BROKERS, then
 // CONTRAIL_BROKERS, else the embedded broker's address.
 func defaultBrokers() string {
-	for _, k := range []string{"KAFKA_BROKERS", "CONTRAIL_BROKERS"} {
-		if v := os.Getenv(k); v != "" {
-			return v
-		}
+	if b := flowkit.EnvBrokers(nil); len(b) > 0 {
+		return strings.Join(b, ",")
 	}
 	return strings.Join(runtime.DefaultBrokers, ",")
 }

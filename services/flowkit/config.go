@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
+
+	"github.com/contrail-events/contrail/services/runtime"
 )
 
 // Config is how one reference service finds its broker, registry, state and
@@ -93,12 +96,7 @@ func FromEnv(service string, getenv func(string) string) Config {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	c := Config{Service: service}
-	brokers := getenv("KAFKA_BROKERS")
-	if brokers == "" {
-		brokers = getenv("CONTRAIL_BROKERS")
-	}
-	c.Brokers = SplitList(brokers)
+	c := Config{Service: service, Brokers: EnvBrokers(getenv)}
 	c.RegistryURL = getenv("SCHEMA_REGISTRY_URL")
 	if ui := getenv("SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO"); ui != "" {
 		c.RegistryUser, c.RegistryPassword, _ = strings.Cut(ui, ":")
@@ -126,6 +124,20 @@ func FromEnv(service string, getenv func(string) string) Config {
 	return c
 }
 
+// EnvBrokers returns the Kafka-style broker list of KAFKA_BROKERS, else of
+// CONTRAIL_BROKERS, read from getenv (os.Getenv when nil): comma
+// separated, blanks dropped. It is nil when neither is set.
+func EnvBrokers(getenv func(string) string) []string {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	brokers := getenv("KAFKA_BROKERS")
+	if brokers == "" {
+		brokers = getenv("CONTRAIL_BROKERS")
+	}
+	return SplitList(brokers)
+}
+
 // SplitList splits a comma-separated list, dropping blanks.
 func SplitList(s string) []string {
 	var out []string
@@ -140,7 +152,7 @@ func SplitList(s string) []string {
 // SetDefaults fills every empty field with its documented default.
 func (c *Config) SetDefaults() {
 	if len(c.Brokers) == 0 {
-		c.Brokers = []string{"127.0.0.1:9092"}
+		c.Brokers = slices.Clone(runtime.DefaultBrokers)
 	}
 	if c.RegistryURL == "" {
 		c.RegistryURL = "http://127.0.0.1:8081"
