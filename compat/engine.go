@@ -140,28 +140,17 @@ func (w *walker) check(r, wr avro.Schema) {
 			w.typeChanged(r, wr)
 			return
 		}
-		if w.visit(rs, ws) {
-			return // walked before: reported once, at its first use
-		}
-		saved := w.enter()
-		w.nameMatch(rs, ws)
-		w.push(owner(rs), owner(ws))
-		w.fields(rs, ws)
-		w.pop()
-		w.done(rs, ws, saved)
+		w.named(rs, ws, func() { w.fields(rs, ws) })
 	case *avro.EnumSchema:
 		rs, ok := r.(*avro.EnumSchema)
 		if !ok {
 			w.typeChanged(r, wr)
 			return
 		}
-		if w.visit(rs, ws) {
-			return // walked before: reported once, at its first use
-		}
-		saved := w.enter()
-		w.nameMatch(rs, ws)
-		w.push(owner(rs), owner(ws))
-		if !rs.HasDefault() {
+		w.named(rs, ws, func() {
+			if rs.HasDefault() {
+				return
+			}
 			rsyms := rs.Symbols()
 			for i, sym := range ws.Symbols() {
 				if !slices.Contains(rsyms, sym) {
@@ -170,29 +159,21 @@ func (w *walker) check(r, wr avro.Schema) {
 					w.pop()
 				}
 			}
-		}
-		w.pop()
-		w.done(rs, ws, saved)
+		})
 	case *avro.FixedSchema:
 		rs, ok := r.(*avro.FixedSchema)
 		if !ok {
 			w.typeChanged(r, wr)
 			return
 		}
-		if w.visit(rs, ws) {
-			return // walked before: reported once, at its first use
-		}
-		saved := w.enter()
-		w.nameMatch(rs, ws)
-		w.push(owner(rs), owner(ws))
-		if rs.Size() != ws.Size() {
-			w.push(key("size"), key("size"))
-			w.fixedSize(rs, ws)
-			w.pop()
-		}
-		w.logical(rs.Logical(), ws.Logical())
-		w.pop()
-		w.done(rs, ws, saved)
+		w.named(rs, ws, func() {
+			if rs.Size() != ws.Size() {
+				w.push(key("size"), key("size"))
+				w.fixedSize(rs, ws)
+				w.pop()
+			}
+			w.logical(rs.Logical(), ws.Logical())
+		})
 	case *avro.ArraySchema:
 		rs, ok := r.(*avro.ArraySchema)
 		if !ok {
@@ -216,6 +197,21 @@ func (w *walker) check(r, wr avro.Schema) {
 			w.typeChanged(r, wr)
 		}
 	}
+}
+
+// named walks a named pair once (a pair walked before is reported at its
+// first use only; a recursive one is assumed compatible): it matches the
+// names, then runs body with the paths inside the pair's definitions.
+func (w *walker) named(rs, ws avro.NamedSchema, body func()) {
+	if w.visit(rs, ws) {
+		return
+	}
+	saved := w.enter()
+	w.nameMatch(rs, ws)
+	w.push(owner(rs), owner(ws))
+	body()
+	w.pop()
+	w.done(rs, ws, saved)
 }
 
 // visit reports whether the named pair was walked before (or is being walked:
