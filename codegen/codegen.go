@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"go/token"
 	"go/types"
+	"maps"
 	"path"
 	"slices"
 	"sort"
@@ -95,7 +96,7 @@ func Generate(set *schemas.Set, cfg Config) ([]File, error) {
 		}
 		files = append(files, *f)
 	}
-	for _, ns := range sortedKeys(g.pkgs) {
+	for _, ns := range slices.Sorted(maps.Keys(g.pkgs)) {
 		p := g.pkgs[ns]
 		var buf bytes.Buffer
 		if err := tmpl.ExecuteTemplate(&buf, "doc.go.tmpl", map[string]string{
@@ -177,7 +178,7 @@ func (g *generator) plan() error {
 	}
 	g.checkPackageCycles()
 	for _, t := range g.set.Order() {
-		walkUnions(t.Schema, map[string]bool{}, func(u *avro.UnionSchema) {
+		walkUnions(t.Schema, func(u *avro.UnionSchema) {
 			if _, ok := optional(u); ok {
 				return
 			}
@@ -238,8 +239,8 @@ func (g *generator) checkPackageCycles() {
 			}
 		}
 	}
-	for _, a := range sortedKeys(uses) {
-		for _, b := range sortedKeys(uses[a]) {
+	for _, a := range slices.Sorted(maps.Keys(uses)) {
+		for _, b := range slices.Sorted(maps.Keys(uses[a])) {
 			if a < b && uses[b][a] != nil {
 				t := uses[a][b]
 				g.errAt(t, "", "namespaces %s and %s refer to each other (%s uses %s, %s uses %s): their Go packages would import each other; move the shared types to a third namespace",
@@ -251,14 +252,9 @@ func (g *generator) checkPackageCycles() {
 
 // walkUnions calls f for every union inside s, not descending into other
 // named types (they are walked on their own).
-func walkUnions(s avro.Schema, seen map[string]bool, f func(*avro.UnionSchema)) {
-	switch s := s.(type) {
-	case *avro.RecordSchema:
-		if seen[s.FullName()] {
-			return
-		}
-		seen[s.FullName()] = true
-		for _, fl := range s.Fields() {
+func walkUnions(s avro.Schema, f func(*avro.UnionSchema)) {
+	if r, ok := s.(*avro.RecordSchema); ok {
+		for _, fl := range r.Fields() {
 			walkInline(fl.Type(), f)
 		}
 	}
@@ -298,15 +294,6 @@ func optional(u *avro.UnionSchema) (avro.Schema, bool) {
 		return ts[0], true
 	}
 	return nil, false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func goStringLit(s string) string {

@@ -3,7 +3,9 @@ package codegen
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -127,7 +129,7 @@ func (g *generator) file(t *schemas.Type) *File {
 	if ev := g.set.Event(t.FullName); ev != nil && data.Record != nil {
 		data.Binding = f.binding(ev, name, textConst, data.Record)
 	}
-	for _, p := range sortedKeys(f.imports) {
+	for _, p := range slices.Sorted(maps.Keys(f.imports)) {
 		data.Imports = append(data.Imports, importSpec{Name: f.imports[p], Path: p})
 	}
 	var buf bytes.Buffer
@@ -391,9 +393,7 @@ func (f *fileGen) binding(ev *schemas.Event, name, textConst string, r *recordDa
 		case avro.Enum:
 			b.KeyExpr = "string(v." + goName + ")"
 		default:
-			line, col, _ := ev.Type.Pos("/fields/" + strconv.Itoa(i) + "/type")
-			f.g.errs = append(f.g.errs, &schemas.Error{File: path.Join(f.g.cfg.SourceDir, ev.Type.File), Line: line, Col: col,
-				Msg: fmt.Sprintf("key field %q has type %s: a partition key must be a string, int, long or enum", ev.Key, t.Type())})
+			f.g.errAt(ev.Type, "/fields/"+strconv.Itoa(i)+"/type", "key field %q has type %s: a partition key must be a string, int, long or enum", ev.Key, t.Type())
 			b.KeyExpr = `""`
 		}
 	}

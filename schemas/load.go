@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/hamba/avro/v2"
@@ -164,7 +164,7 @@ func (l *loader) load() (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	sort.Strings(l.files)
+	slices.Sort(l.files)
 
 	// Phase 1: syntax and the top-level definition of every file.
 	for _, f := range l.files {
@@ -175,7 +175,7 @@ func (l *loader) load() (*Set, error) {
 		l.readFile(f, data)
 	}
 	// Phase 2: every type expression, now that all names are known.
-	names := sortedKeys(l.defs)
+	names := slices.Sorted(maps.Keys(l.defs))
 	for _, n := range names {
 		d := l.defs[n]
 		v := &validator{l: l, d: d, file: d.t.File, ns: d.t.Namespace}
@@ -209,15 +209,6 @@ func (l *loader) load() (*Set, error) {
 		return nil, err
 	}
 	return set, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 var namedKinds = map[string]bool{"record": true, "error": true, "enum": true, "fixed": true}

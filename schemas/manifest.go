@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
 	"slices"
@@ -171,7 +172,7 @@ func (l *loader) manifest(data []byte, set *Set) *parsedManifest {
 		}
 		set.Topics = append(set.Topics, Topic{Name: t.Name, Partitions: parts})
 	}
-	declared := strings.Join(sortedKeys(topics), ", ")
+	declared := strings.Join(slices.Sorted(maps.Keys(topics)), ", ")
 
 	set.TypesCompatibility = cmpOr(doc.Defaults.TypesCompatibility, doc.Defaults.Compatibility, DefaultCompatibility)
 	subjects := map[string]*Event{}
@@ -206,7 +207,7 @@ func (l *loader) manifest(data []byte, set *Set) *parsedManifest {
 		}
 		if t == nil {
 			line, col := at("schema")
-			p.add(ManifestFile, line, col, "unknown schema %q: no .avsc defines it (expected %s)%s", me.Schema, filePathFor(me.Schema), suggestName(me.Schema, sortedKeys(set.Types)))
+			p.add(ManifestFile, line, col, "unknown schema %q: no .avsc defines it (expected %s)%s", me.Schema, filePathFor(me.Schema), suggestName(me.Schema, slices.Sorted(maps.Keys(set.Types))))
 			ok = false
 		} else if l.defs[me.Schema].kind != "record" {
 			line, col := at("schema")
