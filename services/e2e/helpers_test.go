@@ -131,12 +131,7 @@ func expectedSpans(t *testing.T, v platformtest.Order) (want map[spanKey]int, ev
 	want = map[spanKey]int{{Service: "order", Operation: "POST /orders"}: 1}
 	eventType = map[string]string{}
 	for _, h := range v.History {
-		var ev *schemas.Event
-		for _, e := range set.Events {
-			if e.Type.FullName == h.Type {
-				ev = e
-			}
-		}
+		ev := set.Event(h.Type)
 		if ev == nil {
 			t.Fatalf("order history names %s, which the manifest does not declare", h.Type)
 		}
