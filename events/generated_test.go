@@ -52,7 +52,6 @@ type boundEvent struct {
 	name  string
 	typ   events.Type
 	value any
-	check func(t *testing.T, data []byte)
 }
 
 func orderFlow() []boundEvent {
