@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -87,22 +86,4 @@ func placeholderUI(ctx context.Context, url string) bool {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	return bytes.Contains(b, []byte("placeholder for the Jaeger UI"))
-}
-
-// resolvePort returns addr with port 0 replaced by a free port on its host,
-// picked once, for the subprocesses (broker, services) whose address the
-// platform must know before they listen; other addresses come back as they
-// are.
-func resolvePort(addr string) (string, error) {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil || port != "0" {
-		return addr, err
-	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return "", fmt.Errorf("platform: find a free port on %s: %w", host, err)
-	}
-	defer ln.Close()
-	_, port, _ = net.SplitHostPort(ln.Addr().String())
-	return net.JoinHostPort(host, port), nil
 }

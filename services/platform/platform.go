@@ -395,3 +395,21 @@ func waitReady(ctx context.Context, url string, proc *Process) error {
 		}
 	}
 }
+
+// resolvePort returns addr with port 0 replaced by a free port on its host,
+// picked once, for the subprocesses (broker, services) whose address the
+// platform must know before they listen; other addresses come back as they
+// are.
+func resolvePort(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port != "0" {
+		return addr, err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return "", fmt.Errorf("platform: find a free port on %s: %w", host, err)
+	}
+	defer ln.Close()
+	_, port, _ = net.SplitHostPort(ln.Addr().String())
+	return net.JoinHostPort(host, port), nil
+}
