@@ -156,22 +156,3 @@ func (l *textLocator) named(v any, ptr, ns string) {
 		}
 	}
 }
-
-// Locators returns a Locator that asks each of ls in turn and returns the
-// first answer. Nil entries are skipped. Paths from the root (empty full
-// name) go to ls[0] only: list the schema's own file first.
-func Locators(ls ...Locator) Locator { return multiLocator(ls) }
-
-type multiLocator []Locator
-
-func (m multiLocator) Locate(fullName, path string) (Location, bool) {
-	for i, l := range m {
-		if l == nil || (fullName == "" && i > 0) {
-			continue // only the first (root) file answers for paths from the root
-		}
-		if loc, ok := l.Locate(fullName, path); ok {
-			return loc, true
-		}
-	}
-	return Location{}, false
-}
