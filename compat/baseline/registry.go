@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -59,10 +60,11 @@ func RegistryOwned(ctx context.Context, url string, subjects []string, levels ma
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrRegistry, err)
 	}
+	refs := refCache{}
 	perSubject := map[string][]compat.Entry{}
 	most := 0
 	for _, subj := range subjects {
-		entries, err := subjectEntries(ctx, cl, url, subj, levels[subj], own.Topics)
+		entries, err := subjectEntries(ctx, cl, refs, url, subj, levels[subj], own.Topics)
 		if err != nil {
 			return nil, err
 		}
@@ -76,7 +78,7 @@ func RegistryOwned(ctx context.Context, url string, subjects []string, levels ma
 			return nil, err
 		}
 		for _, subj := range extra {
-			entries, err := subjectEntries(ctx, cl, url, subj, "", own.Topics)
+			entries, err := subjectEntries(ctx, cl, refs, url, subj, "", own.Topics)
 			if err != nil {
 				return nil, err
 			}
@@ -104,7 +106,7 @@ func RegistryOwned(ctx context.Context, url string, subjects []string, levels ma
 
 // subjectEntries reads every Avro version of subj, oldest first; none when
 // the registry does not know subj.
-func subjectEntries(ctx context.Context, cl *sr.Client, url, subj string, level compat.Level, topics []string) ([]compat.Entry, error) {
+func subjectEntries(ctx context.Context, cl *sr.Client, refs refCache, url, subj string, level compat.Level, topics []string) ([]compat.Entry, error) {
 	ss, err := cl.Schemas(ctx, subj)
 	if err != nil {
 		if notFound(err) {
@@ -118,7 +120,7 @@ func subjectEntries(ctx context.Context, cl *sr.Client, url, subj string, level 
 			continue
 		}
 		label := fmt.Sprintf("registry %s v%d", subj, s.Version)
-		parsed, err := parseWithRefs(ctx, cl, s.Schema, map[string]bool{})
+		parsed, err := parseWithRefs(ctx, cl, refs, s.Schema)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w: %s version %d does not parse: %v", ErrRegistry, ErrInvalidSchema, subj, s.Version, err)
 		}
@@ -302,28 +304,48 @@ func subjectNaming(subj, fullName string, topics []string) (topic, strategy stri
 	return "", ""
 }
 
+// refCache holds the referenced schemas read so far, by "subject/version":
+// every version of every subject that uses a shared type names it again,
+// and a numbered version never changes.
+type refCache map[string]sr.SubjectSchema
+
+func (c refCache) get(ctx context.Context, cl *sr.Client, subject string, version int) (sr.SubjectSchema, error) {
+	if version <= 0 { // "latest" (-1) may move: always ask
+		return cl.SchemaByVersion(ctx, subject, version)
+	}
+	k := subject + "/" + strconv.Itoa(version)
+	if s, ok := c[k]; ok {
+		return s, nil
+	}
+	s, err := cl.SchemaByVersion(ctx, subject, version)
+	if err == nil {
+		c[k] = s
+	}
+	return s, err
+}
+
 // parseWithRefs parses s after parsing the schemas it references (depth
 // first) into the same cache.
-func parseWithRefs(ctx context.Context, cl *sr.Client, s sr.Schema, seen map[string]bool) (avro.Schema, error) {
+func parseWithRefs(ctx context.Context, cl *sr.Client, fetched refCache, s sr.Schema) (avro.Schema, error) {
 	cache := &avro.SchemaCache{}
-	if err := loadRefs(ctx, cl, s.References, cache, seen); err != nil {
+	if err := loadRefs(ctx, cl, fetched, s.References, cache, map[string]bool{}); err != nil {
 		return nil, err
 	}
 	return avro.ParseWithCache(s.Schema, "", cache)
 }
 
-func loadRefs(ctx context.Context, cl *sr.Client, refs []sr.SchemaReference, cache *avro.SchemaCache, seen map[string]bool) error {
+func loadRefs(ctx context.Context, cl *sr.Client, fetched refCache, refs []sr.SchemaReference, cache *avro.SchemaCache, seen map[string]bool) error {
 	for _, ref := range refs {
 		key := fmt.Sprintf("%s/%d", ref.Subject, ref.Version)
 		if seen[key] {
 			continue
 		}
 		seen[key] = true
-		rs, err := cl.SchemaByVersion(ctx, ref.Subject, ref.Version)
+		rs, err := fetched.get(ctx, cl, ref.Subject, ref.Version)
 		if err != nil {
 			return fmt.Errorf("reference %s (subject %s version %d): %v", ref.Name, ref.Subject, ref.Version, err)
 		}
-		if err := loadRefs(ctx, cl, rs.References, cache, seen); err != nil {
+		if err := loadRefs(ctx, cl, fetched, rs.References, cache, seen); err != nil {
 			return err
 		}
 		if _, err := avro.ParseWithCache(rs.Schema.Schema, "", cache); err != nil {
