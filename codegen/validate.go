@@ -39,12 +39,8 @@ func (f *fileGen) check(expr string, s avro.Schema, pathFmt string, args []strin
 	s = deref(s)
 	d := strconv.Itoa(depth)
 	switch s := s.(type) {
-	case *avro.PrimitiveSchema:
-		if l := s.Logical(); l != nil && l.Type() == avro.Decimal {
-			return "if " + expr + " == nil {\n" + errf(pathFmt, args, "nil decimal: set it (zero is new(big.Rat))") + "}\n"
-		}
-	case *avro.FixedSchema:
-		if l := s.Logical(); l != nil && l.Type() == avro.Decimal {
+	case *avro.PrimitiveSchema, *avro.FixedSchema:
+		if l := s.(avro.LogicalTypeSchema).Logical(); l != nil && l.Type() == avro.Decimal {
 			return "if " + expr + " == nil {\n" + errf(pathFmt, args, "nil decimal: set it (zero is new(big.Rat))") + "}\n"
 		}
 	case *avro.EnumSchema:
