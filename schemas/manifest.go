@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -174,7 +175,7 @@ func (l *loader) manifest(data []byte, set *Set) *parsedManifest {
 	}
 	declared := strings.Join(slices.Sorted(maps.Keys(topics)), ", ")
 
-	set.TypesCompatibility = cmpOr(doc.Defaults.TypesCompatibility, doc.Defaults.Compatibility, DefaultCompatibility)
+	set.TypesCompatibility = cmp.Or(doc.Defaults.TypesCompatibility, doc.Defaults.Compatibility, DefaultCompatibility)
 	subjects := map[string]*Event{}
 	broken := map[string]bool{}
 	for _, e := range p.list {
@@ -191,8 +192,8 @@ func (l *loader) manifest(data []byte, set *Set) *parsedManifest {
 		}
 		ev := &Event{
 			Topic: me.Topic, Key: me.Key, Line: eline, Col: ecol,
-			Strategy:      events.Strategy(cmpOr(me.Strategy, doc.Defaults.Strategy, string(DefaultStrategy))),
-			Compatibility: cmpOr(me.Compatibility, doc.Defaults.Compatibility, DefaultCompatibility),
+			Strategy:      events.Strategy(cmp.Or(me.Strategy, doc.Defaults.Strategy, string(DefaultStrategy))),
+			Compatibility: cmp.Or(me.Compatibility, doc.Defaults.Compatibility, DefaultCompatibility),
 			Producers:     me.Producers, Consumers: me.Consumers,
 		}
 		ok := true
@@ -303,15 +304,6 @@ func (l *loader) checkKey(fullName, key string) string {
 		return fmt.Sprintf("key field %q of %s cannot be a partition key: use a string, int, long or enum field (not null, union or complex)", key, fullName)
 	}
 	return fmt.Sprintf("key field %q is not a field of %s: use one of its top-level fields (%s)", key, fullName, strings.Join(names, ", "))
-}
-
-func cmpOr(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 func suggestName(s string, cands []string) string {

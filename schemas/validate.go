@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"fmt"
+	"maps"
 	"math/big"
 	"slices"
 	"strconv"
@@ -73,18 +74,7 @@ func (v *validator) name(n *jsonNode, s, ns string) {
 // suggest proposes the closest known name.
 func (v *validator) suggest(s, ns string) string {
 	best, bestD := "", 3
-	cands := slices.Collect(func(yield func(string) bool) {
-		for p := range primitives {
-			if !yield(p) {
-				return
-			}
-		}
-		for full := range v.l.defs {
-			if !yield(full) {
-				return
-			}
-		}
-	})
+	cands := slices.AppendSeq(slices.Collect(maps.Keys(primitives)), maps.Keys(v.l.defs))
 	slices.Sort(cands)
 	for _, c := range cands {
 		d := editDistance(strings.ToLower(s), strings.ToLower(c))
