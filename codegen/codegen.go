@@ -139,19 +139,7 @@ func (g *generator) errAt(t *schemas.Type, ptr, format string, args ...any) {
 	g.errs = append(g.errs, &schemas.Error{File: path.Join(g.cfg.SourceDir, t.File), Line: line, Col: col, Msg: fmt.Sprintf(format, args...)})
 }
 
-func (g *generator) err() error {
-	l := slices.Clone(g.errs)
-	sort.SliceStable(l, func(i, j int) bool {
-		if l[i].File != l[j].File {
-			return l[i].File < l[j].File
-		}
-		if l[i].Line != l[j].Line {
-			return l[i].Line < l[j].Line
-		}
-		return l[i].Col < l[j].Col
-	})
-	return l
-}
+func (g *generator) err() error { return g.errs.Sorted() }
 
 // plan assigns packages and finds the named types used as union branches.
 func (g *generator) plan() error {

@@ -49,6 +49,16 @@ func (l ErrorList) Error() string {
 	return b.String()
 }
 
+// Sorted returns a copy of l ordered by file, line and column; problems at
+// the same position keep their order.
+func (l ErrorList) Sorted() ErrorList {
+	l = slices.Clone(l)
+	slices.SortStableFunc(l, func(a, b *Error) int {
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col))
+	})
+	return l
+}
+
 // Unwrap returns the individual errors.
 func (l ErrorList) Unwrap() []error {
 	out := make([]error, len(l))
@@ -78,9 +88,5 @@ func (p *problems) err() error {
 	if len(p.list) == 0 {
 		return nil
 	}
-	l := slices.Clone(p.list)
-	slices.SortStableFunc(l, func(a, b *Error) int {
-		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col))
-	})
-	return l
+	return p.list.Sorted()
 }
