@@ -119,6 +119,11 @@ func ParseExceptions(file string, data []byte) (*Exceptions, error) {
 	return ex, nil
 }
 
+// expired reports whether now is past the last day e applies.
+func (e *Exception) expired(now time.Time) bool {
+	return !e.expires.IsZero() && !now.Before(e.expires)
+}
+
 func (e *Exception) matches(f Finding) bool {
 	if f.Rule != e.Rule {
 		return false
@@ -151,7 +156,7 @@ func (x *Exceptions) Apply(fs []Finding, now time.Time) (kept, silenced []Findin
 		hit := false
 		for i := range x.Entries {
 			e := &x.Entries[i]
-			if !e.expires.IsZero() && !now.Before(e.expires) {
+			if e.expired(now) {
 				continue
 			}
 			if e.matches(f) {
@@ -172,7 +177,7 @@ func (x *Exceptions) Apply(fs []Finding, now time.Time) (kept, silenced []Findin
 			target = e.Path
 		}
 		switch {
-		case !e.expires.IsZero() && !now.Before(e.expires):
+		case e.expired(now):
 			kept = append(kept, Finding{Rule: ExceptionExpired.ID, Subject: e.Subject, Reader: loc,
 				Message: fmt.Sprintf("exception for %s on %s expired on %s; fix the change, or renew the exception with a new date and reason", e.Rule, target, e.Expires)})
 		case !used[i]:
