@@ -50,7 +50,7 @@ func (p *Platform) startJaeger(ctx, runCtx context.Context) error {
 		return fmt.Errorf("platform: write Jaeger config: %w", err)
 	}
 	j := &Process{Name: "jaeger", Path: bin, Args: []string{"--config", conf},
-		Env:     []string{"OTEL_TRACES_EXPORTER=none", "OTEL_SDK_DISABLED=true"},
+		Env:     jaegerrun.Env,
 		LogFile: filepath.Join(cfg.DataDir, "logs", "jaeger.log"), Logger: cfg.Logger}
 	if err := j.Start(runCtx); err != nil {
 		return err

@@ -25,6 +25,12 @@ const EnvBin = "CONTRAIL_JAEGER_BIN"
 // Package is the Go package tools/ builds Jaeger from.
 const Package = "github.com/jaegertracing/jaeger/cmd/jaeger"
 
+// Env is what a Jaeger process's environment must add (after the
+// parent's, so it wins) to keep Jaeger from tracing itself towards
+// whatever OTEL_* collector the parent is configured with; Config.YAML
+// turns its self-tracing off as well.
+var Env = []string{"OTEL_TRACES_EXPORTER=none", "OTEL_SDK_DISABLED=true"}
+
 // ErrNoTools means no tools/go.mod requiring Jaeger was found above the
 // directory searched. Errors returned by FindTools and Binary wrap it.
 var ErrNoTools = errors.New("jaegerrun: no tools/ module requiring Jaeger found: run inside a contrail checkout (its tools/ builds Jaeger) or set " + EnvBin + " to a Jaeger v2 binary")

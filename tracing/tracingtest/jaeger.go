@@ -90,13 +90,7 @@ func StartJaeger(t testing.TB) *Jaeger {
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, "--config", cfgPath)
 	cmd.Dir = dir
-	// Jaeger must not trace itself towards a default collector address.
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "OTEL_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, "OTEL_TRACES_EXPORTER=none")
+	cmd.Env = append(os.Environ(), jaegerrun.Env...) // Jaeger must not trace itself
 	// Memory storage has nothing to save: stop it with SIGKILL (the default
 	// Cancel), which is instant where a graceful stop takes seconds.
 	cmd.WaitDelay = 5 * time.Second
