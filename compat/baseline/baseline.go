@@ -72,7 +72,11 @@ func (r *Repo) Tree(ctx context.Context, ref string) (Version, error) {
 		return Version{}, fmt.Errorf("%w: unknown ref %q: fetch it first (in CI: actions/checkout with fetch-depth: 0, or git fetch origin %s)", ErrGit, ref, ref)
 	}
 	commit := strings.TrimSpace(string(out))
-	return r.at(ctx, commit)
+	ct, err := git(ctx, r.top, nil, "show", "-s", "--format=%ct", commit)
+	if err != nil {
+		return Version{}, err
+	}
+	return r.at(ctx, commit, string(ct))
 }
 
 // History returns the schema directory at every commit reachable from ref
@@ -82,7 +86,7 @@ func (r *Repo) History(ctx context.Context, ref string) ([]Version, error) {
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"log", "--format=%H", "--reverse", tip.Commit, "--"}
+	args := []string{"log", "--format=%H %ct", "--reverse", tip.Commit, "--"}
 	if r.prefix != "" {
 		args = append(args, r.prefix)
 	}
@@ -91,11 +95,12 @@ func (r *Repo) History(ctx context.Context, ref string) ([]Version, error) {
 		return nil, err
 	}
 	var vs []Version
-	for _, c := range strings.Fields(string(out)) {
-		if c == tip.Commit {
+	for line := range strings.Lines(string(out)) {
+		c, ct, _ := strings.Cut(strings.TrimSpace(line), " ")
+		if c == "" || c == tip.Commit {
 			continue
 		}
-		v, err := r.at(ctx, c)
+		v, err := r.at(ctx, c, ct)
 		if err != nil {
 			return nil, err
 		}
@@ -104,12 +109,10 @@ func (r *Repo) History(ctx context.Context, ref string) ([]Version, error) {
 	return append(vs, tip), nil
 }
 
-func (r *Repo) at(ctx context.Context, commit string) (Version, error) {
-	ct, err := git(ctx, r.top, nil, "show", "-s", "--format=%ct", commit)
-	if err != nil {
-		return Version{}, err
-	}
-	secs, _ := strconv.ParseInt(strings.TrimSpace(string(ct)), 10, 64)
+// at reads the schema directory at commit, whose commit time is ct (Unix
+// seconds, as git prints %ct).
+func (r *Repo) at(ctx context.Context, commit, ct string) (Version, error) {
+	secs, _ := strconv.ParseInt(strings.TrimSpace(ct), 10, 64)
 	args := []string{"ls-tree", "-r", "-z", "--full-tree", commit}
 	if r.prefix != "" {
 		args = append(args, "--", r.prefix)

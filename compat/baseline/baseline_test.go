@@ -7,7 +7,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/contrail-events/contrail/compat/baseline"
 )
@@ -81,6 +84,15 @@ func TestHistory(t *testing.T) {
 	}
 	if len(got) != 2 || got[0] != "v1" || got[1] != "v3" || hist[1].Commit != tip.Commit {
 		t.Fatalf("history %v", got)
+	}
+	for _, v := range append(hist, tip) {
+		out, err := exec.Command("git", "-C", repo, "show", "-s", "--format=%ct", v.Commit).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := strings.TrimSpace(string(out)); strconv.FormatInt(v.Time.Unix(), 10) != want || v.Time.Location() != time.UTC {
+			t.Errorf("commit %s: Time %v, want %s seconds in UTC", v.Commit, v.Time, want)
+		}
 	}
 	if _, err := r.Tree(ctx, "nope"); !errors.Is(err, baseline.ErrGit) {
 		t.Fatalf("unknown ref: %v", err)
