@@ -58,24 +58,21 @@ func Compare(outDir string, files []File) (Diff, error) {
 			d.Stale = append(d.Stale, f.Path)
 		}
 	}
-	generated, err := generatedFiles(outDir)
+	extra, err := extraFiles(outDir, want)
 	if err != nil {
 		return Diff{}, err
 	}
-	for _, p := range generated {
-		if !want[p] {
-			d.Extra = append(d.Extra, p)
-		}
-	}
+	d.Extra = extra
 	sort.Strings(d.Stale)
 	sort.Strings(d.Missing)
 	sort.Strings(d.Extra)
 	return d, nil
 }
 
-// generatedFiles lists the Go files directly inside outDir's subdirectories
-// that start with GeneratedHeader.
-func generatedFiles(outDir string) ([]string, error) {
+// extraFiles lists the Go files directly inside outDir's subdirectories
+// that start with GeneratedHeader and are not in want (which Compare has
+// read already).
+func extraFiles(outDir string, want map[string]bool) ([]string, error) {
 	dirs, err := os.ReadDir(outDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -93,7 +90,8 @@ func generatedFiles(outDir string) ([]string, error) {
 			return nil, fmt.Errorf("codegen: %w", err)
 		}
 		for _, e := range entries {
-			if e.IsDir() || !strings.HasSuffix(e.Name(), ".go") {
+			p := d.Name() + "/" + e.Name()
+			if e.IsDir() || !strings.HasSuffix(e.Name(), ".go") || want[p] {
 				continue
 			}
 			ok, err := isGenerated(filepath.Join(outDir, d.Name(), e.Name()))
@@ -101,7 +99,7 @@ func generatedFiles(outDir string) ([]string, error) {
 				return nil, err
 			}
 			if ok {
-				out = append(out, d.Name()+"/"+e.Name())
+				out = append(out, p)
 			}
 		}
 	}
