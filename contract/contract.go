@@ -211,7 +211,7 @@ func FromType(consumer string, t events.Type, opts ...Opt) (*Contract, error) {
 }
 
 // Handlers is what FromRouter reads: the event types a consumer has
-// handlers for, sorted by full name. *runtime.Router (services/runtime)
+// handlers for, sorted by full name. *eventing.Router (package eventing)
 // satisfies it; contract does not import the runtime, which sits a layer
 // above it.
 type Handlers interface {

@@ -15,7 +15,7 @@ import (
 	inventorysvc "github.com/contrail-events/contrail/services/inventory"
 	ordersvc "github.com/contrail-events/contrail/services/order"
 	paymentsvc "github.com/contrail-events/contrail/services/payment"
-	"github.com/contrail-events/contrail/services/runtime"
+	"github.com/contrail-events/contrail/eventing"
 	shippingsvc "github.com/contrail-events/contrail/services/shipping"
 )
 
@@ -34,22 +34,22 @@ func fields(fs ...string) []string { return append(fs, meta...) }
 // (go test ./contract -run TestServiceContracts -update).
 var services = []struct {
 	consumer string
-	register func(*runtime.Router)
+	register func(*eventing.Router)
 	fields   map[string][]string
 }{
-	{"inventory", func(r *runtime.Router) { inventorysvc.Register(r, nil) }, map[string][]string{
+	{"inventory", func(r *eventing.Router) { inventorysvc.Register(r, nil) }, map[string][]string{
 		"contrail.orders.OrderPlaced":    fields("orderId", "items.sku", "items.quantity"),
 		"contrail.orders.OrderCancelled": fields("orderId"),
 		"contrail.orders.OrderReady":     fields("orderId"),
 	}},
-	{"payment", func(r *runtime.Router) { paymentsvc.Register(r, nil) }, map[string][]string{
+	{"payment", func(r *eventing.Router) { paymentsvc.Register(r, nil) }, map[string][]string{
 		"contrail.orders.OrderPlaced":    fields("orderId", "total.amount", "total.currency", "payment.cardToken"),
 		"contrail.orders.OrderCancelled": fields("orderId"),
 	}},
-	{"shipping", func(r *runtime.Router) { shippingsvc.Register(r, nil) }, map[string][]string{
+	{"shipping", func(r *eventing.Router) { shippingsvc.Register(r, nil) }, map[string][]string{
 		"contrail.orders.OrderReady": fields("orderId"),
 	}},
-	{"order", func(r *runtime.Router) { ordersvc.Register(r, nil) }, map[string][]string{
+	{"order", func(r *eventing.Router) { ordersvc.Register(r, nil) }, map[string][]string{
 		"contrail.inventory.InventoryReserved": fields("orderId", "reservationId"),
 		"contrail.inventory.InventoryRejected": fields("orderId", "shortLines.sku", "shortLines.requested", "shortLines.available"),
 		"contrail.inventory.InventoryReleased": fields("orderId"),
@@ -60,7 +60,7 @@ var services = []struct {
 	}},
 }
 
-// neverCodec satisfies runtime.Codec for routers that never run.
+// neverCodec satisfies eventing.Codec for routers that never run.
 type neverCodec struct{}
 
 func (neverCodec) Encode(context.Context, events.Type, any) ([]byte, error) {
@@ -77,7 +77,7 @@ func serviceContracts(t *testing.T) []*contract.Contract {
 	t.Helper()
 	var out []*contract.Contract
 	for _, svc := range services {
-		r, err := runtime.NewRouter(runtime.Group(svc.consumer), runtime.WithCodec(neverCodec{}))
+		r, err := eventing.NewRouter(eventing.Group(svc.consumer), eventing.WithCodec(neverCodec{}))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,7 +5,7 @@
 //
 // A generated event type T comes with a *Binding[T]: the value that knows the
 // event's topic, subject, key field, full schema text and how to extract the
-// partition key. The event runtime (services/runtime), the serde
+// partition key. The event runtime (package eventing), the serde
 // (registry/serde) and the contract tools take a Type, the non-generic view of
 // a binding, so they never need reflection to find a schema.
 package events

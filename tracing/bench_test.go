@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	goruntime "runtime"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,7 +23,7 @@ import (
 	"github.com/contrail-events/contrail/tracing"
 )
 
-// hooks is the event runtime's view of tracing (runtime.Tracer): the
+// hooks is the event runtime's view of tracing (eventing.Tracer): the
 // benchmark calls it exactly as the runtime does, and holds a nil
 // interface when tracing is disabled.
 type hooks interface {
@@ -137,7 +137,7 @@ func cpuTime() time.Duration {
 }
 
 // benchRecord is a record allocated the way the event runtime's publisher
-// allocates one (services/runtime recordAlloc): the record and room for
+// allocates one (eventing recordAlloc): the record and room for
 // eight headers in one allocation, the runtime's five plus the three a
 // tracer may add. Every variant, the untraced baseline included, pays it.
 type benchRecord struct {
@@ -343,7 +343,7 @@ func BenchmarkTracingOverhead(b *testing.B) {
 	defer cancel()
 	type rate struct{ wall, cpu float64 }
 	measure := func(name string) rate {
-		goruntime.GC() // every measurement starts from a collected heap
+		runtime.GC() // every measurement starts from a collected heap
 		w, c, err := ps[name].run(ctx, benchRecords)
 		if err != nil {
 			b.Fatalf("%s: %v", name, err)

@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/contrail-events/contrail/services/flowkit"
-	"github.com/contrail-events/contrail/services/runtime"
+	"github.com/contrail-events/contrail/eventing"
+	"github.com/contrail-events/contrail/eventing/host"
 )
 
 func init() { register(newDLQCmd) }
@@ -27,15 +27,15 @@ func newDLQCmd(env *cliEnv) *cobra.Command {
 // defaultBrokers reads the Kafka-style broker list from KAFKA_BROKERS, then
 // CONTRAIL_BROKERS, else the embedded broker's address.
 func defaultBrokers() string {
-	if b := flowkit.EnvBrokers(nil); len(b) > 0 {
+	if b := host.EnvBrokers(nil); len(b) > 0 {
 		return strings.Join(b, ",")
 	}
-	return strings.Join(runtime.DefaultBrokers, ",")
+	return strings.Join(eventing.DefaultBrokers, ",")
 }
 
 func newDLQReplayCmd(env *cliEnv) *cobra.Command {
 	var (
-		cfg     runtime.ReplayConfig
+		cfg     eventing.ReplayConfig
 		brokers string
 		verbose bool
 	)
@@ -58,7 +58,7 @@ func newDLQReplayCmd(env *cliEnv) *cobra.Command {
 			if err := cfg.Validate(); err != nil {
 				return withCode(exitError, err)
 			}
-			res, err := runtime.ReplayDLQ(cmd.Context(), cfg)
+			res, err := eventing.ReplayDLQ(cmd.Context(), cfg)
 			if err != nil {
 				return withCode(exitError, err)
 			}

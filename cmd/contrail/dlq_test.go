@@ -10,7 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/contrail-events/contrail/broker"
-	"github.com/contrail-events/contrail/services/runtime"
+	"github.com/contrail-events/contrail/eventing"
 )
 
 func TestDLQReplay(t *testing.T) {
@@ -31,8 +31,8 @@ func TestDLQReplay(t *testing.T) {
 	defer cl.Close()
 	for i := range 3 {
 		orig := &kgo.Record{Topic: "orders", Partition: 1, Offset: int64(10 + i), Key: []byte(fmt.Sprint("o-", i)), Value: []byte(fmt.Sprint("v-", i)),
-			Headers: []kgo.RecordHeader{{Key: runtime.HeaderEventID, Value: []byte(fmt.Sprint("e-", i))}}}
-		dl := runtime.DeadLetterRecord(orig, runtime.ClassPermanent, fmt.Errorf("bad %d", i), time.Now())
+			Headers: []kgo.RecordHeader{{Key: eventing.HeaderEventID, Value: []byte(fmt.Sprint("e-", i))}}}
+		dl := eventing.DeadLetterRecord(orig, eventing.ClassPermanent, fmt.Errorf("bad %d", i), time.Now())
 		if err := cl.ProduceSync(ctx, dl).FirstErr(); err != nil {
 			t.Fatal(err)
 		}
@@ -78,10 +78,10 @@ func TestDLQReplay(t *testing.T) {
 	seen := map[string]string{}
 	for _, r := range got {
 		seen[string(r.Key)] = string(r.Value)
-		if runtime.HeaderValue(r, runtime.HeaderDLQTopic) != "" || runtime.HeaderValue(r, runtime.HeaderDLQError) != "" {
+		if eventing.HeaderValue(r, eventing.HeaderDLQTopic) != "" || eventing.HeaderValue(r, eventing.HeaderDLQError) != "" {
 			t.Errorf("replayed record kept dead-letter headers: %v", r.Headers)
 		}
-		if !strings.HasPrefix(runtime.HeaderValue(r, runtime.HeaderEventID), "e-") {
+		if !strings.HasPrefix(eventing.HeaderValue(r, eventing.HeaderEventID), "e-") {
 			t.Errorf("replayed record lost its event id")
 		}
 	}

@@ -11,8 +11,8 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
-	"github.com/contrail-events/contrail/services/flowkit"
-	"github.com/contrail-events/contrail/services/loadgen"
+	"github.com/contrail-events/contrail/eventing/host"
+	"github.com/contrail-events/contrail/platform/loadgen"
 )
 
 func init() { register(newLoadCmd) }
@@ -62,7 +62,7 @@ func newLoadCmd(env *cliEnv) *cobra.Command {
 				return withCode(exitError, err)
 			}
 			if f.baseline {
-				b, err := loadgen.Compare(cmd.Context(), flowkit.SplitList(f.brokers), f.cfg.Orders, rep.OrdersPerSec)
+				b, err := loadgen.Compare(cmd.Context(), host.SplitList(f.brokers), f.cfg.Orders, rep.OrdersPerSec)
 				if err != nil {
 					return withCode(exitError, err)
 				}
@@ -101,7 +101,7 @@ func newLoadCmd(env *cliEnv) *cobra.Command {
 }
 
 func runBench(cmd *cobra.Command, env *cliEnv, f loadFlags) error {
-	br, err := loadgen.Bench(cmd.Context(), f.cfg, flowkit.SplitList(f.brokers), f.pairs)
+	br, err := loadgen.Bench(cmd.Context(), f.cfg, host.SplitList(f.brokers), f.pairs)
 	if err != nil {
 		return withCode(exitError, err)
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/contrail-events/contrail/services/flowkit"
+	"github.com/contrail-events/contrail/eventing/host"
 	"github.com/contrail-events/contrail/services/inventory"
 	"github.com/contrail-events/contrail/services/order"
 	"github.com/contrail-events/contrail/services/payment"
@@ -19,7 +19,7 @@ import (
 func init() { register(newServiceCmd) }
 
 // serviceRunners maps a reference service's name to its Run.
-var serviceRunners = map[string]func(context.Context, flowkit.Config, flowkit.HostOpts) error{
+var serviceRunners = map[string]func(context.Context, host.Config, host.HostOpts) error{
 	order.Name:     order.Run,
 	inventory.Name: inventory.Run,
 	payment.Name:   payment.Run,
@@ -62,8 +62,8 @@ func newServiceCmd(env *cliEnv) *cobra.Command {
 				// of 2x it costs little memory and a large share of GC CPU.
 				debug.SetGCPercent(400)
 			}
-			cfg := flowkit.FromEnv(args[0], nil)
-			if err := runFn(cmd.Context(), cfg, flowkit.HostOpts{LogOutput: env.stderr}); err != nil {
+			cfg := host.FromEnv(args[0], nil)
+			if err := runFn(cmd.Context(), cfg, host.HostOpts{LogOutput: env.stderr}); err != nil {
 				return withCode(exitError, err)
 			}
 			return nil

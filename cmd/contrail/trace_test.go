@@ -12,14 +12,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/contrail-events/contrail/services/runtime"
+	"github.com/contrail-events/contrail/eventing"
 	"github.com/contrail-events/contrail/tracing"
 	"github.com/contrail-events/contrail/tracing/jaegerapi"
 	"github.com/contrail-events/contrail/tracing/tracingtest"
 )
 
 // tracing.Messaging is the runtime's Tracer.
-var _ runtime.Tracer = (*tracing.Messaging)(nil)
+var _ eventing.Tracer = (*tracing.Messaging)(nil)
 
 // exportOrderTrace sends one order's spans to j from two services: an HTTP
 // span, a publish, a handler that retries and dead-letters. It returns the

@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/contrail-events/contrail/services/platform"
+	"github.com/contrail-events/contrail/platform"
 )
 
 func init() { register(newUpCmd) }

@@ -5,8 +5,8 @@
 // everything it publishes captured and checked.
 //
 //	env := providertest.Start(t)
-//	env.Run(t, "inventory", func(ctx context.Context, cfg flowkit.Config) error {
-//		return inventory.Run(ctx, cfg, flowkit.HostOpts{LogOutput: io.Discard})
+//	env.Run(t, "inventory", func(ctx context.Context, cfg host.Config) error {
+//		return inventory.Run(ctx, cfg, host.HostOpts{LogOutput: io.Discard})
 //	})
 //	in := providertest.Example(t, env, orders.OrderPlacedBinding, "card-web")
 //	env.Publish(t, orders.OrderPlacedBinding, in)
@@ -39,13 +39,14 @@ import (
 	"github.com/contrail-events/contrail/broker/brokertest"
 	"github.com/contrail-events/contrail/contract"
 	"github.com/contrail-events/contrail/contract/contracttest"
+	"github.com/contrail-events/contrail/eventing/host"
 	"github.com/contrail-events/contrail/events"
 	"github.com/contrail-events/contrail/registry"
 	"github.com/contrail-events/contrail/registry/registrytest"
 	"github.com/contrail-events/contrail/registry/serde"
 	"github.com/contrail-events/contrail/schemas"
-	"github.com/contrail-events/contrail/services/flowkit"
-	"github.com/contrail-events/contrail/services/runtime"
+
+	"github.com/contrail-events/contrail/eventing"
 )
 
 // DefaultTimeout is how long Await waits for an output.
@@ -72,7 +73,7 @@ type Env struct {
 
 	registry *sr.Client
 	codec    *serde.Serde
-	pub      *runtime.Publisher
+	pub      *eventing.Publisher
 	root     string
 
 	mu       sync.Mutex
@@ -119,7 +120,7 @@ func Start(t testing.TB) *Env {
 	if err != nil {
 		t.Fatalf("providertest: %v", err)
 	}
-	pub, err := runtime.NewPublisher(runtime.Brokers(b.Addr()), runtime.WithCodec(codec))
+	pub, err := eventing.NewPublisher(eventing.Brokers(b.Addr()), eventing.WithCodec(codec))
 	if err != nil {
 		t.Fatalf("providertest: %v", err)
 	}
@@ -145,7 +146,7 @@ func Start(t testing.TB) *Env {
 			}
 			fetches.EachRecord(func(r *kgo.Record) {
 				e.mu.Lock()
-				e.captured = append(e.captured, Output{Topic: r.Topic, EventType: runtime.HeaderValue(r, runtime.HeaderEventType), Value: r.Value, Record: r})
+				e.captured = append(e.captured, Output{Topic: r.Topic, EventType: eventing.HeaderValue(r, eventing.HeaderEventType), Value: r.Value, Record: r})
 				close(e.changed)
 				e.changed = make(chan struct{})
 				e.mu.Unlock()
@@ -159,7 +160,7 @@ func Start(t testing.TB) *Env {
 // Config returns the service configuration that points service at env:
 // its brokers and registry, a data directory under t.TempDir(), a free HTTP
 // port and its own consumer group.
-func (e *Env) Config(t testing.TB, service string) flowkit.Config {
+func (e *Env) Config(t testing.TB, service string) host.Config {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -167,7 +168,7 @@ func (e *Env) Config(t testing.TB, service string) flowkit.Config {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cfg := flowkit.Config{Service: service, Brokers: []string{e.Brokers}, RegistryURL: e.RegistryURL,
+	cfg := host.Config{Service: service, Brokers: []string{e.Brokers}, RegistryURL: e.RegistryURL,
 		DataDir: t.TempDir(), HTTPAddr: addr, Group: "contrail-" + service, InstanceID: "none"}
 	cfg.SetDefaults()
 	return cfg
@@ -176,7 +177,7 @@ func (e *Env) Config(t testing.TB, service string) flowkit.Config {
 // Run runs a service (its Run function, given Config(t, service)) until t
 // ends, and fails t if it returns an error before then. It returns the
 // configuration used, so a test can reach the service's HTTP API.
-func (e *Env) Run(t testing.TB, service string, run func(ctx context.Context, cfg flowkit.Config) error) flowkit.Config {
+func (e *Env) Run(t testing.TB, service string, run func(ctx context.Context, cfg host.Config) error) host.Config {
 	t.Helper()
 	cfg := e.Config(t, service)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -213,7 +214,7 @@ func (e *Env) Publish(t testing.TB, typ events.Type, v any) {
 		t.Fatalf("providertest: publish %s: %v", typ.FullName(), err)
 	}
 	e.mu.Lock()
-	e.inputs[runtime.HeaderValue(rec, runtime.HeaderEventID)] = true
+	e.inputs[eventing.HeaderValue(rec, eventing.HeaderEventID)] = true
 	e.mu.Unlock()
 	if err := e.pub.Client().ProduceSync(ctx, rec).FirstErr(); err != nil {
 		t.Fatalf("providertest: publish %s: %v", typ.FullName(), err)
@@ -254,7 +255,7 @@ func (e *Env) Outputs() []Output {
 	defer e.mu.Unlock()
 	var out []Output
 	for _, o := range e.captured {
-		if !e.inputs[runtime.HeaderValue(o.Record, runtime.HeaderEventID)] {
+		if !e.inputs[eventing.HeaderValue(o.Record, eventing.HeaderEventID)] {
 			out = append(out, o)
 		}
 	}
@@ -312,7 +313,7 @@ func (e *Env) VerifyOutputs(t testing.TB) int {
 	for _, o := range outs {
 		where := fmt.Sprintf("output %s@%d/%d (%s)", o.Topic, o.Record.Partition, o.Record.Offset, o.EventType)
 		if filepath.Ext(o.Topic) == broker.DLQSuffix {
-			t.Errorf("providertest: %s is a dead letter: %s", where, runtime.HeaderValue(o.Record, runtime.HeaderDLQError))
+			t.Errorf("providertest: %s is a dead letter: %s", where, eventing.HeaderValue(o.Record, eventing.HeaderDLQError))
 			continue
 		}
 		ev := e.Set.Event(o.EventType)

@@ -13,19 +13,20 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/contrail-events/contrail/contract/providertest"
+	"github.com/contrail-events/contrail/eventing/host"
 	"github.com/contrail-events/contrail/events/inventory"
 	"github.com/contrail-events/contrail/events/orders"
 	"github.com/contrail-events/contrail/events/payments"
 	"github.com/contrail-events/contrail/events/shipping"
-	"github.com/contrail-events/contrail/services/flowkit"
+
 	inventorysvc "github.com/contrail-events/contrail/services/inventory"
 	ordersvc "github.com/contrail-events/contrail/services/order"
 	paymentsvc "github.com/contrail-events/contrail/services/payment"
-	"github.com/contrail-events/contrail/services/platform"
+	"github.com/contrail-events/contrail/platform"
 	shippingsvc "github.com/contrail-events/contrail/services/shipping"
 )
 
-var quiet = flowkit.HostOpts{LogOutput: io.Discard}
+var quiet = host.HostOpts{LogOutput: io.Discard}
 
 // fresh gives an example a new order and event id, so one example can feed
 // several cases without the service's inbox dropping it as a duplicate.
@@ -47,7 +48,7 @@ func checkOutputs(t *testing.T, env *providertest.Env, min int) {
 
 func TestProviderInventory(t *testing.T) {
 	env := providertest.Start(t)
-	env.Run(t, "inventory", func(ctx context.Context, cfg flowkit.Config) error { return inventorysvc.Run(ctx, cfg, quiet) })
+	env.Run(t, "inventory", func(ctx context.Context, cfg host.Config) error { return inventorysvc.Run(ctx, cfg, quiet) })
 
 	// The card-web example orders SKUs the seeded stock does not have.
 	rejected := providertest.Example(t, env, orders.OrderPlacedBinding, "card-web")
@@ -83,7 +84,7 @@ func TestProviderInventory(t *testing.T) {
 
 func TestProviderPayment(t *testing.T) {
 	env := providertest.Start(t)
-	env.Run(t, "payment", func(ctx context.Context, cfg flowkit.Config) error { return paymentsvc.Run(ctx, cfg, quiet) })
+	env.Run(t, "payment", func(ctx context.Context, cfg host.Config) error { return paymentsvc.Run(ctx, cfg, quiet) })
 
 	ok := providertest.Example(t, env, orders.OrderPlacedBinding, "card-web")
 	env.Publish(t, orders.OrderPlacedBinding, ok)
@@ -123,7 +124,7 @@ func TestProviderPayment(t *testing.T) {
 
 func TestProviderShipping(t *testing.T) {
 	env := providertest.Start(t)
-	env.Run(t, "shipping", func(ctx context.Context, cfg flowkit.Config) error { return shippingsvc.Run(ctx, cfg, quiet) })
+	env.Run(t, "shipping", func(ctx context.Context, cfg host.Config) error { return shippingsvc.Run(ctx, cfg, quiet) })
 	for _, name := range []string{"card-order", "many-lines"} {
 		ready := providertest.Example(t, env, orders.OrderReadyBinding, name)
 		env.Publish(t, orders.OrderReadyBinding, ready)
@@ -140,7 +141,7 @@ func TestProviderShipping(t *testing.T) {
 
 func TestProviderOrder(t *testing.T) {
 	env := providertest.Start(t)
-	cfg := env.Run(t, "order", func(ctx context.Context, cfg flowkit.Config) error { return ordersvc.Run(ctx, cfg, quiet) })
+	cfg := env.Run(t, "order", func(ctx context.Context, cfg host.Config) error { return ordersvc.Run(ctx, cfg, quiet) })
 
 	// The order service's input is its HTTP API.
 	var resp *http.Response

@@ -14,7 +14,7 @@ import (
 	"github.com/contrail-events/contrail/contract/providertest"
 	"github.com/contrail-events/contrail/events/orders"
 	"github.com/contrail-events/contrail/registry/serde"
-	"github.com/contrail-events/contrail/services/runtime"
+	"github.com/contrail-events/contrail/eventing"
 )
 
 type recorder struct {
@@ -49,7 +49,7 @@ func TestVerifyOutputsFails(t *testing.T) {
 	}
 	defer kc.Close()
 	rec := func(topic string, value []byte) *kgo.Record {
-		return &kgo.Record{Topic: topic, Value: value, Headers: []kgo.RecordHeader{{Key: runtime.HeaderEventType, Value: []byte("contrail.orders.OrderPlaced")}}}
+		return &kgo.Record{Topic: topic, Value: value, Headers: []kgo.RecordHeader{{Key: eventing.HeaderEventType, Value: []byte("contrail.orders.OrderPlaced")}}}
 	}
 	unknownID := append(serde.AppendHeader(nil, 9999), good[serde.HeaderSize:]...)
 	if err := kc.ProduceSync(ctx,

@@ -25,7 +25,7 @@ type rule struct {
 // and its subpackages ("registry" allows "registry/serde").
 var rules = []rule{
 	{"events", nil},                           // hand-written support for generated code
-	{"events/", []string{"events"}},           // generated packages: each other and events only
+	{"events/", []string{"events"}},           // generated packages (and money): each other and events only
 	{"schemas", []string{"events"}},           // the loader
 	{"compat", []string{"schemas", "events"}}, // the one compatibility engine
 	{"codegen", []string{"schemas", "events"}},
@@ -33,18 +33,22 @@ var rules = []rule{
 	{"broker", nil},
 	{"registry", []string{"compat", "schemas", "events"}},
 	{"contract", []string{"compat", "schemas", "events"}},
-	{"contract/providertest", []string{"contract", "compat", "schemas", "events", "registry", "broker", "services/runtime", "services/flowkit"}},
-	{"contract/internal", []string{"events", "registry", "services/runtime"}},
-	{"services/runtime", []string{"events", "registry"}},
-	{"services/flowkit", []string{"events", "schemas", "registry", "tracing", "services/runtime"}},
+	{"contract/providertest", []string{"contract", "compat", "schemas", "events", "registry", "broker", "eventing"}},
+	{"contract/internal", []string{"events", "registry", "eventing"}},
+	// The event runtime: its core never imports tracing (it declares the
+	// Tracer it needs); its state store and service host build on it.
+	{"eventing", []string{"events", "registry"}},
+	{"eventing/statedb", []string{"eventing", "events", "registry", "tracing"}},
+	{"eventing/host", []string{"eventing", "events", "schemas", "registry", "tracing"}},
 	// The four services talk only through events: none imports another.
-	{"services/order", []string{"events", "registry", "tracing", "services/runtime", "services/flowkit"}},
-	{"services/inventory", []string{"events", "registry", "tracing", "services/runtime", "services/flowkit"}},
-	{"services/payment", []string{"events", "registry", "tracing", "services/runtime", "services/flowkit"}},
-	{"services/shipping", []string{"events", "registry", "tracing", "services/runtime", "services/flowkit"}},
-	{"services/platform", []string{"broker", "registry", "schemas", "events", "tracing", "services/flowkit"}},
-	{"services/loadgen", []string{"events", "schemas"}},
-	{"services/e2e", []string{"events", "schemas", "registry", "tracing", "services"}},
+	{"services/order", []string{"events", "registry", "tracing", "eventing"}},
+	{"services/inventory", []string{"events", "registry", "tracing", "eventing"}},
+	{"services/payment", []string{"events", "registry", "tracing", "eventing"}},
+	{"services/shipping", []string{"events", "registry", "tracing", "eventing"}},
+	// The local platform (`contrail up`), its load generator and whole-flow tests.
+	{"platform", []string{"broker", "registry", "schemas", "events", "tracing", "eventing"}},
+	{"platform/loadgen", []string{"events", "schemas"}},
+	{"platform/e2e", []string{"events", "schemas", "registry", "tracing", "services", "platform"}},
 	{"internal", nil},
 	{"cmd/contrail", []string{"*"}},
 }
@@ -153,8 +157,10 @@ func TestRulesRejectUpwardImports(t *testing.T) {
 		{"generated may use common", "events/orders", "events/common", true},
 		{"events may not use schemas", "events", "schemas", false},
 		{"order may not use inventory", "services/order", "services/inventory", false},
-		{"registry may not use services", "registry/serde", "services/runtime", false},
-		{"runtime may not use tracing", "services/runtime", "tracing", false},
+		{"platform may not use a service", "platform", "services/order", false},
+		{"registry may not use services", "registry/serde", "eventing", false},
+		{"runtime may not use tracing", "eventing", "tracing", false},
+		{"statedb may use tracing", "eventing/statedb", "tracing", true},
 		{"cmd may use anything", "cmd/contrail", "services/platform", true},
 	}
 	for _, tt := range tests {

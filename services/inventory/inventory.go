@@ -26,9 +26,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/contrail-events/contrail/eventing/statedb"
 	"github.com/google/uuid"
-
-	"github.com/contrail-events/contrail/services/flowkit"
 )
 
 // Line is a quantity of one SKU (the schema's StockLine).
@@ -46,7 +45,7 @@ type ShortLine struct {
 
 // Reserved is the domain form of InventoryReserved.
 type Reserved struct {
-	Meta          flowkit.Meta
+	Meta          statedb.Meta
 	OrderID       string
 	ReservationID string
 	Lines         []Line
@@ -54,14 +53,14 @@ type Reserved struct {
 
 // Rejected is the domain form of InventoryRejected.
 type Rejected struct {
-	Meta    flowkit.Meta
+	Meta    statedb.Meta
 	OrderID string
 	Short   []ShortLine
 }
 
 // Released is the domain form of InventoryReleased.
 type Released struct {
-	Meta          flowkit.Meta
+	Meta          statedb.Meta
 	OrderID       string
 	ReservationID string
 	Lines         []Line
@@ -87,7 +86,7 @@ func DefaultStock() map[string]int {
 	return m
 }
 
-const ddl = flowkit.InboxDDL + `
+const ddl = statedb.InboxDDL + `
 CREATE TABLE IF NOT EXISTS stock (
 	sku       TEXT PRIMARY KEY,
 	initial   INTEGER NOT NULL CHECK (initial >= 0),
@@ -104,10 +103,10 @@ CREATE TABLE IF NOT EXISTS reservations (
 ) WITHOUT ROWID;
 `
 
-// Store is the inventory's state: the shared flowkit.State (DB, Close,
+// Store is the inventory's state: the shared statedb.State (DB, Close,
 // Batch, In) over the stock and reservations tables. Safe for concurrent
 // use.
-type Store struct{ *flowkit.State[*Tx] }
+type Store struct{ *statedb.State[*Tx] }
 
 // The statements a consumed event runs, prepared once by NewStore.
 const (
@@ -124,8 +123,8 @@ const (
 // OpenStore opens or creates the store at path and seeds every SKU of seed
 // that is not stocked yet (existing SKUs keep their counts, so a restart
 // never resets stock).
-func OpenStore(ctx context.Context, path string, seed map[string]int, emit flowkit.Emitter) (*Store, error) {
-	return flowkit.OpenStore(ctx, path, ddl, emit, func(ctx context.Context, db *sql.DB, emit flowkit.Emitter) (*Store, error) {
+func OpenStore(ctx context.Context, path string, seed map[string]int, emit statedb.Emitter) (*Store, error) {
+	return statedb.OpenStore(ctx, path, ddl, emit, func(ctx context.Context, db *sql.DB, emit statedb.Emitter) (*Store, error) {
 		s, err := NewStore(ctx, db, emit)
 		if err != nil {
 			return nil, err
@@ -138,8 +137,8 @@ func OpenStore(ctx context.Context, path string, seed map[string]int, emit flowk
 // (OpenStore and the service's Run create them) and prepares the
 // statements its handlers run; call it outside any transaction on db. emit
 // receives the emitted events (nil drops them).
-func NewStore(ctx context.Context, db *sql.DB, emit flowkit.Emitter) (*Store, error) {
-	st, err := flowkit.NewState(ctx, db, emit, func(t flowkit.Tx) *Tx { return &Tx{t} },
+func NewStore(ctx context.Context, db *sql.DB, emit statedb.Emitter) (*Store, error) {
+	st, err := statedb.NewState(ctx, db, emit, func(t statedb.Tx) *Tx { return &Tx{t} },
 		qReservationStatus, qAvailable, qReserve, qRelease, qShip, qReservation, qPutReservation)
 	if err != nil {
 		return nil, fmt.Errorf("inventory: %w", err)
@@ -149,7 +148,7 @@ func NewStore(ctx context.Context, db *sql.DB, emit flowkit.Emitter) (*Store, er
 
 // Seed stocks every SKU of seed that has no row yet.
 func (s *Store) Seed(ctx context.Context, seed map[string]int) error {
-	return flowkit.InTx(ctx, s.DB(), func(tx *sql.Tx) error {
+	return statedb.InTx(ctx, s.DB(), func(tx *sql.Tx) error {
 		for sku, n := range seed {
 			if n < 0 {
 				return fmt.Errorf("inventory: seed %s with %d units: stock cannot be negative", sku, n)
@@ -164,7 +163,7 @@ func (s *Store) Seed(ctx context.Context, seed map[string]int) error {
 
 // Tx applies consumed events in one transaction; see Store.Batch and
 // Store.In. Not safe for concurrent use.
-type Tx struct{ tx flowkit.Tx }
+type Tx struct{ tx statedb.Tx }
 
 // merge sums quantities per SKU, sorted by SKU, so an order listing a SKU
 // twice reserves the sum and locks rows in a fixed order.
@@ -184,7 +183,7 @@ func merge(lines []Line) []Line {
 // OrderPlaced reserves every line of orderID or rejects the order. A second
 // OrderPlaced for an order that already has a reservation decision changes
 // nothing, even under a new event id.
-func (t *Tx) OrderPlaced(ctx context.Context, rec flowkit.Record, orderID string, lines []Line) error {
+func (t *Tx) OrderPlaced(ctx context.Context, rec statedb.Record, orderID string, lines []Line) error {
 	fresh, err := t.tx.Seen(ctx, rec.EventID)
 	if err != nil || !fresh {
 		return err
@@ -209,7 +208,7 @@ func (t *Tx) OrderPlaced(ctx context.Context, rec flowkit.Record, orderID string
 			short = append(short, ShortLine{SKU: l.SKU, Requested: l.Quantity, Available: avail})
 		}
 	}
-	meta := flowkit.NewMeta(orderID, rec.EventID)
+	meta := statedb.NewMeta(orderID, rec.EventID)
 	resID := uuid.NewString()
 	status = StatusReserved
 	var ev any = Reserved{Meta: meta, OrderID: orderID, ReservationID: resID, Lines: want}
@@ -257,7 +256,7 @@ func (t *Tx) reservation(ctx context.Context, orderID string) (resID, status str
 // OrderCancelled releases orderID's reservation, if it holds one, and emits
 // InventoryReleased. A cancel for an order never seen marks it so a late
 // OrderPlaced reserves nothing.
-func (t *Tx) OrderCancelled(ctx context.Context, rec flowkit.Record, orderID string) error {
+func (t *Tx) OrderCancelled(ctx context.Context, rec statedb.Record, orderID string) error {
 	fresh, err := t.tx.Seen(ctx, rec.EventID)
 	if err != nil || !fresh {
 		return err
@@ -280,11 +279,11 @@ func (t *Tx) OrderCancelled(ctx context.Context, rec flowkit.Record, orderID str
 	if err := t.putReservation(ctx, orderID, resID, StatusReleased, lines); err != nil {
 		return err
 	}
-	return t.tx.Emit(ctx, Released{Meta: flowkit.NewMeta(orderID, rec.EventID), OrderID: orderID, ReservationID: resID, Lines: lines})
+	return t.tx.Emit(ctx, Released{Meta: statedb.NewMeta(orderID, rec.EventID), OrderID: orderID, ReservationID: resID, Lines: lines})
 }
 
 // OrderReady moves orderID's reservation from reserved to shipped.
-func (t *Tx) OrderReady(ctx context.Context, rec flowkit.Record, orderID string) error {
+func (t *Tx) OrderReady(ctx context.Context, rec statedb.Record, orderID string) error {
 	fresh, err := t.tx.Seen(ctx, rec.EventID)
 	if err != nil || !fresh {
 		return err

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/contrail-events/contrail/services/flowkit"
+	"github.com/contrail-events/contrail/eventing/statedb"
 	"github.com/contrail-events/contrail/services/inventory"
 )
 
@@ -30,7 +30,7 @@ func open(t *testing.T, seed map[string]int) (*inventory.Store, *recorder) {
 	return s, rec
 }
 
-func ev(id string) flowkit.Record { return flowkit.Record{EventID: id} }
+func ev(id string) statedb.Record { return statedb.Record{EventID: id} }
 
 func stockOf(t *testing.T, s *inventory.Store, sku string) inventory.SKU {
 	t.Helper()

@@ -7,43 +7,45 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/contrail-events/contrail/eventing/host"
+	"github.com/contrail-events/contrail/eventing/statedb"
 	"github.com/contrail-events/contrail/events"
 	einv "github.com/contrail-events/contrail/events/inventory"
 	"github.com/contrail-events/contrail/events/orders"
-	"github.com/contrail-events/contrail/services/flowkit"
-	"github.com/contrail-events/contrail/services/runtime"
+
+	"github.com/contrail-events/contrail/eventing"
 )
 
 // Name is the service name: consumer group "contrail-inventory", database
 // inventory.db, default HTTP address 127.0.0.1:8091.
 const Name = "inventory"
 
-// Config is the inventory service's configuration; see flowkit.Config.
-type Config = flowkit.Config
+// Config is the inventory service's configuration; see host.Config.
+type Config = host.Config
 
 // Run runs the inventory service until ctx ends, seeding DefaultStock on
 // first start.
-func Run(ctx context.Context, cfg Config, o flowkit.HostOpts) error { return service.Run(ctx, cfg, o) }
+func Run(ctx context.Context, cfg Config, o host.HostOpts) error { return service.Run(ctx, cfg, o) }
 
-var service = flowkit.Service[*Store]{Name: Name, DDL: ddl, Events: toEvent, Open: NewStore,
-	Start:    func(ctx context.Context, _ *flowkit.Host, s *Store) error { return s.Seed(ctx, DefaultStock()) },
+var service = host.Service[*Store]{Name: Name, DDL: ddl, Events: toEvent, Open: NewStore,
+	Start:    func(ctx context.Context, _ *host.Host, s *Store) error { return s.Seed(ctx, DefaultStock()) },
 	Handlers: Register, Routes: Routes}
 
 // Register adds the inventory handlers (OrderPlaced, OrderCancelled,
 // OrderReady) to r.
-func Register(r *runtime.Router, s *Store) {
-	runtime.Handle(r, orders.OrderPlacedBinding, func(ctx context.Context, e *orders.OrderPlaced) error {
+func Register(r *eventing.Router, s *Store) {
+	eventing.Handle(r, orders.OrderPlacedBinding, func(ctx context.Context, e *orders.OrderPlaced) error {
 		lines := make([]Line, len(e.Items))
 		for i, it := range e.Items {
 			lines[i] = Line{SKU: it.Sku, Quantity: int(it.Quantity)}
 		}
-		return s.Apply(ctx, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error { return t.OrderPlaced(ctx, rec, e.OrderID, lines) })
+		return s.Apply(ctx, e.Metadata, e.OrderID, func(t *Tx, rec statedb.Record) error { return t.OrderPlaced(ctx, rec, e.OrderID, lines) })
 	})
-	runtime.Handle(r, orders.OrderCancelledBinding, func(ctx context.Context, e *orders.OrderCancelled) error {
-		return s.Apply(ctx, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error { return t.OrderCancelled(ctx, rec, e.OrderID) })
+	eventing.Handle(r, orders.OrderCancelledBinding, func(ctx context.Context, e *orders.OrderCancelled) error {
+		return s.Apply(ctx, e.Metadata, e.OrderID, func(t *Tx, rec statedb.Record) error { return t.OrderCancelled(ctx, rec, e.OrderID) })
 	})
-	runtime.Handle(r, orders.OrderReadyBinding, func(ctx context.Context, e *orders.OrderReady) error {
-		return s.Apply(ctx, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error { return t.OrderReady(ctx, rec, e.OrderID) })
+	eventing.Handle(r, orders.OrderReadyBinding, func(ctx context.Context, e *orders.OrderReady) error {
+		return s.Apply(ctx, e.Metadata, e.OrderID, func(t *Tx, rec statedb.Record) error { return t.OrderReady(ctx, rec, e.OrderID) })
 	})
 }
 
@@ -82,17 +84,17 @@ func stockLines(ls []Line) []einv.StockLine {
 func toEvent(ev any) (events.Type, any, error) {
 	switch e := ev.(type) {
 	case Reserved:
-		return einv.InventoryReservedBinding, &einv.InventoryReserved{Metadata: flowkit.Metadata(e.Meta, Name),
+		return einv.InventoryReservedBinding, &einv.InventoryReserved{Metadata: statedb.Metadata(e.Meta, Name),
 			OrderID: e.OrderID, ReservationID: e.ReservationID, Lines: stockLines(e.Lines)}, nil
 	case Released:
-		return einv.InventoryReleasedBinding, &einv.InventoryReleased{Metadata: flowkit.Metadata(e.Meta, Name),
+		return einv.InventoryReleasedBinding, &einv.InventoryReleased{Metadata: statedb.Metadata(e.Meta, Name),
 			OrderID: e.OrderID, ReservationID: e.ReservationID, Lines: stockLines(e.Lines)}, nil
 	case Rejected:
 		short := make([]einv.ShortLine, len(e.Short))
 		for i, l := range e.Short {
 			short[i] = einv.ShortLine{Sku: l.SKU, Requested: int32(l.Requested), Available: int32(l.Available)}
 		}
-		return einv.InventoryRejectedBinding, &einv.InventoryRejected{Metadata: flowkit.Metadata(e.Meta, Name),
+		return einv.InventoryRejectedBinding, &einv.InventoryRejected{Metadata: statedb.Metadata(e.Meta, Name),
 			OrderID: e.OrderID, ShortLines: short}, nil
 	}
 	return nil, nil, fmt.Errorf("inventory: no event type for %T", ev)

@@ -14,10 +14,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/contrail-events/contrail/eventing/statedb"
+	"github.com/contrail-events/contrail/events/money"
 	"github.com/gin-gonic/gin"
 	"go.opentelemetry.io/otel/trace"
-
-	"github.com/contrail-events/contrail/services/flowkit"
 )
 
 // Limits of POST /orders.
@@ -136,12 +136,12 @@ func (r *PlaceRequest) Validate() (Placement, error) {
 		if it.Quantity <= 0 || it.Quantity > MaxQuantity {
 			bad(f+".quantity", "must be between 1 and %d, got %d", MaxQuantity, it.Quantity)
 		}
-		price, err := flowkit.ParseCents(it.UnitPrice)
+		price, err := money.ParseCents(it.UnitPrice)
 		if err != nil {
 			bad(f+".unit_price", "must be a decimal string with at most two fractional digits, e.g. \"19.99\", got %q", it.UnitPrice)
 		}
 		p.Items = append(p.Items, Line{SKU: it.SKU, Quantity: it.Quantity, UnitPrice: price})
-		p.Total += price * flowkit.Cents(it.Quantity)
+		p.Total += price * money.Cents(it.Quantity)
 	}
 	if a := r.ShippingAddress; a == nil {
 		bad("shipping_address", "required: {name, line1, city, postal_code, country}")
@@ -359,7 +359,7 @@ func place(c *gin.Context, s *Store) {
 	}
 	// The root span of the order's trace: tag it so a Jaeger search by
 	// order id finds it (a replay tags its own request span).
-	flowkit.TagOrder(c.Request.Context(), o.ID)
+	statedb.TagOrder(c.Request.Context(), o.ID)
 	if !created {
 		c.Header("Idempotent-Replayed", "true")
 	}

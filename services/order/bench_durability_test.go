@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/contrail-events/contrail/services/flowkit"
+	"github.com/contrail-events/contrail/eventing/statedb"
 )
 
 const (
@@ -15,7 +15,7 @@ const (
 	durabilityOrders = 300 // orders (4 commits each) per run
 )
 
-// BenchmarkOrderLifecycleDurability prices flowkit.DurabilityFull against
+// BenchmarkOrderLifecycleDurability prices statedb.DurabilityFull against
 // the default DurabilityNormal on BenchmarkOrderLifecycle's work: one
 // store per durability (each in its own file, on the same disk), runs of
 // durabilityOrders orders alternating between them, which goes first
@@ -25,8 +25,8 @@ const (
 // the pairs. The ratio depends on the disk's fsync latency, so it holds
 // for the disk it ran on only.
 func BenchmarkOrderLifecycleDurability(b *testing.B) {
-	normal := newLifecycle(b, flowkit.DurabilityNormal)
-	full := newLifecycle(b, flowkit.DurabilityFull)
+	normal := newLifecycle(b, statedb.DurabilityNormal)
+	full := newLifecycle(b, statedb.DurabilityFull)
 	next := 0
 	run := func(lc *lifecycle) time.Duration {
 		start := time.Now()

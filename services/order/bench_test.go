@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/contrail-events/contrail/services/flowkit"
+	"github.com/contrail-events/contrail/eventing/statedb"
 	"github.com/contrail-events/contrail/services/order"
 )
 
@@ -20,7 +20,7 @@ import (
 // database has the services' default durability (synchronous=NORMAL); see
 // BenchmarkOrderLifecycleDurability for the price of FULL.
 func BenchmarkOrderLifecycle(b *testing.B) {
-	lc := newLifecycle(b, flowkit.DurabilityNormal)
+	lc := newLifecycle(b, statedb.DurabilityNormal)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -36,7 +36,7 @@ type lifecycle struct {
 	p   order.Placement
 }
 
-func newLifecycle(b *testing.B, d flowkit.Durability) *lifecycle {
+func newLifecycle(b *testing.B, d statedb.Durability) *lifecycle {
 	ctx := context.Background()
 	path := filepath.Join(b.TempDir(), "order.db")
 	// OpenStore creates the store's tables (with the default durability);
@@ -46,12 +46,12 @@ func newLifecycle(b *testing.B, d flowkit.Durability) *lifecycle {
 		b.Fatal(err)
 	}
 	s0.Close()
-	db, err := flowkit.OpenDB(ctx, path, `CREATE TABLE IF NOT EXISTS bench_outbox(id INTEGER PRIMARY KEY, order_id TEXT, value BLOB);`,
-		flowkit.WithDurability(d))
+	db, err := statedb.OpenDB(ctx, path, `CREATE TABLE IF NOT EXISTS bench_outbox(id INTEGER PRIMARY KEY, order_id TEXT, value BLOB);`,
+		statedb.WithDurability(d))
 	if err != nil {
 		b.Fatal(err)
 	}
-	s, err := order.NewStore(ctx, db, flowkit.EmitterFunc(func(ctx context.Context, tx *sql.Tx, ev any) error {
+	s, err := order.NewStore(ctx, db, statedb.EmitterFunc(func(ctx context.Context, tx *sql.Tx, ev any) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO bench_outbox(order_id, value) VALUES(?, ?)`, "x", make([]byte, 300))
 		return err
 	}))
@@ -72,13 +72,13 @@ func (lc *lifecycle) order(b *testing.B, i int) {
 	}
 	n := strconv.Itoa(i)
 	lc.inTx(b, func(t *order.Tx) error {
-		return t.InventoryReserved(ctx, flowkit.Record{EventID: "r" + n, Type: order.TypeInventoryReserved, Topic: "inventory"}, o.ID, "res")
+		return t.InventoryReserved(ctx, statedb.Record{EventID: "r" + n, Type: order.TypeInventoryReserved, Topic: "inventory"}, o.ID, "res")
 	})
 	lc.inTx(b, func(t *order.Tx) error {
-		return t.PaymentConfirmed(ctx, flowkit.Record{EventID: "p" + n, Type: order.TypePaymentConfirmed, Topic: "payments"}, o.ID, "pay")
+		return t.PaymentConfirmed(ctx, statedb.Record{EventID: "p" + n, Type: order.TypePaymentConfirmed, Topic: "payments"}, o.ID, "pay")
 	})
 	lc.inTx(b, func(t *order.Tx) error {
-		return t.OrderShipped(ctx, flowkit.Record{EventID: "s" + n, Type: order.TypeOrderShipped, Topic: "shipments"}, o.ID, "CX1")
+		return t.OrderShipped(ctx, statedb.Record{EventID: "s" + n, Type: order.TypeOrderShipped, Topic: "shipments"}, o.ID, "CX1")
 	})
 }
 

@@ -11,7 +11,7 @@ import (
 
 	"modernc.org/sqlite"
 
-	"github.com/contrail-events/contrail/services/flowkit"
+	"github.com/contrail-events/contrail/eventing/statedb"
 	"github.com/contrail-events/contrail/services/order"
 )
 
@@ -42,7 +42,7 @@ CREATE TABLE slow(x INTEGER);
 CREATE TRIGGER history_slow AFTER INSERT ON history WHEN NEW.direction = 'in' BEGIN
 	INSERT INTO slow(x) SELECT order_test_pause(x) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000) SELECT x FROM c);
 END;`
-	db, err := flowkit.OpenDB(ctx, filepath.Join(t.TempDir(), "order.db"), schema)
+	db, err := statedb.OpenDB(ctx, filepath.Join(t.TempDir(), "order.db"), schema)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ END;`
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := flowkit.Record{EventID: "ev-1", Type: order.TypeInventoryReserved, Topic: "inventory"}
+	first := statedb.Record{EventID: "ev-1", Type: order.TypeInventoryReserved, Topic: "inventory"}
 	if err := s.In(tx).InventoryReserved(ctx, first, o1.ID, "res-1"); err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ END;`
 	defer orderPause.Store(nil)
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	second := flowkit.Record{EventID: "ev-2", Type: order.TypePaymentConfirmed, Topic: "payments"}
+	second := statedb.Record{EventID: "ev-2", Type: order.TypePaymentConfirmed, Topic: "payments"}
 	errc := make(chan error, 1)
 	go func() { errc <- s.In(tx).PaymentConfirmed(cctx, second, o2.ID, "pay-2") }()
 	select {

@@ -16,7 +16,8 @@ import (
 	"errors"
 	"time"
 
-	"github.com/contrail-events/contrail/services/flowkit"
+	"github.com/contrail-events/contrail/eventing/statedb"
+	"github.com/contrail-events/contrail/events/money"
 )
 
 // Status is an order's state.
@@ -49,9 +50,9 @@ var ErrIdempotencyConflict = errors.New("order: Idempotency-Key was already used
 
 // Line is one order line.
 type Line struct {
-	SKU       string        `json:"sku"`
-	Quantity  int           `json:"quantity"`
-	UnitPrice flowkit.Cents `json:"unit_price_cents"`
+	SKU       string      `json:"sku"`
+	Quantity  int         `json:"quantity"`
+	UnitPrice money.Cents `json:"unit_price_cents"`
 }
 
 // Address is a shipping address.
@@ -75,26 +76,26 @@ type Payment struct {
 
 // Placement is a validated order as the API accepted it.
 type Placement struct {
-	CustomerID string        `json:"customer_id"`
-	Currency   string        `json:"currency"`
-	Items      []Line        `json:"items"`
-	Address    Address       `json:"shipping_address"`
-	Payment    Payment       `json:"payment"`
-	Channel    string        `json:"channel"`
-	CouponCode string        `json:"coupon_code,omitempty"`
-	Total      flowkit.Cents `json:"total_cents"`
+	CustomerID string      `json:"customer_id"`
+	Currency   string      `json:"currency"`
+	Items      []Line      `json:"items"`
+	Address    Address     `json:"shipping_address"`
+	Payment    Payment     `json:"payment"`
+	Channel    string      `json:"channel"`
+	CouponCode string      `json:"coupon_code,omitempty"`
+	Total      money.Cents `json:"total_cents"`
 }
 
 // Placed is the domain form of OrderPlaced.
 type Placed struct {
-	Meta    flowkit.Meta
+	Meta    statedb.Meta
 	OrderID string
 	Placement
 }
 
 // Ready is the domain form of OrderReady.
 type Ready struct {
-	Meta          flowkit.Meta
+	Meta          statedb.Meta
 	OrderID       string
 	ReservationID string
 	PaymentID     string
@@ -105,7 +106,7 @@ type Ready struct {
 
 // CancelledEvent is the domain form of OrderCancelled.
 type CancelledEvent struct {
-	Meta    flowkit.Meta
+	Meta    statedb.Meta
 	OrderID string
 	Reason  string
 	Detail  string

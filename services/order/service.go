@@ -9,40 +9,43 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/contrail-events/contrail/eventing/host"
+	"github.com/contrail-events/contrail/eventing/statedb"
 	"github.com/contrail-events/contrail/events"
 	"github.com/contrail-events/contrail/events/common"
 	"github.com/contrail-events/contrail/events/inventory"
+	"github.com/contrail-events/contrail/events/money"
 	"github.com/contrail-events/contrail/events/orders"
 	"github.com/contrail-events/contrail/events/payments"
 	"github.com/contrail-events/contrail/events/shipping"
 	"github.com/contrail-events/contrail/registry/serde"
-	"github.com/contrail-events/contrail/services/flowkit"
-	"github.com/contrail-events/contrail/services/runtime"
+
+	"github.com/contrail-events/contrail/eventing"
 )
 
 // Name is the service name: consumer group "contrail-order", database
 // order.db, OTEL_SERVICE_NAME "order".
 const Name = "order"
 
-// Config is the order service's configuration; see flowkit.Config. Its
+// Config is the order service's configuration; see host.Config. Its
 // default HTTP address is 127.0.0.1:8080.
-type Config = flowkit.Config
+type Config = host.Config
 
 // Run runs the order service until ctx ends: the HTTP API, the handlers of
 // the inventory, payment and shipping events, and the outbox relay.
-func Run(ctx context.Context, cfg Config, o flowkit.HostOpts) error {
+func Run(ctx context.Context, cfg Config, o host.HostOpts) error {
 	pubs := make(chan Published, 8192)
 	o.OnPublished = func(r *kgo.Record) {
-		p := Published{OrderID: string(r.Key), EventID: runtime.HeaderValue(r, runtime.HeaderEventID), Partition: r.Partition, Offset: r.Offset}
+		p := Published{OrderID: string(r.Key), EventID: eventing.HeaderValue(r, eventing.HeaderEventID), Partition: r.Partition, Offset: r.Offset}
 		p.SchemaID, _ = serde.SchemaID(r.Value)
 		select {
 		case pubs <- p:
 		default: // history keeps -1 for this one rather than stall the producer
 		}
 	}
-	svc := flowkit.Service[*Store]{Name: Name, DDL: ddl, Events: toEvent, Open: NewStore,
-		Start: func(ctx context.Context, h *flowkit.Host, s *Store) error {
-			s.ResolveVersions(flowkit.NewSchemaVersions(h.Registry))
+	svc := host.Service[*Store]{Name: Name, DDL: ddl, Events: toEvent, Open: NewStore,
+		Start: func(ctx context.Context, h *host.Host, s *Store) error {
+			s.ResolveVersions(host.NewSchemaVersions(h.Registry))
 			go markPublished(ctx, s, pubs, h.Log)
 			return nil
 		},
@@ -77,48 +80,48 @@ func markPublished(ctx context.Context, s *Store, pubs <-chan Published, log *sl
 }
 
 // Register adds the order service's handlers to r. Each runs inside the
-// runtime's inbox transaction (runtime.Tx), so the inbox row, the order's
+// runtime's inbox transaction (eventing.Tx), so the inbox row, the order's
 // new state and the events it emits commit together.
-func Register(r *runtime.Router, s *Store) {
-	run := func(ctx context.Context, md common.EventMetadata, orderID string, fn func(*Tx, flowkit.Record) error) error {
+func Register(r *eventing.Router, s *Store) {
+	run := func(ctx context.Context, md common.EventMetadata, orderID string, fn func(*Tx, statedb.Record) error) error {
 		err := s.Apply(ctx, md, orderID, fn)
 		if errors.Is(err, ErrUnknownOrder) {
-			return runtime.Permanent(err)
+			return eventing.Permanent(err)
 		}
 		return err
 	}
-	runtime.Handle(r, inventory.InventoryReservedBinding, func(ctx context.Context, e *inventory.InventoryReserved) error {
-		return run(ctx, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error {
+	eventing.Handle(r, inventory.InventoryReservedBinding, func(ctx context.Context, e *inventory.InventoryReserved) error {
+		return run(ctx, e.Metadata, e.OrderID, func(t *Tx, rec statedb.Record) error {
 			return t.InventoryReserved(ctx, rec, e.OrderID, e.ReservationID)
 		})
 	})
-	runtime.Handle(r, inventory.InventoryRejectedBinding, func(ctx context.Context, e *inventory.InventoryRejected) error {
+	eventing.Handle(r, inventory.InventoryRejectedBinding, func(ctx context.Context, e *inventory.InventoryRejected) error {
 		parts := make([]string, len(e.ShortLines))
 		for i, l := range e.ShortLines {
 			parts[i] = fmt.Sprintf("%s: %d requested, %d available", l.Sku, l.Requested, l.Available)
 		}
-		return run(ctx, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error {
+		return run(ctx, e.Metadata, e.OrderID, func(t *Tx, rec statedb.Record) error {
 			return t.InventoryRejected(ctx, rec, e.OrderID, strings.Join(parts, "; "))
 		})
 	})
-	runtime.Handle(r, inventory.InventoryReleasedBinding, func(ctx context.Context, e *inventory.InventoryReleased) error {
-		return run(ctx, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error { return t.Observed(ctx, rec, e.OrderID, "") })
+	eventing.Handle(r, inventory.InventoryReleasedBinding, func(ctx context.Context, e *inventory.InventoryReleased) error {
+		return run(ctx, e.Metadata, e.OrderID, func(t *Tx, rec statedb.Record) error { return t.Observed(ctx, rec, e.OrderID, "") })
 	})
-	runtime.Handle(r, payments.PaymentConfirmedBinding, func(ctx context.Context, e *payments.PaymentConfirmed) error {
-		return run(ctx, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error {
+	eventing.Handle(r, payments.PaymentConfirmedBinding, func(ctx context.Context, e *payments.PaymentConfirmed) error {
+		return run(ctx, e.Metadata, e.OrderID, func(t *Tx, rec statedb.Record) error {
 			return t.PaymentConfirmed(ctx, rec, e.OrderID, e.PaymentID)
 		})
 	})
-	runtime.Handle(r, payments.PaymentFailedBinding, func(ctx context.Context, e *payments.PaymentFailed) error {
-		return run(ctx, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error {
+	eventing.Handle(r, payments.PaymentFailedBinding, func(ctx context.Context, e *payments.PaymentFailed) error {
+		return run(ctx, e.Metadata, e.OrderID, func(t *Tx, rec statedb.Record) error {
 			return t.PaymentFailed(ctx, rec, e.OrderID, string(e.Code)+": "+e.Message)
 		})
 	})
-	runtime.Handle(r, payments.PaymentRefundedBinding, func(ctx context.Context, e *payments.PaymentRefunded) error {
-		return run(ctx, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error { return t.Observed(ctx, rec, e.OrderID, "") })
+	eventing.Handle(r, payments.PaymentRefundedBinding, func(ctx context.Context, e *payments.PaymentRefunded) error {
+		return run(ctx, e.Metadata, e.OrderID, func(t *Tx, rec statedb.Record) error { return t.Observed(ctx, rec, e.OrderID, "") })
 	})
-	runtime.Handle(r, shipping.OrderShippedBinding, func(ctx context.Context, e *shipping.OrderShipped) error {
-		return run(ctx, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error {
+	eventing.Handle(r, shipping.OrderShippedBinding, func(ctx context.Context, e *shipping.OrderShipped) error {
+		return run(ctx, e.Metadata, e.OrderID, func(t *Tx, rec statedb.Record) error {
 			return t.OrderShipped(ctx, rec, e.OrderID, e.Carrier+" "+e.TrackingNumber)
 		})
 	})
@@ -127,13 +130,13 @@ func Register(r *runtime.Router, s *Store) {
 func lineItems(ls []Line, currency string) []common.LineItem {
 	out := make([]common.LineItem, len(ls))
 	for i, l := range ls {
-		out[i] = common.LineItem{Sku: l.SKU, Quantity: int32(l.Quantity), UnitPrice: flowkit.Money(l.UnitPrice, currency)}
+		out[i] = common.LineItem{Sku: l.SKU, Quantity: int32(l.Quantity), UnitPrice: money.Of(l.UnitPrice, currency)}
 	}
 	return out
 }
 
 func address(a Address) common.Address {
-	return common.Address{Name: a.Name, Line1: a.Line1, Line2: flowkit.Str(a.Line2), City: a.City, PostalCode: a.PostalCode, Country: a.Country}
+	return common.Address{Name: a.Name, Line1: a.Line1, Line2: statedb.Str(a.Line2), City: a.City, PostalCode: a.PostalCode, Country: a.Country}
 }
 
 // toEvent converts the store's domain events to the generated types.
@@ -145,20 +148,20 @@ func toEvent(ev any) (events.Type, any, error) {
 			pay = orders.InvoicePayment{PurchaseOrder: e.Payment.PurchaseOrder, DueDays: int32(e.Payment.DueDays)}
 		}
 		return orders.OrderPlacedBinding, &orders.OrderPlaced{
-			Metadata: flowkit.Metadata(e.Meta, Name), OrderID: e.OrderID, CustomerID: e.CustomerID,
-			Items: lineItems(e.Items, e.Currency), Total: flowkit.Money(e.Total, e.Currency),
+			Metadata: statedb.Metadata(e.Meta, Name), OrderID: e.OrderID, CustomerID: e.CustomerID,
+			Items: lineItems(e.Items, e.Currency), Total: money.Of(e.Total, e.Currency),
 			ShippingAddress: address(e.Address), Payment: orders.NewOrderPlacedPaymentUnion(pay),
-			Channel: orders.SalesChannel(e.Channel), CouponCode: flowkit.Str(e.CouponCode),
+			Channel: orders.SalesChannel(e.Channel), CouponCode: statedb.Str(e.CouponCode),
 		}, nil
 	case Ready:
 		return orders.OrderReadyBinding, &orders.OrderReady{
-			Metadata: flowkit.Metadata(e.Meta, Name), OrderID: e.OrderID, ReservationID: e.ReservationID,
+			Metadata: statedb.Metadata(e.Meta, Name), OrderID: e.OrderID, ReservationID: e.ReservationID,
 			PaymentID: e.PaymentID, Items: lineItems(e.Items, e.Currency), ShippingAddress: address(e.Address),
 		}, nil
 	case CancelledEvent:
 		return orders.OrderCancelledBinding, &orders.OrderCancelled{
-			Metadata: flowkit.Metadata(e.Meta, Name), OrderID: e.OrderID,
-			Reason: orders.CancelReason(e.Reason), Detail: flowkit.Str(e.Detail),
+			Metadata: statedb.Metadata(e.Meta, Name), OrderID: e.OrderID,
+			Reason: orders.CancelReason(e.Reason), Detail: statedb.Str(e.Detail),
 		}, nil
 	}
 	return nil, nil, fmt.Errorf("order: no event type for %T", ev)

@@ -9,9 +9,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/contrail-events/contrail/eventing/host"
+	"github.com/contrail-events/contrail/eventing/statedb"
+	"github.com/contrail-events/contrail/events/money"
 	"github.com/google/uuid"
-
-	"github.com/contrail-events/contrail/services/flowkit"
 )
 
 // Full Avro names of the events the order service emits and consumes.
@@ -28,7 +29,7 @@ const (
 	TypeOrderShipped      = "contrail.shipping.OrderShipped"
 )
 
-const ddl = flowkit.InboxDDL + `
+const ddl = statedb.InboxDDL + `
 CREATE TABLE IF NOT EXISTS orders (
 	seq            INTEGER PRIMARY KEY AUTOINCREMENT,
 	id             TEXT NOT NULL UNIQUE,
@@ -72,12 +73,12 @@ CREATE INDEX IF NOT EXISTS orders_open_created ON orders(created_at) WHERE statu
 `
 
 // Store is the order service's state in its SQLite file: the shared
-// flowkit.State (DB, Batch, In over the statements its transactions run),
+// statedb.State (DB, Batch, In over the statements its transactions run),
 // the prepared reads of its API, and the placement group commit. It is safe
 // for concurrent use; writes serialize on SQLite's single writer.
 type Store struct {
-	*flowkit.State[*Tx]
-	versions *flowkit.SchemaVersions
+	*statedb.State[*Tx]
+	versions *host.SchemaVersions
 	reads    reads
 	placeq   chan *placeReq
 	stop     chan struct{}
@@ -86,7 +87,7 @@ type Store struct {
 
 // The store's statements, prepared once: parsing SQL on every event cost
 // about a fifth of the service's CPU at saturation. The writes run in
-// transactions (flowkit.Tx.Exec and QueryRow), the reads (reads) outside.
+// transactions (statedb.Tx.Exec and QueryRow), the reads (reads) outside.
 const (
 	qSelectIdem    = `SELECT id, idem_hash FROM orders WHERE idem_key = ?`
 	qInsertOrder   = `INSERT INTO orders(id, status, placement, idem_key, idem_hash, trace_id, created_at, updated_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?)`
@@ -136,7 +137,7 @@ func (r *reads) prepare(ctx context.Context, db *sql.DB) error {
 
 // ResolveVersions makes Get name each history entry's subject and schema
 // version through v. Call it before serving.
-func (s *Store) ResolveVersions(v *flowkit.SchemaVersions) { s.versions = v }
+func (s *Store) ResolveVersions(v *host.SchemaVersions) { s.versions = v }
 
 // Published is an acknowledged publish of an event the store emitted.
 type Published struct {
@@ -165,15 +166,15 @@ func (s *Store) MarkPublished(ctx context.Context, ps []Published) error {
 
 // OpenStore opens or creates the store at path. emit receives the events
 // the store emits, inside the transaction that changes the state.
-func OpenStore(ctx context.Context, path string, emit flowkit.Emitter) (*Store, error) {
-	return flowkit.OpenStore(ctx, path, ddl, emit, NewStore)
+func OpenStore(ctx context.Context, path string, emit statedb.Emitter) (*Store, error) {
+	return statedb.OpenStore(ctx, path, ddl, emit, NewStore)
 }
 
 // NewStore returns a store on an open database whose tables exist (see
 // DDL) and prepares its statements; call it outside any transaction on db.
 // emit receives the emitted events (nil drops them).
-func NewStore(ctx context.Context, db *sql.DB, emit flowkit.Emitter) (*Store, error) {
-	st, err := flowkit.NewState(ctx, db, emit, func(t flowkit.Tx) *Tx { return &Tx{t} },
+func NewStore(ctx context.Context, db *sql.DB, emit statedb.Emitter) (*Store, error) {
+	st, err := statedb.NewState(ctx, db, emit, func(t statedb.Tx) *Tx { return &Tx{t} },
 		qSelectIdem, qInsertOrder, qInsertHistory, qSelectState, qPlacement, qUpdateState, qMarkPublished,
 		qSavepoint, qRollbackTo, qRelease)
 	if err != nil {
@@ -358,7 +359,7 @@ func (t *Tx) placeOne(r *placeReq) placeRes {
 	if _, err := t.tx.Exec(ctx, qInsertOrder, id, string(Pending), string(r.body), key, r.hash, r.trace, now, now); err != nil {
 		return placeRes{err: fmt.Errorf("order: insert order: %w", err)}
 	}
-	ev := Placed{Meta: flowkit.NewMeta(id, ""), OrderID: id, Placement: r.p}
+	ev := Placed{Meta: statedb.NewMeta(id, ""), OrderID: id, Placement: r.p}
 	if err := t.emitOut(ctx, id, TypeOrderPlaced, "orders", ev.Meta, "", ev); err != nil {
 		return placeRes{err: err}
 	}
@@ -366,7 +367,7 @@ func (t *Tx) placeOne(r *placeReq) placeRes {
 }
 
 // emitOut records ev in the order's history and emits it.
-func (t *Tx) emitOut(ctx context.Context, orderID, typ, topic string, m flowkit.Meta, detail string, ev any) error {
+func (t *Tx) emitOut(ctx context.Context, orderID, typ, topic string, m statedb.Meta, detail string, ev any) error {
 	if _, err := t.tx.Exec(ctx, qInsertHistory, orderID, typ, "out", m.EventID, m.OccurredAt.UnixMilli(), topic, -1, -1, 0, detail); err != nil {
 		return fmt.Errorf("order: insert history: %w", err)
 	}
@@ -396,17 +397,17 @@ type state struct {
 // runtime's inbox transaction holds it), the history row, the state change
 // and the emitted events; a redelivered event (same event id) changes
 // nothing. A Tx is not safe for concurrent use.
-type Tx struct{ tx flowkit.Tx }
+type Tx struct{ tx statedb.Tx }
 
 type out struct {
 	typ, topic, detail string
-	meta               flowkit.Meta
+	meta               statedb.Meta
 	ev                 any
 }
 
 // apply runs fn on orderID's state for the event rec and stores the
 // result: the history row, the new state and fn's events.
-func (t *Tx) apply(ctx context.Context, rec flowkit.Record, orderID, detail string, fn func(st *state) ([]out, error)) error {
+func (t *Tx) apply(ctx context.Context, rec statedb.Record, orderID, detail string, fn func(st *state) ([]out, error)) error {
 	fresh, err := t.tx.Seen(ctx, rec.EventID)
 	if err != nil {
 		return fmt.Errorf("order: inbox: %w", err)
@@ -474,7 +475,7 @@ func confirmIfReady(st *state, causation string) ([]out, error) {
 		return nil, err
 	}
 	st.status = Confirmed
-	ev := Ready{Meta: flowkit.NewMeta(st.id, causation), OrderID: st.id, ReservationID: st.reservationID,
+	ev := Ready{Meta: statedb.NewMeta(st.id, causation), OrderID: st.id, ReservationID: st.reservationID,
 		PaymentID: st.paymentID, Items: p.Items, Currency: p.Currency, Address: p.Address}
 	return []out{{typ: TypeOrderReady, topic: "orders", meta: ev.Meta, ev: ev}}, nil
 }
@@ -487,12 +488,12 @@ func cancel(st *state, reason, detail, causation string) []out {
 		return nil
 	}
 	st.status, st.reason, st.detail = Cancelled, reason, detail
-	ev := CancelledEvent{Meta: flowkit.NewMeta(st.id, causation), OrderID: st.id, Reason: reason, Detail: detail}
+	ev := CancelledEvent{Meta: statedb.NewMeta(st.id, causation), OrderID: st.id, Reason: reason, Detail: detail}
 	return []out{{typ: TypeOrderCancelled, topic: "orders", meta: ev.Meta, detail: reason, ev: ev}}
 }
 
 // InventoryReserved applies InventoryReserved for orderID.
-func (t *Tx) InventoryReserved(ctx context.Context, rec flowkit.Record, orderID, reservationID string) error {
+func (t *Tx) InventoryReserved(ctx context.Context, rec statedb.Record, orderID, reservationID string) error {
 	return t.apply(ctx, rec, orderID, "", func(st *state) ([]out, error) {
 		if st.reserved {
 			return nil, nil
@@ -503,7 +504,7 @@ func (t *Tx) InventoryReserved(ctx context.Context, rec flowkit.Record, orderID,
 }
 
 // PaymentConfirmed applies PaymentConfirmed for orderID.
-func (t *Tx) PaymentConfirmed(ctx context.Context, rec flowkit.Record, orderID, paymentID string) error {
+func (t *Tx) PaymentConfirmed(ctx context.Context, rec statedb.Record, orderID, paymentID string) error {
 	return t.apply(ctx, rec, orderID, "", func(st *state) ([]out, error) {
 		if st.paid {
 			return nil, nil
@@ -514,21 +515,21 @@ func (t *Tx) PaymentConfirmed(ctx context.Context, rec flowkit.Record, orderID, 
 }
 
 // InventoryRejected applies InventoryRejected; detail names the short lines.
-func (t *Tx) InventoryRejected(ctx context.Context, rec flowkit.Record, orderID, detail string) error {
+func (t *Tx) InventoryRejected(ctx context.Context, rec statedb.Record, orderID, detail string) error {
 	return t.apply(ctx, rec, orderID, detail, func(st *state) ([]out, error) {
 		return cancel(st, ReasonOutOfStock, detail, rec.EventID), nil
 	})
 }
 
 // PaymentFailed applies PaymentFailed; detail carries the decline code and message.
-func (t *Tx) PaymentFailed(ctx context.Context, rec flowkit.Record, orderID, detail string) error {
+func (t *Tx) PaymentFailed(ctx context.Context, rec statedb.Record, orderID, detail string) error {
 	return t.apply(ctx, rec, orderID, detail, func(st *state) ([]out, error) {
 		return cancel(st, ReasonPaymentFailed, detail, rec.EventID), nil
 	})
 }
 
 // OrderShipped applies OrderShipped; detail carries the tracking number.
-func (t *Tx) OrderShipped(ctx context.Context, rec flowkit.Record, orderID, detail string) error {
+func (t *Tx) OrderShipped(ctx context.Context, rec statedb.Record, orderID, detail string) error {
 	return t.apply(ctx, rec, orderID, detail, func(st *state) ([]out, error) {
 		if st.status == Confirmed {
 			st.status = Shipped
@@ -540,7 +541,7 @@ func (t *Tx) OrderShipped(ctx context.Context, rec flowkit.Record, orderID, deta
 // Observed records an event that does not change the state
 // (InventoryReleased, PaymentRefunded, or an own event read back) in the
 // order's history.
-func (t *Tx) Observed(ctx context.Context, rec flowkit.Record, orderID, detail string) error {
+func (t *Tx) Observed(ctx context.Context, rec statedb.Record, orderID, detail string) error {
 	return t.apply(ctx, rec, orderID, detail, func(*state) ([]out, error) { return nil, nil })
 }
 
@@ -669,10 +670,10 @@ func scanOrders(rows *sql.Rows) ([]Order, error) {
 		// Only the fields an Order shows: skipping the address and payment
 		// saves their allocations on every listed order.
 		var p struct {
-			CustomerID string        `json:"customer_id"`
-			Currency   string        `json:"currency"`
-			Items      []Line        `json:"items"`
-			Total      flowkit.Cents `json:"total_cents"`
+			CustomerID string      `json:"customer_id"`
+			Currency   string      `json:"currency"`
+			Items      []Line      `json:"items"`
+			Total      money.Cents `json:"total_cents"`
 		}
 		if err := json.Unmarshal(placement, &p); err != nil {
 			return nil, fmt.Errorf("order: decode placement of %s: %w", o.ID, err)

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/contrail-events/contrail/services/flowkit"
+	"github.com/contrail-events/contrail/eventing/statedb"
 	"github.com/contrail-events/contrail/services/order"
 )
 
@@ -63,7 +63,7 @@ func (o *txOutbox) count(t *testing.T) int {
 func newStore(t testing.TB) (*order.Store, *txOutbox) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := flowkit.OpenDB(ctx, filepath.Join(t.TempDir(), "order.db"), order.DDL()+`CREATE TABLE test_outbox(order_id TEXT, type TEXT);`)
+	db, err := statedb.OpenDB(ctx, filepath.Join(t.TempDir(), "order.db"), order.DDL()+`CREATE TABLE test_outbox(order_id TEXT, type TEXT);`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ type step struct {
 
 func applyStep(ctx context.Context, s *order.Store, orderID string, st step, off int64) error {
 	return s.Batch(ctx, func(tx *order.Tx) error {
-		rec := flowkit.Record{EventID: st.id, Partition: 0, Offset: off, SchemaID: 3}
+		rec := statedb.Record{EventID: st.id, Partition: 0, Offset: off, SchemaID: 3}
 		switch st.typ {
 		case "reserved":
 			rec.Type, rec.Topic = order.TypeInventoryReserved, "inventory"
@@ -389,13 +389,13 @@ func TestPlaceConcurrent(t *testing.T) {
 // commit are kept.
 func TestPlaceFailureIsUndoneAlone(t *testing.T) {
 	ctx := context.Background()
-	db, err := flowkit.OpenDB(ctx, filepath.Join(t.TempDir(), "order.db"), order.DDL()+`CREATE TABLE test_outbox(order_id TEXT, type TEXT);`)
+	db, err := statedb.OpenDB(ctx, filepath.Join(t.TempDir(), "order.db"), order.DDL()+`CREATE TABLE test_outbox(order_id TEXT, type TEXT);`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	ob := &txOutbox{db: db}
-	failing := flowkit.EmitterFunc(func(ctx context.Context, tx *sql.Tx, ev any) error {
+	failing := statedb.EmitterFunc(func(ctx context.Context, tx *sql.Tx, ev any) error {
 		if err := ob.Emit(ctx, tx, ev); err != nil {
 			return err
 		}

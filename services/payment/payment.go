@@ -19,13 +19,13 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/contrail-events/contrail/eventing/statedb"
+	"github.com/contrail-events/contrail/events/money"
 	"github.com/google/uuid"
-
-	"github.com/contrail-events/contrail/services/flowkit"
 )
 
 // LimitCents is the largest total the fake provider charges: 10,000.00.
-const LimitCents flowkit.Cents = 1_000_000
+const LimitCents money.Cents = 1_000_000
 
 // DeclineToken is the card token the fake provider always declines.
 const DeclineToken = "tok_decline"
@@ -47,7 +47,7 @@ const (
 // Charge is what the provider needs to know about an order.
 type Charge struct {
 	OrderID   string
-	Total     flowkit.Cents
+	Total     money.Cents
 	Currency  string
 	CardToken string // empty for invoice payments
 }
@@ -66,16 +66,16 @@ func Decide(c Charge) (code, message string) {
 
 // Confirmed is the domain form of PaymentConfirmed.
 type Confirmed struct {
-	Meta      flowkit.Meta
+	Meta      statedb.Meta
 	OrderID   string
 	PaymentID string
-	Amount    flowkit.Cents
+	Amount    money.Cents
 	Currency  string
 }
 
 // Failed is the domain form of PaymentFailed.
 type Failed struct {
-	Meta    flowkit.Meta
+	Meta    statedb.Meta
 	OrderID string
 	Code    string
 	Message string
@@ -83,14 +83,14 @@ type Failed struct {
 
 // Refunded is the domain form of PaymentRefunded.
 type Refunded struct {
-	Meta      flowkit.Meta
+	Meta      statedb.Meta
 	OrderID   string
 	PaymentID string
-	Amount    flowkit.Cents
+	Amount    money.Cents
 	Currency  string
 }
 
-const ddl = flowkit.InboxDDL + `
+const ddl = statedb.InboxDDL + `
 CREATE TABLE IF NOT EXISTS payments (
 	order_id   TEXT PRIMARY KEY,
 	payment_id TEXT NOT NULL,
@@ -112,10 +112,10 @@ CREATE TABLE IF NOT EXISTS ledger (
 CREATE INDEX IF NOT EXISTS ledger_order ON ledger(order_id);
 `
 
-// Store is the payment service's state: the shared flowkit.State (DB,
+// Store is the payment service's state: the shared statedb.State (DB,
 // Close, Batch, In) over the payments and ledger tables. Safe for
 // concurrent use.
-type Store struct{ *flowkit.State[*Tx] }
+type Store struct{ *statedb.State[*Tx] }
 
 // The statements a consumed event runs, prepared once by NewStore.
 const (
@@ -127,16 +127,16 @@ const (
 )
 
 // OpenStore opens or creates the store at path.
-func OpenStore(ctx context.Context, path string, emit flowkit.Emitter) (*Store, error) {
-	return flowkit.OpenStore(ctx, path, ddl, emit, NewStore)
+func OpenStore(ctx context.Context, path string, emit statedb.Emitter) (*Store, error) {
+	return statedb.OpenStore(ctx, path, ddl, emit, NewStore)
 }
 
 // NewStore returns a store on an open database whose tables exist
 // (OpenStore and the service's Run create them) and prepares the
 // statements its handlers run; call it outside any transaction on db. emit
 // receives the emitted events (nil drops them).
-func NewStore(ctx context.Context, db *sql.DB, emit flowkit.Emitter) (*Store, error) {
-	st, err := flowkit.NewState(ctx, db, emit, func(t flowkit.Tx) *Tx { return &Tx{t} }, qLedger, qStatus, qPayment, qPut)
+func NewStore(ctx context.Context, db *sql.DB, emit statedb.Emitter) (*Store, error) {
+	st, err := statedb.NewState(ctx, db, emit, func(t statedb.Tx) *Tx { return &Tx{t} }, qLedger, qStatus, qPayment, qPut)
 	if err != nil {
 		return nil, fmt.Errorf("payment: %w", err)
 	}
@@ -145,9 +145,9 @@ func NewStore(ctx context.Context, db *sql.DB, emit flowkit.Emitter) (*Store, er
 
 // Tx applies consumed events in one transaction; see Store.Batch and
 // Store.In. Not safe for concurrent use.
-type Tx struct{ tx flowkit.Tx }
+type Tx struct{ tx statedb.Tx }
 
-func (t *Tx) ledger(ctx context.Context, orderID, paymentID, kind string, amount flowkit.Cents) error {
+func (t *Tx) ledger(ctx context.Context, orderID, paymentID, kind string, amount money.Cents) error {
 	_, err := t.tx.Exec(ctx, qLedger, orderID, paymentID, kind, amount, time.Now().UnixMilli())
 	if err != nil {
 		return fmt.Errorf("payment: ledger %s: %w", kind, err)
@@ -155,7 +155,7 @@ func (t *Tx) ledger(ctx context.Context, orderID, paymentID, kind string, amount
 	return nil
 }
 
-func (t *Tx) put(ctx context.Context, orderID, paymentID, status string, amount flowkit.Cents, currency, code, msg string) error {
+func (t *Tx) put(ctx context.Context, orderID, paymentID, status string, amount money.Cents, currency, code, msg string) error {
 	_, err := t.tx.Exec(ctx, qPut,
 		orderID, paymentID, status, amount, currency, code, msg, time.Now().UnixMilli())
 	if err != nil {
@@ -166,7 +166,7 @@ func (t *Tx) put(ctx context.Context, orderID, paymentID, status string, amount 
 
 // OrderPlaced charges the order through the fake provider, at most once per
 // order, and emits PaymentConfirmed or PaymentFailed.
-func (t *Tx) OrderPlaced(ctx context.Context, rec flowkit.Record, c Charge) error {
+func (t *Tx) OrderPlaced(ctx context.Context, rec statedb.Record, c Charge) error {
 	fresh, err := t.tx.Seen(ctx, rec.EventID)
 	if err != nil || !fresh {
 		return err
@@ -179,7 +179,7 @@ func (t *Tx) OrderPlaced(ctx context.Context, rec flowkit.Record, c Charge) erro
 	if !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("payment: look up %s: %w", c.OrderID, err)
 	}
-	meta := flowkit.NewMeta(c.OrderID, rec.EventID)
+	meta := statedb.NewMeta(c.OrderID, rec.EventID)
 	if code, msg := Decide(c); code != "" {
 		if err := t.put(ctx, c.OrderID, "", StatusDeclined, c.Total, c.Currency, code, msg); err != nil {
 			return err
@@ -198,13 +198,13 @@ func (t *Tx) OrderPlaced(ctx context.Context, rec flowkit.Record, c Charge) erro
 
 // OrderCancelled refunds a charged order once and emits PaymentRefunded. An
 // order never seen is voided so a late OrderPlaced charges nothing.
-func (t *Tx) OrderCancelled(ctx context.Context, rec flowkit.Record, orderID string) error {
+func (t *Tx) OrderCancelled(ctx context.Context, rec statedb.Record, orderID string) error {
 	fresh, err := t.tx.Seen(ctx, rec.EventID)
 	if err != nil || !fresh {
 		return err
 	}
 	var pid, status, currency string
-	var amount flowkit.Cents
+	var amount money.Cents
 	err = t.tx.QueryRow(ctx, qPayment, orderID).Scan(&pid, &status, &amount, &currency)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t.put(ctx, orderID, "", StatusVoid, 0, "", "", "cancelled before payment")
@@ -221,7 +221,7 @@ func (t *Tx) OrderCancelled(ctx context.Context, rec flowkit.Record, orderID str
 	if err := t.put(ctx, orderID, pid, StatusRefunded, amount, currency, "", ""); err != nil {
 		return err
 	}
-	return t.tx.Emit(ctx, Refunded{Meta: flowkit.NewMeta(orderID, rec.EventID), OrderID: orderID, PaymentID: pid, Amount: amount, Currency: currency})
+	return t.tx.Emit(ctx, Refunded{Meta: statedb.NewMeta(orderID, rec.EventID), OrderID: orderID, PaymentID: pid, Amount: amount, Currency: currency})
 }
 
 // Account is one order's payment as GET /payments reports it: its status
@@ -259,7 +259,7 @@ func (s *Store) accounts(ctx context.Context, where, arg string, limit int) ([]A
 	var out []Account
 	for rows.Next() {
 		var a Account
-		var amt flowkit.Cents
+		var amt money.Cents
 		if err := rows.Scan(&a.OrderID, &a.Status, &a.Code, &amt, &a.Charges, &a.Refunds); err != nil {
 			return nil, err
 		}

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/contrail-events/contrail/services/flowkit"
+	"github.com/contrail-events/contrail/eventing/statedb"
 	"github.com/contrail-events/contrail/services/payment"
 )
 
@@ -64,13 +64,13 @@ func TestChargeOnceRefundOnce(t *testing.T) {
 			defer s.Close()
 			c := payment.Charge{OrderID: "o1", Total: 5000, Currency: "EUR", CardToken: tt.token}
 			for _, id := range []string{"e1", "e1", "e1-redelivered-new-id"} {
-				if err := s.Batch(ctx, func(tx *payment.Tx) error { return tx.OrderPlaced(ctx, flowkit.Record{EventID: id}, c) }); err != nil {
+				if err := s.Batch(ctx, func(tx *payment.Tx) error { return tx.OrderPlaced(ctx, statedb.Record{EventID: id}, c) }); err != nil {
 					t.Fatal(err)
 				}
 			}
 			if tt.cancel {
 				for _, id := range []string{"c1", "c1", "c2"} {
-					if err := s.Batch(ctx, func(tx *payment.Tx) error { return tx.OrderCancelled(ctx, flowkit.Record{EventID: id}, "o1") }); err != nil {
+					if err := s.Batch(ctx, func(tx *payment.Tx) error { return tx.OrderCancelled(ctx, statedb.Record{EventID: id}, "o1") }); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -108,9 +108,9 @@ func TestCancelBeforePlacedVoids(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	s.Batch(ctx, func(tx *payment.Tx) error { return tx.OrderCancelled(ctx, flowkit.Record{EventID: "c"}, "o1") })
+	s.Batch(ctx, func(tx *payment.Tx) error { return tx.OrderCancelled(ctx, statedb.Record{EventID: "c"}, "o1") })
 	s.Batch(ctx, func(tx *payment.Tx) error {
-		return tx.OrderPlaced(ctx, flowkit.Record{EventID: "p"}, payment.Charge{OrderID: "o1", Total: 1, CardToken: "tok_visa"})
+		return tx.OrderPlaced(ctx, statedb.Record{EventID: "p"}, payment.Charge{OrderID: "o1", Total: 1, CardToken: "tok_visa"})
 	})
 	a, _, _ := s.Get(ctx, "o1")
 	if a.Status != payment.StatusVoid || a.Charges != 0 || len(rec.evs) != 0 {

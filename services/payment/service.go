@@ -8,31 +8,34 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/contrail-events/contrail/eventing/host"
+	"github.com/contrail-events/contrail/eventing/statedb"
 	"github.com/contrail-events/contrail/events"
+	"github.com/contrail-events/contrail/events/money"
 	"github.com/contrail-events/contrail/events/orders"
 	"github.com/contrail-events/contrail/events/payments"
-	"github.com/contrail-events/contrail/services/flowkit"
-	"github.com/contrail-events/contrail/services/runtime"
+
+	"github.com/contrail-events/contrail/eventing"
 )
 
 // Name is the service name: consumer group "contrail-payment", database
 // payment.db, default HTTP address 127.0.0.1:8092.
 const Name = "payment"
 
-// Config is the payment service's configuration; see flowkit.Config.
-type Config = flowkit.Config
+// Config is the payment service's configuration; see host.Config.
+type Config = host.Config
 
 // Run runs the payment service until ctx ends.
-func Run(ctx context.Context, cfg Config, o flowkit.HostOpts) error { return service.Run(ctx, cfg, o) }
+func Run(ctx context.Context, cfg Config, o host.HostOpts) error { return service.Run(ctx, cfg, o) }
 
-var service = flowkit.Service[*Store]{Name: Name, DDL: ddl, Events: toEvent, Open: NewStore, Handlers: Register, Routes: Routes}
+var service = host.Service[*Store]{Name: Name, DDL: ddl, Events: toEvent, Open: NewStore, Handlers: Register, Routes: Routes}
 
 // Register adds the payment handlers (OrderPlaced, OrderCancelled) to r.
-func Register(r *runtime.Router, s *Store) {
-	runtime.Handle(r, orders.OrderPlacedBinding, func(ctx context.Context, e *orders.OrderPlaced) error {
-		total, err := flowkit.CentsFromRat(e.Total.Amount)
+func Register(r *eventing.Router, s *Store) {
+	eventing.Handle(r, orders.OrderPlacedBinding, func(ctx context.Context, e *orders.OrderPlaced) error {
+		total, err := money.CentsFromRat(e.Total.Amount)
 		if err != nil {
-			return runtime.Permanent(fmt.Errorf("payment: order %s: total: %w", e.OrderID, err))
+			return eventing.Permanent(fmt.Errorf("payment: order %s: total: %w", e.OrderID, err))
 		}
 		c := Charge{OrderID: e.OrderID, Total: total, Currency: string(e.Total.Currency)}
 		if e.Payment != nil {
@@ -40,10 +43,10 @@ func Register(r *runtime.Router, s *Store) {
 				c.CardToken = card.CardToken
 			}
 		}
-		return s.Apply(ctx, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error { return t.OrderPlaced(ctx, rec, c) })
+		return s.Apply(ctx, e.Metadata, e.OrderID, func(t *Tx, rec statedb.Record) error { return t.OrderPlaced(ctx, rec, c) })
 	})
-	runtime.Handle(r, orders.OrderCancelledBinding, func(ctx context.Context, e *orders.OrderCancelled) error {
-		return s.Apply(ctx, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error { return t.OrderCancelled(ctx, rec, e.OrderID) })
+	eventing.Handle(r, orders.OrderCancelledBinding, func(ctx context.Context, e *orders.OrderCancelled) error {
+		return s.Apply(ctx, e.Metadata, e.OrderID, func(t *Tx, rec statedb.Record) error { return t.OrderCancelled(ctx, rec, e.OrderID) })
 	})
 }
 
@@ -98,14 +101,14 @@ func Routes(r gin.IRouter, s *Store) {
 func toEvent(ev any) (events.Type, any, error) {
 	switch e := ev.(type) {
 	case Confirmed:
-		return payments.PaymentConfirmedBinding, &payments.PaymentConfirmed{Metadata: flowkit.Metadata(e.Meta, Name),
-			OrderID: e.OrderID, PaymentID: e.PaymentID, Amount: flowkit.Money(e.Amount, e.Currency)}, nil
+		return payments.PaymentConfirmedBinding, &payments.PaymentConfirmed{Metadata: statedb.Metadata(e.Meta, Name),
+			OrderID: e.OrderID, PaymentID: e.PaymentID, Amount: money.Of(e.Amount, e.Currency)}, nil
 	case Failed:
-		return payments.PaymentFailedBinding, &payments.PaymentFailed{Metadata: flowkit.Metadata(e.Meta, Name),
+		return payments.PaymentFailedBinding, &payments.PaymentFailed{Metadata: statedb.Metadata(e.Meta, Name),
 			OrderID: e.OrderID, Code: payments.DeclineCode(e.Code), Message: e.Message}, nil
 	case Refunded:
-		return payments.PaymentRefundedBinding, &payments.PaymentRefunded{Metadata: flowkit.Metadata(e.Meta, Name),
-			OrderID: e.OrderID, PaymentID: e.PaymentID, Amount: flowkit.Money(e.Amount, e.Currency)}, nil
+		return payments.PaymentRefundedBinding, &payments.PaymentRefunded{Metadata: statedb.Metadata(e.Meta, Name),
+			OrderID: e.OrderID, PaymentID: e.PaymentID, Amount: money.Of(e.Amount, e.Currency)}, nil
 	}
 	return nil, nil, fmt.Errorf("payment: no event type for %T", ev)
 }

@@ -7,29 +7,31 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/contrail-events/contrail/eventing/host"
+	"github.com/contrail-events/contrail/eventing/statedb"
 	"github.com/contrail-events/contrail/events"
 	"github.com/contrail-events/contrail/events/orders"
 	eship "github.com/contrail-events/contrail/events/shipping"
-	"github.com/contrail-events/contrail/services/flowkit"
-	"github.com/contrail-events/contrail/services/runtime"
+
+	"github.com/contrail-events/contrail/eventing"
 )
 
 // Name is the service name: consumer group "contrail-shipping", database
 // shipping.db, default HTTP address 127.0.0.1:8093.
 const Name = "shipping"
 
-// Config is the shipping service's configuration; see flowkit.Config.
-type Config = flowkit.Config
+// Config is the shipping service's configuration; see host.Config.
+type Config = host.Config
 
 // Run runs the shipping service until ctx ends.
-func Run(ctx context.Context, cfg Config, o flowkit.HostOpts) error { return service.Run(ctx, cfg, o) }
+func Run(ctx context.Context, cfg Config, o host.HostOpts) error { return service.Run(ctx, cfg, o) }
 
-var service = flowkit.Service[*Store]{Name: Name, DDL: ddl, Events: toEvent, Open: NewStore, Handlers: Register, Routes: Routes}
+var service = host.Service[*Store]{Name: Name, DDL: ddl, Events: toEvent, Open: NewStore, Handlers: Register, Routes: Routes}
 
 // Register adds the OrderReady handler to r.
-func Register(r *runtime.Router, s *Store) {
-	runtime.Handle(r, orders.OrderReadyBinding, func(ctx context.Context, e *orders.OrderReady) error {
-		return s.Apply(ctx, e.Metadata, e.OrderID, func(t *Tx, rec flowkit.Record) error {
+func Register(r *eventing.Router, s *Store) {
+	eventing.Handle(r, orders.OrderReadyBinding, func(ctx context.Context, e *orders.OrderReady) error {
+		return s.Apply(ctx, e.Metadata, e.OrderID, func(t *Tx, rec statedb.Record) error {
 			return t.OrderReady(ctx, rec, e.OrderID)
 		})
 	})
@@ -52,7 +54,7 @@ func Routes(r gin.IRouter, s *Store) {
 
 func toEvent(ev any) (events.Type, any, error) {
 	if e, ok := ev.(ShippedEvent); ok {
-		return eship.OrderShippedBinding, &eship.OrderShipped{Metadata: flowkit.Metadata(e.Meta, Name), OrderID: e.OrderID,
+		return eship.OrderShippedBinding, &eship.OrderShipped{Metadata: statedb.Metadata(e.Meta, Name), OrderID: e.OrderID,
 			ShipmentID: e.ShipmentID, Carrier: e.Carrier, TrackingNumber: e.TrackingNumber, ShippedAt: e.ShippedAt}, nil
 	}
 	return nil, nil, fmt.Errorf("shipping: no event type for %T", ev)

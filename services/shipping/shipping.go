@@ -14,9 +14,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/contrail-events/contrail/eventing/statedb"
 	"github.com/google/uuid"
-
-	"github.com/contrail-events/contrail/services/flowkit"
 )
 
 // Carrier is the carrier every shipment uses.
@@ -24,7 +23,7 @@ const Carrier = "Contrail Express"
 
 // ShippedEvent is the domain form of OrderShipped.
 type ShippedEvent struct {
-	Meta           flowkit.Meta
+	Meta           statedb.Meta
 	OrderID        string
 	ShipmentID     string
 	Carrier        string
@@ -48,7 +47,7 @@ func TrackingNumber(orderID string) string {
 	return fmt.Sprintf("CX%012d", binary.BigEndian.Uint64(sum[:8])%1_000_000_000_000)
 }
 
-const ddl = flowkit.InboxDDL + `
+const ddl = statedb.InboxDDL + `
 CREATE TABLE IF NOT EXISTS shipments (
 	order_id    TEXT PRIMARY KEY,
 	shipment_id TEXT NOT NULL,
@@ -58,9 +57,9 @@ CREATE TABLE IF NOT EXISTS shipments (
 ) WITHOUT ROWID;
 `
 
-// Store is the shipping service's state: the shared flowkit.State (DB,
+// Store is the shipping service's state: the shared statedb.State (DB,
 // Close, Batch, In) over the shipments table. Safe for concurrent use.
-type Store struct{ *flowkit.State[*Tx] }
+type Store struct{ *statedb.State[*Tx] }
 
 // The statements a consumed event runs, prepared once by NewStore.
 const (
@@ -69,16 +68,16 @@ const (
 )
 
 // OpenStore opens or creates the store at path.
-func OpenStore(ctx context.Context, path string, emit flowkit.Emitter) (*Store, error) {
-	return flowkit.OpenStore(ctx, path, ddl, emit, NewStore)
+func OpenStore(ctx context.Context, path string, emit statedb.Emitter) (*Store, error) {
+	return statedb.OpenStore(ctx, path, ddl, emit, NewStore)
 }
 
 // NewStore returns a store on an open database whose tables exist
 // (OpenStore and the service's Run create them) and prepares the
 // statements its handlers run; call it outside any transaction on db. emit
 // receives the emitted events (nil drops them).
-func NewStore(ctx context.Context, db *sql.DB, emit flowkit.Emitter) (*Store, error) {
-	st, err := flowkit.NewState(ctx, db, emit, func(t flowkit.Tx) *Tx { return &Tx{t} }, qShipmentID, qInsertShipment)
+func NewStore(ctx context.Context, db *sql.DB, emit statedb.Emitter) (*Store, error) {
+	st, err := statedb.NewState(ctx, db, emit, func(t statedb.Tx) *Tx { return &Tx{t} }, qShipmentID, qInsertShipment)
 	if err != nil {
 		return nil, fmt.Errorf("shipping: %w", err)
 	}
@@ -87,10 +86,10 @@ func NewStore(ctx context.Context, db *sql.DB, emit flowkit.Emitter) (*Store, er
 
 // Tx applies consumed events in one transaction; see Store.Batch and
 // Store.In. Not safe for concurrent use.
-type Tx struct{ tx flowkit.Tx }
+type Tx struct{ tx statedb.Tx }
 
 // OrderReady ships orderID once and emits OrderShipped.
-func (t *Tx) OrderReady(ctx context.Context, rec flowkit.Record, orderID string) error {
+func (t *Tx) OrderReady(ctx context.Context, rec statedb.Record, orderID string) error {
 	fresh, err := t.tx.Seen(ctx, rec.EventID)
 	if err != nil || !fresh {
 		return err
@@ -103,7 +102,7 @@ func (t *Tx) OrderReady(ctx context.Context, rec flowkit.Record, orderID string)
 	if !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("shipping: look up %s: %w", orderID, err)
 	}
-	ev := ShippedEvent{Meta: flowkit.NewMeta(orderID, rec.EventID), OrderID: orderID, ShipmentID: uuid.NewString(),
+	ev := ShippedEvent{Meta: statedb.NewMeta(orderID, rec.EventID), OrderID: orderID, ShipmentID: uuid.NewString(),
 		Carrier: Carrier, TrackingNumber: TrackingNumber(orderID)}
 	ev.ShippedAt = ev.Meta.OccurredAt
 	if _, err := t.tx.Exec(ctx, qInsertShipment,

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/contrail-events/contrail/services/flowkit"
+	"github.com/contrail-events/contrail/eventing/statedb"
 	"github.com/contrail-events/contrail/services/shipping"
 )
 
@@ -27,7 +27,7 @@ func TestShipOnce(t *testing.T) {
 	}
 	defer s.Close()
 	for _, id := range []string{"e1", "e1", "e2"} {
-		if err := s.Batch(ctx, func(tx *shipping.Tx) error { return tx.OrderReady(ctx, flowkit.Record{EventID: id}, "o1") }); err != nil {
+		if err := s.Batch(ctx, func(tx *shipping.Tx) error { return tx.OrderReady(ctx, statedb.Record{EventID: id}, "o1") }); err != nil {
 			t.Fatal(err)
 		}
 	}

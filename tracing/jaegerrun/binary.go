@@ -1,5 +1,5 @@
 // Package jaegerrun runs Jaeger v2 from the repository's tools/ module, for
-// `contrail up` (services/platform) and the end-to-end trace tests
+// `contrail up` (package platform) and the end-to-end trace tests
 // (tracing/tracingtest): FindTools locates tools/ above a directory, Binary
 // returns a Jaeger binary (building tools/bin/jaeger when it is missing or
 // stale), and Config renders the all-in-one configuration with memory

@@ -23,7 +23,7 @@ import (
 
 	"github.com/contrail-events/contrail/events"
 	"github.com/contrail-events/contrail/registry/serde"
-	"github.com/contrail-events/contrail/services/runtime"
+	"github.com/contrail-events/contrail/eventing"
 )
 
 // Main runs the program: `produce` publishes -n events built by build(i),
@@ -65,7 +65,7 @@ func run[T any](args []string, stdout io.Writer, b *events.Binding[T], build fun
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	switch args[0] {
 	case "produce":
-		p, err := runtime.NewPublisher(runtime.Brokers(*brokers), runtime.WithCodec(codec), runtime.WithLogger(logger))
+		p, err := eventing.NewPublisher(eventing.Brokers(*brokers), eventing.WithCodec(codec), eventing.WithLogger(logger))
 		if err != nil {
 			return err
 		}
@@ -77,8 +77,8 @@ func run[T any](args []string, stdout io.Writer, b *events.Binding[T], build fun
 		}
 		return nil
 	case "consume":
-		r, err := runtime.NewRouter(runtime.Brokers(*brokers), runtime.WithCodec(codec), runtime.Group(*group),
-			runtime.WithLogger(logger), runtime.CommitInterval(100*time.Millisecond))
+		r, err := eventing.NewRouter(eventing.Brokers(*brokers), eventing.WithCodec(codec), eventing.Group(*group),
+			eventing.WithLogger(logger), eventing.CommitInterval(100*time.Millisecond))
 		if err != nil {
 			return err
 		}
@@ -87,7 +87,7 @@ func run[T any](args []string, stdout io.Writer, b *events.Binding[T], build fun
 		rctx, stop := context.WithCancel(ctx)
 		defer stop()
 		enc := json.NewEncoder(stdout)
-		runtime.Handle(r, b, func(_ context.Context, e *T) error {
+		eventing.Handle(r, b, func(_ context.Context, e *T) error {
 			mu.Lock()
 			defer mu.Unlock()
 			if err := enc.Encode(e); err != nil {

@@ -1,0 +1,186 @@
+package platform_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/contrail-events/contrail/platform/loadgen"
+	"github.com/contrail-events/contrail/platform"
+)
+
+// BenchmarkOrderFlow measures the reference flow on the embedded stack
+// (in-process broker with SyncWrites, subprocess services) against raw
+// franz-go through the same broker in the same run:
+//
+//   - saturation: orders/s placed->final with 64 requests in flight;
+//   - latency: placed->final p50/p95/p99 at half the saturation rate;
+//   - efficiency: orders/s x 6 records/order / raw durable records/s, as
+//     the median of 9 back-to-back (flow, raw) pairs with min and max;
+//   - where the time goes: a CPU profile of each service during a
+//     saturation run, summarized with `go tool pprof -top`.
+//
+// Run: go test ./platform -run '^$' -bench OrderFlow -benchtime 1x
+func BenchmarkOrderFlow(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		benchOnce(b)
+	}
+}
+
+func benchOnce(b *testing.B) {
+	cfg := testConfig(b.TempDir())
+	ctx := context.Background()
+	p, err := platform.Start(ctx, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	load := func(orders, conc int, rate float64) *loadgen.Report {
+		rep, err := loadgen.Run(ctx, loadgen.Config{Orders: orders, Concurrency: conc, Rate: rate, OrderURL: p.ServiceURLs["order"],
+			InventoryURL: p.ServiceURLs["inventory"], PaymentURL: p.ServiceURLs["payment"], Seed: uint64(time.Now().UnixNano())})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !rep.OK {
+			b.Fatalf("invariants failed: %+v", rep.Invariants)
+		}
+		return rep
+	}
+	load(100, 16, 0) // warm up: connections, schema ids, SQLite pages
+
+	const orders = 400
+	br, err := loadgen.Bench(ctx, loadgen.Config{Orders: orders, Concurrency: 64, OrderURL: p.ServiceURLs["order"],
+		InventoryURL: p.ServiceURLs["inventory"], PaymentURL: p.ServiceURLs["payment"]}, []string{p.BrokerAddr}, 9)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if !br.OK {
+		b.Fatal("invariants failed during the benchmark")
+	}
+	sat, half := br.Saturation.Median, br.HalfRate
+
+	// Where the time goes: profile every service during one saturation run.
+	profDir := b.TempDir()
+	done := make(chan struct{})
+	go func() { load(orders*2, 64, 0); close(done) }()
+	var (
+		profiles []string
+		mu       sync.Mutex
+		wg       sync.WaitGroup
+	)
+	for _, svc := range platform.Services {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f := filepath.Join(profDir, svc+".pprof")
+			if err := fetch(p.ServiceURLs[svc]+"/debug/pprof/profile?seconds=2", f); err == nil {
+				mu.Lock()
+				profiles = append(profiles, svc)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	<-done
+	sort.Strings(profiles)
+
+	b.ReportMetric(sat, "orders/s")
+	b.ReportMetric(half.Latency.P50, "p50-ms@half")
+	b.ReportMetric(half.Latency.P95, "p95-ms@half")
+	b.ReportMetric(half.Latency.P99, "p99-ms@half")
+	b.ReportMetric(br.Raw.Median, "raw-records/s")
+	b.ReportMetric(br.Efficiency.Median, "efficiency")
+	// b.Logf truncates long benchmark logs: print directly.
+	br.WriteText(os.Stdout)
+	for _, svc := range profiles {
+		out, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=100000", filepath.Join(profDir, svc+".pprof")).CombinedOutput()
+		if err != nil {
+			b.Logf("pprof %s: %v", svc, err)
+			continue
+		}
+		// b.Logf truncates long benchmark logs: print directly.
+		fmt.Printf("CPU profile of %s during saturation (flat time by area): %s\n", svc, byArea(string(out)))
+	}
+}
+
+func fetch(url, path string) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
+}
+
+// areas groups functions by where their time goes, first match wins.
+var areas = []struct{ name, prefix string }{
+	{"sqlite", "modernc.org/"}, {"syscalls", "internal/runtime/syscall"}, {"syscalls", "syscall."},
+	{"franz-go", "github.com/twmb/"}, {"avro", "github.com/hamba/"}, {"json", "encoding/json"},
+	{"http+gin", "net/http"}, {"http+gin", "github.com/gin-gonic"}, {"contrail", "github.com/contrail-events/"},
+	{"database/sql", "database/sql"}, {"go runtime (gc, sched)", "runtime."}, {"go runtime (gc, sched)", "internal/runtime"},
+}
+
+// byArea sums pprof -top's flat column by area: "sqlite 31%, syscalls 20%, ...".
+func byArea(top string) string {
+	sum := map[string]float64{}
+	var total float64
+	for _, l := range strings.Split(top, "\n") {
+		f := strings.Fields(l)
+		if len(f) < 6 || !strings.HasSuffix(f[1], "%") {
+			continue
+		}
+		pct, err := strconv.ParseFloat(strings.TrimSuffix(f[1], "%"), 64)
+		if err != nil {
+			continue
+		}
+		name := strings.Join(f[5:], " ")
+		area := "other"
+		for _, a := range areas {
+			if strings.HasPrefix(name, a.prefix) {
+				area = a.name
+				break
+			}
+		}
+		sum[area] += pct
+		total += pct
+	}
+	type kv struct {
+		k string
+		v float64
+	}
+	var list []kv
+	for k, v := range sum {
+		list = append(list, kv{k, v})
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].v > list[j].v })
+	var parts []string
+	for _, e := range list {
+		parts = append(parts, fmt.Sprintf("%s %.0f%%", e.k, e.v))
+	}
+	head := ""
+	for _, l := range strings.Split(top, "\n") {
+		if strings.HasPrefix(l, "Duration:") {
+			head = strings.TrimSpace(l) + "; "
+		}
+	}
+	return head + strings.Join(parts, ", ")
+}

@@ -1,0 +1,19 @@
+// Package e2e_test holds the end-to-end tests of the reference order flow
+// as a user meets it: `contrail up`'s platform (embedded broker, registry,
+// the four services as `contrail service <name>` subprocesses) exporting to
+// a real Jaeger, driven over HTTP and read back through Jaeger's API and
+// `contrail trace`.
+package e2e_test
+
+import (
+	"testing"
+
+	"github.com/contrail-events/contrail/platform/platformtest"
+)
+
+// contrailBin is the contrail binary, built once per test run: the platform
+// runs each service as `contrail service <name>` and the test runs
+// `contrail trace`, exactly as a user would.
+var contrailBin string
+
+func TestMain(m *testing.M) { platformtest.Main(m, &contrailBin) }

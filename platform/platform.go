@@ -1,0 +1,415 @@
+// Package platform is the library behind `contrail up`: it runs the whole
+// reference order flow on one machine. It starts the embedded broker and the
+// schema registry in-process, Jaeger as a subprocess (unless disabled),
+// registers the repository's schemas, and starts the four services as
+// subprocesses (`contrail service <name>`), so each can crash and restart on
+// its own, as it would in production. A supervisor restarts a service that
+// exits while the platform runs. Everything keeps its state under one data
+// directory, so a restart carries on where the last run stopped.
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/contrail-events/contrail/broker"
+	"github.com/contrail-events/contrail/eventing/host"
+	"github.com/contrail-events/contrail/registry"
+	"github.com/contrail-events/contrail/schemas"
+)
+
+// Services are the reference services, in start order.
+var Services = []string{"inventory", "payment", "shipping", "order"}
+
+// Config is what `contrail up` runs. The zero value plus SetDefaults is the
+// documented default layout on 127.0.0.1.
+type Config struct {
+	// DataDir holds every part's state: broker/, registry/, <service>.db,
+	// logs/. Default ".contrail".
+	DataDir string
+	// BrokerAddr is the embedded broker's listen address. Default 127.0.0.1:9092.
+	BrokerAddr string
+	// RegistryAddr is the schema registry's listen address. Default 127.0.0.1:8081.
+	RegistryAddr string
+	// ServiceAddrs maps a service name to its HTTP address; port 0 picks a
+	// free port once, kept across the service's restarts. Defaults: each
+	// service's host.DefaultHTTPAddr (order 127.0.0.1:8080, inventory
+	// :8091, payment :8092, shipping :8093).
+	ServiceAddrs map[string]string
+	// NoJaeger skips Jaeger; services then record spans without exporting.
+	NoJaeger bool
+	// JaegerUIAddr is Jaeger's query API/UI address. Default 127.0.0.1:16686.
+	// JaegerOTLPHTTPAddr and JaegerOTLPGRPCAddr default to :4318 and :4317.
+	JaegerUIAddr, JaegerOTLPHTTPAddr, JaegerOTLPGRPCAddr string
+	// JaegerBin is a prebuilt Jaeger binary; default: $CONTRAIL_JAEGER_BIN,
+	// else built from the checkout's tools/ module.
+	JaegerBin string
+	// Executable is the contrail binary the services run as; default the
+	// running executable.
+	Executable string
+	// Env is extra environment for the services (KEY=VALUE).
+	Env []string
+	// Out receives the human status lines; default io.Discard.
+	Out io.Writer
+	// Logger receives the platform's own logs; default discards.
+	Logger *slog.Logger
+	// Partitions is the partition count of the manifest's topics that name
+	// none. Default 3.
+	Partitions int
+	// BrokerSubprocess runs the broker as a supervised `contrail broker`
+	// subprocess instead of in-process, so it can be killed and restarted
+	// like a service (the crash test does). BrokerAddr must then name a
+	// fixed port, or port 0 to pick a free one once.
+	BrokerSubprocess bool
+}
+
+// ErrConfig wraps every Config.Validate error.
+var ErrConfig = errors.New("platform: invalid configuration")
+
+// SetDefaults fills the documented defaults.
+func (c *Config) SetDefaults() {
+	def := func(p *string, v string) {
+		if *p == "" {
+			*p = v
+		}
+	}
+	def(&c.DataDir, ".contrail")
+	def(&c.BrokerAddr, "127.0.0.1:9092")
+	def(&c.RegistryAddr, "127.0.0.1:8081")
+	def(&c.JaegerUIAddr, "127.0.0.1:16686")
+	def(&c.JaegerOTLPHTTPAddr, "127.0.0.1:4318")
+	def(&c.JaegerOTLPGRPCAddr, "127.0.0.1:4317")
+	def(&c.JaegerBin, os.Getenv("CONTRAIL_JAEGER_BIN"))
+	addrs := map[string]string{}
+	for _, s := range Services {
+		addrs[s] = host.DefaultHTTPAddr(s)
+	}
+	for k, v := range c.ServiceAddrs {
+		if v != "" {
+			addrs[k] = v
+		}
+	}
+	c.ServiceAddrs = addrs
+	if c.Out == nil {
+		c.Out = io.Discard
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Partitions == 0 {
+		c.Partitions = 3
+	}
+}
+
+// Validate reports the first problem, wrapping ErrConfig.
+func (c *Config) Validate() error {
+	check := func(flag, addr string) error {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return fmt.Errorf("%w: %s %q is not host:port", ErrConfig, flag, addr)
+		}
+		return nil
+	}
+	if err := check("--broker-addr", c.BrokerAddr); err != nil {
+		return err
+	}
+	if err := check("--registry-addr", c.RegistryAddr); err != nil {
+		return err
+	}
+	for _, s := range Services {
+		if err := check("--"+s+"-addr", c.ServiceAddrs[s]); err != nil {
+			return err
+		}
+	}
+	if !c.NoJaeger {
+		for flag, a := range map[string]string{"--jaeger-addr": c.JaegerUIAddr, "--otlp-http-addr": c.JaegerOTLPHTTPAddr, "--otlp-grpc-addr": c.JaegerOTLPGRPCAddr} {
+			if err := check(flag, a); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Platform is a running platform. Close stops it.
+type Platform struct {
+	cfg        Config
+	broker     *broker.Broker
+	regStore   *registry.BoltStore
+	regLn      net.Listener
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+	jaeger     *Process
+	brokerProc *Process
+	procs      map[string]*Process
+	pushed     int
+	// jaegerPlaceholderUI: Jaeger serves a placeholder instead of its UI
+	// (a build without UI assets, as tools/ makes).
+	jaegerPlaceholderUI bool
+
+	// BrokerAddr, RegistryURL, JaegerURL (empty without Jaeger) and
+	// ServiceURLs are where the parts listen, with real ports.
+	BrokerAddr  string
+	RegistryURL string
+	JaegerURL   string
+	OTLPHTTP    string
+	ServiceURLs map[string]string
+}
+
+// Start brings the platform up and returns once every service answers
+// /readyz, or with an error (everything started so far is stopped again).
+// ctx bounds the start only; Close stops the platform.
+func Start(ctx context.Context, cfg Config) (*Platform, error) {
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Executable == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("platform: find the contrail executable: %w", err)
+		}
+		cfg.Executable = exe
+	}
+	abs, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("platform: data directory: %w", err)
+	}
+	cfg.DataDir = abs
+	if err := os.MkdirAll(filepath.Join(abs, "logs"), 0o755); err != nil {
+		return nil, fmt.Errorf("platform: create data directory: %w", err)
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	p := &Platform{cfg: cfg, cancel: cancel, procs: map[string]*Process{}, ServiceURLs: map[string]string{}}
+	if err := p.start(ctx, runCtx); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Platform) say(format string, args ...any) { fmt.Fprintf(p.cfg.Out, format+"\n", args...) }
+
+func (p *Platform) start(ctx, runCtx context.Context) error {
+	cfg := p.cfg
+	set, err := schemas.Default()
+	if err != nil {
+		return fmt.Errorf("platform: load the embedded schemas: %w", err)
+	}
+	topics := make([]broker.Topic, 0, len(set.Topics))
+	for _, t := range set.Topics {
+		topics = append(topics, broker.Topic{Name: t.Name, Partitions: t.Partitions})
+	}
+	if cfg.BrokerSubprocess {
+		if err := p.startBrokerProcess(ctx, runCtx, topics); err != nil {
+			return err
+		}
+	} else {
+		p.broker, err = broker.New(broker.Addr(cfg.BrokerAddr), broker.DataDir(filepath.Join(cfg.DataDir, "broker")),
+			broker.SyncWrites(true), broker.Topics(topics...), broker.Partitions(cfg.Partitions), broker.Logger(cfg.Logger))
+		if err != nil {
+			return fmt.Errorf("platform: broker: %w", err)
+		}
+		if err := p.broker.Start(); err != nil {
+			return fmt.Errorf("platform: start broker on %s (use --broker-addr for another port): %w", cfg.BrokerAddr, err)
+		}
+		p.BrokerAddr = p.broker.Addr()
+	}
+	p.say("broker     %s  (embedded, data in %s)", p.BrokerAddr, filepath.Join(cfg.DataDir, "broker"))
+
+	p.regStore, err = registry.OpenBoltStore(filepath.Join(cfg.DataDir, "registry"))
+	if err != nil {
+		return fmt.Errorf("platform: registry store: %w", err)
+	}
+	reg, err := registry.Open(ctx, p.regStore)
+	if err != nil {
+		return fmt.Errorf("platform: open registry: %w", err)
+	}
+	srv, err := registry.NewServer(reg)
+	if err != nil {
+		return fmt.Errorf("platform: registry server: %w", err)
+	}
+	p.regLn, err = net.Listen("tcp", cfg.RegistryAddr)
+	if err != nil {
+		return fmt.Errorf("platform: registry listen on %s (use --registry-addr for another port): %w", cfg.RegistryAddr, err)
+	}
+	p.RegistryURL = "http://" + p.regLn.Addr().String()
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		if err := registry.Serve(runCtx, p.regLn, srv); err != nil {
+			cfg.Logger.Error("registry stopped", "err", err)
+		}
+	}()
+	cl, err := sr.NewClient(sr.URLs(p.RegistryURL))
+	if err != nil {
+		return fmt.Errorf("platform: registry client: %w", err)
+	}
+	res, err := registry.Push(ctx, cl, set, false, nil)
+	if err != nil {
+		return err
+	}
+	p.pushed = len(res)
+	p.say("registry   %s  (%d subjects registered)", p.RegistryURL, len(res))
+
+	if !cfg.NoJaeger {
+		if err := p.startJaeger(ctx, runCtx); err != nil {
+			return err
+		}
+	}
+
+	for _, name := range Services {
+		addr, err := resolvePort(cfg.ServiceAddrs[name])
+		if err != nil {
+			return err
+		}
+		env := append([]string{
+			"KAFKA_BROKERS=" + p.BrokerAddr,
+			"SCHEMA_REGISTRY_URL=" + p.RegistryURL,
+			"CONTRAIL_DATA_DIR=" + cfg.DataDir,
+			"CONTRAIL_HTTP_ADDR=" + addr,
+			"OTEL_SERVICE_NAME=" + name,
+		}, cfg.Env...)
+		if p.OTLPHTTP != "" {
+			env = append(env, "OTEL_EXPORTER_OTLP_ENDPOINT="+p.OTLPHTTP, "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf")
+		}
+		proc := &Process{Name: name, Path: cfg.Executable, Args: []string{"service", name}, Env: env,
+			LogFile: filepath.Join(cfg.DataDir, "logs", name+".log"), Restart: true, Logger: cfg.Logger}
+		if err := proc.Start(runCtx); err != nil {
+			return err
+		}
+		p.procs[name] = proc
+		p.ServiceURLs[name] = "http://" + addr
+	}
+	for _, name := range Services {
+		if err := waitReady(ctx, p.ServiceURLs[name]+"/readyz", p.procs[name]); err != nil {
+			return fmt.Errorf("platform: service %s not ready (log: %s): %w", name, p.procs[name].LogFile, err)
+		}
+		p.say("%-10s %s  (log %s)", name, p.ServiceURLs[name], p.procs[name].LogFile)
+	}
+	return nil
+}
+
+// Process returns the supervised process of a service, or of "broker" with
+// BrokerSubprocess (for tests that kill one), or nil.
+func (p *Platform) Process(name string) *Process {
+	if name == "broker" {
+		return p.brokerProc
+	}
+	return p.procs[name]
+}
+
+// Broker returns the in-process broker (nil with BrokerSubprocess).
+func (p *Platform) Broker() *broker.Broker { return p.broker }
+
+func (p *Platform) startBrokerProcess(ctx, runCtx context.Context, topics []broker.Topic) error {
+	addr, err := resolvePort(p.cfg.BrokerAddr)
+	if err != nil {
+		return err
+	}
+	args := []string{"broker", "--addr", addr, "--data-dir", filepath.Join(p.cfg.DataDir, "broker"), "--partitions", fmt.Sprint(p.cfg.Partitions)}
+	for _, t := range topics {
+		args = append(args, "--topic", t.Name)
+	}
+	proc := &Process{Name: "broker", Path: p.cfg.Executable, Args: args,
+		LogFile: filepath.Join(p.cfg.DataDir, "logs", "broker.log"), Restart: true, Logger: p.cfg.Logger}
+	if err := proc.Start(runCtx); err != nil {
+		return err
+	}
+	p.brokerProc = proc
+	p.BrokerAddr = addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("platform: broker subprocess not listening on %s (log %s): %w", addr, proc.LogFile, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Close stops the services (SIGINT, then SIGKILL after 10s), Jaeger, the
+// registry and the broker, in that order. Safe to call more than once.
+func (p *Platform) Close() error {
+	var wg sync.WaitGroup
+	for _, proc := range p.procs {
+		wg.Add(1)
+		go func() { defer wg.Done(); proc.Stop(10 * time.Second) }()
+	}
+	wg.Wait()
+	if p.jaeger != nil {
+		p.jaeger.Stop(10 * time.Second)
+	}
+	p.cancel()
+	p.wg.Wait()
+	var errs []error
+	if p.regStore != nil {
+		errs = append(errs, p.regStore.Close())
+		p.regStore = nil
+	}
+	if p.broker != nil {
+		errs = append(errs, p.broker.Close())
+	}
+	if p.brokerProc != nil {
+		p.brokerProc.Stop(10 * time.Second)
+	}
+	return errors.Join(errs...)
+}
+
+func waitReady(ctx context.Context, url string, proc *Process) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	var last error
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("%s answered %s", url, resp.Status)
+		}
+		last = err
+		if proc != nil && proc.Exits() > 2 {
+			return fmt.Errorf("it exited %d times; last: %v", proc.Exits(), proc.LastExit())
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last: %v)", ctx.Err(), last)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// resolvePort returns addr with port 0 replaced by a free port on its host,
+// picked once, for the subprocesses (broker, services) whose address the
+// platform must know before they listen; other addresses come back as they
+// are.
+func resolvePort(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port != "0" {
+		return addr, err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return "", fmt.Errorf("platform: find a free port on %s: %w", host, err)
+	}
+	defer ln.Close()
+	_, port, _ = net.SplitHostPort(ln.Addr().String())
+	return net.JoinHostPort(host, port), nil
+}

@@ -1,8 +1,0 @@
-//go:build !unix
-
-package runtime_test
-
-import "time"
-
-// processCPU is not measured on this platform; CPU ratios read as NaN.
-func processCPU() time.Duration { return 0 }
