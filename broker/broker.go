@@ -18,18 +18,16 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/contrail-events/contrail/wire"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
 // DefaultAddr is the address the broker listens on when Addr is not given.
-const DefaultAddr = "127.0.0.1:9092"
+const DefaultAddr = wire.DefaultBrokerAddr
 
 // DefaultPartitions is the partition count of a seeded topic whose Topic
 // value gives none, when Partitions is not given.
 const DefaultPartitions = 3
-
-// DLQSuffix is appended to a topic's name to name its dead-letter topic.
-const DLQSuffix = ".dlq"
 
 // ErrClosed is returned by Start after Close.
 var ErrClosed = errors.New("broker: closed")
@@ -238,7 +236,7 @@ func (b *Broker) seedList() []Topic {
 		}
 		out = append(out, t)
 		if b.cfg.dlq {
-			out = append(out, Topic{Name: t.Name + DLQSuffix, Partitions: t.Partitions})
+			out = append(out, Topic{Name: t.Name + wire.DLQSuffix, Partitions: t.Partitions})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })

@@ -9,9 +9,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/contrail-events/contrail/registry/regclient"
 	"github.com/twmb/franz-go/pkg/sr"
-
-	"github.com/contrail-events/contrail/compat/baseline"
 )
 
 // SubjectPrefix is the reserved registry subject prefix for published
@@ -37,19 +36,13 @@ var ErrUnauthorized = errors.New("registry rejected the credentials")
 
 // RegistryClient returns a client for the Confluent-compatible registry at
 // rawURL (http or https) and rawURL without its userinfo, which is safe to
-// print. HTTP basic auth comes from rawURL's userinfo
-// (https://user:password@host) when it has one, else from user and pass
-// (no auth when user is empty), the same way `contrail check --against`
-// and `contrail registry push` take it. No error it returns holds the
-// password.
-func RegistryClient(rawURL, user, pass string) (*sr.Client, string, error) {
-	shown, auth, err := baseline.RegistryURL(rawURL, user, pass)
+// print. Credentials come as regclient.New takes them: the URL's userinfo
+// (https://user:password@host), else opts (the CLI's flags), else the
+// environment. No error it returns holds the password.
+func RegistryClient(rawURL string, opts ...regclient.Opt) (*sr.Client, string, error) {
+	cl, shown, err := regclient.New(rawURL, opts...)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: %w", ErrRegistry, err)
-	}
-	cl, err := sr.NewClient(append([]sr.ClientOpt{sr.URLs(shown)}, auth...)...)
-	if err != nil {
-		return nil, "", fmt.Errorf("%w: %s: %v", ErrRegistry, shown, err)
 	}
 	return cl, shown, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/contrail-events/contrail/contract"
 	"github.com/contrail-events/contrail/registry"
+	"github.com/contrail-events/contrail/registry/regclient"
 	"github.com/contrail-events/contrail/registry/registrytest"
 	"github.com/contrail-events/contrail/schemas"
 )
@@ -42,7 +43,11 @@ func TestRegistryClientBasicAuth(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cl, shown, err := contract.RegistryClient(tt.url, tt.user, tt.pass)
+			opts := []regclient.Opt{regclient.WithGetenv(func(string) string { return "" })}
+			if tt.user != "" {
+				opts = append(opts, regclient.WithCredentials(tt.user, tt.pass))
+			}
+			cl, shown, err := contract.RegistryClient(tt.url, opts...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,7 +86,7 @@ func TestRegistryClientBadURL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := contract.RegistryClient(tt.url, "", "")
+			_, _, err := contract.RegistryClient(tt.url)
 			if !errors.Is(err, contract.ErrRegistry) || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "s3cret-pw") {
 				t.Fatalf("error %v: want ErrRegistry with %q and no password", err, tt.want)
 			}

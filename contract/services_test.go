@@ -10,12 +10,12 @@ import (
 	"testing"
 
 	"github.com/contrail-events/contrail/contract"
+	"github.com/contrail-events/contrail/eventing"
 	"github.com/contrail-events/contrail/events"
 	"github.com/contrail-events/contrail/events/orders"
 	inventorysvc "github.com/contrail-events/contrail/services/inventory"
 	ordersvc "github.com/contrail-events/contrail/services/order"
 	paymentsvc "github.com/contrail-events/contrail/services/payment"
-	"github.com/contrail-events/contrail/eventing"
 	shippingsvc "github.com/contrail-events/contrail/services/shipping"
 )
 

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/contrail-events/contrail/eventing"
+	"github.com/contrail-events/contrail/wire"
 )
 
 // metric returns the value line of a metric with the given labels, e.g.
@@ -167,9 +168,9 @@ func TestBatchFailureMidBatchIsRolledBackAloneAndDeadLettered(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	if len(dls) != 1 || eventing.HeaderValue(dls[0], eventing.HeaderDLQOffset) != fmt.Sprint(bad) ||
-		eventing.HeaderValue(dls[0], eventing.HeaderDLQErrorClass) != string(eventing.ClassPermanent) {
-		t.Fatalf("dead letters %d (offset %q), want 1 for offset %d, class permanent", len(dls), eventing.HeaderValue(dls[0], eventing.HeaderDLQOffset), bad)
+	if len(dls) != 1 || eventing.HeaderValue(dls[0], wire.HeaderDLQOffset) != fmt.Sprint(bad) ||
+		eventing.HeaderValue(dls[0], wire.HeaderDLQErrorClass) != string(eventing.ClassPermanent) {
+		t.Fatalf("dead letters %d (offset %q), want 1 for offset %d, class permanent", len(dls), eventing.HeaderValue(dls[0], wire.HeaderDLQOffset), bad)
 	}
 	want := slices.DeleteFunc(seqRange(0, n), func(s int) bool { return s == bad })
 	if got := appliedSeqs(t, st); !slices.Equal(got, want) {
@@ -331,7 +332,7 @@ func TestBatchCommitFailureMarksNothingAndRedoesRecordsOneByOne(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	if len(dls) != 1 || eventing.HeaderValue(dls[0], eventing.HeaderDLQOffset) != fmt.Sprint(orphan) {
+	if len(dls) != 1 || eventing.HeaderValue(dls[0], wire.HeaderDLQOffset) != fmt.Sprint(orphan) {
 		t.Fatalf("%d dead letters, want 1 for offset %d (its own commit fails for good)", len(dls), orphan)
 	}
 	want := slices.DeleteFunc(seqRange(0, n), func(s int) bool { return s == orphan })

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/contrail-events/contrail/events/orders"
 	"github.com/contrail-events/contrail/eventing"
+	"github.com/contrail-events/contrail/events/orders"
 )
 
 const benchInboxEvents = 3000 // per inbox run

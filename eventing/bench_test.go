@@ -18,10 +18,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/contrail-events/contrail/broker"
+	"github.com/contrail-events/contrail/eventing"
 	"github.com/contrail-events/contrail/events"
 	"github.com/contrail-events/contrail/events/orders"
 	"github.com/contrail-events/contrail/registry/serde"
-	"github.com/contrail-events/contrail/eventing"
+	"github.com/contrail-events/contrail/wire"
 )
 
 // The benchmarks compare the runtime with the loop a careful engineer would
@@ -118,10 +119,10 @@ func (be *benchEnv) handRecord(topic string, o *orders.OrderPlaced) (*kgo.Record
 	binary.BigEndian.PutUint32(v[1:], uint32(be.id))
 	v = append(v, body...)
 	return &kgo.Record{Topic: topic, Key: []byte(o.OrderID), Value: v, Headers: []kgo.RecordHeader{
-		{Key: eventing.HeaderEventID, Value: []byte(id)},
-		{Key: eventing.HeaderEventType, Value: []byte(orders.OrderPlacedBinding.FullName())},
-		{Key: eventing.HeaderContentType, Value: []byte(eventing.ContentTypeAvro)},
-		{Key: eventing.HeaderCorrelationID, Value: []byte(id)},
+		{Key: wire.HeaderEventID, Value: []byte(id)},
+		{Key: wire.HeaderEventType, Value: []byte(orders.OrderPlacedBinding.FullName())},
+		{Key: wire.HeaderContentType, Value: []byte(wire.ContentTypeAvro)},
+		{Key: wire.HeaderCorrelationID, Value: []byte(id)},
 	}}, nil
 }
 
@@ -175,7 +176,7 @@ func (be *benchEnv) runRuntime(b *testing.B, n int) runResult {
 
 // runtimeRun varies a runtime run; the zero value is runRuntime's.
 type runtimeRun struct {
-	tracer eventing.Tracer                      // given to the Publisher and the Router; nil: no WithTracer at all
+	tracer eventing.Tracer                     // given to the Publisher and the Router; nil: no WithTracer at all
 	ctx    context.Context                     // the publish context; nil: context.Background()
 	tb     *events.Binding[orders.OrderPlaced] // the topic; nil: a fresh one
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/contrail-events/contrail/eventing"
 	"github.com/contrail-events/contrail/tracing"
+	"github.com/contrail-events/contrail/wire"
 )
 
 // BenchmarkRuntimeTracing's size: 6 comparisons x 15 pairs x 2 runs of
@@ -108,8 +109,8 @@ func noFinish(error) {}
 
 func (headersOnly) StartSend(ctx context.Context, r *kgo.Record) (context.Context, func(error)) {
 	r.Headers = append(r.Headers,
-		kgo.RecordHeader{Key: tracing.HeaderTraceParent, Value: staticTraceParent},
-		kgo.RecordHeader{Key: tracing.HeaderUberTraceID, Value: staticUberTraceID})
+		kgo.RecordHeader{Key: wire.HeaderTraceParent, Value: staticTraceParent},
+		kgo.RecordHeader{Key: wire.HeaderUberTraceID, Value: staticUberTraceID})
 	return ctx, noFinish
 }
 
@@ -151,9 +152,9 @@ func (be *benchEnv) checkHeaders(b *testing.B, v *tracingVariant) {
 	var uber bool
 	for _, h := range rec.Headers {
 		switch h.Key {
-		case tracing.HeaderTraceParent:
+		case wire.HeaderTraceParent:
 			tp = string(h.Value)
-		case tracing.HeaderUberTraceID:
+		case wire.HeaderUberTraceID:
 			uber = true
 		}
 	}

@@ -11,8 +11,9 @@ import (
 // serde, Confluent wire format) is the production codec; tests may use any
 // other. Implementations must be safe for concurrent use.
 //
-// Decode errors are classified by the runtime: serde.ErrRegistryUnavailable
-// is retried in place until the registry is back (never dead-lettered),
+// Decode errors are classified by the runtime: an error wrapping
+// CodecUnavailable (serde.ErrRegistryUnavailable) is retried in place
+// until the registry is back (never dead-lettered),
 // context errors are transient; every other decode error means the record
 // can never be read and is poison (dead-lettered at once).
 type Codec interface {
@@ -29,7 +30,7 @@ type Codec interface {
 // otherwise.
 //
 // WriterName must be safe for concurrent use and should cache: it is called
-// for every record without the header. serde.ErrRegistryUnavailable and
+// for every record without the header. A CodecUnavailable error and
 // context errors make the router retry in place; any other error makes the
 // record poison (dead-lettered at once).
 type WriterNamer interface {

@@ -17,8 +17,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 
-	"github.com/contrail-events/contrail/registry/serde"
 	"github.com/contrail-events/contrail/eventing"
+	"github.com/contrail-events/contrail/registry/serde"
 )
 
 // The crash test re-executes the test binary as a consumer process so it can

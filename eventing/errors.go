@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/contrail-events/contrail/registry/serde"
+	"github.com/contrail-events/contrail/wire"
 )
 
 // ErrorClass says how the runtime treats a handling error. It is written to
@@ -31,6 +31,27 @@ const (
 // ErrPermanent is matched (errors.Is) by every error wrapped with Permanent.
 var ErrPermanent = errors.New("runtime: permanent error")
 
+// ErrCodecUnavailable is the runtime's "codec unavailable" error: a Codec
+// whose own infrastructure is down (the schema registry cannot be reached)
+// returns an error that wraps it or that CodecUnavailable otherwise
+// recognises. The runtime retries such a record in place until the codec
+// is back and never dead-letters it: an outage of our own infrastructure
+// must not empty a topic into its dead-letter topic.
+var ErrCodecUnavailable = errors.New("runtime: codec unavailable")
+
+// CodecUnavailable reports whether err says the codec is unavailable: it
+// wraps ErrCodecUnavailable, or an error in its chain has a method
+// CodecUnavailable() bool that returns true. The method form lets a codec
+// that sits below the runtime say so without importing it; the registry
+// serde's ErrRegistryUnavailable does that.
+func CodecUnavailable(err error) bool {
+	if errors.Is(err, ErrCodecUnavailable) {
+		return true
+	}
+	var u interface{ CodecUnavailable() bool }
+	return errors.As(err, &u) && u.CodecUnavailable()
+}
+
 type permanentError struct{ err error }
 
 func (e *permanentError) Error() string { return e.err.Error() }
@@ -55,14 +76,14 @@ type PoisonError struct {
 	// EventType is the type the router tried to decode as; "" when the
 	// type could not be resolved.
 	EventType string
-	// Err is the codec's error (e.g. serde.ErrBadMagic).
+	// Err is the codec's error (e.g. wire.ErrBadMagic).
 	Err error
 }
 
 // Error names the type and the codec's error.
 func (e *PoisonError) Error() string {
 	if e.EventType == "" {
-		return fmt.Sprintf("runtime: poison record: no %s header and its event type cannot be resolved from the value's schema id: %v", HeaderEventType, e.Err)
+		return fmt.Sprintf("runtime: poison record: no %s header and its event type cannot be resolved from the value's schema id: %v", wire.HeaderEventType, e.Err)
 	}
 	return fmt.Sprintf("runtime: poison record: cannot decode as %s: %v", e.EventType, e.Err)
 }
@@ -105,7 +126,7 @@ func retryable(err error) bool { return Classify(err) == ClassTransient }
 // decodeError classifies a codec decode error: transient when the registry
 // is unreachable or ctx ended, poison otherwise.
 func decodeError(eventType string, err error) error {
-	if errors.Is(err, serde.ErrRegistryUnavailable) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if CodecUnavailable(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("runtime: decode %s: %w", eventType, err)
 	}
 	return &PoisonError{EventType: eventType, Err: err}

@@ -13,11 +13,11 @@ import (
 
 	"github.com/twmb/franz-go/pkg/sr"
 
+	"github.com/contrail-events/contrail/eventing"
 	"github.com/contrail-events/contrail/events/common"
 	"github.com/contrail-events/contrail/events/inventory"
 	"github.com/contrail-events/contrail/events/orders"
 	"github.com/contrail-events/contrail/registry/serde"
-	"github.com/contrail-events/contrail/eventing"
 )
 
 // A complete service: it reserves stock for every OrderPlaced and emits

@@ -5,42 +5,9 @@ import (
 	"context"
 	"strings"
 
+	"github.com/contrail-events/contrail/wire"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
-
-// Record header keys the runtime writes on every event it publishes.
-const (
-	// HeaderEventID carries the event's unique id (its metadata.eventId);
-	// the inbox deduplicates on it.
-	HeaderEventID = "contrail-event-id"
-	// HeaderEventType carries the event's fully qualified Avro name; the
-	// router dispatches on it.
-	HeaderEventType = "contrail-event-type"
-	// HeaderContentType carries ContentTypeAvro.
-	HeaderContentType = "content-type"
-	// HeaderCorrelationID carries the id shared by every event of one flow.
-	HeaderCorrelationID = "contrail-correlation-id"
-	// HeaderCausationID carries the id of the event whose handler published
-	// this one; absent for a flow's first event.
-	HeaderCausationID = "contrail-causation-id"
-)
-
-// Header keys the dead-letter middleware adds to a dead letter, next to the
-// original record's own headers.
-const (
-	HeaderDLQTopic      = "contrail-dlq-topic"       // original topic
-	HeaderDLQPartition  = "contrail-dlq-partition"   // original partition, decimal
-	HeaderDLQOffset     = "contrail-dlq-offset"      // original offset, decimal
-	HeaderDLQErrorClass = "contrail-dlq-error-class" // an ErrorClass
-	HeaderDLQError      = "contrail-dlq-error"       // the error message
-	HeaderDLQTime       = "contrail-dlq-time"        // RFC 3339 time of dead-lettering, UTC
-)
-
-// ContentTypeAvro is the content-type of a Confluent-framed Avro value.
-const ContentTypeAvro = "application/vnd.contrail.avro"
-
-// DLQSuffix is appended to a topic's name to name its dead-letter topic.
-const DLQSuffix = ".dlq"
 
 // HeaderValue returns the value of the last header named key, or "".
 func HeaderValue(r *kgo.Record, key string) string {
@@ -119,13 +86,13 @@ func (m *Message) init(r *kgo.Record, group string, routes map[string]*route) *r
 	var id, typ, corr, cause, tp []byte
 	for _, h := range r.Headers {
 		switch h.Key {
-		case HeaderEventID:
+		case wire.HeaderEventID:
 			id = h.Value
-		case HeaderEventType:
+		case wire.HeaderEventType:
 			typ = h.Value
-		case HeaderCorrelationID:
+		case wire.HeaderCorrelationID:
 			corr = h.Value
-		case HeaderCausationID:
+		case wire.HeaderCausationID:
 			cause = h.Value
 		case headerTraceParent:
 			tp = h.Value

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/contrail-events/contrail/wire"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -16,7 +17,7 @@ func FuzzNewMessage(f *testing.F) {
 	f.Add("x", "y", "00-zz-zz-zz")
 	f.Fuzz(func(t *testing.T, id, typ, tp string) {
 		r := &kgo.Record{Topic: "t", Key: []byte(id), Headers: []kgo.RecordHeader{
-			{Key: HeaderEventID, Value: []byte(id)}, {Key: HeaderEventType, Value: []byte(typ)}, {Key: "traceparent", Value: []byte(tp)},
+			{Key: wire.HeaderEventID, Value: []byte(id)}, {Key: wire.HeaderEventType, Value: []byte(typ)}, {Key: "traceparent", Value: []byte(tp)},
 		}}
 		m := new(Message)
 		m.init(r, "g", nil)

@@ -21,9 +21,10 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/contrail-events/contrail/broker"
+	"github.com/contrail-events/contrail/eventing"
 	"github.com/contrail-events/contrail/events"
 	"github.com/contrail-events/contrail/registry/serde"
-	"github.com/contrail-events/contrail/eventing"
+	"github.com/contrail-events/contrail/wire"
 )
 
 // env is one test's platform: an embedded broker over TCP and the registry
@@ -330,7 +331,7 @@ func TestPoisonRecordsGoToTheDLQAndThePartitionContinues(t *testing.T) {
 	}
 	raw := func(value []byte, eventID string) *kgo.Record {
 		return &kgo.Record{Topic: "things", Key: []byte("order-1"), Value: value, Headers: []kgo.RecordHeader{
-			{Key: eventing.HeaderEventType, Value: []byte(tb.FullName())}, {Key: eventing.HeaderEventID, Value: []byte(eventID)},
+			{Key: wire.HeaderEventType, Value: []byte(tb.FullName())}, {Key: wire.HeaderEventID, Value: []byte(eventID)},
 		}}
 	}
 	good := func(note string, eventID string) *kgo.Record {
@@ -347,9 +348,9 @@ func TestPoisonRecordsGoToTheDLQAndThePartitionContinues(t *testing.T) {
 		msg   string // part of the dlq error header
 	}{
 		{name: "bad magic byte", rec: raw([]byte{0x01, 0, 0, 0, 1, 2}, "bad-magic"), class: eventing.ClassPoison, msg: "magic"},
-		{name: "unknown schema id", rec: raw(serde.AppendHeader(nil, 424242), "unknown-id"), class: eventing.ClassPoison, msg: "unknown schema id"},
-		{name: "undecodable bytes", rec: raw(append(serde.AppendHeader(nil, id), 0x9f, 0xff), "undecodable"), class: eventing.ClassPoison, msg: "cannot decode"},
-		{name: "incompatible writer schema", rec: raw(append(serde.AppendHeader(nil, other.ID), 0x02), "incompatible"), class: eventing.ClassPoison, msg: "cannot be read as contrail.test.Thing"},
+		{name: "unknown schema id", rec: raw(wire.AppendFrame(nil, 424242), "unknown-id"), class: eventing.ClassPoison, msg: "unknown schema id"},
+		{name: "undecodable bytes", rec: raw(append(wire.AppendFrame(nil, id), 0x9f, 0xff), "undecodable"), class: eventing.ClassPoison, msg: "cannot decode"},
+		{name: "incompatible writer schema", rec: raw(append(wire.AppendFrame(nil, other.ID), 0x02), "incompatible"), class: eventing.ClassPoison, msg: "cannot be read as contrail.test.Thing"},
 		{name: "permanent error", rec: good("permanent", "permanent"), class: eventing.ClassPermanent, msg: "order is invalid"},
 		{name: "panic", rec: good("panic", "panic"), class: eventing.ClassPanic, msg: "panicked"},
 		{name: "transient until retries run out", rec: good("always", "always"), class: eventing.ClassTransient, msg: "still down"},
@@ -401,23 +402,23 @@ func TestPoisonRecordsGoToTheDLQAndThePartitionContinues(t *testing.T) {
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dl := dls[i]
-			if got := eventing.HeaderValue(dl, eventing.HeaderEventID); got != eventing.HeaderValue(c.rec, eventing.HeaderEventID) {
-				t.Fatalf("dead letter %d is event %q, want %q", i, got, eventing.HeaderValue(c.rec, eventing.HeaderEventID))
+			if got := eventing.HeaderValue(dl, wire.HeaderEventID); got != eventing.HeaderValue(c.rec, wire.HeaderEventID) {
+				t.Fatalf("dead letter %d is event %q, want %q", i, got, eventing.HeaderValue(c.rec, wire.HeaderEventID))
 			}
 			checks := map[string]string{
-				eventing.HeaderDLQTopic: "things", eventing.HeaderDLQPartition: "0",
-				eventing.HeaderDLQOffset: fmt.Sprint(i), eventing.HeaderDLQErrorClass: string(c.class),
+				wire.HeaderDLQTopic: "things", wire.HeaderDLQPartition: "0",
+				wire.HeaderDLQOffset: fmt.Sprint(i), wire.HeaderDLQErrorClass: string(c.class),
 			}
 			for k, v := range checks {
 				if got := eventing.HeaderValue(dl, k); got != v {
 					t.Errorf("header %s = %q, want %q", k, got, v)
 				}
 			}
-			if msg := eventing.HeaderValue(dl, eventing.HeaderDLQError); !strings.Contains(msg, c.msg) {
+			if msg := eventing.HeaderValue(dl, wire.HeaderDLQError); !strings.Contains(msg, c.msg) {
 				t.Errorf("error header %q lacks %q", msg, c.msg)
 			}
-			if ts, err := time.Parse(time.RFC3339Nano, eventing.HeaderValue(dl, eventing.HeaderDLQTime)); err != nil || time.Since(ts) > time.Minute {
-				t.Errorf("time header %q: %v", eventing.HeaderValue(dl, eventing.HeaderDLQTime), err)
+			if ts, err := time.Parse(time.RFC3339Nano, eventing.HeaderValue(dl, wire.HeaderDLQTime)); err != nil || time.Since(ts) > time.Minute {
+				t.Errorf("time header %q: %v", eventing.HeaderValue(dl, wire.HeaderDLQTime), err)
 			}
 			if string(dl.Value) != string(c.rec.Value) || string(dl.Key) != "order-1" {
 				t.Errorf("dead letter changed the key or value")
@@ -634,7 +635,7 @@ func TestDeadLettersReplayedAfterAFixAreHandled(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, dl := range dls {
-		id := eventing.HeaderValue(dl, eventing.HeaderEventID)
+		id := eventing.HeaderValue(dl, wire.HeaderEventID)
 		found := false
 		for _, h := range handled {
 			found = found || h == id
@@ -702,8 +703,8 @@ func TestRecordsWithoutHeadersAreDispatchedBySchemaID(t *testing.T) {
 		{"echo", encode(e.codec.Encode(ctx, eb, &Echo{OrderID: "o", Seq: 1}))},
 		{"thing", encode(e.codec.Encode(ctx, tb, &Thing{OrderID: "o", Seq: 2, Note: "first"}))},
 		{"bad magic", []byte("{\"orderId\":\"o\"}")},
-		{"unknown schema id", append(serde.AppendHeader(nil, 424242), 0x02)},
-		{"type without handler", append(serde.AppendHeader(nil, other.ID), 0x02)},
+		{"unknown schema id", append(wire.AppendFrame(nil, 424242), 0x02)},
+		{"type without handler", append(wire.AppendFrame(nil, other.ID), 0x02)},
 		{"thing after the rest", encode(e.codec.Encode(ctx, tb, &Thing{OrderID: "o", Seq: 3, Note: "last"}))},
 	}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(e.addr)) // plain franz-go: no headers at all
@@ -749,13 +750,13 @@ func TestRecordsWithoutHeadersAreDispatchedBySchemaID(t *testing.T) {
 		offset, msg string
 	}{{"2", "bad magic"}, {"3", "unknown schema id"}} {
 		dl := dls[i]
-		if o := eventing.HeaderValue(dl, eventing.HeaderDLQOffset); o != want.offset {
+		if o := eventing.HeaderValue(dl, wire.HeaderDLQOffset); o != want.offset {
 			t.Errorf("dead letter %d is offset %s, want %s", i, o, want.offset)
 		}
-		if c := eventing.HeaderValue(dl, eventing.HeaderDLQErrorClass); c != string(eventing.ClassPoison) {
+		if c := eventing.HeaderValue(dl, wire.HeaderDLQErrorClass); c != string(eventing.ClassPoison) {
 			t.Errorf("dead letter %d class %q, want poison", i, c)
 		}
-		if msg := eventing.HeaderValue(dl, eventing.HeaderDLQError); !strings.Contains(msg, want.msg) || !strings.Contains(msg, "cannot be resolved") {
+		if msg := eventing.HeaderValue(dl, wire.HeaderDLQError); !strings.Contains(msg, want.msg) || !strings.Contains(msg, "cannot be resolved") {
 			t.Errorf("dead letter %d error %q lacks %q", i, msg, want.msg)
 		}
 	}

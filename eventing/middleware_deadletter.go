@@ -2,14 +2,13 @@ package eventing
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/contrail-events/contrail/registry/serde"
+	"github.com/contrail-events/contrail/wire"
 )
 
 // DeadLetterSender writes a dead letter and returns once it is durable.
@@ -25,7 +24,7 @@ type DeadLettered func(ctx context.Context, m *Message, dlqTopic string, class E
 // and HeaderDLQTime. Two errors are returned instead of dead-lettering, so
 // the router keeps retrying the record in place: any error once ctx has
 // ended (shutdown: the record is redelivered later), and an unreachable
-// schema registry (serde.ErrRegistryUnavailable: an outage of our own
+// schema registry (CodecUnavailable, such as serde.ErrRegistryUnavailable: an outage of our own
 // infrastructure must not empty a topic into its dead-letter topic). When
 // the send fails, the send error is returned. now and onDead may be nil.
 func DeadLetterMiddleware(send DeadLetterSender, now func() time.Time, onDead DeadLettered) Middleware {
@@ -35,7 +34,7 @@ func DeadLetterMiddleware(send DeadLetterSender, now func() time.Time, onDead De
 	return func(next HandlerFunc) HandlerFunc {
 		return func(ctx context.Context, m *Message) error {
 			err := next(ctx, m)
-			if err == nil || ctx.Err() != nil || errors.Is(err, serde.ErrRegistryUnavailable) {
+			if err == nil || ctx.Err() != nil || CodecUnavailable(err) {
 				return err
 			}
 			class := Classify(err)
@@ -59,18 +58,18 @@ func DeadLetterRecord(r *kgo.Record, class ErrorClass, err error, at time.Time) 
 	hs := make([]kgo.RecordHeader, 0, len(r.Headers)+6)
 	for _, h := range r.Headers {
 		switch h.Key {
-		case HeaderDLQTopic, HeaderDLQPartition, HeaderDLQOffset, HeaderDLQErrorClass, HeaderDLQError, HeaderDLQTime:
+		case wire.HeaderDLQTopic, wire.HeaderDLQPartition, wire.HeaderDLQOffset, wire.HeaderDLQErrorClass, wire.HeaderDLQError, wire.HeaderDLQTime:
 			continue // a replayed record failing again gets fresh ones
 		}
 		hs = append(hs, h)
 	}
 	hs = append(hs,
-		kgo.RecordHeader{Key: HeaderDLQTopic, Value: []byte(r.Topic)},
-		kgo.RecordHeader{Key: HeaderDLQPartition, Value: []byte(strconv.Itoa(int(r.Partition)))},
-		kgo.RecordHeader{Key: HeaderDLQOffset, Value: []byte(strconv.FormatInt(r.Offset, 10))},
-		kgo.RecordHeader{Key: HeaderDLQErrorClass, Value: []byte(class)},
-		kgo.RecordHeader{Key: HeaderDLQError, Value: []byte(err.Error())},
-		kgo.RecordHeader{Key: HeaderDLQTime, Value: []byte(at.UTC().Format(time.RFC3339Nano))},
+		kgo.RecordHeader{Key: wire.HeaderDLQTopic, Value: []byte(r.Topic)},
+		kgo.RecordHeader{Key: wire.HeaderDLQPartition, Value: []byte(strconv.Itoa(int(r.Partition)))},
+		kgo.RecordHeader{Key: wire.HeaderDLQOffset, Value: []byte(strconv.FormatInt(r.Offset, 10))},
+		kgo.RecordHeader{Key: wire.HeaderDLQErrorClass, Value: []byte(class)},
+		kgo.RecordHeader{Key: wire.HeaderDLQError, Value: []byte(err.Error())},
+		kgo.RecordHeader{Key: wire.HeaderDLQTime, Value: []byte(at.UTC().Format(time.RFC3339Nano))},
 	)
-	return &kgo.Record{Topic: r.Topic + DLQSuffix, Key: r.Key, Value: r.Value, Headers: hs}
+	return &kgo.Record{Topic: r.Topic + wire.DLQSuffix, Key: r.Key, Value: r.Value, Headers: hs}
 }

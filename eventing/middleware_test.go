@@ -11,13 +11,14 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/contrail-events/contrail/registry/serde"
 	"github.com/contrail-events/contrail/eventing"
+	"github.com/contrail-events/contrail/registry/serde"
+	"github.com/contrail-events/contrail/wire"
 )
 
 func msg(id string) *eventing.Message {
 	return &eventing.Message{
-		Record:  &kgo.Record{Topic: "orders", Partition: 2, Offset: 41, Key: []byte("o-1"), Value: []byte("v"), Headers: []kgo.RecordHeader{{Key: eventing.HeaderEventID, Value: []byte(id)}}},
+		Record:  &kgo.Record{Topic: "orders", Partition: 2, Offset: 41, Key: []byte("o-1"), Value: []byte("v"), Headers: []kgo.RecordHeader{{Key: wire.HeaderEventID, Value: []byte(id)}}},
 		EventID: id, Group: "g", Key: "o-1",
 	}
 }
@@ -177,9 +178,9 @@ func TestDeadLetterMiddleware(t *testing.T) {
 		}
 		r := sent[0]
 		want := map[string]string{
-			eventing.HeaderDLQTopic: "orders", eventing.HeaderDLQPartition: "2", eventing.HeaderDLQOffset: "41",
-			eventing.HeaderDLQErrorClass: "permanent", eventing.HeaderDLQError: "card declined",
-			eventing.HeaderDLQTime: "2026-01-02T03:04:05Z", eventing.HeaderEventID: "e1",
+			wire.HeaderDLQTopic: "orders", wire.HeaderDLQPartition: "2", wire.HeaderDLQOffset: "41",
+			wire.HeaderDLQErrorClass: "permanent", wire.HeaderDLQError: "card declined",
+			wire.HeaderDLQTime: "2026-01-02T03:04:05Z", wire.HeaderEventID: "e1",
 		}
 		for k, v := range want {
 			if got := eventing.HeaderValue(r, k); got != v {
@@ -226,11 +227,11 @@ func TestDeadLetterMiddleware(t *testing.T) {
 }
 
 func TestDeadLetterRecordReplacesOldDLQHeaders(t *testing.T) {
-	r := &kgo.Record{Topic: "orders", Headers: []kgo.RecordHeader{{Key: eventing.HeaderDLQOffset, Value: []byte("1")}, {Key: "x", Value: []byte("y")}}}
+	r := &kgo.Record{Topic: "orders", Headers: []kgo.RecordHeader{{Key: wire.HeaderDLQOffset, Value: []byte("1")}, {Key: "x", Value: []byte("y")}}}
 	dl := eventing.DeadLetterRecord(r, eventing.ClassPoison, errors.New("e"), time.Now())
 	n := 0
 	for _, h := range dl.Headers {
-		if h.Key == eventing.HeaderDLQOffset {
+		if h.Key == wire.HeaderDLQOffset {
 			n++
 		}
 	}

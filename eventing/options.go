@@ -6,12 +6,13 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/contrail-events/contrail/wire"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // DefaultBrokers is the broker list used when Brokers is not given: the
 // embedded broker's default address.
-var DefaultBrokers = []string{"127.0.0.1:9092"}
+var DefaultBrokers = []string{wire.DefaultBrokerAddr}
 
 // PublisherOpt configures NewPublisher.
 type PublisherOpt interface{ applyPublisher(*publisherConfig) }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/contrail-events/contrail/eventing"
+	"github.com/contrail-events/contrail/wire"
 )
 
 func TestEmitInInboxTransactionGoesThroughTheOutbox(t *testing.T) {
@@ -42,19 +43,19 @@ func TestEmitInInboxTransactionGoesThroughTheOutbox(t *testing.T) {
 		byID[th.Metadata.EventID] = th
 	}
 	for _, rec := range out {
-		cause := eventing.HeaderValue(rec, eventing.HeaderCausationID)
+		cause := eventing.HeaderValue(rec, wire.HeaderCausationID)
 		src, ok := byID[cause]
 		if !ok {
 			t.Fatalf("echo caused by %q, not one of the input events", cause)
 		}
-		if corr := eventing.HeaderValue(rec, eventing.HeaderCorrelationID); corr != src.Metadata.CorrelationID {
+		if corr := eventing.HeaderValue(rec, wire.HeaderCorrelationID); corr != src.Metadata.CorrelationID {
 			t.Errorf("echo correlation %q, want the input's %q", corr, src.Metadata.CorrelationID)
 		}
 		var echo Echo
 		if err := e.codec.Decode(ctx, rec.Value, eb, &echo); err != nil {
 			t.Fatal(err)
 		}
-		if echo.Metadata.EventID != eventing.HeaderValue(rec, eventing.HeaderEventID) || echo.Metadata.CausationID == nil || *echo.Metadata.CausationID != cause {
+		if echo.Metadata.EventID != eventing.HeaderValue(rec, wire.HeaderEventID) || echo.Metadata.CausationID == nil || *echo.Metadata.CausationID != cause {
 			t.Errorf("payload metadata %+v disagrees with headers", echo.Metadata)
 		}
 	}

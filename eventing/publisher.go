@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/contrail-events/contrail/events"
+	"github.com/contrail-events/contrail/wire"
 )
 
 // Publisher publishes typed events. It produces with an idempotent producer
@@ -173,20 +174,20 @@ func buildRecord(ctx context.Context, codec Codec, t events.Type, v any, opts ..
 	// value: the publish path's share of the per-event cost.
 	ra := new(recordAlloc)
 	name := t.FullName()
-	buf := make([]byte, 0, len(ids.eventID)+len(name)+len(ContentTypeAvro)+len(ids.correlationID)+len(ids.causationID))
+	buf := make([]byte, 0, len(ids.eventID)+len(name)+len(wire.ContentTypeAvro)+len(ids.correlationID)+len(ids.causationID))
 	val := func(s string) []byte {
 		start := len(buf)
 		buf = append(buf, s...)
 		return buf[start:len(buf):len(buf)]
 	}
 	hs := append(ra.headers[:0],
-		kgo.RecordHeader{Key: HeaderEventID, Value: val(ids.eventID)},
-		kgo.RecordHeader{Key: HeaderEventType, Value: val(name)},
-		kgo.RecordHeader{Key: HeaderContentType, Value: val(ContentTypeAvro)},
-		kgo.RecordHeader{Key: HeaderCorrelationID, Value: val(ids.correlationID)},
+		kgo.RecordHeader{Key: wire.HeaderEventID, Value: val(ids.eventID)},
+		kgo.RecordHeader{Key: wire.HeaderEventType, Value: val(name)},
+		kgo.RecordHeader{Key: wire.HeaderContentType, Value: val(wire.ContentTypeAvro)},
+		kgo.RecordHeader{Key: wire.HeaderCorrelationID, Value: val(ids.correlationID)},
 	)
 	if ids.causationID != "" {
-		hs = append(hs, kgo.RecordHeader{Key: HeaderCausationID, Value: val(ids.causationID)})
+		hs = append(hs, kgo.RecordHeader{Key: wire.HeaderCausationID, Value: val(ids.causationID)})
 	}
 	ra.rec = kgo.Record{Topic: topic, Key: key, Value: value, Headers: hs, Context: ctx}
 	return &ra.rec, nil
@@ -227,7 +228,7 @@ func produceAllFrom(ctx context.Context, stored bool, cl *kgo.Client, tracer Tra
 	done := func(r *kgo.Record, err error) {
 		label := eventType
 		if label == "" {
-			label = HeaderValue(r, HeaderEventType)
+			label = HeaderValue(r, wire.HeaderEventType)
 		}
 		if err != nil {
 			mu.Lock()

@@ -15,9 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/contrail-events/contrail/eventing"
 	"github.com/contrail-events/contrail/events/common"
 	"github.com/contrail-events/contrail/events/orders"
-	"github.com/contrail-events/contrail/eventing"
+	"github.com/contrail-events/contrail/wire"
 )
 
 // sampleOrder returns a distinct, fully populated OrderPlaced.
@@ -50,9 +51,9 @@ func TestPublishSetsKeyHeadersAndMetadata(t *testing.T) {
 	}
 	rec := e.readAll("orders", 1)[0]
 	want := map[string]string{
-		eventing.HeaderEventID: o.Metadata.EventID, eventing.HeaderEventType: "contrail.orders.OrderPlaced",
-		eventing.HeaderContentType: eventing.ContentTypeAvro, eventing.HeaderCorrelationID: o.Metadata.EventID,
-		eventing.HeaderCausationID: "",
+		wire.HeaderEventID: o.Metadata.EventID, wire.HeaderEventType: "contrail.orders.OrderPlaced",
+		wire.HeaderContentType: wire.ContentTypeAvro, wire.HeaderCorrelationID: o.Metadata.EventID,
+		wire.HeaderCausationID: "",
 	}
 	for k, v := range want {
 		if got := eventing.HeaderValue(rec, k); got != v {

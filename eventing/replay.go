@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/contrail-events/contrail/wire"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -55,8 +56,8 @@ func (c *ReplayConfig) Validate() error {
 	if c.Topic == "" {
 		return errors.New("runtime: replay: no dead-letter topic: pass e.g. orders.dlq")
 	}
-	if !strings.HasSuffix(c.Topic, DLQSuffix) {
-		return fmt.Errorf("runtime: replay: %q is not a dead-letter topic (its name must end in %q)", c.Topic, DLQSuffix)
+	if !strings.HasSuffix(c.Topic, wire.DLQSuffix) {
+		return fmt.Errorf("runtime: replay: %q is not a dead-letter topic (its name must end in %q)", c.Topic, wire.DLQSuffix)
 	}
 	return nil
 }
@@ -142,7 +143,7 @@ func ReplayDLQ(ctx context.Context, cfg ReplayConfig) (ReplayResult, error) {
 			}
 			done = append(done, r)
 			pos[r.Partition] = r.Offset + 1
-			orig := HeaderValue(r, HeaderDLQTopic)
+			orig := HeaderValue(r, wire.HeaderDLQTopic)
 			if orig == "" {
 				res.Skipped = append(res.Skipped, fmt.Sprintf("%d@%d", r.Partition, r.Offset))
 				return
@@ -156,7 +157,7 @@ func ReplayDLQ(ctx context.Context, cfg ReplayConfig) (ReplayResult, error) {
 			batch = append(batch, out)
 			res.Replayed[orig]++
 			cfg.Logger.Info("replay", "from", fmt.Sprintf("%s/%d@%d", r.Topic, r.Partition, r.Offset), "to", orig,
-				"event_id", HeaderValue(r, HeaderEventID), "error_class", HeaderValue(r, HeaderDLQErrorClass))
+				"event_id", HeaderValue(r, wire.HeaderEventID), "error_class", HeaderValue(r, wire.HeaderDLQErrorClass))
 		})
 		if len(done) == 0 {
 			if fs.Empty() {

@@ -14,7 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/contrail-events/contrail/events"
-	"github.com/contrail-events/contrail/registry/serde"
+	"github.com/contrail-events/contrail/wire"
 )
 
 // ErrRunning is returned by Run on a router that is already running or has
@@ -512,7 +512,7 @@ func (r *Router) resolve(hctx context.Context, m *Message) (HandlerFunc, bool) {
 		}
 		return nil, true
 	}
-	id, err := serde.SchemaID(m.Record.Value)
+	id, err := wire.SchemaID(m.Record.Value)
 	for attempt := 1; err == nil; attempt++ {
 		name, werr := r.namer.WriterName(hctx, id)
 		if werr == nil {

@@ -5,8 +5,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/contrail-events/contrail/events"
 	"github.com/contrail-events/contrail/eventing"
+	"github.com/contrail-events/contrail/events"
 )
 
 // Types needs no broker: NewRouter does not connect.

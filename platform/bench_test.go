@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/contrail-events/contrail/platform/loadgen"
 	"github.com/contrail-events/contrail/platform"
+	"github.com/contrail-events/contrail/platform/loadgen"
 )
 
 // BenchmarkOrderFlow measures the reference flow on the embedded stack

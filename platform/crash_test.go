@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/contrail-events/contrail/platform/loadgen"
 	"github.com/contrail-events/contrail/platform"
+	"github.com/contrail-events/contrail/platform/loadgen"
 )
 
 // TestCrashSafety runs a few hundred orders through the platform while it

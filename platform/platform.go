@@ -21,12 +21,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/sr"
-
 	"github.com/contrail-events/contrail/broker"
 	"github.com/contrail-events/contrail/eventing/host"
 	"github.com/contrail-events/contrail/registry"
+	"github.com/contrail-events/contrail/registry/regclient"
 	"github.com/contrail-events/contrail/schemas"
+	"github.com/contrail-events/contrail/wire"
 )
 
 // Services are the reference services, in start order.
@@ -85,11 +85,11 @@ func (c *Config) SetDefaults() {
 		}
 	}
 	def(&c.DataDir, ".contrail")
-	def(&c.BrokerAddr, "127.0.0.1:9092")
-	def(&c.RegistryAddr, "127.0.0.1:8081")
-	def(&c.JaegerUIAddr, "127.0.0.1:16686")
-	def(&c.JaegerOTLPHTTPAddr, "127.0.0.1:4318")
-	def(&c.JaegerOTLPGRPCAddr, "127.0.0.1:4317")
+	def(&c.BrokerAddr, wire.DefaultBrokerAddr)
+	def(&c.RegistryAddr, wire.DefaultRegistryAddr)
+	def(&c.JaegerUIAddr, wire.DefaultJaegerQueryAddr)
+	def(&c.JaegerOTLPHTTPAddr, wire.DefaultOTLPHTTPAddr)
+	def(&c.JaegerOTLPGRPCAddr, wire.DefaultOTLPGRPCAddr)
 	def(&c.JaegerBin, os.Getenv("CONTRAIL_JAEGER_BIN"))
 	addrs := map[string]string{}
 	for _, s := range Services {
@@ -251,7 +251,7 @@ func (p *Platform) start(ctx, runCtx context.Context) error {
 			cfg.Logger.Error("registry stopped", "err", err)
 		}
 	}()
-	cl, err := sr.NewClient(sr.URLs(p.RegistryURL))
+	cl, _, err := regclient.New(p.RegistryURL, regclient.WithCredentials("", ""))
 	if err != nil {
 		return fmt.Errorf("platform: registry client: %w", err)
 	}

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/contrail-events/contrail/platform/loadgen"
 	"github.com/contrail-events/contrail/platform"
+	"github.com/contrail-events/contrail/platform/loadgen"
 	"github.com/contrail-events/contrail/platform/platformtest"
 )
 

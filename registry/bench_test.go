@@ -18,6 +18,7 @@ import (
 	"github.com/contrail-events/contrail/registry"
 	"github.com/contrail-events/contrail/registry/internal/benchpair"
 	"github.com/contrail-events/contrail/registry/registrytest"
+	"github.com/contrail-events/contrail/wire"
 )
 
 // benchSchema is an OrderPlaced-sized record (about 1 KiB of schema text).
@@ -42,7 +43,7 @@ func loadRun(b *testing.B, hc *http.Client, method, url string, body []byte, tot
 			defer wg.Done()
 			for next.Add(1) <= int64(total) {
 				req, _ := http.NewRequest(method, url, bytes.NewReader(body))
-				req.Header.Set("Content-Type", registry.ContentType)
+				req.Header.Set("Content-Type", wire.ContentTypeRegistry)
 				resp, err := hc.Do(req)
 				if err != nil {
 					failed.Store(err.Error())
@@ -70,8 +71,8 @@ func loadRun(b *testing.B, hc *http.Client, method, url string, body []byte, tot
 func bareGin(byID, id []byte) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
-	e.GET("/schemas/ids/:id", func(c *gin.Context) { c.Data(200, registry.ContentType, byID) })
-	e.POST("/subjects/:subject/versions", func(c *gin.Context) { c.Data(200, registry.ContentType, id) })
+	e.GET("/schemas/ids/:id", func(c *gin.Context) { c.Data(200, wire.ContentTypeRegistry, byID) })
+	e.POST("/subjects/:subject/versions", func(c *gin.Context) { c.Data(200, wire.ContentTypeRegistry, id) })
 	return e
 }
 
@@ -89,7 +90,7 @@ func BenchmarkHTTPVsBareGin(b *testing.B) {
 	ours := registrytest.ServeStore(b, store)
 	body, _ := json.Marshal(map[string]string{"schema": benchSchema})
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16, MaxIdleConns: 64}}
-	resp, err := hc.Post(ours+"/subjects/orders-value/versions", registry.ContentType, bytes.NewReader(body))
+	resp, err := hc.Post(ours+"/subjects/orders-value/versions", wire.ContentTypeRegistry, bytes.NewReader(body))
 	if err != nil || resp.StatusCode != 200 {
 		b.Fatalf("register: %v %v", resp, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/contrail-events/contrail/registry"
+	"github.com/contrail-events/contrail/wire"
 )
 
 // FuzzRequestBodies sends arbitrary bodies and subject names to every
@@ -56,7 +57,7 @@ func FuzzRequestBodies(f *testing.F) {
 		if u, err := url.Parse(path); err == nil {
 			req.URL = u
 		}
-		req.Header.Set("Content-Type", registry.ContentType)
+		req.Header.Set("Content-Type", wire.ContentTypeRegistry)
 		w := httptest.NewRecorder()
 		srv.ServeHTTP(w, req)
 		if w.Code >= 500 {

@@ -17,15 +17,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/contrail-events/contrail/wire"
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/crypto/bcrypt"
 )
-
-// ContentType is the media type of every response, as Confluent's registry
-// sends it. Requests may use it, application/json, or nothing.
-const ContentType = "application/vnd.schemaregistry.v1+json"
 
 // DefaultMaxRequestBytes is the default request body limit (4 MiB).
 const DefaultMaxRequestBytes = 4 << 20
@@ -243,7 +240,7 @@ func (s *Server) fail(c *gin.Context, err error) {
 	}
 	b, _ := marshal(e)
 	c.Abort()
-	c.Data(e.Status, ContentType, b)
+	c.Data(e.Status, wire.ContentTypeRegistry, b)
 }
 
 // marshal is json.Marshal without HTML escaping: messages quote <, > and &.
@@ -263,7 +260,7 @@ func (s *Server) ok(c *gin.Context, v any) {
 		s.fail(c, &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "encode response: " + err.Error()})
 		return
 	}
-	c.Data(http.StatusOK, ContentType, b)
+	c.Data(http.StatusOK, wire.ContentTypeRegistry, b)
 }
 
 // bind decodes the JSON body into v; on failure it answers and returns false.
@@ -362,7 +359,7 @@ func (s *Server) idParam(c *gin.Context) (int, bool) {
 const schemaHint = `{"schema": "<Avro schema as a JSON string>", "references": [{"name", "subject", "version"}]}`
 
 func (s *Server) routes(e *gin.Engine) {
-	e.GET("/", func(c *gin.Context) { c.Data(http.StatusOK, ContentType, []byte("{}")) })
+	e.GET("/", func(c *gin.Context) { c.Data(http.StatusOK, wire.ContentTypeRegistry, []byte("{}")) })
 	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{})))
 
 	e.GET("/subjects", func(c *gin.Context) {
@@ -386,7 +383,7 @@ func (s *Server) routes(e *gin.Engine) {
 	})
 	e.GET("/subjects/:subject/versions/:version/schema", func(c *gin.Context) {
 		if sv, ok := s.getVersion(c); ok {
-			c.Data(http.StatusOK, ContentType, []byte(sv.Schema))
+			c.Data(http.StatusOK, wire.ContentTypeRegistry, []byte(sv.Schema))
 		}
 	})
 	e.DELETE("/subjects/:subject/versions/:version", s.deleteVersion)
@@ -426,7 +423,7 @@ func (s *Server) routes(e *gin.Engine) {
 			s.fail(c, errSchemaNotFound("Schema %d not found", id))
 			return
 		}
-		c.Data(http.StatusOK, ContentType, body)
+		c.Data(http.StatusOK, wire.ContentTypeRegistry, body)
 	})
 	e.GET("/schemas/ids/:id/schema", func(c *gin.Context) {
 		id, ok := s.idParam(c)
@@ -438,7 +435,7 @@ func (s *Server) routes(e *gin.Engine) {
 			s.fail(c, err)
 			return
 		}
-		c.Data(http.StatusOK, ContentType, []byte(rec.Text))
+		c.Data(http.StatusOK, wire.ContentTypeRegistry, []byte(rec.Text))
 	})
 	e.GET("/schemas/ids/:id/subjects", func(c *gin.Context) {
 		id, ok := s.idParam(c)
@@ -546,7 +543,7 @@ func (s *Server) register(c *gin.Context) {
 
 func (s *Server) writeID(c *gin.Context, id int) {
 	body := strconv.AppendInt(append(make([]byte, 0, 24), `{"id":`...), int64(id), 10)
-	c.Data(http.StatusOK, ContentType, append(body, '}'))
+	c.Data(http.StatusOK, wire.ContentTypeRegistry, append(body, '}'))
 }
 
 func (s *Server) lookup(c *gin.Context) {

@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/contrail-events/contrail/tracing"
+	"github.com/contrail-events/contrail/wire"
 )
 
 // hooks is the event runtime's view of tracing (eventing.Tracer): the
@@ -159,7 +160,7 @@ func newRecord(topic string, i int) *kgo.Record {
 // runtimeHeaders are the event runtime's five headers of record i.
 func runtimeHeaders(i int) [5]kgo.RecordHeader {
 	return [5]kgo.RecordHeader{
-		{Key: tracing.HeaderEventID, Value: benchIDs[i%256]},
+		{Key: wire.HeaderEventID, Value: benchIDs[i%256]},
 		{Key: "contrail-event-type", Value: benchType},
 		{Key: "content-type", Value: benchContentType},
 		{Key: "contrail-correlation-id", Value: benchIDs[(i+1)%256]},

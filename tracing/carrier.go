@@ -3,6 +3,7 @@ package tracing
 import (
 	"strings"
 
+	"github.com/contrail-events/contrail/wire"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/propagation"
 )
@@ -138,7 +139,7 @@ func keyEqual(a, b string) bool { return len(a) == len(b) && (a == b || strings.
 func CarriesContext(r *kgo.Record) bool {
 	for i := range r.Headers {
 		switch k := r.Headers[i].Key; {
-		case keyEqual(k, HeaderTraceParent), keyEqual(k, HeaderUberTraceID), keyEqual(k, HeaderBaggage):
+		case keyEqual(k, wire.HeaderTraceParent), keyEqual(k, wire.HeaderUberTraceID), keyEqual(k, wire.HeaderBaggage):
 			return true
 		}
 	}

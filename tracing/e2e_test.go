@@ -18,6 +18,7 @@ import (
 	"github.com/contrail-events/contrail/tracing"
 	"github.com/contrail-events/contrail/tracing/jaegerapi"
 	"github.com/contrail-events/contrail/tracing/tracingtest"
+	"github.com/contrail-events/contrail/wire"
 )
 
 // TestEndToEndJaeger runs two small services against a real Jaeger and an
@@ -86,7 +87,7 @@ func TestEndToEndJaeger(t *testing.T) {
 		id := c.Param("id")
 		trace.SpanFromContext(c.Request.Context()).SetAttributes(tracing.AttrOrderID.String(id))
 		r := &kgo.Record{Topic: "orders", Key: []byte(id), Value: []byte(`{"order":"` + id + `"}`),
-			Headers: []kgo.RecordHeader{{Key: tracing.HeaderEventID, Value: []byte("ev-placed-" + id)}}}
+			Headers: []kgo.RecordHeader{{Key: wire.HeaderEventID, Value: []byte("ev-placed-" + id)}}}
 		if err := produce(c.Request.Context(), checkout.Messaging(), checkoutKafka, r); err != nil {
 			c.String(http.StatusServiceUnavailable, err.Error())
 			return
@@ -110,7 +111,7 @@ func TestEndToEndJaeger(t *testing.T) {
 			return errors.New("warehouse busy")
 		}
 		return produce(ctx, fulfillment.Messaging(), fulfillmentKafka, &kgo.Record{Topic: "shipments", Key: r.Key, Value: []byte("{}"),
-			Headers: []kgo.RecordHeader{{Key: tracing.HeaderEventID, Value: []byte("ev-shipped-" + string(r.Key))}}})
+			Headers: []kgo.RecordHeader{{Key: wire.HeaderEventID, Value: []byte("ev-shipped-" + string(r.Key))}}})
 	})
 
 	resp, err := http.Post(srv.URL+"/orders/o-1001", "application/json", nil)

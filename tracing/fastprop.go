@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"sync"
 
+	"github.com/contrail-events/contrail/wire"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/trace"
@@ -29,7 +30,7 @@ const (
 // Small enough to inline: most keys are told apart by their length alone.
 func isTraceHeader(key string) bool {
 	switch len(key) {
-	case len(HeaderTraceParent), len(HeaderTraceState), len(HeaderBaggage), len(HeaderUberTraceID):
+	case len(wire.HeaderTraceParent), len(wire.HeaderTraceState), len(wire.HeaderBaggage), len(wire.HeaderUberTraceID):
 		return isTraceHeaderKey(key)
 	}
 	return false
@@ -37,14 +38,14 @@ func isTraceHeader(key string) bool {
 
 func isTraceHeaderKey(key string) bool {
 	switch len(key) {
-	case len(HeaderTraceParent):
-		return keyEqual(key, HeaderTraceParent)
-	case len(HeaderTraceState):
-		return keyEqual(key, HeaderTraceState)
-	case len(HeaderBaggage):
-		return keyEqual(key, HeaderBaggage)
-	case len(HeaderUberTraceID):
-		return keyEqual(key, HeaderUberTraceID)
+	case len(wire.HeaderTraceParent):
+		return keyEqual(key, wire.HeaderTraceParent)
+	case len(wire.HeaderTraceState):
+		return keyEqual(key, wire.HeaderTraceState)
+	case len(wire.HeaderBaggage):
+		return keyEqual(key, wire.HeaderBaggage)
+	case len(wire.HeaderUberTraceID):
+		return keyEqual(key, wire.HeaderUberTraceID)
 	}
 	return false
 }
@@ -100,9 +101,9 @@ func injectRecord(ctx context.Context, sc trace.SpanContext, r *kgo.Record, with
 	tp[35], tp[52] = '-', '-'
 	flags := byte(sc.TraceFlags() & (trace.FlagsSampled | trace.FlagsRandom))
 	tp[53], tp[54] = hexDigits[flags>>4], hexDigits[flags&0x0f]
-	hs = appendHeader(hs, HeaderTraceParent, tp[:])
+	hs = appendHeader(hs, wire.HeaderTraceParent, tp[:])
 	if ts.Len() > 0 {
-		hs = appendHeader(hs, HeaderTraceState, []byte(ts.String()))
+		hs = appendHeader(hs, wire.HeaderTraceState, []byte(ts.String()))
 	}
 	if uberToo {
 		u := (*[uberTraceIDLen]byte)(buf[traceParentLen:size])
@@ -111,7 +112,7 @@ func injectRecord(ctx context.Context, sc trace.SpanContext, r *kgo.Record, with
 		if sc.IsSampled() {
 			u[52] = '1'
 		}
-		hs = appendHeader(hs, HeaderUberTraceID, u[:])
+		hs = appendHeader(hs, wire.HeaderUberTraceID, u[:])
 	}
 	r.Headers = hs
 	if bg.Len() > 0 {
@@ -248,18 +249,18 @@ func extractRecord(ctx context.Context, r *kgo.Record) (context.Context, trace.S
 	for i := len(r.Headers) - 1; i >= 0; i-- {
 		h := &r.Headers[i]
 		switch len(h.Key) { // the last header of each name wins
-		case len(HeaderTraceParent):
-			if !hasTP && keyEqual(h.Key, HeaderTraceParent) {
+		case len(wire.HeaderTraceParent):
+			if !hasTP && keyEqual(h.Key, wire.HeaderTraceParent) {
 				tp, hasTP = h.Value, true
 			}
-		case len(HeaderTraceState):
-			if !hasTS && keyEqual(h.Key, HeaderTraceState) {
+		case len(wire.HeaderTraceState):
+			if !hasTS && keyEqual(h.Key, wire.HeaderTraceState) {
 				ts, hasTS = h.Value, true
 			}
-		case len(HeaderUberTraceID):
-			hasUber = hasUber || keyEqual(h.Key, HeaderUberTraceID)
-		case len(HeaderBaggage):
-			hasBag = hasBag || keyEqual(h.Key, HeaderBaggage)
+		case len(wire.HeaderUberTraceID):
+			hasUber = hasUber || keyEqual(h.Key, wire.HeaderUberTraceID)
+		case len(wire.HeaderBaggage):
+			hasBag = hasBag || keyEqual(h.Key, wire.HeaderBaggage)
 		}
 	}
 	if hasBag {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/contrail-events/contrail/wire"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/propagation"
@@ -39,7 +40,7 @@ func FuzzFastPathMatchesPropagator(f *testing.F) {
 			upper bool
 		}{{name: "alone"}, {name: "after stale headers", base: stale, upper: true}} {
 			r := &kgo.Record{Headers: append([]kgo.RecordHeader(nil), layout.base...)}
-			for _, kv := range [][2]string{{HeaderTraceParent, tp}, {HeaderTraceState, ts}, {HeaderUberTraceID, uberID}, {HeaderBaggage, bg}} {
+			for _, kv := range [][2]string{{wire.HeaderTraceParent, tp}, {wire.HeaderTraceState, ts}, {wire.HeaderUberTraceID, uberID}, {wire.HeaderBaggage, bg}} {
 				if kv[1] != "" {
 					if layout.upper {
 						kv[0] = strings.ToUpper(kv[0])
@@ -74,7 +75,7 @@ func checkFastPath(t *testing.T, prop propagation.TextMapPropagator, r *kgo.Reco
 	fastRec, slowRec := &kgo.Record{}, &kgo.Record{}
 	injectRecord(ctx, gs, fastRec, true)
 	prop.Inject(ctx, RecordCarrier(slowRec))
-	for _, k := range []string{HeaderTraceParent, HeaderTraceState, HeaderBaggage} {
+	for _, k := range []string{wire.HeaderTraceParent, wire.HeaderTraceState, wire.HeaderBaggage} {
 		if a, b := RecordCarrier(fastRec).Get(k), RecordCarrier(slowRec).Get(k); a != b {
 			t.Fatalf("%s: inject %s: fast %q, propagator %q", layout, k, a, b)
 		}
@@ -84,7 +85,7 @@ func checkFastPath(t *testing.T, prop propagation.TextMapPropagator, r *kgo.Reco
 	a := trace.SpanContextFromContext(uber.Extract(context.Background(), RecordCarrier(fastRec)))
 	b := trace.SpanContextFromContext(uber.Extract(context.Background(), RecordCarrier(slowRec)))
 	if !a.Equal(b) {
-		t.Fatalf("%s: inject uber-trace-id: fast %q, propagator %q", layout, RecordCarrier(fastRec).Get(HeaderUberTraceID), RecordCarrier(slowRec).Get(HeaderUberTraceID))
+		t.Fatalf("%s: inject uber-trace-id: fast %q, propagator %q", layout, RecordCarrier(fastRec).Get(wire.HeaderUberTraceID), RecordCarrier(slowRec).Get(wire.HeaderUberTraceID))
 	}
 }
 
@@ -110,9 +111,9 @@ func TestInjectRecordValues(t *testing.T) {
 			sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: tt.flags})
 			r := &kgo.Record{Headers: []kgo.RecordHeader{{Key: "a", Value: []byte("1")}, {Key: "TraceParent", Value: []byte("stale")}}}
 			injectRecord(context.Background(), sc, r, tt.withUber)
-			want := map[string]string{"a": "1", HeaderTraceParent: tt.tp}
+			want := map[string]string{"a": "1", wire.HeaderTraceParent: tt.tp}
 			if tt.uber != "" {
-				want[HeaderUberTraceID] = tt.uber
+				want[wire.HeaderUberTraceID] = tt.uber
 			}
 			if len(r.Headers) != len(want) {
 				t.Fatalf("headers %v, want %v", r.Headers, want)

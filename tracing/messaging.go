@@ -8,6 +8,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/contrail-events/contrail/wire"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -15,11 +16,6 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 )
-
-// HeaderEventID is the record header holding the event id; its value
-// becomes messaging.message.id. It equals the runtime's constant of the same
-// meaning (tracing sits below services and cannot import it).
-const HeaderEventID = "contrail-event-id"
 
 // Span event names and attributes Contrail adds beyond the semantic
 // conventions.
@@ -347,7 +343,7 @@ func (m *Messaging) inject(ctx context.Context, sc trace.SpanContext, r *kgo.Rec
 	c.Delete(traceHeaders...)
 	m.prop.Inject(trace.ContextWithSpanContext(ctx, sc), c)
 	if !m.uberUnsamp && !sc.IsSampled() {
-		c.Delete(HeaderUberTraceID)
+		c.Delete(wire.HeaderUberTraceID)
 	}
 }
 
@@ -363,7 +359,7 @@ func recordAttrs(r *kgo.Record, op string, typ attribute.KeyValue) []attribute.K
 	if len(r.Key) > 0 && utf8.Valid(r.Key) {
 		attrs = append(attrs, semconv.MessagingKafkaMessageKey(string(r.Key)))
 	}
-	if id := RecordCarrier(r).Get(HeaderEventID); id != "" {
+	if id := RecordCarrier(r).Get(wire.HeaderEventID); id != "" {
 		attrs = append(attrs, semconv.MessagingMessageID(id))
 	}
 	return attrs

@@ -3,24 +3,15 @@ package tracing
 import (
 	"context"
 
+	"github.com/contrail-events/contrail/wire"
 	"go.opentelemetry.io/contrib/propagators/jaeger"
 	"go.opentelemetry.io/otel/propagation"
-)
-
-// Header names the propagator writes. HeaderTraceParent and
-// HeaderTraceState are W3C Trace Context, HeaderBaggage is W3C Baggage and
-// HeaderUberTraceID is Jaeger's native format, read by jaeger-client-go.
-const (
-	HeaderTraceParent = "traceparent"
-	HeaderTraceState  = "tracestate"
-	HeaderBaggage     = "baggage"
-	HeaderUberTraceID = "uber-trace-id"
 )
 
 // traceHeaders are removed before injecting, so a record re-published with
 // copied headers never keeps a stale tracestate or baggage next to a new
 // traceparent.
-var traceHeaders = []string{HeaderTraceParent, HeaderTraceState, HeaderBaggage, HeaderUberTraceID}
+var traceHeaders = []string{wire.HeaderTraceParent, wire.HeaderTraceState, wire.HeaderBaggage, wire.HeaderUberTraceID}
 
 // NewPropagator returns Contrail's propagator. Inject writes W3C
 // traceparent, tracestate and baggage and Jaeger's uber-trace-id. Extract

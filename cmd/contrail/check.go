@@ -14,11 +14,11 @@ import (
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
-	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/contrail-events/contrail/compat"
 	"github.com/contrail-events/contrail/compat/baseline"
 	"github.com/contrail-events/contrail/compat/report"
+	"github.com/contrail-events/contrail/registry/regclient"
 	"github.com/contrail-events/contrail/schemas"
 )
 
@@ -105,15 +105,15 @@ func runCheck(ctx context.Context, env *cliEnv, f checkFlags) error {
 		}
 		opts.Level = l
 	}
-	var srOpts []sr.ClientOpt
+	registryURL := ""
 	if strings.HasPrefix(f.against, "http://") || strings.HasPrefix(f.against, "https://") {
-		// Credentials come out of the URL (so no label or error prints the
-		// password) or from the environment `contrail registry push` reads.
-		shown, auth, err := baseline.RegistryURL(f.against, os.Getenv("CONTRAIL_REGISTRY_USER"), os.Getenv("CONTRAIL_REGISTRY_PASSWORD"))
+		// Credentials come out of the URL or from the environment
+		// (regclient); labels and errors show the URL without them.
+		shown, _, err := regclient.Parse(f.against)
 		if err != nil {
 			return withCode(exitError, fmt.Errorf("check: --against: %w", err))
 		}
-		f.against, srOpts = shown, auth
+		registryURL, f.against = f.against, shown
 	}
 	if f.transitive && !strings.HasPrefix(f.against, "git:") {
 		return withCode(exitError, errors.New("check: --transitive works with --against git:REF only (a registry baseline always has every version)"))
@@ -149,7 +149,7 @@ func runCheck(ctx context.Context, env *cliEnv, f checkFlags) error {
 		res.BaselinePrefix = filepath.ToSlash(filepath.Clean(strings.TrimPrefix(f.against, "dir:"))) + "/"
 	}
 
-	history, err := loadBaseline(ctx, env, f, repo, repoErr, set, next, srOpts)
+	history, err := loadBaseline(ctx, env, f, repo, repoErr, set, next, registryURL)
 	if err != nil {
 		return err
 	}
@@ -221,7 +221,7 @@ func loadExceptions(f checkFlags) (*compat.Exceptions, error) {
 	return ex, nil
 }
 
-func loadBaseline(ctx context.Context, env *cliEnv, f checkFlags, repo *baseline.Repo, repoErr error, set *schemas.Set, next compat.Snapshot, srOpts []sr.ClientOpt) ([]compat.Snapshot, error) {
+func loadBaseline(ctx context.Context, env *cliEnv, f checkFlags, repo *baseline.Repo, repoErr error, set *schemas.Set, next compat.Snapshot, registryURL string) ([]compat.Snapshot, error) {
 	switch {
 	case strings.HasPrefix(f.against, "git:"):
 		ref := strings.TrimPrefix(f.against, "git:")
@@ -290,7 +290,7 @@ func loadBaseline(ctx context.Context, env *cliEnv, f checkFlags, repo *baseline
 		if !f.deleted {
 			own = baseline.Ownership{} // lists nothing: deleted subjects go unreported
 		}
-		h, err := baseline.RegistryOwned(ctx, f.against, subjects, levels, own, srOpts...)
+		h, err := baseline.RegistryOwned(ctx, registryURL, subjects, levels, own)
 		if errors.Is(err, baseline.ErrListSubjects) {
 			return nil, withCode(exitError, fmt.Errorf("check: %w; grant the credentials read on the subject list, or pass --deleted-subjects=false to check only the tree's subjects (deleted subjects then go unreported)", err))
 		} else if errors.Is(err, baseline.ErrInvalidSchema) {

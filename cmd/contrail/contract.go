@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -276,10 +275,10 @@ $CONTRAIL_REGISTRY_USER and $CONTRAIL_REGISTRY_PASSWORD, as for ` + "`contrail c
 The password is never printed.
 `
 
-// contractRegistryClient is contract.RegistryClient with the environment
-// credentials `contrail check` and `contrail registry push` read.
+// contractRegistryClient is contract.RegistryClient with the credentials
+// every command reads (regclient: the URL, else the environment).
 func contractRegistryClient(rawURL string) (*sr.Client, string, error) {
-	return contract.RegistryClient(rawURL, os.Getenv("CONTRAIL_REGISTRY_USER"), os.Getenv("CONTRAIL_REGISTRY_PASSWORD"))
+	return contract.RegistryClient(rawURL)
 }
 
 // contractRegistryErr prefixes err with cmd and, when the registry rejected

@@ -19,6 +19,7 @@ import (
 
 	"github.com/contrail-events/contrail/broker"
 	"github.com/contrail-events/contrail/registry/registrytest"
+	"github.com/contrail-events/contrail/wire"
 )
 
 // The evolution fixtures: three versions of the OrderPlaced slice of the
@@ -156,7 +157,7 @@ func TestEvolveOrderPlaced(t *testing.T) {
 			t.Errorf("v2 consumer read %s with channel %v, want %s", id, e["channel"], want)
 		}
 	}
-	assertNoDeadLetters(ctx, t, brokers, "orders"+broker.DLQSuffix)
+	assertNoDeadLetters(ctx, t, brokers, "orders"+wire.DLQSuffix)
 
 	// 4. v3 removes `total`, which the v2 consumers read.
 	v2contracts := filepath.Join(t.TempDir(), "contracts")

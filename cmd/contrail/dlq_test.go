@@ -11,6 +11,7 @@ import (
 
 	"github.com/contrail-events/contrail/broker"
 	"github.com/contrail-events/contrail/eventing"
+	"github.com/contrail-events/contrail/wire"
 )
 
 func TestDLQReplay(t *testing.T) {
@@ -31,7 +32,7 @@ func TestDLQReplay(t *testing.T) {
 	defer cl.Close()
 	for i := range 3 {
 		orig := &kgo.Record{Topic: "orders", Partition: 1, Offset: int64(10 + i), Key: []byte(fmt.Sprint("o-", i)), Value: []byte(fmt.Sprint("v-", i)),
-			Headers: []kgo.RecordHeader{{Key: eventing.HeaderEventID, Value: []byte(fmt.Sprint("e-", i))}}}
+			Headers: []kgo.RecordHeader{{Key: wire.HeaderEventID, Value: []byte(fmt.Sprint("e-", i))}}}
 		dl := eventing.DeadLetterRecord(orig, eventing.ClassPermanent, fmt.Errorf("bad %d", i), time.Now())
 		if err := cl.ProduceSync(ctx, dl).FirstErr(); err != nil {
 			t.Fatal(err)
@@ -78,10 +79,10 @@ func TestDLQReplay(t *testing.T) {
 	seen := map[string]string{}
 	for _, r := range got {
 		seen[string(r.Key)] = string(r.Value)
-		if eventing.HeaderValue(r, eventing.HeaderDLQTopic) != "" || eventing.HeaderValue(r, eventing.HeaderDLQError) != "" {
+		if eventing.HeaderValue(r, wire.HeaderDLQTopic) != "" || eventing.HeaderValue(r, wire.HeaderDLQError) != "" {
 			t.Errorf("replayed record kept dead-letter headers: %v", r.Headers)
 		}
-		if !strings.HasPrefix(eventing.HeaderValue(r, eventing.HeaderEventID), "e-") {
+		if !strings.HasPrefix(eventing.HeaderValue(r, wire.HeaderEventID), "e-") {
 			t.Errorf("replayed record lost its event id")
 		}
 	}

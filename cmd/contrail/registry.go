@@ -7,19 +7,19 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
-	"github.com/twmb/franz-go/pkg/sr"
 
-	"github.com/contrail-events/contrail/compat/baseline"
 	"github.com/contrail-events/contrail/registry"
+	"github.com/contrail-events/contrail/registry/regclient"
 	"github.com/contrail-events/contrail/schemas"
+	"github.com/contrail-events/contrail/wire"
 )
 
 func init() { register(newRegistryCmd) }
 
 // Defaults of `contrail registry`.
 const (
-	defaultRegistryAddr = "127.0.0.1:8081"
-	defaultRegistryURL  = "http://127.0.0.1:8081"
+	defaultRegistryAddr = wire.DefaultRegistryAddr
+	defaultRegistryURL  = wire.DefaultRegistryURL
 )
 
 func newRegistryCmd(env *cliEnv) *cobra.Command {
@@ -129,13 +129,13 @@ func newRegistryPushCmd(env *cliEnv) *cobra.Command {
 			if err != nil {
 				return withCode(exitInvalid, err)
 			}
-			shown, auth, err := baseline.RegistryURL(f.url, f.user, f.pass)
+			var opts []regclient.Opt
+			if f.user != "" {
+				opts = append(opts, regclient.WithCredentials(f.user, f.pass))
+			}
+			cl, _, err := regclient.New(f.url, opts...)
 			if err != nil {
 				return withCode(exitError, fmt.Errorf("registry: --registry: %w", err))
-			}
-			cl, err := sr.NewClient(append([]sr.ClientOpt{sr.URLs(shown)}, auth...)...)
-			if err != nil {
-				return withCode(exitError, fmt.Errorf("registry: client for %s: %w", shown, err))
 			}
 			_, err = registry.Push(cmd.Context(), cl, set, f.dryRun, env.stdout)
 			if errors.Is(err, registry.ErrPushIncompatible) {
@@ -151,8 +151,8 @@ func newRegistryPushCmd(env *cliEnv) *cobra.Command {
 	fl.StringVar(&f.url, "registry", defaultRegistryURL, "schema registry URL; http(s)://user:password@host overrides --user and --password")
 	fl.StringVar(&f.schemasDir, "schemas", "schemas", "schema tree (manifest.yaml + .avsc); the built-in schemas when the default is absent")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print what would change without writing")
-	fl.StringVar(&f.user, "user", os.Getenv("CONTRAIL_REGISTRY_USER"), "basic auth user (default $CONTRAIL_REGISTRY_USER)")
-	fl.StringVar(&f.pass, "password", os.Getenv("CONTRAIL_REGISTRY_PASSWORD"), "basic auth password (default $CONTRAIL_REGISTRY_PASSWORD)")
+	fl.StringVar(&f.user, "user", "", "basic auth user (default $CONTRAIL_REGISTRY_USER, else the user of $SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO)")
+	fl.StringVar(&f.pass, "password", "", "basic auth password (default $CONTRAIL_REGISTRY_PASSWORD)")
 	return cmd
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/contrail-events/contrail/registry"
 	"github.com/contrail-events/contrail/registry/registrytest"
+	"github.com/contrail-events/contrail/wire"
 )
 
 // TestRegistryServeHelperProcess is not a test: TestRegistryRestartAfterKill
@@ -78,7 +79,7 @@ func httpDo(t *testing.T, method, url, body string) (int, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", registry.ContentType)
+	req.Header.Set("Content-Type", wire.ContentTypeRegistry)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)

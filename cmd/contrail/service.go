@@ -41,7 +41,8 @@ func newServiceCmd(env *cliEnv) *cobra.Command {
 			"  KAFKA_TLS, KAFKA_TLS_CA_FILE, KAFKA_TLS_CERT_FILE, KAFKA_TLS_KEY_FILE, KAFKA_TLS_SERVER_NAME\n" +
 			"  KAFKA_SASL_MECHANISM (SCRAM-SHA-256|SCRAM-SHA-512|PLAIN), KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD\n" +
 			"  SCHEMA_REGISTRY_URL                   default http://127.0.0.1:8081\n" +
-			"  SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO  user:password\n" +
+			"  CONTRAIL_REGISTRY_USER, CONTRAIL_REGISTRY_PASSWORD  registry basic auth\n" +
+			"  SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO  user:password (alias, read when CONTRAIL_REGISTRY_USER is unset)\n" +
 			"  CONTRAIL_DATA_DIR                     SQLite state, default ./.contrail (<dir>/<service>.db)\n" +
 			"  CONTRAIL_SQLITE_SYNC                  normal (default: a commit survives a process kill) or\n" +
 			"                                        full (an fsync per commit: it also survives a power loss)\n" +

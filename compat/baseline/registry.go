@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/contrail-events/contrail/compat"
+	"github.com/contrail-events/contrail/registry/regclient"
 	"github.com/contrail-events/contrail/schemas"
 )
 
@@ -33,7 +33,8 @@ var ErrListSubjects = errors.New("cannot list subjects")
 var ErrInvalidSchema = errors.New("invalid schema")
 
 // Registry reads, for each of subjects, every version registered at the
-// Confluent-compatible registry at url (GET /subjects/{s}/versions and
+// Confluent-compatible registry at url (credentials as regclient.New takes
+// them: from the URL, opts or the environment) (GET /subjects/{s}/versions and
 // /subjects/{s}/versions/{v}), resolving schema references, and returns them
 // as history for compat.CheckTree: snapshot k holds the k-th newest-aligned
 // version of each subject, the last holds each subject's latest. A subject
@@ -41,7 +42,7 @@ var ErrInvalidSchema = errors.New("invalid schema")
 // subject's level for the entries. It asks about nothing else, so the
 // snapshots are not Complete and CheckTree reports no deleted subjects; use
 // RegistryOwned for that. Errors wrap ErrRegistry.
-func Registry(ctx context.Context, url string, subjects []string, levels map[string]compat.Level, opts ...sr.ClientOpt) ([]compat.Snapshot, error) {
+func Registry(ctx context.Context, url string, subjects []string, levels map[string]compat.Level, opts ...regclient.Opt) ([]compat.Snapshot, error) {
 	return RegistryOwned(ctx, url, subjects, levels, Ownership{}, opts...)
 }
 
@@ -55,10 +56,10 @@ func Registry(ctx context.Context, url string, subjects []string, levels map[str
 // subject). A zero own lists nothing and behaves as Registry. Errors wrap
 // ErrRegistry, and also ErrInvalidSchema when a registered schema does not
 // parse.
-func RegistryOwned(ctx context.Context, url string, subjects []string, levels map[string]compat.Level, own Ownership, opts ...sr.ClientOpt) ([]compat.Snapshot, error) {
-	cl, err := sr.NewClient(append([]sr.ClientOpt{sr.URLs(url)}, opts...)...)
+func RegistryOwned(ctx context.Context, rawURL string, subjects []string, levels map[string]compat.Level, own Ownership, opts ...regclient.Opt) ([]compat.Snapshot, error) {
+	cl, url, err := regclient.New(rawURL, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrRegistry, err)
+		return nil, fmt.Errorf("%w: %w", ErrRegistry, err)
 	}
 	refs := refCache{}
 	perSubject := map[string][]compat.Entry{}
@@ -353,39 +354,4 @@ func loadRefs(ctx context.Context, cl *sr.Client, fetched refCache, refs []sr.Sc
 		}
 	}
 	return nil
-}
-
-// RegistryURL parses rawURL, the http(s) URL of a Confluent-compatible
-// registry that may carry basic-auth credentials as userinfo
-// (https://user:password@host), and returns it without the userinfo (safe
-// to print and to pass to sr.URLs) and the client options for the
-// credentials: sr.BasicAuth from the userinfo when rawURL has one, else from
-// user and pass, none when the user is empty. `contrail check`, `contrail
-// contract` and `contrail registry push` all take credentials this way. Its
-// errors are unprefixed (callers add theirs) and never hold the password.
-func RegistryURL(rawURL, user, pass string) (shown string, auth []sr.ClientOpt, err error) {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		// *url.Error quotes the whole URL, password included: keep only the
-		// reason.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return "", nil, fmt.Errorf("registry URL does not parse: %w: want http(s)://[user:password@]host[:port]", err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", nil, fmt.Errorf("registry URL %q: want http(s)://[user:password@]host[:port]", u.Redacted())
-	}
-	if u.User != nil {
-		user, pass = u.User.Username(), ""
-		if p, ok := u.User.Password(); ok {
-			pass = p
-		}
-		u.User = nil
-	}
-	if user != "" {
-		auth = []sr.ClientOpt{sr.BasicAuth(user, pass)}
-	}
-	return u.String(), auth, nil
 }

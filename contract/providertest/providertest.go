@@ -42,9 +42,11 @@ import (
 	"github.com/contrail-events/contrail/eventing/host"
 	"github.com/contrail-events/contrail/events"
 	"github.com/contrail-events/contrail/registry"
+	"github.com/contrail-events/contrail/registry/regclient"
 	"github.com/contrail-events/contrail/registry/registrytest"
 	"github.com/contrail-events/contrail/registry/serde"
 	"github.com/contrail-events/contrail/schemas"
+	"github.com/contrail-events/contrail/wire"
 
 	"github.com/contrail-events/contrail/eventing"
 )
@@ -109,7 +111,7 @@ func Start(t testing.TB) *Env {
 	}
 	b := brokertest.Start(t, broker.Topics(topics...), broker.DeadLetterTopics(true))
 
-	cl, err := sr.NewClient(sr.URLs(regURL))
+	cl, _, err := regclient.New(regURL, regclient.WithCredentials("", ""))
 	if err != nil {
 		t.Fatalf("providertest: %v", err)
 	}
@@ -130,7 +132,7 @@ func Start(t testing.TB) *Env {
 		inputs: map[string]bool{}, changed: make(chan struct{})}
 	var names []string
 	for _, tp := range set.Topics {
-		names = append(names, tp.Name, tp.Name+broker.DLQSuffix)
+		names = append(names, tp.Name, tp.Name+wire.DLQSuffix)
 	}
 	capture, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.ConsumeTopics(names...), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
@@ -146,7 +148,7 @@ func Start(t testing.TB) *Env {
 			}
 			fetches.EachRecord(func(r *kgo.Record) {
 				e.mu.Lock()
-				e.captured = append(e.captured, Output{Topic: r.Topic, EventType: eventing.HeaderValue(r, eventing.HeaderEventType), Value: r.Value, Record: r})
+				e.captured = append(e.captured, Output{Topic: r.Topic, EventType: eventing.HeaderValue(r, wire.HeaderEventType), Value: r.Value, Record: r})
 				close(e.changed)
 				e.changed = make(chan struct{})
 				e.mu.Unlock()
@@ -214,7 +216,7 @@ func (e *Env) Publish(t testing.TB, typ events.Type, v any) {
 		t.Fatalf("providertest: publish %s: %v", typ.FullName(), err)
 	}
 	e.mu.Lock()
-	e.inputs[eventing.HeaderValue(rec, eventing.HeaderEventID)] = true
+	e.inputs[eventing.HeaderValue(rec, wire.HeaderEventID)] = true
 	e.mu.Unlock()
 	if err := e.pub.Client().ProduceSync(ctx, rec).FirstErr(); err != nil {
 		t.Fatalf("providertest: publish %s: %v", typ.FullName(), err)
@@ -255,7 +257,7 @@ func (e *Env) Outputs() []Output {
 	defer e.mu.Unlock()
 	var out []Output
 	for _, o := range e.captured {
-		if !e.inputs[eventing.HeaderValue(o.Record, eventing.HeaderEventID)] {
+		if !e.inputs[eventing.HeaderValue(o.Record, wire.HeaderEventID)] {
 			out = append(out, o)
 		}
 	}
@@ -312,8 +314,8 @@ func (e *Env) VerifyOutputs(t testing.TB) int {
 	outs := e.Outputs()
 	for _, o := range outs {
 		where := fmt.Sprintf("output %s@%d/%d (%s)", o.Topic, o.Record.Partition, o.Record.Offset, o.EventType)
-		if filepath.Ext(o.Topic) == broker.DLQSuffix {
-			t.Errorf("providertest: %s is a dead letter: %s", where, eventing.HeaderValue(o.Record, eventing.HeaderDLQError))
+		if filepath.Ext(o.Topic) == wire.DLQSuffix {
+			t.Errorf("providertest: %s is a dead letter: %s", where, eventing.HeaderValue(o.Record, wire.HeaderDLQError))
 			continue
 		}
 		ev := e.Set.Event(o.EventType)
@@ -321,7 +323,7 @@ func (e *Env) VerifyOutputs(t testing.TB) int {
 			t.Errorf("providertest: %s: not a manifest event on topic %s", where, o.Topic)
 			continue
 		}
-		id, err := serde.SchemaID(o.Value)
+		id, err := wire.SchemaID(o.Value)
 		if err != nil {
 			t.Errorf("providertest: %s: %v", where, err)
 			continue
@@ -336,7 +338,7 @@ func (e *Env) VerifyOutputs(t testing.TB) int {
 			t.Errorf("providertest: %s: %v", where, err)
 			continue
 		}
-		body := o.Value[serde.HeaderSize:]
+		body := o.Value[wire.FrameSize:]
 		var generic any
 		if err := avro.Unmarshal(writer, body, &generic); err != nil {
 			t.Errorf("providertest: %s: not valid under its registered schema: %v", where, err)

@@ -19,10 +19,10 @@ import (
 	"github.com/contrail-events/contrail/events/payments"
 	"github.com/contrail-events/contrail/events/shipping"
 
+	"github.com/contrail-events/contrail/platform"
 	inventorysvc "github.com/contrail-events/contrail/services/inventory"
 	ordersvc "github.com/contrail-events/contrail/services/order"
 	paymentsvc "github.com/contrail-events/contrail/services/payment"
-	"github.com/contrail-events/contrail/platform"
 	shippingsvc "github.com/contrail-events/contrail/services/shipping"
 )
 

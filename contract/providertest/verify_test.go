@@ -14,7 +14,7 @@ import (
 	"github.com/contrail-events/contrail/contract/providertest"
 	"github.com/contrail-events/contrail/events/orders"
 	"github.com/contrail-events/contrail/registry/serde"
-	"github.com/contrail-events/contrail/eventing"
+	"github.com/contrail-events/contrail/wire"
 )
 
 type recorder struct {
@@ -49,9 +49,9 @@ func TestVerifyOutputsFails(t *testing.T) {
 	}
 	defer kc.Close()
 	rec := func(topic string, value []byte) *kgo.Record {
-		return &kgo.Record{Topic: topic, Value: value, Headers: []kgo.RecordHeader{{Key: eventing.HeaderEventType, Value: []byte("contrail.orders.OrderPlaced")}}}
+		return &kgo.Record{Topic: topic, Value: value, Headers: []kgo.RecordHeader{{Key: wire.HeaderEventType, Value: []byte("contrail.orders.OrderPlaced")}}}
 	}
-	unknownID := append(serde.AppendHeader(nil, 9999), good[serde.HeaderSize:]...)
+	unknownID := append(wire.AppendFrame(nil, 9999), good[wire.FrameSize:]...)
 	if err := kc.ProduceSync(ctx,
 		rec("orders", good),      // fine
 		rec("orders", unknownID), // unregistered schema id

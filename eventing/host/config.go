@@ -19,6 +19,8 @@ import (
 
 	"github.com/contrail-events/contrail/eventing"
 	"github.com/contrail-events/contrail/eventing/statedb"
+	"github.com/contrail-events/contrail/registry/regclient"
+	"github.com/contrail-events/contrail/wire"
 )
 
 // Config is how one reference service finds its broker, registry, state and
@@ -37,7 +39,9 @@ type Config struct {
 	// Default http://127.0.0.1:8081.
 	RegistryURL string
 	// RegistryUser and RegistryPassword are optional basic-auth credentials,
-	// env SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO as "user:password".
+	// env CONTRAIL_REGISTRY_USER and CONTRAIL_REGISTRY_PASSWORD, or the
+	// alias SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO as "user:password"
+	// (regclient.CredentialsFromEnv).
 	RegistryUser, RegistryPassword string
 	// DataDir holds the service's SQLite file <DataDir>/<Service>.db.
 	// Env CONTRAIL_DATA_DIR. Default ./.contrail.
@@ -98,10 +102,9 @@ func FromEnv(service string, getenv func(string) string) Config {
 		getenv = os.Getenv
 	}
 	c := Config{Service: service, Brokers: EnvBrokers(getenv)}
-	c.RegistryURL = getenv("SCHEMA_REGISTRY_URL")
-	if ui := getenv("SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO"); ui != "" {
-		c.RegistryUser, c.RegistryPassword, _ = strings.Cut(ui, ":")
-	}
+	c.RegistryURL = getenv(regclient.EnvURL)
+	creds := regclient.CredentialsFromEnv(getenv)
+	c.RegistryUser, c.RegistryPassword = creds.User, creds.Password
 	c.DataDir = getenv("CONTRAIL_DATA_DIR")
 	if v := getenv("CONTRAIL_SQLITE_SYNC"); v != "" {
 		// A bad value is kept as given, for Validate to name it.
@@ -156,7 +159,7 @@ func (c *Config) SetDefaults() {
 		c.Brokers = slices.Clone(eventing.DefaultBrokers)
 	}
 	if c.RegistryURL == "" {
-		c.RegistryURL = "http://127.0.0.1:8081"
+		c.RegistryURL = wire.DefaultRegistryURL
 	}
 	if c.DataDir == "" {
 		c.DataDir = ".contrail"

@@ -26,6 +26,7 @@ import (
 	"github.com/contrail-events/contrail/eventing/statedb"
 	"github.com/contrail-events/contrail/events"
 	"github.com/contrail-events/contrail/registry"
+	"github.com/contrail-events/contrail/registry/regclient"
 	"github.com/contrail-events/contrail/registry/serde"
 	"github.com/contrail-events/contrail/schemas"
 	"github.com/contrail-events/contrail/tracing"
@@ -121,13 +122,9 @@ func NewHost(ctx context.Context, cfg Config, o HostOpts) (_ *Host, err error) {
 		return nil, err
 	}
 
-	srOpts := []sr.ClientOpt{sr.URLs(cfg.RegistryURL)}
-	if cfg.RegistryUser != "" {
-		srOpts = append(srOpts, sr.BasicAuth(cfg.RegistryUser, cfg.RegistryPassword))
-	}
-	cl, err := sr.NewClient(srOpts...)
+	cl, _, err := regclient.New(cfg.RegistryURL, regclient.WithCredentials(cfg.RegistryUser, cfg.RegistryPassword))
 	if err != nil {
-		return nil, fmt.Errorf("host: registry client for %s: %w", cfg.RegistryURL, err)
+		return nil, fmt.Errorf("host: SCHEMA_REGISTRY_URL: %w", err)
 	}
 	if v, _ := strconv.ParseBool(os.Getenv("CONTRAIL_REGISTER_SCHEMAS")); v {
 		// Against a fresh Redpanda or Confluent registry: register the

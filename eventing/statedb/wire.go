@@ -6,7 +6,7 @@ import (
 
 	"github.com/contrail-events/contrail/eventing"
 	"github.com/contrail-events/contrail/events/common"
-	"github.com/contrail-events/contrail/registry/serde"
+	"github.com/contrail-events/contrail/wire"
 )
 
 // Metadata converts m to the schemas' EventMetadata of an event produced by
@@ -29,7 +29,7 @@ func RecordFrom(ctx context.Context, eventID string, occurred time.Time) Record 
 	if m := eventing.MessageFrom(ctx); m != nil && m.Record != nil {
 		rec.Type = m.EventType
 		rec.Topic, rec.Partition, rec.Offset = m.Record.Topic, m.Record.Partition, m.Record.Offset
-		if id, err := serde.SchemaID(m.Record.Value); err == nil {
+		if id, err := wire.SchemaID(m.Record.Value); err == nil {
 			rec.SchemaID = id
 		}
 		if rec.EventID == "" {

@@ -24,31 +24,33 @@ type rule struct {
 // rules is ordered from the bottom layer up. An allow entry matches a package
 // and its subpackages ("registry" allows "registry/serde").
 var rules = []rule{
-	{"events", nil},                           // hand-written support for generated code
-	{"events/", []string{"events"}},           // generated packages (and money): each other and events only
-	{"schemas", []string{"events"}},           // the loader
-	{"compat", []string{"schemas", "events"}}, // the one compatibility engine
-	{"codegen", []string{"schemas", "events"}},
-	{"tracing", nil},
-	{"broker", nil},
-	{"registry", []string{"compat", "schemas", "events"}},
-	{"contract", []string{"compat", "schemas", "events"}},
-	{"contract/providertest", []string{"contract", "compat", "schemas", "events", "registry", "broker", "eventing"}},
-	{"contract/internal", []string{"events", "registry", "eventing"}},
+	{"wire", nil},                           // wire conventions: header keys, content types, frame, default addresses
+	{"events", nil},                         // hand-written support for generated code
+	{"events/", []string{"events", "wire"}}, // generated packages (and money): each other and events only
+	{"schemas", []string{"events", "wire"}}, // the loader
+	{"compat", []string{"schemas", "events", "wire", "registry/regclient"}}, // the one compatibility engine
+	{"codegen", []string{"schemas", "events", "wire"}},
+	{"tracing", []string{"wire"}},
+	{"broker", []string{"wire"}},
+	{"registry/regclient", []string{"wire"}}, // the one way to reach a registry
+	{"registry", []string{"compat", "schemas", "events", "wire"}},
+	{"contract", []string{"compat", "schemas", "events", "wire", "registry/regclient"}},
+	{"contract/providertest", []string{"contract", "compat", "schemas", "events", "registry", "broker", "eventing", "wire"}},
+	{"contract/internal", []string{"events", "registry", "eventing", "wire"}},
 	// The event runtime: its core never imports tracing (it declares the
 	// Tracer it needs); its state store and service host build on it.
-	{"eventing", []string{"events", "registry"}},
-	{"eventing/statedb", []string{"eventing", "events", "registry", "tracing"}},
-	{"eventing/host", []string{"eventing", "events", "schemas", "registry", "tracing"}},
+	{"eventing", []string{"events", "wire", "registry"}},
+	{"eventing/statedb", []string{"eventing", "events", "registry", "tracing", "wire"}},
+	{"eventing/host", []string{"eventing", "events", "schemas", "registry", "tracing", "wire"}},
 	// The four services talk only through events: none imports another.
-	{"services/order", []string{"events", "registry", "tracing", "eventing"}},
-	{"services/inventory", []string{"events", "registry", "tracing", "eventing"}},
-	{"services/payment", []string{"events", "registry", "tracing", "eventing"}},
-	{"services/shipping", []string{"events", "registry", "tracing", "eventing"}},
+	{"services/order", []string{"events", "registry", "tracing", "eventing", "wire"}},
+	{"services/inventory", []string{"events", "registry", "tracing", "eventing", "wire"}},
+	{"services/payment", []string{"events", "registry", "tracing", "eventing", "wire"}},
+	{"services/shipping", []string{"events", "registry", "tracing", "eventing", "wire"}},
 	// The local platform (`contrail up`), its load generator and whole-flow tests.
-	{"platform", []string{"broker", "registry", "schemas", "events", "tracing", "eventing"}},
-	{"platform/loadgen", []string{"events", "schemas"}},
-	{"platform/e2e", []string{"events", "schemas", "registry", "tracing", "services", "platform"}},
+	{"platform", []string{"broker", "registry", "schemas", "events", "tracing", "eventing", "wire"}},
+	{"platform/loadgen", []string{"events", "schemas", "wire"}},
+	{"platform/e2e", []string{"events", "schemas", "registry", "tracing", "services", "platform", "wire"}},
 	{"internal", nil},
 	{"cmd/contrail", []string{"*"}},
 }
@@ -156,6 +158,7 @@ func TestRulesRejectUpwardImports(t *testing.T) {
 		{"schemas may not use compat", "schemas", "compat", false},
 		{"generated may use common", "events/orders", "events/common", true},
 		{"events may not use schemas", "events", "schemas", false},
+		{"wire imports nothing of ours", "wire", "events", false},
 		{"order may not use inventory", "services/order", "services/inventory", false},
 		{"platform may not use a service", "platform", "services/order", false},
 		{"registry may not use services", "registry/serde", "eventing", false},

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/contrail-events/contrail/schemas"
 	"github.com/contrail-events/contrail/platform"
 	"github.com/contrail-events/contrail/platform/platformtest"
+	"github.com/contrail-events/contrail/schemas"
 	"github.com/contrail-events/contrail/tracing/tracingtest"
 )
 

@@ -20,10 +20,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
-)
 
-// ContentType is the media type a conforming registry answers with.
-const ContentType = "application/vnd.schemaregistry.v1+json"
+	"github.com/contrail-events/contrail/wire"
+)
 
 // Opt configures Run.
 type Opt interface{ apply(*suite) }
@@ -117,7 +116,7 @@ func (s *suite) do(t *testing.T, method, path string, body any) response {
 		t.Fatalf("new request: %v", err)
 	}
 	if rd != nil {
-		req.Header.Set("Content-Type", ContentType)
+		req.Header.Set("Content-Type", wire.ContentTypeRegistry)
 	}
 	if s.user != "" {
 		req.SetBasicAuth(s.user, s.pass)
@@ -141,8 +140,8 @@ func (s *suite) ok(t *testing.T, method, path string, body, out any) response {
 	if r.status != http.StatusOK {
 		t.Fatalf("%s %s: want HTTP 200, got %s", method, path, r)
 	}
-	if !strings.HasPrefix(r.ctype, ContentType) {
-		t.Errorf("%s %s: Content-Type %q, want %s", method, path, r.ctype, ContentType)
+	if !strings.HasPrefix(r.ctype, wire.ContentTypeRegistry) {
+		t.Errorf("%s %s: Content-Type %q, want %s", method, path, r.ctype, wire.ContentTypeRegistry)
 	}
 	if out != nil {
 		if err := json.Unmarshal(r.body, out); err != nil {

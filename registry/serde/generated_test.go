@@ -9,8 +9,8 @@ import (
 	"github.com/contrail-events/contrail/events/common"
 	"github.com/contrail-events/contrail/events/orders"
 	"github.com/contrail-events/contrail/registry"
-	"github.com/contrail-events/contrail/registry/serde"
 	"github.com/contrail-events/contrail/schemas"
+	"github.com/contrail-events/contrail/wire"
 )
 
 // pushRepoSchemas registers the repository's schemas as `contrail registry
@@ -45,7 +45,7 @@ func fillGenerated(t testing.TB) *orders.OrderPlaced {
 	}
 }
 
-func serdeID(data []byte) (int, error) { return serde.SchemaID(data) }
+func serdeID(data []byte) (int, error) { return wire.SchemaID(data) }
 
 // TestGeneratedOrderPlacedAfterPush: a serde registering the generated
 // binding after `contrail registry push` finds the pushed schema (same ID,

@@ -11,7 +11,6 @@ package serde
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -25,29 +24,30 @@ import (
 
 	"github.com/contrail-events/contrail/compat"
 	"github.com/contrail-events/contrail/events"
+	"github.com/contrail-events/contrail/wire"
 )
-
-// HeaderSize is the length of the wire-format header: magic byte + schema ID.
-const HeaderSize = 5
-
-// magic is the first byte of every Confluent-framed payload.
-const magic = 0
 
 // Sentinel errors. The event runtime treats ErrBadMagic, ErrTruncated,
 // ErrUnknownSchemaID and *IncompatibleError as poison (retrying cannot help)
 // and ErrRegistryUnavailable as transient.
 var (
-	// ErrBadMagic means the payload does not start with the 0x00 magic byte:
-	// it was not written by a Confluent-compatible serializer.
-	ErrBadMagic = errors.New("serde: bad magic byte (payload is not in the Confluent wire format; was it produced without a schema-registry serializer?)")
-	// ErrTruncated means the payload is shorter than its header or its Avro body ends early.
-	ErrTruncated = errors.New("serde: truncated payload")
 	// ErrUnknownSchemaID means the registry does not know the payload's schema ID.
 	ErrUnknownSchemaID = errors.New("serde: unknown schema id (the registry has no schema with this id; check that producer and consumer use the same registry)")
 	// ErrRegistryUnavailable means the registry could not be reached or
 	// failed; only IDs not seen before need it.
-	ErrRegistryUnavailable = errors.New("serde: schema registry unavailable")
+	// It has the method CodecUnavailable() bool, so the event runtime
+	// (eventing.CodecUnavailable) retries such a record instead of
+	// dead-lettering it.
+	ErrRegistryUnavailable error = unavailableError{"serde: schema registry unavailable"}
 )
+
+// unavailableError is the type of ErrRegistryUnavailable.
+type unavailableError struct{ msg string }
+
+func (e unavailableError) Error() string { return e.msg }
+
+// CodecUnavailable marks the error for the event runtime's classification.
+func (unavailableError) CodecUnavailable() bool { return true }
 
 // IncompatibleError reports that data written with schema ID cannot be read
 // as the reader type: Avro schema resolution failed. Findings holds the
@@ -77,24 +77,6 @@ func (e *IncompatibleError) Error() string {
 
 // Unwrap returns the underlying resolution error.
 func (e *IncompatibleError) Unwrap() error { return e.Err }
-
-// SchemaID returns the schema ID in a framed payload's header. It returns
-// ErrTruncated when data is shorter than the header and ErrBadMagic when the
-// first byte is not 0x00.
-func SchemaID(data []byte) (int, error) {
-	if len(data) < HeaderSize {
-		return 0, fmt.Errorf("%w: %d bytes, the wire-format header alone is %d", ErrTruncated, len(data), HeaderSize)
-	}
-	if data[0] != magic {
-		return 0, fmt.Errorf("%w: got 0x%02x", ErrBadMagic, data[0])
-	}
-	return int(binary.BigEndian.Uint32(data[1:HeaderSize])), nil
-}
-
-// AppendHeader appends the wire-format header for id to dst.
-func AppendHeader(dst []byte, id int) []byte {
-	return append(dst, magic, byte(id>>24), byte(id>>16), byte(id>>8), byte(id))
-}
 
 // Opt configures a Serde; see New.
 type Opt interface{ apply(*config) }
@@ -211,8 +193,8 @@ func (s *Serde) AppendEncode(ctx context.Context, dst []byte, t events.Type, v a
 		return dst, fmt.Errorf("serde: encode %s: %w", t.FullName(), err)
 	}
 	body := w.Buffer()
-	dst = slices.Grow(dst, HeaderSize+len(body)) // one allocation at most
-	dst = AppendHeader(dst, e.id)
+	dst = slices.Grow(dst, wire.FrameSize+len(body)) // one allocation at most
+	dst = wire.AppendFrame(dst, e.id)
 	dst = append(dst, body...)
 	s.writerPool.Put(w)
 	return dst, nil
@@ -223,7 +205,7 @@ func (s *Serde) AppendEncode(ctx context.Context, dst []byte, t events.Type, v a
 // ErrBadMagic, ErrTruncated, ErrUnknownSchemaID, *IncompatibleError (all
 // poison) and ErrRegistryUnavailable (only for an ID not seen before).
 func (s *Serde) Decode(ctx context.Context, data []byte, t events.Type, out any) error {
-	id, err := SchemaID(data)
+	id, err := wire.SchemaID(data)
 	if err != nil {
 		return err
 	}
@@ -232,7 +214,7 @@ func (s *Serde) Decode(ctx context.Context, data []byte, t events.Type, out any)
 		return err
 	}
 	r := s.readerPool.Get().(*avro.Reader)
-	r.Reset(data[HeaderSize:])
+	r.Reset(data[wire.FrameSize:])
 	r.ReadVal(schema, out)
 	err = r.Error
 	r.Error = nil
@@ -240,7 +222,7 @@ func (s *Serde) Decode(ctx context.Context, data []byte, t events.Type, out any)
 	s.readerPool.Put(r)
 	if err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return fmt.Errorf("%w: avro body of %s (schema %d) ends early", ErrTruncated, t.FullName(), id)
+			return fmt.Errorf("%w: avro body of %s (schema %d) ends early", wire.ErrTruncated, t.FullName(), id)
 		}
 		return fmt.Errorf("serde: decode %s (schema %d): %w", t.FullName(), id, err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/contrail-events/contrail/events"
 	"github.com/contrail-events/contrail/registry"
 	"github.com/contrail-events/contrail/registry/serde"
+	"github.com/contrail-events/contrail/wire"
 )
 
 const moneyText = `{"type":"record","name":"Money","namespace":"serdetest.common","fields":[{"name":"cents","type":"long"},{"name":"currency","type":"string"}]}`
@@ -161,7 +162,7 @@ func TestRoundTripAndWireFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := serde.SchemaID(data)
+	id, err := wire.SchemaID(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +177,7 @@ func TestRoundTripAndWireFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(data[serde.HeaderSize:], raw) {
+	if !bytes.Equal(data[wire.FrameSize:], raw) {
 		t.Fatalf("body after the header is not hamba's encoding:\n got %x\nwant %x", data[5:], raw)
 	}
 	var out OrderPlaced
@@ -261,7 +262,7 @@ func TestNoRegistryCallsAfterWarmUpAndRegistryDown(t *testing.T) {
 		t.Fatalf("decode of a known id with the registry down: %v", err)
 	}
 	// Unknown id / unregistered type need the registry: a transient error.
-	unknown := append(serde.AppendHeader(nil, 4242), data[5:]...)
+	unknown := append(wire.AppendFrame(nil, 4242), data[5:]...)
 	if err := s.Decode(ctx, unknown, b, &out); !errors.Is(err, serde.ErrRegistryUnavailable) {
 		t.Fatalf("decode of a new id with the registry down: %v; want ErrRegistryUnavailable", err)
 	}
@@ -285,13 +286,13 @@ func TestDecodeErrors(t *testing.T) {
 		data []byte
 		want error
 	}{
-		{"empty", nil, serde.ErrTruncated},
-		{"short header", []byte{0, 0, 0}, serde.ErrTruncated},
-		{"bad magic", append([]byte{1}, data[1:]...), serde.ErrBadMagic},
-		{"json payload", []byte(`{"orderId":"o-1"}`), serde.ErrBadMagic},
-		{"truncated body", data[:len(data)-4], serde.ErrTruncated},
-		{"header only", data[:5], serde.ErrTruncated},
-		{"unknown id", append(serde.AppendHeader(nil, 999999), data[5:]...), serde.ErrUnknownSchemaID},
+		{"empty", nil, wire.ErrTruncated},
+		{"short header", []byte{0, 0, 0}, wire.ErrTruncated},
+		{"bad magic", append([]byte{1}, data[1:]...), wire.ErrBadMagic},
+		{"json payload", []byte(`{"orderId":"o-1"}`), wire.ErrBadMagic},
+		{"truncated body", data[:len(data)-4], wire.ErrTruncated},
+		{"header only", data[:5], wire.ErrTruncated},
+		{"unknown id", append(wire.AppendFrame(nil, 999999), data[5:]...), serde.ErrUnknownSchemaID},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -382,24 +383,6 @@ func TestEncodeWrongType(t *testing.T) {
 	if _, err := serde.New(nil); err == nil {
 		t.Fatal("New(nil) succeeded")
 	}
-}
-
-func FuzzSchemaID(f *testing.F) {
-	f.Add([]byte{0, 0, 0, 0, 1, 2})
-	f.Add([]byte{1})
-	f.Add([]byte{})
-	f.Fuzz(func(t *testing.T, data []byte) {
-		id, err := serde.SchemaID(data)
-		if err != nil {
-			if !errors.Is(err, serde.ErrTruncated) && !errors.Is(err, serde.ErrBadMagic) {
-				t.Fatalf("unexpected error class: %v", err)
-			}
-			return
-		}
-		if got := serde.AppendHeader(nil, id); !bytes.Equal(got, data[:5]) {
-			t.Fatalf("header round trip: %x vs %x", got, data[:5])
-		}
-	})
 }
 
 // FuzzDecode feeds arbitrary payloads behind a known schema ID: Decode must

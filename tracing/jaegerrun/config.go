@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"text/template"
 	"time"
+
+	"github.com/contrail-events/contrail/wire"
 )
 
 // Config describes a Jaeger v2 all-in-one with memory storage (traces last
@@ -49,9 +51,9 @@ func (c *Config) setDefaults() {
 			*s = v
 		}
 	}
-	def(&c.OTLPGRPCAddr, "127.0.0.1:4317")
-	def(&c.OTLPHTTPAddr, "127.0.0.1:4318")
-	def(&c.QueryHTTPAddr, "127.0.0.1:16686")
+	def(&c.OTLPGRPCAddr, wire.DefaultOTLPGRPCAddr)
+	def(&c.OTLPHTTPAddr, wire.DefaultOTLPHTTPAddr)
+	def(&c.QueryHTTPAddr, wire.DefaultJaegerQueryAddr)
 	def(&c.QueryGRPCAddr, "127.0.0.1:0")
 	def(&c.HealthAddr, "127.0.0.1:0")
 	def(&c.LogLevel, "warn")

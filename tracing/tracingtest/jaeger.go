@@ -107,10 +107,11 @@ func StartJaeger(t testing.TB) *Jaeger {
 		t.Fatalf("tracingtest: start %s: %v", bin, err)
 	}
 	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	done := make(chan struct{}) // closed once cmd.Wait returned
+	go func() { exited <- cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
 		cancel()
-		<-exited
+		<-done // not <-exited: the start loop below may have taken its value
 		if t.Failed() {
 			t.Logf("jaeger log:\n%s", tail(j.log.String(), 40))
 		}

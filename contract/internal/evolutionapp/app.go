@@ -19,11 +19,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/sr"
-
-	"github.com/contrail-events/contrail/events"
-	"github.com/contrail-events/contrail/registry/serde"
 	"github.com/contrail-events/contrail/eventing"
+	"github.com/contrail-events/contrail/events"
+	"github.com/contrail-events/contrail/registry/regclient"
+	"github.com/contrail-events/contrail/registry/serde"
 )
 
 // Main runs the program: `produce` publishes -n events built by build(i),
@@ -52,7 +51,7 @@ func run[T any](args []string, stdout io.Writer, b *events.Binding[T], build fun
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	cl, err := sr.NewClient(sr.URLs(*registryURL))
+	cl, _, err := regclient.New(*registryURL, regclient.WithCredentials("", ""))
 	if err != nil {
 		return err
 	}
