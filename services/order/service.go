@@ -18,7 +18,7 @@ import (
 	"github.com/contrail-events/contrail/events/orders"
 	"github.com/contrail-events/contrail/events/payments"
 	"github.com/contrail-events/contrail/events/shipping"
-	"github.com/contrail-events/contrail/registry/serde"
+	"github.com/contrail-events/contrail/wire"
 
 	"github.com/contrail-events/contrail/eventing"
 )
@@ -36,8 +36,8 @@ type Config = host.Config
 func Run(ctx context.Context, cfg Config, o host.HostOpts) error {
 	pubs := make(chan Published, 8192)
 	o.OnPublished = func(r *kgo.Record) {
-		p := Published{OrderID: string(r.Key), EventID: eventing.HeaderValue(r, eventing.HeaderEventID), Partition: r.Partition, Offset: r.Offset}
-		p.SchemaID, _ = serde.SchemaID(r.Value)
+		p := Published{OrderID: string(r.Key), EventID: eventing.HeaderValue(r, wire.HeaderEventID), Partition: r.Partition, Offset: r.Offset}
+		p.SchemaID, _ = wire.SchemaID(r.Value)
 		select {
 		case pubs <- p:
 		default: // history keeps -1 for this one rather than stall the producer
