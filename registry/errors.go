@@ -41,7 +41,8 @@ const (
 
 // Error is a registry failure in Confluent's terms: the HTTP status, the
 // error code and a message that says what to do. Methods of Registry return
-// it for every condition a client can cause.
+// it, as an error, for every condition a client can cause; get it back with
+// errors.As, which also finds it wrapped.
 type Error struct {
 	Status  int    `json:"-"`
 	Code    int    `json:"error_code"`

@@ -156,14 +156,14 @@ func TestBoltStoreReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := reg.Register(ctx, "a", registry.SchemaRequest{Schema: `"string"`}, false)
+	id, err := reg.Register(ctx, "a", registry.SchemaRequest{Schema: `"string"`}, registry.RegisterOpts{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := reg.SetConfig(ctx, "a", "full"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := reg.DeleteVersion(ctx, "a", 1, false); err != nil {
+	if _, err := reg.DeleteVersion(ctx, "a", 1, registry.DeleteOpts{}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -176,14 +176,14 @@ func TestBoltStoreReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sv, err := reg2.Version("a", 1, true)
+	sv, err := reg2.Version("a", 1, registry.VersionOpts{Deleted: true})
 	if err != nil || sv.ID != id || sv.Schema != `"string"` {
 		t.Fatalf("after reopen: %+v, %v", sv, err)
 	}
-	if l, err := reg2.Config("a", false); err != nil || l != "FULL" {
+	if l, err := reg2.Config("a", registry.ConfigOpts{}); err != nil || l != "FULL" {
 		t.Fatalf("config after reopen: %v, %v", l, err)
 	}
-	if _, err := reg2.Version("a", 1, false); err == nil {
+	if _, err := reg2.Version("a", 1, registry.VersionOpts{}); err == nil {
 		t.Fatal("soft delete lost across reopen")
 	}
 }

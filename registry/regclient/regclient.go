@@ -37,7 +37,7 @@ const (
 )
 
 // ErrURL is wrapped by every error about the registry URL itself.
-var ErrURL = errors.New("regclient: bad registry URL")
+var ErrURL = errors.New("regclient: registry URL")
 
 // Credentials are HTTP basic-auth credentials; a zero value means none.
 type Credentials struct {
@@ -125,10 +125,10 @@ func Parse(rawURL string, opts ...Opt) (shown string, creds Credentials, err err
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return "", Credentials{}, fmt.Errorf("%w: it does not parse: %v: want http(s)://[user:password@]host[:port]", ErrURL, err)
+		return "", Credentials{}, fmt.Errorf("%w does not parse: %v: want http(s)://[user:password@]host[:port]", ErrURL, err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", Credentials{}, fmt.Errorf("%w: %q: want http(s)://[user:password@]host[:port]", ErrURL, u.Redacted())
+		return "", Credentials{}, fmt.Errorf("%w %q: want http(s)://[user:password@]host[:port]", ErrURL, u.Redacted())
 	}
 	switch {
 	case u.User != nil:

@@ -71,8 +71,8 @@ func TestNew(t *testing.T) {
 	}
 
 	bad := []struct{ name, url, want string }{
-		{name: "does not parse", url: "http://ci:" + pw + "@127.0.0.1:port", want: "it does not parse"},
-		{name: "not http", url: "ftp://ci:" + pw + "@127.0.0.1", want: `"ftp://ci:xxxxx@127.0.0.1": want http(s)://`},
+		{name: "does not parse", url: "http://ci:" + pw + "@127.0.0.1:port", want: "registry URL does not parse"},
+		{name: "not http", url: "ftp://ci:" + pw + "@127.0.0.1", want: `registry URL "ftp://ci:xxxxx@127.0.0.1": want http(s)://`},
 		{name: "no host", url: "http://", want: "want http(s)://"},
 	}
 	for _, tt := range bad {

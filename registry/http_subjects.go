@@ -1,0 +1,137 @@
+package registry
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/contrail-events/contrail/wire"
+	"github.com/gin-gonic/gin"
+)
+
+// GET /subjects?subjectPrefix=&deleted=&deletedOnly=
+func (s *Server) listSubjects(c *gin.Context) {
+	s.ok(c, s.reg.Subjects(SubjectsOpts{
+		Prefix:      c.Query("subjectPrefix"),
+		Deleted:     qbool(c, "deleted"),
+		DeletedOnly: qbool(c, "deletedOnly"),
+	}))
+}
+
+// GET /subjects/{subject}/versions?deleted=&deletedOnly=
+func (s *Server) listVersions(c *gin.Context) {
+	vs, err := s.reg.Versions(c.Param("subject"), VersionsOpts{Deleted: qbool(c, "deleted"), DeletedOnly: qbool(c, "deletedOnly")})
+	s.reply(c, vs, err)
+}
+
+// GET /subjects/{subject}/versions/{version}?deleted=
+func (s *Server) getVersion(c *gin.Context) {
+	if sv, ok := s.versionOf(c); ok {
+		s.ok(c, sv)
+	}
+}
+
+// GET /subjects/{subject}/versions/{version}/schema?deleted= answers the
+// schema text alone.
+func (s *Server) getVersionSchema(c *gin.Context) {
+	if sv, ok := s.versionOf(c); ok {
+		c.Data(http.StatusOK, wire.ContentTypeRegistry, []byte(sv.Schema))
+	}
+}
+
+// versionOf reads the version the path names; on failure it answers and
+// returns false.
+func (s *Server) versionOf(c *gin.Context) (SubjectVersion, bool) {
+	v, ok := s.versionParam(c)
+	if !ok {
+		return SubjectVersion{}, false
+	}
+	sv, err := s.reg.Version(c.Param("subject"), v, VersionOpts{Deleted: qbool(c, "deleted")})
+	if err != nil {
+		s.fail(c, err)
+		return SubjectVersion{}, false
+	}
+	return sv, true
+}
+
+// GET /subjects/{subject}/versions/{version}/referencedby
+func (s *Server) referencedBy(c *gin.Context) {
+	v, ok := s.versionParam(c)
+	if !ok {
+		return
+	}
+	ids, err := s.reg.ReferencedBy(c.Param("subject"), v)
+	s.reply(c, ids, err)
+}
+
+// POST /subjects/{subject}/versions?normalize= answers {"id": N}. A plain
+// request (no query) that repeats earlier bytes is answered from the
+// register cache without decoding, since clients re-register on every start.
+func (s *Server) register(c *gin.Context) {
+	if !s.writable(c) {
+		return
+	}
+	body, bp, ok := s.readBody(c)
+	defer putBody(bp)
+	if !ok {
+		return
+	}
+	subject := c.Param("subject")
+	plain := c.Request.URL.RawQuery == ""
+	if plain {
+		if id, hit := s.reg.cachedRegister(subject, body); hit {
+			s.writeID(c, id)
+			return
+		}
+	}
+	var req SchemaRequest
+	if !s.decode(c, body, &req, schemaHint) {
+		return
+	}
+	id, gen, err := s.reg.register(c.Request.Context(), subject, req, RegisterOpts{Normalize: qbool(c, "normalize")})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if plain && req.ID == 0 && req.Version == 0 {
+		s.reg.rememberRegister(subject, body, id, gen)
+	}
+	s.writeID(c, id)
+}
+
+// writeID writes {"id":N} without encoding/json: the register hot path.
+func (s *Server) writeID(c *gin.Context, id int) {
+	body := strconv.AppendInt(append(make([]byte, 0, 24), `{"id":`...), int64(id), 10)
+	c.Data(http.StatusOK, wire.ContentTypeRegistry, append(body, '}'))
+}
+
+// POST /subjects/{subject}?normalize=&deleted=
+func (s *Server) lookup(c *gin.Context) {
+	var req SchemaRequest
+	if !s.bind(c, &req, schemaHint) {
+		return
+	}
+	sv, err := s.reg.Lookup(c.Param("subject"), req, LookupOpts{Normalize: qbool(c, "normalize"), Deleted: qbool(c, "deleted")})
+	s.reply(c, sv, err)
+}
+
+// DELETE /subjects/{subject}?permanent=
+func (s *Server) deleteSubject(c *gin.Context) {
+	if !s.writable(c) {
+		return
+	}
+	vs, err := s.reg.DeleteSubject(c.Request.Context(), c.Param("subject"), DeleteOpts{Permanent: qbool(c, "permanent")})
+	s.reply(c, vs, err)
+}
+
+// DELETE /subjects/{subject}/versions/{version}?permanent=
+func (s *Server) deleteVersion(c *gin.Context) {
+	if !s.writable(c) {
+		return
+	}
+	v, ok := s.versionParam(c)
+	if !ok {
+		return
+	}
+	got, err := s.reg.DeleteVersion(c.Request.Context(), c.Param("subject"), v, DeleteOpts{Permanent: qbool(c, "permanent")})
+	s.reply(c, got, err)
+}

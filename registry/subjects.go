@@ -1,0 +1,137 @@
+package registry
+
+import (
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// SubjectVersion is a (subject, version) pair with its schema.
+type SubjectVersion struct {
+	Subject    string      `json:"subject"`
+	Version    int         `json:"version"`
+	ID         int         `json:"id"`
+	SchemaType string      `json:"schemaType,omitempty"`
+	References []Reference `json:"references,omitempty"`
+	Schema     string      `json:"schema"`
+}
+
+func (r *Registry) subjectVersion(v *versionEntry) SubjectVersion {
+	e := r.schemas[v.ID]
+	return SubjectVersion{Subject: v.Subject, Version: v.Version, ID: v.ID, SchemaType: typeOut(e.rec.Type),
+		References: e.rec.References, Schema: e.rec.Text}
+}
+
+// SubjectsOpts selects the subjects Subjects lists. The zero value lists
+// every subject with a live version.
+type SubjectsOpts struct {
+	// Prefix keeps only subjects whose name starts with it. Default "": all.
+	Prefix string
+	// Deleted also lists subjects whose versions are all soft-deleted.
+	// Default false.
+	Deleted bool
+	// DeletedOnly lists only subjects whose versions are all soft-deleted;
+	// it overrides Deleted. Default false.
+	DeletedOnly bool
+}
+
+// Subjects lists subject names, sorted, as opts selects.
+func (r *Registry) Subjects(opts SubjectsOpts) []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := []string{}
+	for name, s := range r.subjects {
+		if !strings.HasPrefix(name, opts.Prefix) {
+			continue
+		}
+		live := len(s.live()) > 0
+		if (opts.DeletedOnly && live) || (!opts.DeletedOnly && !opts.Deleted && !live) {
+			continue
+		}
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// VersionsOpts selects the versions Versions lists. The zero value lists
+// live versions only.
+type VersionsOpts struct {
+	// Deleted also lists soft-deleted versions. Default false.
+	Deleted bool
+	// DeletedOnly lists only soft-deleted versions; it overrides Deleted.
+	// Default false.
+	DeletedOnly bool
+}
+
+// Versions lists subject's version numbers, ascending, as opts selects.
+// Error: 40401 when the subject is unknown or, without DeletedOnly, has no
+// version to list.
+func (r *Registry) Versions(subject string, opts VersionsOpts) ([]int, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	subj := r.subjects[subject]
+	out := []int{}
+	if subj != nil {
+		for _, v := range subj.versions {
+			if (opts.DeletedOnly && v.Deleted) || (!opts.DeletedOnly && (opts.Deleted || !v.Deleted)) {
+				out = append(out, v.Version)
+			}
+		}
+	}
+	if subj == nil || (len(out) == 0 && !opts.DeletedOnly) {
+		return nil, errSubjectNotFound(subject)
+	}
+	return out, nil
+}
+
+// VersionOpts tunes Version. The zero value sees live versions only.
+type VersionOpts struct {
+	// Deleted also finds a soft-deleted version (and, for -1, lets the
+	// latest be one). Default false.
+	Deleted bool
+}
+
+// Version returns one version of subject (-1 for the latest). Errors:
+// 40401, 40402.
+func (r *Registry) Version(subject string, version int, opts VersionOpts) (SubjectVersion, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	subj := r.subjects[subject]
+	if subj == nil || (!opts.Deleted && len(subj.live()) == 0) {
+		return SubjectVersion{}, errSubjectNotFound(subject)
+	}
+	v := r.version(subject, version, opts.Deleted)
+	if v == nil {
+		return SubjectVersion{}, errVersionNotFound(subject, version)
+	}
+	return r.subjectVersion(v), nil
+}
+
+// ParseVersion parses a version path segment: "latest", -1 or a positive
+// integer. It returns a 42202 *Error for anything else.
+func ParseVersion(s string) (int, error) {
+	if s == "latest" {
+		return -1, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n == 0 || n < -1 || n > 1<<31-1 {
+		return 0, errf(http.StatusUnprocessableEntity, CodeInvalidVersion,
+			"The specified version '%s' is not a valid version id. Allowed values are between [1, 2^31-1] and the string \"latest\"", s)
+	}
+	return n, nil
+}
+
+// checkSubjectName refuses subject names with control characters (U+0000 to
+// U+001F, U+007F to U+009F), as Confluent does (42208): they cannot be
+// typed, printed or put in a topic name. The global "" is fine.
+func checkSubjectName(subject string) error {
+	for _, c := range subject {
+		if c < 0x20 || (c >= 0x7f && c <= 0x9f) {
+			return errf(http.StatusUnprocessableEntity, CodeInvalidSubject,
+				"Invalid subject %q: subject names may not contain control characters.", subject)
+		}
+	}
+	return nil
+}
