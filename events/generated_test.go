@@ -16,7 +16,6 @@ import (
 	"github.com/contrail-events/contrail/events/orders"
 	"github.com/contrail-events/contrail/events/payments"
 	"github.com/contrail-events/contrail/events/shipping"
-	"github.com/contrail-events/contrail/schemas"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -206,65 +205,6 @@ func TestUnionJSON(t *testing.T) {
 	}
 	if _, ok := out.Payment.Value.(orders.InvoicePayment); !ok {
 		t.Errorf("payment decoded as %T", out.Payment.Value)
-	}
-}
-
-// TestBindingsMatchManifest checks every binding against the loaded schema
-// tree: names, topic, subject, strategy, key, the exact schema text, the
-// references, and that Key reads the manifest's key field.
-func TestBindingsMatchManifest(t *testing.T) {
-	set, err := schemas.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bound := map[string]boundEvent{}
-	for _, ev := range orderFlow() {
-		bound[ev.typ.FullName()] = ev
-	}
-	if len(bound) != len(set.Events) {
-		t.Fatalf("%d bindings tested, manifest has %d events", len(bound), len(set.Events))
-	}
-	for _, e := range set.Events {
-		ev, ok := bound[e.Type.FullName]
-		if !ok {
-			t.Errorf("no binding tested for %s", e.Type.FullName)
-			continue
-		}
-		b := ev.typ
-		if b.Topic() != e.Topic || b.Subject() != e.Subject || b.Strategy() != e.Strategy || b.KeyField() != e.Key {
-			t.Errorf("%s: binding (%s, %s, %s, %s) != manifest (%s, %s, %s, %s)", e.Type.FullName,
-				b.Topic(), b.Subject(), b.Strategy(), b.KeyField(), e.Topic, e.Subject, e.Strategy, e.Key)
-		}
-		if b.SchemaText() != e.Type.Text {
-			t.Errorf("%s: SchemaText is not the .avsc text", e.Type.FullName)
-		}
-		var refs []string
-		for _, r := range b.References() {
-			refs = append(refs, r.Name)
-			if r.Subject != r.Name || r.Version != -1 {
-				t.Errorf("%s: reference %+v, want subject = name and version -1", e.Type.FullName, r)
-			}
-			nt, ok := events.LookupNamedType(r.Name)
-			if !ok || nt.Text != set.Types[r.Name].Text {
-				t.Errorf("%s: reference %s not registered with its .avsc text", e.Type.FullName, r.Name)
-			}
-		}
-		if strings.Join(refs, ",") != strings.Join(e.Type.References, ",") {
-			t.Errorf("%s: references %v, want %v", e.Type.FullName, refs, e.Type.References)
-		}
-		if got, want := b.Schema().Fingerprint(), e.Type.Schema.Fingerprint(); got != want {
-			t.Errorf("%s: binding schema fingerprint differs from the loaded schema", e.Type.FullName)
-		}
-		key, err := b.KeyOf(ev.value)
-		if err != nil || string(key) != orderID {
-			t.Errorf("%s: KeyOf = %q, %v; want the order id", e.Type.FullName, key, err)
-		}
-		if _, err := b.KeyOf(struct{}{}); err == nil {
-			t.Errorf("%s: KeyOf accepted a foreign type", e.Type.FullName)
-		}
-		if nv := b.New(); nv == nil {
-			t.Errorf("%s: New returned nil", e.Type.FullName)
-		}
 	}
 }
 
