@@ -110,7 +110,7 @@ func LoadExamplesFS(fsys fs.FS, prefix string, set *schemas.Set) ([]*Example, er
 // JSON pointer.
 //
 // The form is the Avro specification's JSON encoding with three
-// conveniences, each documented in the README:
+// conveniences, each documented in docs/contracts.md:
 //   - a decimal on bytes is written as a decimal string ("19.99"), not as
 //     the spec's string of byte code points;
 //   - timestamp-millis/-micros may also be an RFC 3339 string;

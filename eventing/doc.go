@@ -1,4 +1,4 @@
-// Package runtime is Contrail's typed event runtime on franz-go: services
+// Package eventing is Contrail's typed event runtime on franz-go: services
 // publish generated events through a Publisher and handle them with a Router,
 // which gives them consumer groups, per-key ordering, at-least-once delivery,
 // retries, dead-letter topics, panic recovery, an SQLite inbox and outbox,

@@ -6,10 +6,13 @@ import (
 	"testing"
 )
 
-// TestReadmeExampleIsTheCompiledOne keeps the README's "Writing a service"
-// example identical to example_test.go, which the compiler checks.
+// servicePage is the docs page that shows the runtime example.
+const servicePage = "../docs/writing-a-service.md"
+
+// TestReadmeExampleIsTheCompiledOne keeps the example in the docs' "Writing
+// a service" page identical to example_test.go, which the compiler checks.
 func TestReadmeExampleIsTheCompiledOne(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+	page, err := os.ReadFile(servicePage)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -17,21 +20,36 @@ func TestReadmeExampleIsTheCompiledOne(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := string(readme)
-	i := strings.Index(s, "## Writing a service")
-	if i < 0 {
-		t.Fatal("README has no \"Writing a service\" section")
-	}
-	s = s[i:]
-	start := strings.Index(s, "```go\n")
-	if start < 0 {
-		t.Fatal("the section has no go code block")
-	}
-	s = s[start+len("```go\n"):]
-	block := s[:strings.Index(s, "```")]
 	code := string(src)
-	code = code[strings.Index(code, "import ("):]
-	if strings.TrimSpace(block) != strings.TrimSpace(code) {
-		t.Fatal("README example differs from eventing/example_test.go: copy the file (from `import (`) into the README")
+	i := strings.Index(code, "import (")
+	if i < 0 {
+		t.Fatal("example_test.go has no import block")
 	}
+	code = strings.TrimSpace(code[i:])
+
+	// The example is the page's go block that starts with the import block.
+	var blocks []string
+	rest := string(page)
+	for {
+		start := strings.Index(rest, "```go\n")
+		if start < 0 {
+			break
+		}
+		rest = rest[start+len("```go\n"):]
+		end := strings.Index(rest, "\n```")
+		if end < 0 {
+			t.Fatalf("%s: a go code block is not closed", servicePage)
+		}
+		blocks = append(blocks, rest[:end])
+		rest = rest[end+len("\n```"):]
+	}
+	for _, b := range blocks {
+		if strings.HasPrefix(strings.TrimSpace(b), "import (") {
+			if strings.TrimSpace(b) != code {
+				t.Fatalf("%s: the example differs from eventing/example_test.go: copy the file (from `import (`) into the page", servicePage)
+			}
+			return
+		}
+	}
+	t.Fatalf("%s has no go code block starting with `import (`: copy eventing/example_test.go (from `import (`) into it", servicePage)
 }

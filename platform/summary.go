@@ -58,7 +58,7 @@ func (p *Platform) PrintSummary(w io.Writer) {
 		}
 		fmt.Fprintf(w, "See its trace:\n  %s trace <order_id>%s\n", cmd, jflag)
 		if p.jaegerPlaceholderUI {
-			fmt.Fprintf(w, "  (Jaeger's API is at %s; this Jaeger build has no UI assets, so its UI is a placeholder page:\n  see the README's Tracing section for the full UI)\n\n", p.JaegerURL)
+			fmt.Fprintf(w, "  (Jaeger's API is at %s; this Jaeger build has no UI assets, so its UI is a placeholder page:\n  see docs/tracing.md for the full UI)\n\n", p.JaegerURL)
 		} else {
 			fmt.Fprintf(w, "  or open %s\n\n", p.JaegerURL)
 		}

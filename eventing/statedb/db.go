@@ -26,7 +26,7 @@ const (
 	// system's cache; a power loss or kernel crash can lose the last
 	// commits (never corrupt the file), after which the service may have
 	// published events whose state change it no longer has. It is the
-	// default because it is faster: see the README for the measured cost
+	// default because it is faster: see docs/performance.md for the measured cost
 	// of DurabilityFull.
 	DurabilityNormal Durability = "normal"
 	// DurabilityFull (synchronous=FULL) fsyncs the WAL at every commit, so

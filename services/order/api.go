@@ -373,7 +373,7 @@ func jsonError(err error) ErrorBody {
 	}
 	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		f = strings.Trim(f, `"`)
-		return ErrorBody{Error: fmt.Sprintf("unknown field %q: see the order API in the README", f), Field: f}
+		return ErrorBody{Error: fmt.Sprintf("unknown field %q: see the order API in docs/order-flow.md", f), Field: f}
 	}
 	return ErrorBody{Error: "the body is not a valid JSON order: " + err.Error()}
 }
