@@ -1,5 +1,7 @@
 package compat
 
+import "slices"
+
 // Severity says whether a finding blocks a change.
 type Severity string
 
@@ -10,10 +12,32 @@ const (
 	Warning Severity = "warning"
 )
 
+// Scope says what a rule judges, and so which command reports its findings.
+type Scope string
+
+// The scopes, in documentation order.
+const (
+	// ScopeResolution rules judge one (reader, writer) pair of types (Check):
+	// `contrail check` reports them, and so does `contrail contract verify`,
+	// which resolves each contract's reader schema against the producer's.
+	ScopeResolution Scope = "resolution"
+	// ScopeTree rules judge whole schema trees and manifests against a
+	// baseline (CheckTree); `contrail check` reports them.
+	ScopeTree Scope = "tree"
+	// ScopeExceptions rules judge the exceptions file (Exceptions.Apply);
+	// `contrail check` reports them.
+	ScopeExceptions Scope = "exceptions"
+	// ScopeContract rules judge consumer contracts (package contract);
+	// `contrail contract verify` reports them, `contrail check` never does.
+	ScopeContract Scope = "contract"
+)
+
 // Rule is one compatibility rule: a stable ID, the one sentence that says
-// what it protects, and its severity. Rules are plain values; the walker in
-// engine.go decides where each applies. A Rule is immutable and safe for
-// concurrent use.
+// what it protects, its severity and its scope. Rules are plain values; the
+// walker in engine.go (and, for contract rules, package contract) decides
+// where each applies. Every rule, contract rules included, is in one table
+// (Rules), so every printer knows its severity. A Rule is immutable and safe
+// for concurrent use.
 type Rule struct {
 	// ID is the stable identifier findings carry.
 	ID RuleID
@@ -22,61 +46,82 @@ type Rule struct {
 	// Severity says whether its findings block (Error) or only inform.
 	Severity Severity
 	// Spec is false for rules that are stricter than the Avro specification
-	// as implemented by Java and hamba/avro (see README: decimal policy).
+	// as implemented by Java and hamba/avro (see README: decimal policy),
+	// and for contract rules, which the specification does not know.
 	Spec bool
+	// Scope says what the rule judges and which command reports it.
+	Scope Scope
 }
 
 // Schema-resolution rules: each sees one (reader, writer) pair of types.
 var (
 	// ReaderFieldMissingDefault: a reader record field that the writer lacks
 	// must have a default, or old data cannot be read.
-	ReaderFieldMissingDefault = Rule{"READER_FIELD_MISSING_DEFAULT", "A field the reader expects but the writer never wrote must have a default the reader can fill in.", Error, true}
+	ReaderFieldMissingDefault = Rule{"READER_FIELD_MISSING_DEFAULT", "A field the reader expects but the writer never wrote must have a default the reader can fill in.", Error, true, ScopeResolution}
 	// TypeChanged: the writer's type cannot be read as the reader's type,
 	// even with Avro's promotions.
-	TypeChanged = Rule{"TYPE_CHANGED", "A value must be readable as the reader's type: same type, or an Avro promotion (int->long/float/double, long->float/double, float->double, string<->bytes).", Error, true}
+	TypeChanged = Rule{"TYPE_CHANGED", "A value must be readable as the reader's type: same type, or an Avro promotion (int->long/float/double, long->float/double, float->double, string<->bytes).", Error, true, ScopeResolution}
 	// UnionBranchMissing: a type the writer may write has no branch in the
 	// reader's union that can read it.
-	UnionBranchMissing = Rule{"UNION_BRANCH_MISSING", "Every type the writer can write (each branch of its union) must be readable by some branch of the reader's union.", Error, true}
+	UnionBranchMissing = Rule{"UNION_BRANCH_MISSING", "Every type the writer can write (each branch of its union) must be readable by some branch of the reader's union.", Error, true, ScopeResolution}
 	// EnumSymbolRemovedWithoutDefault: the writer may write a symbol the
 	// reader does not know, and the reader's enum has no default for it.
-	EnumSymbolRemovedWithoutDefault = Rule{"ENUM_SYMBOL_REMOVED_WITHOUT_DEFAULT", "Every enum symbol the writer can write must exist in the reader's enum, unless the reader's enum has a default.", Error, true}
+	EnumSymbolRemovedWithoutDefault = Rule{"ENUM_SYMBOL_REMOVED_WITHOUT_DEFAULT", "Every enum symbol the writer can write must exist in the reader's enum, unless the reader's enum has a default.", Error, true, ScopeResolution}
 	// FixedSizeChanged: fixed types must keep their size.
-	FixedSizeChanged = Rule{"FIXED_SIZE_CHANGED", "A fixed type must keep its size: the reader reads exactly size bytes.", Error, true}
+	FixedSizeChanged = Rule{"FIXED_SIZE_CHANGED", "A fixed type must keep its size: the reader reads exactly size bytes.", Error, true, ScopeResolution}
 	// NameMismatch: named types (record, enum, fixed) must keep their
 	// unqualified name, or the reader must list the writer's full name as an alias.
-	NameMismatch = Rule{"NAME_MISMATCH", "A record, enum or fixed must keep its unqualified name, or the reader must alias the writer's full name.", Error, true}
+	NameMismatch = Rule{"NAME_MISMATCH", "A record, enum or fixed must keep its unqualified name, or the reader must alias the writer's full name.", Error, true, ScopeResolution}
 	// DecimalScaleChanged: a decimal's scale must not change, or every
 	// amount silently changes by a power of ten.
-	DecimalScaleChanged = Rule{"DECIMAL_SCALE_CHANGED", "A decimal's scale must not change: the bytes stay the same, so the value would be read 10^n times too big or too small.", Error, false}
+	DecimalScaleChanged = Rule{"DECIMAL_SCALE_CHANGED", "A decimal's scale must not change: the bytes stay the same, so the value would be read 10^n times too big or too small.", Error, false, ScopeResolution}
 	// DecimalPrecisionNarrowed: the reader's precision must hold every value
 	// the writer's precision allows.
-	DecimalPrecisionNarrowed = Rule{"DECIMAL_PRECISION_NARROWED", "A decimal's reader precision must be at least the writer's, or large values no longer fit.", Error, false}
+	DecimalPrecisionNarrowed = Rule{"DECIMAL_PRECISION_NARROWED", "A decimal's reader precision must be at least the writer's, or large values no longer fit.", Error, false, ScopeResolution}
 	// LogicalTypeChanged: both sides carry different logical types on the
 	// same encoding (e.g. timestamp-millis vs timestamp-micros).
-	LogicalTypeChanged = Rule{"LOGICAL_TYPE_CHANGED", "A value's logical type must not change to another one (e.g. timestamp-millis to timestamp-micros): the number stays, its meaning changes.", Error, false}
+	LogicalTypeChanged = Rule{"LOGICAL_TYPE_CHANGED", "A value's logical type must not change to another one (e.g. timestamp-millis to timestamp-micros): the number stays, its meaning changes.", Error, false, ScopeResolution}
 )
 
 // Schema-tree rules: `contrail check` applies them to whole schema trees and
 // manifests (see CompareSets), not to one pair of types.
 var (
 	// SubjectDeleted: a subject in the baseline no longer exists.
-	SubjectDeleted = Rule{"SUBJECT_DELETED", "A subject that exists in the baseline must still exist: consumers and the registry still use it.", Error, true}
+	SubjectDeleted = Rule{"SUBJECT_DELETED", "A subject that exists in the baseline must still exist: consumers and the registry still use it.", Error, true, ScopeTree}
 	// SubjectMoved: an event now travels under another subject (topic or
 	// naming strategy changed), so its history no longer applies.
-	SubjectMoved = Rule{"SUBJECT_MOVED", "An event must keep its subject: a new topic or strategy starts a new subject whose compatibility history is empty.", Error, true}
+	SubjectMoved = Rule{"SUBJECT_MOVED", "An event must keep its subject: a new topic or strategy starts a new subject whose compatibility history is empty.", Error, true, ScopeTree}
 	// StrategyChanged: the subject naming strategy of an event changed.
-	StrategyChanged = Rule{"STRATEGY_CHANGED", "An event must keep its subject naming strategy: serializers on both sides must agree on it.", Error, true}
+	StrategyChanged = Rule{"STRATEGY_CHANGED", "An event must keep its subject naming strategy: serializers on both sides must agree on it.", Error, true, ScopeTree}
 	// SchemaFileDeleted: a schema file in the baseline is gone.
-	SchemaFileDeleted = Rule{"SCHEMA_FILE_DELETED", "A schema file in the baseline must not disappear while a type it defined is still in use.", Error, true}
+	SchemaFileDeleted = Rule{"SCHEMA_FILE_DELETED", "A schema file in the baseline must not disappear while a type it defined is still in use.", Error, true, ScopeTree}
 	// SchemaFileRenamed: a schema file was renamed (its type renamed or moved
 	// to another namespace), which gives it a new full name, a new Go type
 	// and, unless its subject is a TopicName subject, a new subject.
-	SchemaFileRenamed = Rule{"SCHEMA_FILE_RENAMED", "A type must keep its file and full name: a renamed type gets a new Go type and (except under TopicName) a new subject with an empty history, and readers need an alias to match it.", Error, true}
+	SchemaFileRenamed = Rule{"SCHEMA_FILE_RENAMED", "A type must keep its file and full name: a renamed type gets a new Go type and (except under TopicName) a new subject with an empty history, and readers need an alias to match it.", Error, true, ScopeTree}
 	// ExceptionUnused: an exception in the exceptions file matched nothing.
-	ExceptionUnused = Rule{"EXCEPTION_UNUSED", "Every entry in the exceptions file must still silence a finding; delete entries that no longer do.", Warning, true}
+	ExceptionUnused = Rule{"EXCEPTION_UNUSED", "Every entry in the exceptions file must still silence a finding; delete entries that no longer do.", Warning, true, ScopeExceptions}
 	// ExceptionExpired: an exception's expiry date has passed; it no longer
 	// silences anything.
-	ExceptionExpired = Rule{"EXCEPTION_EXPIRED", "An exception stops applying on its expires date; fix the change or renew the exception with a new reason.", Error, true}
+	ExceptionExpired = Rule{"EXCEPTION_EXPIRED", "An exception stops applying on its expires date; fix the change or renew the exception with a new reason.", Error, true, ScopeExceptions}
+)
+
+// Consumer-contract rules: `contrail contract verify` (package contract, which
+// also applies the schema-resolution rules to each contract) reports them.
+// They live in this table so that every printer and every caller of
+// SeverityOf knows them; package contract re-exports them under its own names.
+var (
+	// ContractFieldNotWritten: a field the consumer relies on is no longer
+	// written by the producer. Resolution still succeeds (the reader has a
+	// default), so no schema-level rule fires, but the consumer silently
+	// reads the default instead of the data it depends on.
+	ContractFieldNotWritten = Rule{"CONTRACT_FIELD_NOT_WRITTEN", "Every field a consumer's contract relies on must still be written by the producer; a reader default must not silently replace it.", Error, false, ScopeContract}
+	// ContractEventMissing: the producer's schemas no longer define the
+	// event a consumer's contract reads.
+	ContractEventMissing = Rule{"CONTRACT_EVENT_MISSING", "An event a consumer has a contract for must still be produced under its subject.", Error, false, ScopeContract}
+	// ContractSubjectMoved: the event is produced under another subject than
+	// the one the consumer reads (topic or naming strategy changed).
+	ContractSubjectMoved = Rule{"CONTRACT_SUBJECT_MOVED", "An event must stay under the subject its consumers read; a new topic or strategy leaves them reading nothing.", Error, false, ScopeContract}
 )
 
 var allRules = []Rule{
@@ -84,10 +129,24 @@ var allRules = []Rule{
 	FixedSizeChanged, NameMismatch, DecimalScaleChanged, DecimalPrecisionNarrowed, LogicalTypeChanged,
 	SubjectDeleted, SubjectMoved, StrategyChanged, SchemaFileDeleted, SchemaFileRenamed,
 	ExceptionUnused, ExceptionExpired,
+	ContractFieldNotWritten, ContractEventMissing, ContractSubjectMoved,
 }
 
-// Rules returns every rule, in documentation order. The slice is a copy.
+// Rules returns every rule, contract rules included, in documentation
+// order. The slice is a copy.
 func Rules() []Rule { return append([]Rule(nil), allRules...) }
+
+// RulesIn returns the rules of the given scopes, in documentation order
+// (not in the order of scopes); none for no scopes. The slice is a copy.
+func RulesIn(scopes ...Scope) []Rule {
+	var out []Rule
+	for _, r := range allRules {
+		if slices.Contains(scopes, r.Scope) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
 
 // RuleByID returns the rule with id; ok is false for an unknown ID.
 func RuleByID(id RuleID) (r Rule, ok bool) {

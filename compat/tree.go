@@ -11,6 +11,11 @@ import (
 	"github.com/contrail-events/contrail/schemas"
 )
 
+// WorkingTree labels the schema tree being checked, as opposed to a
+// baseline, in findings and reports of `contrail check` and `contrail
+// contract verify`.
+const WorkingTree = "working tree"
+
 // Entry is one subject of a schema tree: the schema registered under it and
 // where it came from.
 type Entry struct {

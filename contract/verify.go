@@ -14,23 +14,29 @@ import (
 )
 
 // Contract rules: they add to the compat engine's schema-resolution rules,
-// which Verify applies to each (contract, producer schema) pair.
+// which Verify applies to each (contract, producer schema) pair. They are
+// defined in compat's one rule table (compat.Rules, scope
+// compat.ScopeContract), so every printer knows their severity; these are
+// the same values under the names this package has always exported.
 var (
-	// FieldNotWritten: a field the consumer relies on is no longer written by
-	// the producer. Resolution still succeeds (the reader has a default), so
-	// no schema-level check fails, but the consumer silently reads the
-	// default instead of the data it depends on.
-	FieldNotWritten = compat.Rule{ID: "CONTRACT_FIELD_NOT_WRITTEN", Purpose: "Every field a consumer's contract relies on must still be written by the producer; a reader default must not silently replace it.", Severity: compat.Error}
-	// EventMissing: the producer's schemas no longer define the event a
-	// consumer's contract reads.
-	EventMissing = compat.Rule{ID: "CONTRACT_EVENT_MISSING", Purpose: "An event a consumer has a contract for must still be produced under its subject.", Severity: compat.Error}
-	// SubjectMoved: the event is produced under another subject than the one
-	// the consumer reads (topic or naming strategy changed).
-	SubjectMoved = compat.Rule{ID: "CONTRACT_SUBJECT_MOVED", Purpose: "An event must stay under the subject its consumers read; a new topic or strategy leaves them reading nothing.", Severity: compat.Error}
+	// FieldNotWritten is compat.ContractFieldNotWritten: a field the consumer
+	// relies on is no longer written by the producer. Resolution still
+	// succeeds (the reader has a default), so no schema-level check fails,
+	// but the consumer silently reads the default instead of the data it
+	// depends on.
+	FieldNotWritten = compat.ContractFieldNotWritten
+	// EventMissing is compat.ContractEventMissing: the producer's schemas no
+	// longer define the event a consumer's contract reads.
+	EventMissing = compat.ContractEventMissing
+	// SubjectMoved is compat.ContractSubjectMoved: the event is produced
+	// under another subject than the one the consumer reads (topic or
+	// naming strategy changed).
+	SubjectMoved = compat.ContractSubjectMoved
 )
 
-// Rules lists the contract rules, in documentation order.
-func Rules() []compat.Rule { return []compat.Rule{FieldNotWritten, EventMissing, SubjectMoved} }
+// Rules lists the contract rules, in documentation order: the rules of
+// scope compat.ScopeContract. The slice is a copy.
+func Rules() []compat.Rule { return compat.RulesIn(compat.ScopeContract) }
 
 // Writer is one producer schema contracts are verified against.
 type Writer struct {

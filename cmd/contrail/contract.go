@@ -2,19 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"github.com/twmb/franz-go/pkg/sr"
 
-	"github.com/contrail-events/contrail/compat/baseline"
 	"github.com/contrail-events/contrail/compat/report"
 	"github.com/contrail-events/contrail/contract"
-	"github.com/contrail-events/contrail/schemas"
+	"github.com/contrail-events/contrail/wire"
 )
 
 func init() { register(newContractCmd) }
@@ -43,18 +38,6 @@ type contractFlags struct {
 	noFiles   bool
 }
 
-func (f *contractFlags) keep(c *contract.Contract) bool {
-	if len(f.consumers) == 0 {
-		return true
-	}
-	for _, n := range f.consumers {
-		if n == c.Consumer {
-			return true
-		}
-	}
-	return false
-}
-
 func newContractExportCmd(env *cliEnv) *cobra.Command {
 	var f contractFlags
 	cmd := &cobra.Command{
@@ -69,32 +52,14 @@ so narrow it by hand once and re-export freely.`,
   contrail contract export --consumer inventory --contracts contracts`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			set, err := schemas.Load(f.schemas)
+			files, consumers, err := contract.ExportTree(f.schemas, f.contracts, f.consumers)
 			if err != nil {
-				return loadErr("contract", "schemas", err)
-			}
-			prev, err := contract.Load(f.contracts)
-			if err != nil {
-				return withCode(exitInvalid, err)
-			}
-			all, err := contract.FromSet(set, prev)
-			if err != nil {
-				return withCode(exitInvalid, err)
-			}
-			var cs []*contract.Contract
-			for _, c := range all {
-				if f.keep(c) {
-					cs = append(cs, c)
-				}
-			}
-			files, err := contract.Write(f.contracts, cs)
-			if err != nil {
-				return withCode(exitError, err)
+				return exitFor(err)
 			}
 			for _, name := range files {
-				fmt.Fprintln(env.stdout, filepath.ToSlash(filepath.Join(f.contracts, name)))
+				fmt.Fprintln(env.stdout, name)
 			}
-			fmt.Fprintf(env.stdout, "exported %d contracts of %d consumers\n", len(files), len(contract.Consumers(cs)))
+			fmt.Fprintf(env.stdout, "exported %d contracts of %d consumers\n", len(files), len(consumers))
 			return nil
 		},
 	}
@@ -119,36 +84,19 @@ schema's "` + contract.MetaProp + `" property. Publishing an unchanged contract 
   CONTRAIL_REGISTRY_USER=ci CONTRAIL_REGISTRY_PASSWORD=... contrail contract publish --registry https://registry.example.com`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cs, err := contract.Load(f.contracts)
-			if err != nil {
-				return withCode(exitInvalid, err)
-			}
-			var mine []*contract.Contract
-			for _, c := range cs {
-				if f.keep(c) {
-					mine = append(mine, c)
-				}
-			}
-			if len(mine) == 0 {
-				return withCode(exitError, fmt.Errorf("contract publish: no contracts in %s to publish: run `contrail contract export` first", f.contracts))
-			}
-			cl, shown, err := contractRegistryClient(f.registry)
-			if err != nil {
-				return withCode(exitError, fmt.Errorf("contract publish: %w", err))
-			}
-			pubs, err := contract.Publish(cmd.Context(), cl, mine)
+			pubs, err := contract.PublishDir(cmd.Context(), contract.PublishOptions{Contracts: f.contracts, Registry: f.registry, Consumers: f.consumers})
 			for _, p := range pubs {
 				fmt.Fprintf(env.stdout, "%s: id %d version %d\n", p.Subject, p.ID, p.Version)
 			}
 			if err != nil {
-				return withCode(exitError, contractRegistryErr("contract publish", shown, err))
+				return exitFor(err)
 			}
 			return nil
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.contracts, "contracts", contract.DefaultDir, "contracts directory to publish")
-	fl.StringVar(&f.registry, "registry", "http://127.0.0.1:8081", "schema registry URL")
+	fl.StringVar(&f.registry, "registry", wire.DefaultRegistryURL, "schema registry URL")
 	fl.StringSliceVar(&f.consumers, "consumer", nil, "publish only these consumers' contracts (repeatable)")
 	return cmd
 }
@@ -197,68 +145,13 @@ func runContractVerify(ctx context.Context, env *cliEnv, f contractFlags) error 
 	if !validFormat(f.format) {
 		return withCode(exitError, fmt.Errorf("contract verify: unknown --format %q: use one of %s", f.format, strings.Join(report.Formats, ", ")))
 	}
-	set, err := schemas.Load(f.schemas)
+	res, err := contract.VerifyTree(ctx, contract.VerifyOptions{
+		Schemas: f.schemas, Contracts: f.contracts, NoFiles: f.noFiles, Registry: f.registry, Consumers: f.consumers,
+	})
 	if err != nil {
-		return loadErr("contract", "schemas", err)
+		return exitFor(err)
 	}
-	var sources []string
-	// Contracts from files and from the registry are all verified (the
-	// strictest answer); identical copies are verified once.
-	seen := map[string]bool{}
-	var all []*contract.Contract
-	add := func(cs []*contract.Contract) {
-		for _, c := range cs {
-			if !f.keep(c) {
-				continue
-			}
-			var schema any
-			_ = json.Unmarshal(c.Schema, &schema)
-			canon, _ := json.Marshal(schema) // sorted keys: formatting never counts
-			id := c.Key() + "\x00" + strings.Join(c.Fields, ",") + "\x00" + string(canon)
-			if !seen[id] {
-				seen[id] = true
-				all = append(all, c)
-			}
-		}
-	}
-	if !f.noFiles {
-		cs, err := contract.Load(f.contracts)
-		if err != nil {
-			return withCode(exitInvalid, fmt.Errorf("contract verify: %w", err))
-		}
-		add(cs)
-		sources = append(sources, f.contracts)
-	}
-	if f.registry != "" {
-		cl, shown, err := contractRegistryClient(f.registry)
-		if err != nil {
-			return withCode(exitError, fmt.Errorf("contract verify: %w", err))
-		}
-		cs, err := contract.Fetch(ctx, cl)
-		if errors.Is(err, contract.ErrInvalid) {
-			return withCode(exitInvalid, fmt.Errorf("contract verify: %w", err))
-		}
-		if err != nil {
-			return withCode(exitError, contractRegistryErr("contract verify", shown, err))
-		}
-		add(cs)
-		sources = append(sources, shown)
-	}
-	if len(all) == 0 {
-		return withCode(exitError, fmt.Errorf("contract verify: no consumer contracts found in %s: run `contrail contract export`, or pass --registry", strings.Join(sources, " or ")))
-	}
-	cs := all
-	contract.SortContracts(cs)
-	res, err := contract.Verify(contract.WritersOf(set, "working tree"), cs)
-	if err != nil {
-		return withCode(exitInvalid, fmt.Errorf("contract verify: %w", err))
-	}
-	prefix := filepath.ToSlash(filepath.Clean(f.schemas)) + "/"
-	if repo, err := baseline.OpenRepo(ctx, f.schemas); err == nil {
-		prefix = repo.Prefix()
-	}
-	rep := res.Report("working tree", "consumer contracts ("+strings.Join(sources, ", ")+")", prefix)
-	if err := report.Write(env.stdout, f.format, rep); err != nil {
+	if err := report.Write(env.stdout, f.format, res); err != nil {
 		return withCode(exitError, fmt.Errorf("contract verify: %w", err))
 	}
 	if res.Breaking() {
@@ -274,21 +167,6 @@ Registry basic auth comes from the URL (https://user:password@host) or from
 $CONTRAIL_REGISTRY_USER and $CONTRAIL_REGISTRY_PASSWORD, as for ` + "`contrail check`" + `.
 The password is never printed.
 `
-
-// contractRegistryClient is contract.RegistryClient with the credentials
-// every command reads (regclient: the URL, else the environment).
-func contractRegistryClient(rawURL string) (*sr.Client, string, error) {
-	return contract.RegistryClient(rawURL)
-}
-
-// contractRegistryErr prefixes err with cmd and, when the registry rejected
-// the credentials, says how to pass them.
-func contractRegistryErr(cmd, shown string, err error) error {
-	if errors.Is(err, contract.ErrUnauthorized) {
-		return fmt.Errorf("%s: %w (registry %s): pass credentials as http(s)://user:password@host or set $CONTRAIL_REGISTRY_USER and $CONTRAIL_REGISTRY_PASSWORD", cmd, err, shown)
-	}
-	return fmt.Errorf("%s: %w", cmd, err)
-}
 
 type snapshotFlags struct {
 	schemas, examples, history string
@@ -309,34 +187,14 @@ Exit codes: 0 written, 1 tool error, 2 invalid schemas or examples.`,
 		Example: `  contrail contract snapshot`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f.examples == "" {
-				f.examples = filepath.Join(f.schemas, "examples")
-			}
-			if f.history == "" {
-				f.history = filepath.Join(f.schemas, "history")
-			}
-			set, err := schemas.Load(f.schemas)
+			dirs, examples, err := contract.SnapshotTree(f.schemas, f.examples, f.history)
 			if err != nil {
-				return loadErr("contract", "schemas", err)
-			}
-			exs, err := contract.LoadExamples(f.examples, set)
-			if err != nil {
-				return withCode(exitInvalid, fmt.Errorf("contract snapshot: %w", err))
-			}
-			if len(exs) == 0 {
-				return withCode(exitError, fmt.Errorf("contract snapshot: no examples in %s: add <event full name>/<name>.json files", f.examples))
-			}
-			dirs, err := contract.Snapshot(f.history, set, exs)
-			if err != nil {
-				if errors.Is(err, contract.ErrBadExample) {
-					return withCode(exitInvalid, fmt.Errorf("contract snapshot: %w", err))
-				}
-				return withCode(exitError, fmt.Errorf("contract snapshot: %w", err))
+				return exitFor(err)
 			}
 			for _, d := range dirs {
 				fmt.Fprintln(env.stdout, d)
 			}
-			fmt.Fprintf(env.stdout, "snapshot: %d examples of %d events encoded\n", len(exs), len(dirs))
+			fmt.Fprintf(env.stdout, "snapshot: %d examples of %d events encoded\n", examples, len(dirs))
 			return nil
 		},
 	}

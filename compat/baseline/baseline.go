@@ -1,7 +1,9 @@
 // Package baseline reads the earlier versions a schema tree is checked
 // against: a git ref (read with git itself, never checking anything out),
-// every version in that ref's history, or a Confluent-compatible schema
-// registry.
+// every version in that ref's history, a Confluent-compatible schema
+// registry, or another schema tree on disk. Resolve turns what
+// `contrail check --against` takes into a Baseline, whose History reads
+// them; OpenRepo, Registry and RegistryOwned are the parts it uses.
 package baseline
 
 import (
@@ -14,6 +16,7 @@ import (
 	"io/fs"
 	"os/exec"
 	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing/fstest"
@@ -48,6 +51,18 @@ func OpenRepo(ctx context.Context, schemaDir string) (*Repo, error) {
 // slash-separated with a trailing slash ("" when it is the top itself).
 // Annotations use it to name files as the pull request shows them.
 func (r *Repo) Prefix() string { return r.prefix }
+
+// PathPrefix is the schema directory dir as the top of the git working tree
+// holding it sees it, slash-separated with a trailing slash ("schemas/"):
+// what reports put before the tree's file names so that annotations land on
+// the files a pull request shows. Outside a git working tree (or without
+// git) it is dir itself, cleaned ("/tmp/x/schemas/").
+func PathPrefix(ctx context.Context, dir string) string {
+	if repo, err := OpenRepo(ctx, dir); err == nil {
+		return repo.Prefix()
+	}
+	return filepath.ToSlash(filepath.Clean(dir)) + "/"
+}
 
 // Version is the schema tree at one commit.
 type Version struct {

@@ -14,22 +14,12 @@ import (
 
 	"github.com/contrail-events/contrail/compat"
 	"github.com/contrail-events/contrail/compat/baseline"
-	"github.com/contrail-events/contrail/contract"
-	"github.com/contrail-events/contrail/registry/registrytest"
 	"github.com/contrail-events/contrail/schemas"
 )
 
-// startRegistry serves Contrail's registry (memory store) over real HTTP
-// on a loopback port and returns its URL and a client for it.
-func startRegistry(t *testing.T) (string, *sr.Client) {
-	t.Helper()
-	srvURL := registrytest.Serve(t)
-	cl, err := sr.NewClient(sr.URLs(srvURL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return srvURL, cl
-}
+// contractPrefix is contractPrefix: published consumer contracts.
+// (contract sits above compat, so its tests cannot import it.)
+const contractPrefix = "_contracts."
 
 // ownedTree is a working tree with one event, shop.orders.Placed, on topic
 // orders (TopicRecordName), and a second declared topic, refunds, that no
@@ -121,7 +111,7 @@ func TestRegistryOwnedDeletedSubjects(t *testing.T) {
 		},
 		{
 			name:  "a published contract",
-			extra: []registered{{subject: contract.SubjectPrefix + "billing.orders-shop.orders.Cancelled", schema: record("shop.orders", "Cancelled")}},
+			extra: []registered{{subject: contractPrefix + "billing.orders-shop.orders.Cancelled", schema: record("shop.orders", "Cancelled")}},
 		},
 		{
 			name:  "a soft-deleted subject",
@@ -267,7 +257,7 @@ func TestOwns(t *testing.T) {
 		{"sub-namespace", "x", "shop.orders.v2.X", false},
 		{"namespace prefix", "x", "shop.ordersarchive.X", false},
 		{"not a named type", "audit-value", "", false},
-		{"contract", contract.SubjectPrefix + "billing.orders-value", "shop.orders.Placed", false},
+		{"contract", contractPrefix + "billing.orders-value", "shop.orders.Placed", false},
 		{"registry context", ":.dr:orders-value", "shop.orders.Placed", false},
 	}
 	for _, tt := range tests {
