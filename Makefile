@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test deps vet gen gen-check bench jaeger
+.PHONY: all build test test-short deps vet gen gen-check bench jaeger
 
 all: build
 
@@ -12,6 +12,12 @@ build:
 # The default suite: regenerate-and-diff, vet, then every test.
 test: deps gen-check vet jaeger
 	$(GO) test -count=1 -timeout 20m $(PKGS)
+
+# The inner loop: unit tests only, under a minute. Slow tests (integration
+# tests with a broker, crash tests, end-to-end and Jaeger tests) skip under
+# -short; they run in `make test`. No gen-check, vet or Jaeger build.
+test-short:
+	$(GO) test -short -timeout 5m $(PKGS)
 
 vet:
 	$(GO) vet $(PKGS)

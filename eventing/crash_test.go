@@ -99,6 +99,9 @@ func countRows(t *testing.T, db *sql.DB, q string) int {
 }
 
 func TestCrashBetweenHandlingAndCommitRedeliversAndInboxDropsDuplicates(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test: slow, runs in make test")
+	}
 	e := newEnv(t, 2, "things")
 	tb := thingBinding("things")
 	const n = 20

@@ -74,9 +74,13 @@ func echoBinding(topic string) *events.Binding[Echo] {
 	})
 }
 
-// startBroker runs an embedded broker over TCP on a free port.
+// startBroker runs an embedded broker over TCP on a free port. Every test
+// with a broker is an integration test: it skips in -short mode.
 func startBroker(t testing.TB, opts ...broker.Opt) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test with a broker: slow, runs in make test")
+	}
 	return brokertest.Start(t, opts...).Addr()
 }
 

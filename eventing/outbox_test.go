@@ -31,10 +31,11 @@ func TestEmitInInboxTransactionGoesThroughTheOutbox(t *testing.T) {
 		return nil
 	})
 	stop := run(t, r)
-	out := e.readAll("echoes", n)
+	e.readAll("echoes", n) // waits for them
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
+	out := e.readAll("echoes", n) // all there are: the router stopped
 	if len(out) != n {
 		t.Fatalf("%d echoes, want %d (the failed attempt's emit leaked?)", len(out), n)
 	}
@@ -77,10 +78,11 @@ func TestExactlyOnceConsumeTransformProduce(t *testing.T) {
 		return eventing.Emit(ctx, eb, &Echo{OrderID: th.OrderID, Seq: th.Seq})
 	})
 	stop := run(t, r)
-	out := e.readAll("echoes", n)
+	e.readAll("echoes", n) // waits for them
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
+	out := e.readAll("echoes", n) // all there are: the router stopped
 	seen := map[int]bool{}
 	for _, rec := range out {
 		var echo Echo

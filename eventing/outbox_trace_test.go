@@ -34,10 +34,11 @@ func TestRelayedEventsContinueTheHandlersTrace(t *testing.T) {
 		return eventing.Emit(ctx, eb, &Echo{OrderID: th.OrderID, Seq: th.Seq})
 	})
 	stop := run(t, r)
-	echoes := e.readAll("echoes", n)
+	e.readAll("echoes", n) // waits for them
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
+	echoes := e.readAll("echoes", n) // all there are: the router stopped
 	if len(echoes) != n {
 		t.Fatalf("%d echoes, want %d", len(echoes), n)
 	}

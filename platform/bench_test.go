@@ -32,6 +32,9 @@ import (
 //
 // Run: go test ./platform -run '^$' -bench OrderFlow -benchtime 1x
 func BenchmarkOrderFlow(b *testing.B) {
+	if testing.Short() {
+		b.Skip("platform benchmark: needs the contrail binary, which -short mode does not build")
+	}
 	for i := 0; i < b.N; i++ {
 		benchOnce(b)
 	}

@@ -19,7 +19,7 @@ import (
 // nothing lost, nothing applied twice.
 func TestCrashSafety(t *testing.T) {
 	if testing.Short() {
-		t.Skip("crash test: skipped in -short mode")
+		t.Skip("crash test: slow, runs in make test")
 	}
 	cfg := testConfig(t.TempDir())
 	cfg.BrokerSubprocess = true

@@ -62,6 +62,9 @@ func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 // its history, runs a small load with every invariant, then restarts the
 // platform on the same data directory and checks nothing was lost.
 func TestFlowEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("platform end-to-end test (subprocess services): slow, runs in make test")
+	}
 	dir := t.TempDir()
 	cfg := testConfig(dir)
 	p := start(t, cfg)

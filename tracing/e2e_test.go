@@ -29,6 +29,9 @@ import (
 // (fulfillment). Jaeger must then hold exactly one trace for the order with
 // spans from both services, each consumer a child of its producer.
 func TestEndToEndJaeger(t *testing.T) {
+	if testing.Short() {
+		t.Skip("Jaeger end-to-end test: slow, runs in make test")
+	}
 	j := tracingtest.StartJaeger(t)
 	addrs := startKfake(t, "orders", "shipments")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -58,8 +61,10 @@ func TestEndToEndJaeger(t *testing.T) {
 		finish(err)
 		return err
 	}
-	// consume runs handle for every record of topic in group until ctx ends.
-	consume := func(p *tracing.Provider, group, topic string, handle func(context.Context, *kgo.Record) error) {
+	// consume runs handle for every record of topic in group until ctx ends;
+	// once a record's process span has ended its key goes to processed (if
+	// not nil).
+	consume := func(p *tracing.Provider, group, topic string, handle func(context.Context, *kgo.Record) error, processed chan<- string) {
 		cl := client(kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 		go func() {
 			for ctx.Err() == nil {
@@ -73,6 +78,12 @@ func TestEndToEndJaeger(t *testing.T) {
 						p.Messaging().Retry(hctx, attempt+1, err) // the attempt about to start, as the runtime calls it
 					}
 					finish(err)
+					if processed != nil {
+						select {
+						case processed <- string(r.Key):
+						case <-ctx.Done():
+						}
+					}
 				})
 			}
 		}()
@@ -98,9 +109,8 @@ func TestEndToEndJaeger(t *testing.T) {
 	defer srv.Close()
 	shipped := make(chan string, 1)
 	consume(checkout, "checkout", "shipments", func(ctx context.Context, r *kgo.Record) error {
-		shipped <- string(r.Key)
 		return nil
-	})
+	}, shipped)
 
 	// fulfillment: orders -> shipments, failing the first attempt.
 	fulfillmentKafka := client()
@@ -112,7 +122,7 @@ func TestEndToEndJaeger(t *testing.T) {
 		}
 		return produce(ctx, fulfillment.Messaging(), fulfillmentKafka, &kgo.Record{Topic: "shipments", Key: r.Key, Value: []byte("{}"),
 			Headers: []kgo.RecordHeader{{Key: wire.HeaderEventID, Value: []byte("ev-shipped-" + string(r.Key))}}})
-	})
+	}, nil)
 
 	resp, err := http.Post(srv.URL+"/orders/o-1001", "application/json", nil)
 	if err != nil {
@@ -132,8 +142,8 @@ func TestEndToEndJaeger(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the order never reached shipments")
 	}
-	// Give the consumer's finish a moment, then flush both services.
-	time.Sleep(100 * time.Millisecond)
+	// The shipment's process span has ended (consume reports it after
+	// finish): flush both services.
 	for _, p := range []*tracing.Provider{checkout, fulfillment} {
 		if err := p.Shutdown(ctx); err != nil {
 			t.Fatalf("shutdown: %v", err)

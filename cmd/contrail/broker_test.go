@@ -35,9 +35,13 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // startBrokerCmd runs `contrail broker` until the returned stop is called;
-// stop returns the exit code.
+// stop returns the exit code. A test with a broker is an integration test:
+// it skips in -short mode.
 func startBrokerCmd(t *testing.T, args ...string) (addr string, stop func() int) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test with a broker: slow, runs in make test")
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
 	done := make(chan int, 1)
@@ -141,8 +145,14 @@ func TestBrokerHelperProcess(t *testing.T) {
 	os.Exit(run(ctx, strings.Split(args, "\x1f"), os.Stdout, os.Stderr))
 }
 
+// startBrokerProcess runs `contrail broker` in a child process (see
+// TestBrokerHelperProcess) and returns it with the broker's address. It
+// skips the test in -short mode, as startBrokerCmd does.
 func startBrokerProcess(t *testing.T, args ...string) (*exec.Cmd, string) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test with a broker process: slow, runs in make test")
+	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestBrokerHelperProcess$")
 	cmd.Env = append(os.Environ(), "CONTRAIL_BROKER_HELPER_ARGS="+strings.Join(append([]string{"broker", "--addr", "127.0.0.1:0"}, args...), "\x1f"))
 	stdout, err := cmd.StdoutPipe()

@@ -59,6 +59,9 @@ func exportOrderTrace(t *testing.T, j *tracingtest.Jaeger, orderID string) strin
 }
 
 func TestTraceWaterfallFromJaeger(t *testing.T) {
+	if testing.Short() {
+		t.Skip("Jaeger end-to-end test: slow, runs in make test")
+	}
 	j := tracingtest.StartJaeger(t)
 	id := exportOrderTrace(t, j, "o-77")
 

@@ -6,13 +6,16 @@ import (
 	"database/sql/driver"
 	"errors"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/contrail-events/contrail/eventing/statedb"
 	"modernc.org/sqlite"
+
+	"github.com/contrail-events/contrail/eventing/statedb"
 )
 
 func TestStatements(t *testing.T) {
@@ -162,10 +165,16 @@ END;`
 			case <-time.After(30 * time.Second):
 				t.Fatal("the write never reached the pause")
 			}
+			// A statement run with a cancellable context has a watcher
+			// goroutine in the driver that interrupts it when the context
+			// ends. Cancel, and let every watcher of the paused write act
+			// before the write goes on.
+			watchers := interruptWatchers()
+			if !tt.kept && len(watchers) == 0 {
+				t.Fatal("control: no interrupt watcher found for a statement with a cancellable context; did modernc.org/sqlite change? (see interruptWatchers)")
+			}
 			cancel()
-			// Give the SQLite driver's watcher goroutine, if the write
-			// has one, time to interrupt the statement.
-			time.Sleep(100 * time.Millisecond)
+			waitWatchersDone(t, watchers)
 			close(release)
 			werr := <-errc
 			cerr := tx.Commit()
@@ -187,5 +196,52 @@ END;`
 				t.Fatalf("after commit: row a count %d, rows of the write %d; want 1 and %d", a, more, n)
 			}
 		})
+	}
+}
+
+// interruptWatchers returns the ids of the goroutines modernc.org/sqlite
+// runs to interrupt a statement when its context ends (created by its
+// interruptOnDone; one per running statement whose context can end). A
+// goroutine dump is the only way to see them from outside the driver.
+func interruptWatchers() map[string]bool {
+	buf := make([]byte, 1<<16)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	ids := map[string]bool{}
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "created by modernc.org/sqlite.interruptOnDone") {
+			id, _, _ := strings.Cut(strings.TrimPrefix(g, "goroutine "), " ")
+			ids[id] = true
+		}
+	}
+	return ids
+}
+
+// waitWatchersDone waits until none of the watcher goroutines ids is left:
+// each saw its context end and interrupted its statement (it exits right
+// after), or saw its statement finish.
+func waitWatchersDone(t *testing.T, ids map[string]bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		left := 0
+		for id := range interruptWatchers() {
+			if ids[id] {
+				left++
+			}
+		}
+		if left == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d SQLite interrupt watchers still running 30s after the cancel", left)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

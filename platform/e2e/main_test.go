@@ -6,6 +6,8 @@
 package e2e_test
 
 import (
+	"flag"
+	"os"
 	"testing"
 
 	"github.com/contrail-events/contrail/platform/platformtest"
@@ -13,7 +15,14 @@ import (
 
 // contrailBin is the contrail binary, built once per test run: the platform
 // runs each service as `contrail service <name>` and the test runs
-// `contrail trace`, exactly as a user would.
+// `contrail trace`, exactly as a user would. In -short mode it is not
+// built: every test here skips.
 var contrailBin string
 
-func TestMain(m *testing.M) { platformtest.Main(m, &contrailBin) }
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run())
+	}
+	platformtest.Main(m, &contrailBin)
+}
