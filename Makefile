@@ -2,15 +2,15 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test test-short deps vet gen gen-check bench jaeger
+.PHONY: all build test test-short deps vet gen gen-check schema-lint bench jaeger
 
 all: build
 
 build:
 	$(GO) build ./...
 
-# The default suite: regenerate-and-diff, vet, then every test.
-test: deps gen-check vet jaeger
+# The default suite: regenerate-and-diff, vet, lint the schemas, then every test.
+test: deps gen-check vet schema-lint jaeger
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 
 # The inner loop: unit tests only, under a minute. Slow tests (integration
@@ -27,6 +27,11 @@ gen:
 
 gen-check:
 	$(GO) run ./cmd/contrail gen --check
+
+# The repository's schemas pass `contrail lint` at the manifest's tier
+# (STANDARD); lint's TestLintRepoSchemas checks the same from `go test`.
+schema-lint:
+	$(GO) run ./cmd/contrail lint
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)

@@ -77,6 +77,21 @@ type manifestDoc struct {
 		Partitions int    `yaml:"partitions"`
 	} `yaml:"topics"`
 	Events []manifestEvent `yaml:"events"`
+	Lint   manifestLint    `yaml:"lint"`
+}
+
+// manifestLint is the lint section's shape; the loader checks only the
+// shape (see ParseLintConfig for the values and their positions).
+type manifestLint struct {
+	Tier      string   `yaml:"tier"`
+	FieldCase string   `yaml:"field_case"`
+	Use       []string `yaml:"use"`
+	Except    []string `yaml:"except"`
+	Ignore    []struct {
+		Rule   string `yaml:"rule"`
+		File   string `yaml:"file"`
+		Reason string `yaml:"reason"`
+	} `yaml:"ignore"`
 }
 
 type manifestEvent struct {
@@ -458,4 +473,152 @@ func (l *loader) yamlErr(err error) {
 		return
 	}
 	l.probs.add(ManifestFile, 1, 1, "invalid YAML: %s", msg)
+}
+
+// ManifestValue is one string of the manifest and where it is written:
+// 1-based line and column in manifest.yaml (both 0 when it is absent).
+type ManifestValue struct {
+	Value     string
+	Line, Col int
+}
+
+// LintConfig is the manifest's lint section as written, with positions.
+// The loader checks only its shape (keys and kinds of values); package lint
+// gives the values their meaning and rejects what it cannot use (an unknown
+// tier or rule ID, an ignore entry without a reason). The zero value is a
+// manifest without a lint section.
+type LintConfig struct {
+	// Line and Col locate the "lint" key; 0 without a section.
+	Line, Col int
+	// Tier is "tier": the strictest rule tier that runs.
+	Tier ManifestValue
+	// FieldCase is "field_case": the field naming convention of the tree.
+	FieldCase ManifestValue
+	// Use and Except are "use" and "except": rule IDs added to and removed
+	// from the tier's rules.
+	Use, Except []ManifestValue
+	// Ignore are the "ignore" entries, in order.
+	Ignore []LintIgnore
+}
+
+// LintIgnore is one entry of the lint section's ignore list: findings of
+// Rule (any rule when empty) in File (any file when empty; a folder covers
+// the files below it) are accepted for Reason.
+type LintIgnore struct {
+	Rule, File, Reason ManifestValue
+	// Line and Col locate the entry.
+	Line, Col int
+}
+
+// ParseLintConfig reads the lint section of a manifest's text (the whole
+// of manifest.yaml). A manifest without one gives the zero LintConfig. The
+// error is an ErrorList with positions in ManifestFile when the text is not
+// YAML or the section has the wrong shape, the same problems Load reports
+// for it. ParseLintConfig is safe for concurrent use.
+func ParseLintConfig(manifest []byte) (LintConfig, error) {
+	l := &loader{}
+	var root yaml.Node
+	if err := yaml.Unmarshal(manifest, &root); err != nil {
+		l.yamlErr(err)
+		return LintConfig{}, l.probs.err()
+	}
+	var cfg LintConfig
+	if len(root.Content) == 0 {
+		return cfg, nil
+	}
+	key, sec := mappingEntry(root.Content[0], "lint")
+	if sec == nil {
+		return cfg, nil
+	}
+	if l.shape(sec, reflect.TypeOf(manifestLint{}), "lint") {
+		return LintConfig{}, l.probs.err()
+	}
+	cfg.Line, cfg.Col = key.Line, key.Column
+	sec = deref(sec)
+	if sec.Kind != yaml.MappingNode {
+		return cfg, nil // lint: (null) is an empty section
+	}
+	for i := 0; i+1 < len(sec.Content); i += 2 {
+		v := deref(sec.Content[i+1])
+		switch sec.Content[i].Value {
+		case "tier":
+			cfg.Tier = manifestValue(v)
+		case "field_case":
+			cfg.FieldCase = manifestValue(v)
+		case "use":
+			cfg.Use = manifestValues(v)
+		case "except":
+			cfg.Except = manifestValues(v)
+		case "ignore":
+			if v.Kind != yaml.SequenceNode {
+				continue
+			}
+			for _, item := range v.Content {
+				item = deref(item)
+				ig := LintIgnore{Line: item.Line, Col: item.Column}
+				for _, k := range []string{"rule", "file", "reason"} {
+					if _, n := mappingEntry(item, k); n != nil {
+						val := manifestValue(deref(n))
+						switch k {
+						case "rule":
+							ig.Rule = val
+						case "file":
+							ig.File = val
+						case "reason":
+							ig.Reason = val
+						}
+					}
+				}
+				cfg.Ignore = append(cfg.Ignore, ig)
+			}
+		}
+	}
+	return cfg, nil
+}
+
+// mappingEntry returns the key and value nodes of key in mapping n, or nils.
+func mappingEntry(n *yaml.Node, key string) (k, v *yaml.Node) {
+	n = deref(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i], n.Content[i+1]
+		}
+	}
+	return nil, nil
+}
+
+// deref follows YAML aliases (a bounded number of them).
+func deref(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 16; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+// manifestValue is a scalar's value and position; a null or a non-scalar
+// has an empty value.
+func manifestValue(n *yaml.Node) ManifestValue {
+	if n == nil {
+		return ManifestValue{}
+	}
+	v := ManifestValue{Line: n.Line, Col: n.Column}
+	if n.Kind == yaml.ScalarNode && n.Tag != "!!null" {
+		v.Value = n.Value
+	}
+	return v
+}
+
+// manifestValues are the values of a sequence of scalars.
+func manifestValues(n *yaml.Node) []ManifestValue {
+	if n == nil || n.Kind != yaml.SequenceNode {
+		return nil
+	}
+	out := make([]ManifestValue, 0, len(n.Content))
+	for _, it := range n.Content {
+		out = append(out, manifestValue(deref(it)))
+	}
+	return out
 }

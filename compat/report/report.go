@@ -1,7 +1,12 @@
-// Package report prints one set of compatibility findings in the formats
-// `contrail check` offers: text for people, json for tools, github-actions
+// Package report prints one set of findings in the formats `contrail check`
+// and `contrail lint` offer: text for people, json for tools, github-actions
 // workflow commands (annotations on the pull request's .avsc lines) and
 // JUnit XML for CI test tabs.
+//
+// The findings are compat.Finding values whatever produced them; a Result
+// says which command that was (Kind) and how severe each rule is
+// (Severity), so one set of printers serves compatibility findings and lint
+// findings alike without either rule table knowing the other.
 package report
 
 import (
@@ -22,13 +27,35 @@ var ErrUnknownFormat = errors.New("report: unknown format")
 // Formats lists the formats Write accepts.
 var Formats = []string{"text", "json", "github-actions", "junit"}
 
-// Result is what one check found.
+// Kind says which command produced a Result; the printers word their
+// summaries, and group JUnit test cases, by it.
+type Kind string
+
+// The kinds.
+const (
+	// KindCheck is a compatibility check (`contrail check`, `contrail
+	// contract verify`): Subjects are registry subjects, and findings are
+	// grouped by subject. The zero Kind means KindCheck.
+	KindCheck Kind = "check"
+	// KindLint is a lint run (`contrail lint`): Subjects are the schema
+	// files linted (slash paths under the schema root), Next describes the
+	// rules that ran (e.g. "tier STANDARD"), Baseline is unused, Silenced
+	// holds the findings that ignores accepted, and findings are grouped by
+	// file.
+	KindLint Kind = "lint"
+)
+
+// Result is what one check or lint run found.
 type Result struct {
+	// Kind is the command that produced the result. Default KindCheck.
+	Kind Kind
 	// Next and Baseline label what was checked against what.
 	Next, Baseline string
-	// Subjects are the subjects checked, in order.
+	// Subjects are the subjects checked (for KindLint, the files linted),
+	// in order.
 	Subjects []string
-	// Findings are reported; Silenced were matched by an exception.
+	// Findings are reported; Silenced were matched by an exception (for
+	// KindLint, by an ignore).
 	Findings, Silenced []compat.Finding
 	// PathPrefix is prepended to file names of the Next version in
 	// annotations and text (the schema root relative to the repository,
@@ -38,12 +65,35 @@ type Result struct {
 	// (equal to PathPrefix for a git baseline, the directory for a
 	// directory baseline).
 	BaselinePrefix string
+	// Severity returns the severity of a rule ID. Default nil:
+	// compat.SeverityOf, which knows every compatibility and contract rule.
+	// lint.Run sets lint.SeverityOf, since lint's rules live in their own
+	// table (their IDs never collide with compat's; lint's tests check it).
+	// It must be safe for concurrent use if the Result is printed
+	// concurrently.
+	Severity func(compat.RuleID) compat.Severity
 }
 
-// Breaking reports whether any reported finding has Error severity.
+// SeverityOf returns the severity of the rule id under r.Severity.
+func (r *Result) SeverityOf(id compat.RuleID) compat.Severity {
+	if r.Severity != nil {
+		return r.Severity(id)
+	}
+	return compat.SeverityOf(id)
+}
+
+func (r *Result) kind() Kind {
+	if r.Kind == "" {
+		return KindCheck
+	}
+	return r.Kind
+}
+
+// Breaking reports whether any reported finding has Error severity: for
+// `contrail check` a breaking change, for `contrail lint` a failed lint.
 func (r *Result) Breaking() bool {
 	for _, f := range r.Findings {
-		if compat.SeverityOf(f.Rule) == compat.Error {
+		if r.SeverityOf(f.Rule) == compat.Error {
 			return true
 		}
 	}
@@ -104,7 +154,7 @@ func pos(l compat.Location) string {
 func writeText(w io.Writer, r *Result) error {
 	var b strings.Builder
 	for _, f := range r.Findings {
-		sev := compat.SeverityOf(f.Rule)
+		sev := r.SeverityOf(f.Rule)
 		fmt.Fprintf(&b, "%s: %s %s", pos(r.Primary(f)), sev, f.Rule)
 		if f.Subject != "" {
 			fmt.Fprintf(&b, " [%s]", f.Subject)
@@ -115,7 +165,17 @@ func writeText(w io.Writer, r *Result) error {
 				f.Direction.Reader, locText(r.loc(f.Direction.Reader, f.Reader)), f.Direction.Writer, locText(r.loc(f.Direction.Writer, f.Writer)))
 		}
 	}
-	errs, warns := count(r.Findings)
+	errs, warns := r.count(r.Findings)
+	if r.kind() == KindLint {
+		verdict := "clean"
+		if r.Breaking() {
+			verdict = "FAILED"
+		}
+		fmt.Fprintf(&b, "%s: %d files linted at %s: %d errors, %d warnings, %d ignored\n",
+			verdict, len(r.Subjects), r.Next, errs, warns, len(r.Silenced))
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
 	verdict := "compatible"
 	if r.Breaking() {
 		verdict = "BREAKING"
@@ -138,9 +198,9 @@ func locText(l compat.Location) string {
 	return pos(l) + " " + l.Path
 }
 
-func count(fs []compat.Finding) (errs, warns int) {
+func (r *Result) count(fs []compat.Finding) (errs, warns int) {
 	for _, f := range fs {
-		if compat.SeverityOf(f.Rule) == compat.Error {
+		if r.SeverityOf(f.Rule) == compat.Error {
 			errs++
 		} else {
 			warns++
@@ -159,18 +219,19 @@ func writeJSON(w io.Writer, r *Result) error {
 	conv := func(fs []compat.Finding) []jsonFinding {
 		out := make([]jsonFinding, 0, len(fs))
 		for _, f := range fs {
-			out = append(out, jsonFinding{Finding: f, Severity: compat.SeverityOf(f.Rule), Location: r.Primary(f)})
+			out = append(out, jsonFinding{Finding: f, Severity: r.SeverityOf(f.Rule), Location: r.Primary(f)})
 		}
 		return out
 	}
 	doc := struct {
+		Kind     Kind          `json:"kind"`
 		Breaking bool          `json:"breaking"`
 		Next     string        `json:"next"`
 		Baseline string        `json:"baseline"`
 		Subjects []string      `json:"subjects"`
 		Findings []jsonFinding `json:"findings"`
 		Silenced []jsonFinding `json:"silenced"`
-	}{r.Breaking(), r.Next, r.Baseline, r.Subjects, conv(r.Findings), conv(r.Silenced)}
+	}{r.kind(), r.Breaking(), r.Next, r.Baseline, r.Subjects, conv(r.Findings), conv(r.Silenced)}
 	if doc.Subjects == nil {
 		doc.Subjects = []string{}
 	}
@@ -189,7 +250,7 @@ func writeGitHub(w io.Writer, r *Result) error {
 	var b strings.Builder
 	for _, f := range r.Findings {
 		cmd := "error"
-		if compat.SeverityOf(f.Rule) == compat.Warning {
+		if r.SeverityOf(f.Rule) == compat.Warning {
 			cmd = "warning"
 		}
 		var props []string
@@ -207,8 +268,12 @@ func writeGitHub(w io.Writer, r *Result) error {
 		}
 		fmt.Fprintf(&b, "::%s %s::%s\n", cmd, strings.Join(props, ","), ghData.Replace(msg))
 	}
-	errs, warns := count(r.Findings)
-	fmt.Fprintf(&b, "contrail check: %d subjects against %s: %d errors, %d warnings, %d silenced\n", len(r.Subjects), r.Baseline, errs, warns, len(r.Silenced))
+	errs, warns := r.count(r.Findings)
+	if r.kind() == KindLint {
+		fmt.Fprintf(&b, "contrail lint: %d files at %s: %d errors, %d warnings, %d ignored\n", len(r.Subjects), r.Next, errs, warns, len(r.Silenced))
+	} else {
+		fmt.Fprintf(&b, "contrail check: %d subjects against %s: %d errors, %d warnings, %d silenced\n", len(r.Subjects), r.Baseline, errs, warns, len(r.Silenced))
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -242,28 +307,48 @@ type junitFailure struct {
 	Text    string `xml:",chardata"`
 }
 
-// writeJUnit writes one test case per subject (failing with one failure per
-// error finding) plus one per finding that has no subject.
+// writeJUnit writes one test case per subject (for KindLint, per file),
+// failing with one failure per error finding, plus one per finding that has
+// no subject (no file).
 func writeJUnit(w io.Writer, r *Result) error {
+	lint := r.kind() == KindLint
+	name, class := "contrail check", "compat"
 	suite := junitSuite{Name: "contrail check against " + r.Baseline}
+	if lint {
+		name, class = "contrail lint", "lint"
+		suite.Name = "contrail lint at " + r.Next
+	}
+	// group is the test case a finding belongs to; caseName its name.
+	group := func(f compat.Finding) string { return f.Subject }
+	caseName := func(g string) string { return g }
+	if lint {
+		group = func(f compat.Finding) string {
+			if f.Reader.File != "" {
+				return f.Reader.File
+			}
+			return f.Writer.File
+		}
+		caseName = func(g string) string { return r.loc("", compat.Location{File: g}).File }
+	}
 	index := map[string]int{}
 	for _, s := range r.Subjects {
 		index[s] = len(suite.Cases)
-		suite.Cases = append(suite.Cases, junitCase{Name: s, Classname: "compat"})
+		suite.Cases = append(suite.Cases, junitCase{Name: caseName(s), Classname: class})
 	}
 	for _, f := range r.Findings {
-		if compat.SeverityOf(f.Rule) != compat.Error {
+		if r.SeverityOf(f.Rule) != compat.Error {
 			continue
 		}
-		i, ok := index[f.Subject]
-		if !ok || f.Subject == "" {
+		g := group(f)
+		i, ok := index[g]
+		if !ok || g == "" {
 			i = len(suite.Cases)
-			index[f.Subject] = i
-			name := f.Subject
+			index[g] = i
+			name := caseName(g)
 			if name == "" {
 				name = string(f.Rule)
 			}
-			suite.Cases = append(suite.Cases, junitCase{Name: name, Classname: "compat"})
+			suite.Cases = append(suite.Cases, junitCase{Name: name, Classname: class})
 		}
 		l := r.Primary(f)
 		c := &suite.Cases[i]
@@ -278,7 +363,7 @@ func writeJUnit(w io.Writer, r *Result) error {
 		}
 	}
 	suite.Tests = len(suite.Cases)
-	doc := junitSuites{Name: "contrail check", Tests: suite.Tests, Failures: suite.Failures, Suites: []junitSuite{suite}}
+	doc := junitSuites{Name: name, Tests: suite.Tests, Failures: suite.Failures, Suites: []junitSuite{suite}}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}

@@ -92,3 +92,67 @@ func TestLocations(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteLint: a lint result prints through the same printers, with the
+// severities of its own rule table (report.Result.Severity), files in place
+// of subjects, and one JUnit test case per file.
+func TestWriteLint(t *testing.T) {
+	severity := func(id compat.RuleID) compat.Severity {
+		if id == "LINT_IGNORE_UNUSED" {
+			return compat.Warning
+		}
+		return compat.Error
+	}
+	res := &report.Result{
+		Kind: report.KindLint, Next: "tier STANDARD", PathPrefix: "schemas/", Severity: severity,
+		Subjects: []string{"shop/A.avsc", "shop/B.avsc"},
+		Findings: []compat.Finding{
+			{Rule: "FIELD_NAME_CASE", Reader: compat.Location{Path: "/fields/1/name", File: "shop/B.avsc", Line: 7, Col: 14}, Message: "field order_id is not camelCase"},
+			{Rule: "LINT_IGNORE_UNUSED", Reader: compat.Location{Path: "/lint/ignore/0", File: "manifest.yaml", Line: 9, Col: 7}, Message: "accepted no finding"},
+		},
+		Silenced: []compat.Finding{{Rule: "TYPE_DOC_MISSING", Reader: compat.Location{File: "shop/A.avsc", Line: 3, Col: 11}}},
+	}
+	tests := []struct {
+		name, format string
+		want         []string
+	}{
+		{name: "text", format: "text", want: []string{
+			"schemas/shop/B.avsc:7:14: error FIELD_NAME_CASE\n    field order_id is not camelCase\n",
+			"schemas/manifest.yaml:9:7: warning LINT_IGNORE_UNUSED\n",
+			"FAILED: 2 files linted at tier STANDARD: 1 errors, 1 warnings, 1 ignored\n",
+		}},
+		{name: "github", format: "github-actions", want: []string{
+			"::error file=schemas/shop/B.avsc,line=7,col=14,title=FIELD_NAME_CASE::field order_id is not camelCase\n",
+			"::warning file=schemas/manifest.yaml,line=9,col=7,title=LINT_IGNORE_UNUSED::accepted no finding\n",
+			"contrail lint: 2 files at tier STANDARD: 1 errors, 1 warnings, 1 ignored\n",
+		}},
+		{name: "json", format: "json", want: []string{`"kind": "lint"`, `"breaking": true`, `"severity": "warning"`, `"path": "/fields/1/name"`}},
+		{name: "junit", format: "junit", want: []string{
+			`<testsuites name="contrail lint" tests="2" failures="1">`,
+			`<testcase name="schemas/shop/A.avsc" classname="lint"></testcase>`,
+			`<testcase name="schemas/shop/B.avsc" classname="lint" file="schemas/shop/B.avsc" line="7">`,
+			`type="FIELD_NAME_CASE"`,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := report.Write(&b, tt.format, res); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, b.String())
+				}
+			}
+		})
+	}
+	// Warnings alone pass; without a Severity, compat's table decides.
+	warn := &report.Result{Kind: report.KindLint, Severity: severity, Findings: res.Findings[1:]}
+	if warn.Breaking() {
+		t.Error("a lint warning alone must not fail")
+	}
+	if (&report.Result{Findings: []compat.Finding{{Rule: "EXCEPTION_UNUSED"}}}).SeverityOf("EXCEPTION_UNUSED") != compat.Warning {
+		t.Error("a nil Severity must fall back to compat.SeverityOf")
+	}
+}

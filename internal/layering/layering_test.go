@@ -78,6 +78,7 @@ var rules = []rule{
 	{prefix: "schemas", allow: []string{"events", "wire"}},                                 // the loader
 	{prefix: "registry/regclient", allow: []string{"wire"}},                                // the one way to reach a registry
 	{prefix: "compat", allow: []string{"schemas", "events", "wire", "registry/regclient"}}, // the one compatibility engine
+	{prefix: "lint", allow: []string{"schemas", "events", "wire", "compat"}},               // schema style rules, printed by compat/report
 	{prefix: "codegen", allow: []string{"schemas", "events", "wire"}},
 	{prefix: "tracing", allow: []string{"wire"}},
 	{prefix: "broker", allow: []string{"wire"}},
@@ -109,6 +110,9 @@ var rules = []rule{
 	{prefix: "services/inventory", allow: servicesAllow, testAllow: servicesTestAllow},
 	{prefix: "services/payment", allow: servicesAllow, testAllow: servicesTestAllow},
 	{prefix: "services/shipping", allow: servicesAllow, testAllow: servicesTestAllow},
+	// The web console: pages over the runtime, the registry, tracing, compat and contracts.
+	{prefix: "console", allow: []string{"eventing", "registry", "tracing", "compat", "contract", "schemas", "events", "wire"},
+		testAllow: []string{"broker", "broker/brokertest"}}, // the embedded broker over TCP (Start takes broker options)
 	// The local platform (`contrail up`), its load generator and whole-flow tests.
 	{prefix: "platform/loadgen", allow: []string{"events", "schemas", "wire"}},
 	{prefix: "platform", allow: []string{"broker", "registry", "schemas", "events", "tracing", "eventing", "wire"}},
