@@ -43,10 +43,17 @@ jaeger:
 	$(GO) -C tools build -o bin/jaeger.new github.com/jaegertracing/jaeger/cmd/jaeger
 	mv tools/bin/jaeger.new tools/bin/jaeger
 
-# System packages the tests use: kcat (librdkafka's CLI) proves a non-Go Kafka
-# client works against the embedded broker. Installed when missing and we are
-# root (as in CI); otherwise the interop test skips and says why.
+# System packages the tests use, installed when missing and we are root (as
+# in CI; one apt-get update for all): kcat (librdkafka's CLI) proves a
+# non-Go Kafka client works against the embedded broker; chromium drives the
+# console's browser tests. Without them those tests skip and say why (with
+# CI=true the browser tests fail instead).
+APT_PKGS := kcat chromium
 deps:
-	@command -v kcat >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-		{ apt-get update -qq >/dev/null && apt-get install -y -qq kcat >/dev/null; } ; } || \
-		echo "make: kcat could not be installed; the kcat interop test will skip"
+	@missing=""; for p in $(APT_PKGS); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq >/dev/null && apt-get install -y -qq $$missing >/dev/null || \
+				echo "make: could not install$$missing; their tests will skip"; \
+		else echo "make: missing$$missing (not root); their tests will skip"; fi; \
+	fi
