@@ -5,11 +5,16 @@
 // subprocesses (`contrail service <name>`), so each can crash and restart on
 // its own, as it would in production. A supervisor restarts a service that
 // exits while the platform runs. Everything keeps its state under one data
-// directory, so a restart carries on where the last run stopped.
+// directory, so a restart carries on where the last run stopped. Each run
+// gives the services an admin token (their CONTRAIL_ADMIN_TOKEN: the one
+// in the environment, else a fresh random one) and writes it to
+// <data dir>/admin-token, where `contrail load` finds it.
 package platform
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +28,7 @@ import (
 
 	"github.com/contrail-events/contrail/broker"
 	"github.com/contrail-events/contrail/eventing/host"
+	"github.com/contrail-events/contrail/platform/loadgen"
 	"github.com/contrail-events/contrail/registry"
 	"github.com/contrail-events/contrail/registry/regclient"
 	"github.com/contrail-events/contrail/schemas"
@@ -72,6 +78,12 @@ type Config struct {
 	// like a service (the crash test does). BrokerAddr must then name a
 	// fixed port, or port 0 to pick a free one once.
 	BrokerSubprocess bool
+	// AdminToken is the services' admin token (CONTRAIL_ADMIN_TOKEN: the
+	// order and payment lists and /debug/pprof need it as a bearer token).
+	// Default: $CONTRAIL_ADMIN_TOKEN, else 32 random bytes in hex, new on
+	// every Start. Start writes it to <DataDir>/admin-token
+	// (loadgen.AdminTokenFile, mode 0600).
+	AdminToken string
 }
 
 // ErrConfig wraps every Config.Validate error.
@@ -164,6 +176,9 @@ type Platform struct {
 	JaegerURL   string
 	OTLPHTTP    string
 	ServiceURLs map[string]string
+	// AdminToken is the services' admin token for this run, and
+	// AdminTokenFile the file it was written to.
+	AdminToken, AdminTokenFile string
 }
 
 // Start brings the platform up and returns once every service answers
@@ -189,8 +204,25 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 	if err := os.MkdirAll(filepath.Join(abs, "logs"), 0o755); err != nil {
 		return nil, fmt.Errorf("platform: create data directory: %w", err)
 	}
+	if cfg.AdminToken == "" {
+		cfg.AdminToken = os.Getenv(loadgen.EnvAdminToken)
+	}
+	if cfg.AdminToken == "" {
+		b := make([]byte, 32)
+		rand.Read(b) // never fails (crypto/rand panics instead)
+		cfg.AdminToken = hex.EncodeToString(b)
+	}
+	tokenFile := filepath.Join(abs, loadgen.AdminTokenFile)
+	if err := os.WriteFile(tokenFile, []byte(cfg.AdminToken+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("platform: write the admin token: %w", err)
+	}
+	// WriteFile keeps the mode of a file that exists.
+	if err := os.Chmod(tokenFile, 0o600); err != nil {
+		return nil, fmt.Errorf("platform: admin token file: %w", err)
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	p := &Platform{cfg: cfg, cancel: cancel, procs: map[string]*Process{}, ServiceURLs: map[string]string{}}
+	p := &Platform{cfg: cfg, cancel: cancel, procs: map[string]*Process{}, ServiceURLs: map[string]string{},
+		AdminToken: cfg.AdminToken, AdminTokenFile: tokenFile}
 	if err := p.start(ctx, runCtx); err != nil {
 		p.Close()
 		return nil, err
@@ -279,6 +311,7 @@ func (p *Platform) start(ctx, runCtx context.Context) error {
 			"CONTRAIL_DATA_DIR=" + cfg.DataDir,
 			"CONTRAIL_HTTP_ADDR=" + addr,
 			"OTEL_SERVICE_NAME=" + name,
+			loadgen.EnvAdminToken + "=" + cfg.AdminToken,
 		}, cfg.Env...)
 		if p.OTLPHTTP != "" {
 			env = append(env, "OTEL_EXPORTER_OTLP_ENDPOINT="+p.OTLPHTTP, "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf")
@@ -297,6 +330,7 @@ func (p *Platform) start(ctx, runCtx context.Context) error {
 		}
 		p.say("%-10s %s  (log %s)", name, p.ServiceURLs[name], p.procs[name].LogFile)
 	}
+	p.say("admin      token in %s  (Authorization: Bearer, for GET /orders, GET /payments, /debug/pprof; contrail load reads it)", p.AdminTokenFile)
 	return nil
 }
 

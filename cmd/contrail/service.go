@@ -49,6 +49,11 @@ func newServiceCmd(env *cliEnv) *cobra.Command {
 			"  CONTRAIL_HTTP_ADDR                    /healthz /readyz /metrics and the API\n" +
 			"                                        (defaults: order :8080, inventory :8091, payment :8092, shipping :8093)\n" +
 			"  CONTRAIL_GROUP                        consumer group, default contrail-<service>\n" +
+			"  CONTRAIL_ADMIN_TOKEN                  bearer token of the admin API (/debug/pprof, GET /orders,\n" +
+			"                                        GET /orders/count, GET /payments); unset: those answer 403\n" +
+			"  CONTRAIL_HTTP_READ_HEADER_TIMEOUT     default 5s    CONTRAIL_HTTP_READ_TIMEOUT   default 30s (body included)\n" +
+			"  CONTRAIL_HTTP_WRITE_TIMEOUT           default 60s   CONTRAIL_HTTP_IDLE_TIMEOUT   default 120s\n" +
+			"  CONTRAIL_HTTP_MAX_HEADER_BYTES        default 32768\n" +
 			"  OTEL_SERVICE_NAME, OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER, OTEL_SDK_DISABLED\n" +
 			"  GOGC                                  Go GC target, default 400 here (Go's own default is 100)\n" +
 			"Logs are JSON on stderr. SIGINT/SIGTERM drain in-flight events, commit and exit.",

@@ -75,6 +75,106 @@ type Config struct {
 	// SASLMechanism is SCRAM-SHA-256, SCRAM-SHA-512 or PLAIN; empty disables
 	// SASL. Env KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD.
 	SASLMechanism, SASLUsername, SASLPassword string
+
+	// AdminToken guards the admin API: /debug/pprof on every service and
+	// the routes a Service declares in AdminRoutes (the order service's
+	// GET /orders and /orders/count, the payment service's GET /payments),
+	// which then need "Authorization: Bearer <AdminToken>". Env
+	// CONTRAIL_ADMIN_TOKEN. Default empty: the admin API is off and answers
+	// 403 saying how to turn it on. Validate rejects a token shorter than
+	// MinAdminTokenLen.
+	AdminToken string
+	// HTTP bounds what one client can hold of the HTTP server; see
+	// HTTPLimits for the variables and defaults.
+	HTTP HTTPLimits
+}
+
+// MinAdminTokenLen is the shortest AdminToken Validate accepts.
+const MinAdminTokenLen = 16
+
+// HTTPLimits bound what one HTTP client can take of a service: how long it
+// may take to send its headers and its whole request (a client trickling a
+// body byte by byte holds a connection and a goroutine), how long a
+// response may take, how long an idle keep-alive connection stays open,
+// and how large the request headers may be. SetDefaults fills zero fields;
+// FromEnv reads each from the environment as a Go duration ("30s") or a
+// byte count, and Validate rejects values that are not positive.
+type HTTPLimits struct {
+	// ReadHeaderTimeout bounds reading the request line and headers.
+	// Env CONTRAIL_HTTP_READ_HEADER_TIMEOUT. Default 5s.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading the whole request, body included.
+	// Env CONTRAIL_HTTP_READ_TIMEOUT. Default 30s.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds a response, counted from the end of the request
+	// headers; it also caps /debug/pprof/profile?seconds=. Env
+	// CONTRAIL_HTTP_WRITE_TIMEOUT. Default 60s.
+	WriteTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection idle for that long.
+	// Env CONTRAIL_HTTP_IDLE_TIMEOUT. Default 120s.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes bounds the request headers (the trace headers among
+	// them end up in the service's events). Env
+	// CONTRAIL_HTTP_MAX_HEADER_BYTES. Default 32768 (Go's own default is
+	// 1 MiB).
+	MaxHeaderBytes int
+}
+
+// setDefaults fills every zero field with its default.
+func (l *HTTPLimits) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&l.ReadHeaderTimeout, 5*time.Second)
+	def(&l.ReadTimeout, 30*time.Second)
+	def(&l.WriteTimeout, 60*time.Second)
+	def(&l.IdleTimeout, 120*time.Second)
+	if l.MaxHeaderBytes == 0 {
+		l.MaxHeaderBytes = 32 << 10
+	}
+}
+
+// validate reports the first limit that is not positive, naming its
+// environment variable.
+func (l *HTTPLimits) validate() error {
+	for _, d := range []struct {
+		env string
+		v   time.Duration
+	}{
+		{"CONTRAIL_HTTP_READ_HEADER_TIMEOUT", l.ReadHeaderTimeout}, {"CONTRAIL_HTTP_READ_TIMEOUT", l.ReadTimeout},
+		{"CONTRAIL_HTTP_WRITE_TIMEOUT", l.WriteTimeout}, {"CONTRAIL_HTTP_IDLE_TIMEOUT", l.IdleTimeout},
+	} {
+		if d.v <= 0 {
+			return fmt.Errorf("%w: %s must be a positive duration such as 30s", ErrConfig, d.env)
+		}
+	}
+	if l.MaxHeaderBytes <= 0 {
+		return fmt.Errorf("%w: CONTRAIL_HTTP_MAX_HEADER_BYTES must be a positive number of bytes such as 32768", ErrConfig)
+	}
+	return nil
+}
+
+// fromEnv reads the limits from getenv. A value that does not parse, or is
+// not positive, becomes -1, for Validate to name its variable.
+func (l *HTTPLimits) fromEnv(getenv func(string) string) {
+	dur := func(d *time.Duration, env string) {
+		if v := getenv(env); v != "" {
+			if *d, _ = time.ParseDuration(v); *d <= 0 {
+				*d = -1
+			}
+		}
+	}
+	dur(&l.ReadHeaderTimeout, "CONTRAIL_HTTP_READ_HEADER_TIMEOUT")
+	dur(&l.ReadTimeout, "CONTRAIL_HTTP_READ_TIMEOUT")
+	dur(&l.WriteTimeout, "CONTRAIL_HTTP_WRITE_TIMEOUT")
+	dur(&l.IdleTimeout, "CONTRAIL_HTTP_IDLE_TIMEOUT")
+	if v := getenv("CONTRAIL_HTTP_MAX_HEADER_BYTES"); v != "" {
+		if l.MaxHeaderBytes, _ = strconv.Atoi(v); l.MaxHeaderBytes <= 0 {
+			l.MaxHeaderBytes = -1
+		}
+	}
 }
 
 // DefaultHTTPAddr is each service's HTTP address under `contrail up`.
@@ -124,6 +224,8 @@ func FromEnv(service string, getenv func(string) string) Config {
 	c.SASLMechanism = getenv("KAFKA_SASL_MECHANISM")
 	c.SASLUsername = getenv("KAFKA_SASL_USERNAME")
 	c.SASLPassword = getenv("KAFKA_SASL_PASSWORD")
+	c.AdminToken = getenv("CONTRAIL_ADMIN_TOKEN")
+	c.HTTP.fromEnv(getenv)
 	c.SetDefaults()
 	return c
 }
@@ -183,6 +285,7 @@ func (c *Config) SetDefaults() {
 	if c.TLSCAFile != "" || c.TLSCertFile != "" || c.TLSKeyFile != "" || c.TLSServerName != "" {
 		c.TLS = true
 	}
+	c.HTTP.setDefaults()
 }
 
 // Validate reports the first problem, wrapping ErrConfig.
@@ -218,7 +321,10 @@ func (c *Config) Validate() error {
 	if c.SASLMechanism != "" && c.SASLUsername == "" {
 		return fmt.Errorf("%w: KAFKA_SASL_MECHANISM is set but KAFKA_SASL_USERNAME is empty", ErrConfig)
 	}
-	return nil
+	if c.AdminToken != "" && len(c.AdminToken) < MinAdminTokenLen {
+		return fmt.Errorf("%w: CONTRAIL_ADMIN_TOKEN is shorter than %d characters: use a random one, e.g. openssl rand -hex 32", ErrConfig, MinAdminTokenLen)
+	}
+	return c.HTTP.validate()
 }
 
 // DBPath is the service's SQLite file.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/contrail-events/contrail/eventing/host"
 )
@@ -25,6 +26,13 @@ func TestConfigFromEnv(t *testing.T) {
 		{name: "unknown mechanism", env: map[string]string{"KAFKA_SASL_MECHANISM": "GSSAPI", "KAFKA_SASL_USERNAME": "u"}, want: "KAFKA_SASL_MECHANISM"},
 		{name: "cert without key", env: map[string]string{"KAFKA_TLS_CERT_FILE": "/c.pem"}, want: "KAFKA_TLS_KEY_FILE"},
 		{name: "bad http addr", env: map[string]string{"CONTRAIL_HTTP_ADDR": "8080"}, want: "CONTRAIL_HTTP_ADDR"},
+		{name: "admin token", env: map[string]string{"CONTRAIL_ADMIN_TOKEN": "0123456789abcdef"}, brokers: "127.0.0.1:9092"},
+		{name: "short admin token", env: map[string]string{"CONTRAIL_ADMIN_TOKEN": "secret"}, want: "CONTRAIL_ADMIN_TOKEN"},
+		{name: "http timeouts", env: map[string]string{"CONTRAIL_HTTP_READ_HEADER_TIMEOUT": "2s", "CONTRAIL_HTTP_IDLE_TIMEOUT": "1m"}, brokers: "127.0.0.1:9092"},
+		{name: "timeout not a duration", env: map[string]string{"CONTRAIL_HTTP_READ_TIMEOUT": "soon"}, want: "CONTRAIL_HTTP_READ_TIMEOUT"},
+		{name: "timeout zero", env: map[string]string{"CONTRAIL_HTTP_WRITE_TIMEOUT": "0"}, want: "CONTRAIL_HTTP_WRITE_TIMEOUT"},
+		{name: "timeout negative", env: map[string]string{"CONTRAIL_HTTP_READ_HEADER_TIMEOUT": "-1s"}, want: "CONTRAIL_HTTP_READ_HEADER_TIMEOUT"},
+		{name: "header bytes not a number", env: map[string]string{"CONTRAIL_HTTP_MAX_HEADER_BYTES": "32k"}, want: "CONTRAIL_HTTP_MAX_HEADER_BYTES"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -47,6 +55,20 @@ func TestConfigFromEnv(t *testing.T) {
 			}
 			if _, err := c.KafkaOpts(); err != nil {
 				t.Errorf("KafkaOpts: %v", err)
+			}
+			if c.AdminToken != tt.env["CONTRAIL_ADMIN_TOKEN"] {
+				t.Errorf("admin token %q", c.AdminToken)
+			}
+			want := host.HTTPLimits{ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: time.Minute,
+				IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 32 << 10}
+			if v := tt.env["CONTRAIL_HTTP_READ_HEADER_TIMEOUT"]; v != "" {
+				want.ReadHeaderTimeout, _ = time.ParseDuration(v)
+			}
+			if v := tt.env["CONTRAIL_HTTP_IDLE_TIMEOUT"]; v != "" {
+				want.IdleTimeout, _ = time.ParseDuration(v)
+			}
+			if c.HTTP != want {
+				t.Errorf("HTTP limits %+v, want %+v", c.HTTP, want)
 			}
 		})
 	}

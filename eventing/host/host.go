@@ -2,6 +2,8 @@ package host
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -9,9 +11,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	_ "net/http/pprof" // registers /debug/pprof on http.DefaultServeMux
+	"net/http/pprof"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -36,8 +39,8 @@ import (
 // the runtime's inbox and outbox, the registry serde, tracing, a publisher,
 // a router in the service's consumer group (which also relays the outbox) and a gin
 // engine serving /healthz, /readyz and /metrics next to the service's own
-// routes. NewHost builds it; register handlers on Router and routes on
-// Engine, then Run.
+// routes, and /debug/pprof behind the admin token (Admin). NewHost builds
+// it; register handlers on Router and routes on Engine or Admin, then Run.
 type Host struct {
 	Config  Config
 	Log     *slog.Logger
@@ -53,6 +56,10 @@ type Host struct {
 	Metrics *eventing.Metrics
 	Prom    *prometheus.Registry
 	Engine  *gin.Engine
+	// Admin is the part of Engine behind RequireAdmin(Config.AdminToken):
+	// /debug/pprof and the service's AdminRoutes. Without a token every
+	// route on it answers 403.
+	Admin *gin.RouterGroup
 	// Registry is the schema registry client the serde uses.
 	Registry *sr.Client
 
@@ -192,9 +199,52 @@ func NewHost(ctx context.Context, cfg Config, o HostOpts) (_ *Host, err error) {
 	h.Engine.GET("/healthz", gin.WrapH(health))
 	h.Engine.GET("/readyz", gin.WrapH(health))
 	h.Engine.GET("/metrics", gin.WrapH(promhttp.HandlerFor(h.Prom, promhttp.HandlerOpts{})))
-	// CPU and heap profiles for the benchmark and for operators.
-	h.Engine.GET("/debug/pprof/*name", gin.WrapH(http.DefaultServeMux))
+	// CPU and heap profiles for the benchmark and for operators: they show
+	// the service's internals and cost CPU, so only with the admin token.
+	h.Admin = h.Engine.Group("/", RequireAdmin(cfg.AdminToken))
+	h.Admin.GET("/debug/pprof/*name", gin.WrapH(pprofMux()))
 	return h, nil
+}
+
+// pprofMux serves net/http/pprof's handlers under /debug/pprof/ on a mux of
+// its own (importing the package also registers them on
+// http.DefaultServeMux, which nothing here serves).
+func pprofMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index) // and every named profile: heap, goroutine, ...
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}
+
+// RequireAdmin returns gin middleware for the admin API: it lets a request
+// through only with the header "Authorization: Bearer <token>" (the scheme
+// in any case). A missing or wrong token answers 401 with a
+// WWW-Authenticate challenge; with token empty the admin API is off and
+// every request answers 403 saying how to turn it on. Both answers are
+// {"error": "..."}. The comparison takes the same time whatever token was
+// sent. The handler is safe for concurrent use.
+func RequireAdmin(token string) gin.HandlerFunc {
+	if token == "" {
+		return func(c *gin.Context) {
+			c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"error": "the admin API (listing orders and payments, /debug/pprof) is off: " +
+				"start the service with CONTRAIL_ADMIN_TOKEN set and send it as \"Authorization: Bearer <token>\" " +
+				"(contrail up generates one per run; see docs/operations.md)"})
+		}
+	}
+	want := sha256.Sum256([]byte(token))
+	return func(c *gin.Context) {
+		scheme, got, _ := strings.Cut(c.GetHeader("Authorization"), " ")
+		sum := sha256.Sum256([]byte(strings.TrimSpace(got)))
+		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+			c.Header("WWW-Authenticate", `Bearer realm="contrail-admin"`)
+			c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "admin endpoint: send the service's CONTRAIL_ADMIN_TOKEN as \"Authorization: Bearer <token>\""})
+			return
+		}
+		c.Next()
+	}
 }
 
 // Close releases everything NewHost opened, in reverse order.
@@ -236,7 +286,9 @@ func (h *Host) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("host: listen on %s (set CONTRAIL_HTTP_ADDR): %w", h.Config.HTTPAddr, err)
 	}
-	srv := &http.Server{Handler: h.Engine, ReadHeaderTimeout: 10 * time.Second}
+	l := h.Config.HTTP
+	srv := &http.Server{Handler: h.Engine, ReadHeaderTimeout: l.ReadHeaderTimeout, ReadTimeout: l.ReadTimeout,
+		WriteTimeout: l.WriteTimeout, IdleTimeout: l.IdleTimeout, MaxHeaderBytes: l.MaxHeaderBytes}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 2)
@@ -248,7 +300,8 @@ func (h *Host) Run(ctx context.Context) error {
 		errc <- nil
 	}()
 	go func() { errc <- h.Router.Run(ctx) }()
-	h.Log.Info("service started", "http", ln.Addr().String(), "brokers", h.Config.Brokers, "group", h.Config.Group, "db", h.Config.DBPath())
+	h.Log.Info("service started", "http", ln.Addr().String(), "brokers", h.Config.Brokers, "group", h.Config.Group, "db", h.Config.DBPath(),
+		"admin_api", h.Config.AdminToken != "")
 	var first error
 	n := 2
 	select {

@@ -17,8 +17,8 @@ import (
 // S is built, and its handlers and routes. Each service declares one and
 // its Run calls Service.Run; everything else (configuration defaults, the
 // database, broker, registry, tracing, HTTP and shutdown) is the Host's.
-// Name, Events and Open are required; Start, Handlers and Routes may be
-// nil.
+// Name, Events and Open are required; Start, Handlers, Routes and
+// AdminRoutes may be nil.
 type Service[S any] struct {
 	// Name is the service name (Config.Service): it names the consumer
 	// group, the SQLite file and the default OTEL_SERVICE_NAME.
@@ -44,15 +44,20 @@ type Service[S any] struct {
 	// Routes registers the service's HTTP API next to /healthz, /readyz and
 	// /metrics.
 	Routes func(r gin.IRouter, s S)
+	// AdminRoutes registers the service's admin endpoints (what lists
+	// every customer's data, or costs the service to answer) on Host.Admin,
+	// behind the admin token (Config.AdminToken, RequireAdmin).
+	AdminRoutes func(r gin.IRouter, s S)
 }
 
 // Run runs the service with cfg until ctx ends. It sets cfg.Service to
 // Name and fills cfg's defaults, connects a Host (NewHost, with o.DDL
 // replaced by DDL), builds the store with Open, calls Start, registers
-// Handlers and Routes, then serves with Host.Run, which drains and closes
-// everything on return. It returns an error wrapping ErrConfig when Name,
-// Events or Open is missing; NewHost's, Open's and Start's errors
-// (after which the host is closed) and Host.Run's are returned unwrapped.
+// Handlers, Routes and AdminRoutes, then serves with Host.Run, which
+// drains and closes everything on return. It returns an error wrapping
+// ErrConfig when Name, Events or Open is missing; NewHost's, Open's and
+// Start's errors (after which the host is closed) and Host.Run's are
+// returned unwrapped.
 // Run may be called again after it returned; one Service value may run in
 // several goroutines at once with distinct cfg.
 func (svc Service[S]) Run(ctx context.Context, cfg Config, o HostOpts) error {
@@ -96,6 +101,9 @@ func (svc Service[S]) start(ctx context.Context, h *Host) error {
 	}
 	if svc.Routes != nil {
 		svc.Routes(h.Engine, s)
+	}
+	if svc.AdminRoutes != nil {
+		svc.AdminRoutes(h.Admin, s)
 	}
 	return nil
 }

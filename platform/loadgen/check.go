@@ -2,8 +2,11 @@ package loadgen
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
+	"sync"
 	"time"
 )
 
@@ -29,7 +32,13 @@ type account struct {
 	Refunds int    `json:"refunds"`
 }
 
-func (c *client) accounts(ctx context.Context, base string) (map[string]account, error) {
+// accounts reads the payment accounts of orders: the whole list (GET
+// /payments, an admin endpoint) with the admin token, else each order's
+// by id (an order payment has not seen yet has none).
+func (c *client) accounts(ctx context.Context, base string, orders []placed, concurrency int) (map[string]account, error) {
+	if c.token == "" {
+		return c.accountsEach(ctx, base, orders, concurrency)
+	}
 	out := map[string]account{}
 	after := ""
 	for {
@@ -50,6 +59,42 @@ func (c *client) accounts(ctx context.Context, base string) (map[string]account,
 	}
 }
 
+func (c *client) accountsEach(ctx context.Context, base string, orders []placed, concurrency int) (map[string]account, error) {
+	out := map[string]account{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var firstErr error
+	sem := make(chan struct{}, concurrency)
+	for _, o := range orders {
+		if o.id == "" {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			var a account
+			err := c.getJSON(ctx, base+"/payments/"+url.PathEscape(o.id), &a)
+			var se *statusError
+			if errors.As(err, &se) && se.code == http.StatusNotFound {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr = fmt.Errorf("loadgen: read payments: %w", err)
+				}
+				return
+			}
+			out[o.id] = a
+		}()
+	}
+	wg.Wait()
+	return out, firstErr
+}
+
 // settle waits until the services have applied the consequences of the
 // final states (releases and refunds follow OrderCancelled): nothing
 // reserved, and every cancelled order that was charged also refunded.
@@ -59,7 +104,10 @@ func settle(ctx context.Context, c *client, cfg Config, orders []placed, views m
 		err := c.getJSON(ctx, cfg.InventoryURL+"/stock", &st)
 		var acc map[string]account
 		if err == nil {
-			acc, err = c.accounts(ctx, cfg.PaymentURL)
+			acc, err = c.accounts(ctx, cfg.PaymentURL, orders, cfg.Concurrency)
+			if refused(err) {
+				return st, acc, err
+			}
 		}
 		if err == nil {
 			settled := st.Totals.Reserved == 0

@@ -14,6 +14,13 @@
 //     refunded; every order cancelled after a charge was refunded once.
 //
 // The checks assume no other traffic runs against the platform meanwhile.
+//
+// The order service's GET /orders and /orders/count and the payment
+// service's GET /payments are admin endpoints: they need the services'
+// admin token (Config.AdminToken; by default $CONTRAIL_ADMIN_TOKEN, else
+// the file `contrail up` writes). Without one, Run waits on each order's
+// GET /orders/{id} and reads each payment's GET /payments/{id} instead, and
+// says so in the report.
 package loadgen
 
 import (
@@ -26,6 +33,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -67,6 +75,51 @@ type Config struct {
 	Progress func(placed, final, total int)
 	// HTTP is the client; default one with a 10s timeout.
 	HTTP *http.Client
+	// AdminToken is the services' admin token (their
+	// CONTRAIL_ADMIN_TOKEN), sent as "Authorization: Bearer <token>".
+	// With it, Run polls GET /orders/count while it waits and lists GET
+	// /payments; without it, it reads each of its orders and payments by
+	// id, which costs the services it measures more. Default: the contents
+	// of $CONTRAIL_ADMIN_TOKEN (EnvAdminToken), else of AdminTokenFile,
+	// else none.
+	AdminToken string
+	// AdminTokenFile is read for AdminToken when that and the environment
+	// give none; a missing file means no token. Default
+	// DefaultAdminTokenFile.
+	AdminTokenFile string
+}
+
+// EnvAdminToken is the environment variable that holds the services'
+// admin token: the services read it (host.Config.AdminToken), `contrail
+// up` passes it to them, and Run falls back on it.
+const EnvAdminToken = "CONTRAIL_ADMIN_TOKEN"
+
+// AdminTokenFile is the file in its data directory where `contrail up`
+// writes the admin token it generated for the run (mode 0600).
+const AdminTokenFile = "admin-token"
+
+// DefaultAdminTokenFile is AdminTokenFile in `contrail up`'s default data
+// directory, relative to the working directory: `contrail load` run where
+// `contrail up` runs finds the token without a flag.
+const DefaultAdminTokenFile = ".contrail/" + AdminTokenFile
+
+// adminToken returns AdminToken, else $CONTRAIL_ADMIN_TOKEN, else the
+// token in AdminTokenFile ("" when the file does not exist).
+func (c *Config) adminToken() (string, error) {
+	if c.AdminToken != "" {
+		return c.AdminToken, nil
+	}
+	if v := os.Getenv(EnvAdminToken); v != "" {
+		return v, nil
+	}
+	b, err := os.ReadFile(c.AdminTokenFile)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("loadgen: read the admin token: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 func (c *Config) setDefaults() {
@@ -96,6 +149,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.HTTP == nil {
 		c.HTTP = &http.Client{Timeout: 10 * time.Second}
+	}
+	if c.AdminTokenFile == "" {
+		c.AdminTokenFile = DefaultAdminTokenFile
 	}
 	for _, p := range []*string{&c.OrderURL, &c.InventoryURL, &c.PaymentURL} {
 		*p = strings.TrimRight(*p, "/")
@@ -157,6 +213,9 @@ type Report struct {
 	OK bool `json:"ok"`
 	// Baseline is filled by the caller when a raw-broker baseline ran.
 	Baseline *Baseline `json:"baseline,omitempty"`
+	// Notes say how the run read the services when that is not the
+	// default (no admin token).
+	Notes []string `json:"notes,omitempty"`
 }
 
 type placed struct {
@@ -174,10 +233,23 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	c := &client{http: cfg.HTTP}
+	token, err := cfg.adminToken()
+	if err != nil {
+		return nil, err
+	}
+	cfg.AdminToken = token
+	c := &client{http: cfg.HTTP, token: token}
 	var before stockReport
 	if err := c.getJSON(ctx, cfg.InventoryURL+"/stock", &before); err != nil {
 		return nil, fmt.Errorf("loadgen: read stock before the run (is the platform up? start it with `contrail up`; on other ports pass the --order-url, --inventory-url and --payment-url that `contrail up` printed): %w", err)
+	}
+	if token != "" {
+		// A token the services refuse fails the run before it places
+		// anything.
+		var cnt struct{}
+		if err := c.getJSON(ctx, cfg.OrderURL+"/orders/count?open=true&since="+url.QueryEscape(time.Now().UTC().Format(time.RFC3339)), &cnt); refused(err) {
+			return nil, fmt.Errorf("loadgen: check the admin token: %w", err)
+		}
 	}
 	r := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))
 	kinds := make([]Kind, cfg.Orders)
@@ -247,6 +319,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	for _, k := range kinds {
 		rep.Kinds[k]++
 	}
+	if token == "" {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("no admin token (no %s, no %s): waited by reading each order and payment by id "+
+			"instead of GET /orders/count and GET /payments, which loads the services more", EnvAdminToken, cfg.AdminTokenFile))
+	}
 	wctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 	views, err := waitFinal(wctx, c, cfg, orders, start.Add(-time.Minute))
@@ -286,6 +362,9 @@ func waitFinal(ctx context.Context, c *client, cfg Config, orders []placed, sinc
 			mine[o.id] = true
 		}
 	}
+	if c.token == "" {
+		return waitEach(ctx, c, cfg, len(orders), mine)
+	}
 	sinceQ := url.QueryEscape(since.UTC().Format(time.RFC3339Nano))
 	// openMine counts this run's orders among the open ones: exact even when
 	// orders of an earlier run are still open, but it reads whole orders.
@@ -322,7 +401,9 @@ func waitFinal(ctx context.Context, c *client, cfg Config, orders []placed, sinc
 			Count int `json:"count"`
 		}
 		open := -1
-		if err := c.getJSON(ctx, cfg.OrderURL+"/orders/count?open=true&since="+sinceQ, &cnt); err != nil {
+		if err := c.getJSON(ctx, cfg.OrderURL+"/orders/count?open=true&since="+sinceQ, &cnt); refused(err) {
+			return nil, fmt.Errorf("loadgen: wait for the orders: %w", err)
+		} else if err != nil {
 			lastErr = err
 		} else {
 			open = min(cnt.Count, len(mine))
@@ -347,19 +428,29 @@ func waitFinal(ctx context.Context, c *client, cfg Config, orders []placed, sinc
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+	views, err := readOrders(ctx, c, cfg, mine)
+	if err != nil {
+		return nil, fmt.Errorf("loadgen: read final orders: %w", err)
+	}
+	return views, nil
+}
+
+// readOrders reads each order of ids with its history, cfg.Concurrency at
+// a time.
+func readOrders(ctx context.Context, c *client, cfg Config, ids map[string]bool) (map[string]*orderView, error) {
 	views := map[string]*orderView{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	var firstErr error
 	sem := make(chan struct{}, cfg.Concurrency)
-	for id := range mine {
+	for id := range ids {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
 			var v orderView
-			err := c.getJSON(ctx, cfg.OrderURL+"/orders/"+id, &v)
+			err := c.getJSON(ctx, cfg.OrderURL+"/orders/"+url.PathEscape(id), &v)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -372,10 +463,38 @@ func waitFinal(ctx context.Context, c *client, cfg Config, orders []placed, sinc
 		}()
 	}
 	wg.Wait()
-	if firstErr != nil {
-		return nil, fmt.Errorf("loadgen: read final orders: %w", firstErr)
+	return views, firstErr
+}
+
+// waitEach is waitFinal without the admin token: it reads every order
+// that is not final yet by id, every 200ms, and keeps each final order's
+// view as it reads it.
+func waitEach(ctx context.Context, c *client, cfg Config, total int, mine map[string]bool) (map[string]*orderView, error) {
+	final := map[string]*orderView{}
+	open := make(map[string]bool, len(mine))
+	for id := range mine {
+		open[id] = true
 	}
-	return views, nil
+	for {
+		views, err := readOrders(ctx, c, cfg, open)
+		for id, v := range views {
+			if v.final() {
+				final[id] = v
+				delete(open, id)
+			}
+		}
+		if cfg.Progress != nil {
+			cfg.Progress(total, len(final), total)
+		}
+		if len(open) == 0 {
+			return final, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("loadgen: %d of %d orders not final after the timeout (last error: %v)", len(open), len(mine), err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 func percentile(sorted []float64, p float64) float64 {
@@ -392,12 +511,42 @@ func percentile(sorted []float64, p float64) float64 {
 	return sorted[i]
 }
 
-type client struct{ http *http.Client }
+// client reads and writes the services' APIs, with the admin token (when
+// there is one) on every request.
+type client struct {
+	http  *http.Client
+	token string
+}
+
+// statusError is a non-200 answer.
+type statusError struct {
+	url, status, body string
+	code              int
+}
+
+func (e *statusError) Error() string {
+	msg := fmt.Sprintf("GET %s: %s: %s", e.url, e.status, e.body)
+	if e.code == http.StatusUnauthorized || e.code == http.StatusForbidden {
+		msg += fmt.Sprintf(" (the admin endpoints need the services' %s: `contrail up` writes it to <data-dir>/%s; "+
+			"`contrail load` reads $%s, else %s)", EnvAdminToken, AdminTokenFile, EnvAdminToken, DefaultAdminTokenFile)
+	}
+	return msg
+}
+
+// refused reports whether err is a 401 or 403 answer: the admin token is
+// wrong or the admin API is off, which waiting does not change.
+func refused(err error) bool {
+	var se *statusError
+	return errors.As(err, &se) && (se.code == http.StatusUnauthorized || se.code == http.StatusForbidden)
+}
 
 func (c *client) getJSON(ctx context.Context, url string, out any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -406,7 +555,7 @@ func (c *client) getJSON(ctx context.Context, url string, out any) error {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, bytes.TrimSpace(b))
+		return &statusError{url: url, status: resp.Status, body: string(bytes.TrimSpace(b)), code: resp.StatusCode}
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,15 +17,48 @@ import (
 )
 
 // fakeShop is an in-memory stand-in for the three services' HTTP APIs that
-// completes every order at once, with a fault injected on purpose.
+// completes every order at once, with a fault injected on purpose. Like
+// the services, it guards its list endpoints with an admin token.
 type fakeShop struct {
-	mu      sync.Mutex
-	fault   string
-	n       int
-	doubled bool
-	orders  map[string]map[string]any
-	pay     map[string]map[string]any
-	shipped map[string]int64
+	mu         sync.Mutex
+	fault      string
+	token      string // the services' admin token; "" = admin API off
+	adminCalls int    // requests that reached an admin endpoint
+	n          int
+	doubled    bool
+	orders     map[string]map[string]any
+	pay        map[string]map[string]any
+	shipped    map[string]int64
+}
+
+func newShop(fault, token string) *fakeShop {
+	return &fakeShop{fault: fault, token: token, orders: map[string]map[string]any{}, pay: map[string]map[string]any{}, shipped: map[string]int64{}}
+}
+
+// admin wraps an admin endpoint the way host.RequireAdmin does: 403 with
+// the admin API off, 401 without the right bearer token.
+func (f *fakeShop) admin(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case f.token == "":
+			http.Error(w, `{"error":"the admin API is off"}`, http.StatusForbidden)
+		case r.Header.Get("Authorization") != "Bearer "+f.token:
+			http.Error(w, `{"error":"send the admin token"}`, http.StatusUnauthorized)
+		default:
+			f.mu.Lock()
+			f.adminCalls++
+			f.mu.Unlock()
+			h(w, r)
+		}
+	}
+}
+
+// counts returns how many orders were placed and how many requests reached
+// an admin endpoint.
+func (f *fakeShop) counts() (placed, admin int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.n, f.adminCalls
 }
 
 func (f *fakeShop) handler() http.Handler {
@@ -79,7 +114,7 @@ func (f *fakeShop) handler() http.Handler {
 		w.WriteHeader(http.StatusAccepted)
 		json.NewEncoder(w).Encode(map[string]string{"order_id": id, "status": "PENDING"})
 	})
-	mux.HandleFunc("GET /orders", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /orders", f.admin(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		list := []map[string]any{}
@@ -89,8 +124,8 @@ func (f *fakeShop) handler() http.Handler {
 			}
 		}
 		json.NewEncoder(w).Encode(map[string]any{"orders": list})
-	})
-	mux.HandleFunc("GET /orders/count", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	mux.HandleFunc("GET /orders/count", f.admin(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		n := 0
@@ -100,7 +135,7 @@ func (f *fakeShop) handler() http.Handler {
 			}
 		}
 		json.NewEncoder(w).Encode(map[string]int{"count": n})
-	})
+	}))
 	mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -126,7 +161,7 @@ func (f *fakeShop) handler() http.Handler {
 		json.NewEncoder(w).Encode(map[string]any{"conserved": true, "skus": skus,
 			"totals": map[string]any{"Reserved": 0, "Shipped": total}})
 	})
-	mux.HandleFunc("GET /payments", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /payments", f.admin(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		list := []map[string]any{}
@@ -134,13 +169,28 @@ func (f *fakeShop) handler() http.Handler {
 			list = append(list, p)
 		}
 		json.NewEncoder(w).Encode(map[string]any{"payments": list})
+	}))
+	mux.HandleFunc("GET /payments/{id}", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		p, ok := f.pay[r.PathValue("id")]
+		if !ok {
+			http.Error(w, `{"error":"no payment"}`, http.StatusNotFound)
+			return
+		}
+		json.NewEncoder(w).Encode(p)
 	})
 	return mux
 }
 
+const adminToken = "test-admin-token-0123456789"
+
 // TestInvariantsDetectFaults proves each invariant can fail: the fake shop
 // breaks exactly one rule per case and only that invariant must report it.
+// Each case runs with the admin token (GET /orders/count, GET /payments)
+// and without (each order and payment read by id).
 func TestInvariantsDetectFaults(t *testing.T) {
+	t.Setenv(loadgen.EnvAdminToken, "")
 	tests := []struct {
 		fault, failing string
 	}{
@@ -151,32 +201,92 @@ func TestInvariantsDetectFaults(t *testing.T) {
 		{fault: "stock leak", failing: "stock conserved (initial = available + reserved + shipped)"},
 	}
 	for _, tt := range tests {
-		name := tt.fault
-		if name == "" {
-			name = "healthy"
+		for _, token := range []string{adminToken, ""} {
+			name := tt.fault
+			if name == "" {
+				name = "healthy"
+			}
+			if token == "" {
+				name += "/without admin token"
+			}
+			t.Run(name, func(t *testing.T) {
+				shop := newShop(tt.fault, adminToken)
+				srv := httptest.NewServer(shop.handler())
+				defer srv.Close()
+				rep, err := loadgen.Run(context.Background(), loadgen.Config{Orders: 60, Concurrency: 4, Seed: 7,
+					OrderURL: srv.URL, InventoryURL: srv.URL, PaymentURL: srv.URL, Timeout: 2 * time.Second,
+					AdminToken: token, AdminTokenFile: filepath.Join(t.TempDir(), "none")})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, inv := range rep.Invariants {
+					if inv.Name == "every order reached its expected outcome" {
+						continue
+					}
+					if wantFail := inv.Name == tt.failing; inv.OK == wantFail {
+						t.Errorf("%s: ok=%v (errors %v), want ok=%v", inv.Name, inv.OK, inv.Errors, !wantFail)
+					}
+				}
+				if rep.OK != (tt.failing == "") {
+					t.Errorf("report OK = %v", rep.OK)
+				}
+				if rep.Latency.P50 <= 0 || rep.OrdersPerSec <= 0 || rep.Kinds[loadgen.Good] == 0 {
+					t.Errorf("figures missing: %+v", rep)
+				}
+				if _, admin := shop.counts(); (admin > 0) != (token != "") {
+					t.Errorf("%d calls to admin endpoints with token %q", admin, token)
+				}
+				if noted := len(rep.Notes) > 0; noted != (token == "") {
+					t.Errorf("notes %q with token %q", rep.Notes, token)
+				}
+			})
 		}
-		t.Run(name, func(t *testing.T) {
-			shop := &fakeShop{fault: tt.fault, orders: map[string]map[string]any{}, pay: map[string]map[string]any{}, shipped: map[string]int64{}}
+	}
+}
+
+// TestAdminToken checks where Run finds the admin token, and that a token
+// the services refuse fails the run, saying why, before it places an
+// order.
+func TestAdminToken(t *testing.T) {
+	t.Setenv(loadgen.EnvAdminToken, "")
+	dir := t.TempDir()
+	file := filepath.Join(dir, loadgen.AdminTokenFile)
+	if err := os.WriteFile(file, []byte(adminToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name        string
+		serverToken string
+		token, file string
+		env         string // CONTRAIL_ADMIN_TOKEN
+		want        string // substring of Run's error; "" for success with the admin endpoints
+	}{
+		{name: "token from the file up writes", serverToken: adminToken, file: file},
+		{name: "token given wins over the file", serverToken: "another-token-0123456789", token: "another-token-0123456789", file: file},
+		{name: "environment wins over the file", serverToken: "env-token-0123456789", env: "env-token-0123456789", file: file},
+		{name: "wrong token", serverToken: "another-token-0123456789", file: file, want: "CONTRAIL_ADMIN_TOKEN"},
+		{name: "admin API off on the services", serverToken: "", token: adminToken, want: "403"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(loadgen.EnvAdminToken, tt.env)
+			shop := newShop("", tt.serverToken)
 			srv := httptest.NewServer(shop.handler())
 			defer srv.Close()
-			rep, err := loadgen.Run(context.Background(), loadgen.Config{Orders: 60, Concurrency: 4, Seed: 7,
-				OrderURL: srv.URL, InventoryURL: srv.URL, PaymentURL: srv.URL, Timeout: 2 * time.Second})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, inv := range rep.Invariants {
-				if inv.Name == "every order reached its expected outcome" {
-					continue
+			rep, err := loadgen.Run(context.Background(), loadgen.Config{Orders: 10, Concurrency: 2, Seed: 7,
+				OrderURL: srv.URL, InventoryURL: srv.URL, PaymentURL: srv.URL, Timeout: time.Second,
+				AdminToken: tt.token, AdminTokenFile: tt.file})
+			if tt.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("Run = %v, want an error containing %q", err, tt.want)
 				}
-				if wantFail := inv.Name == tt.failing; inv.OK == wantFail {
-					t.Errorf("%s: ok=%v (errors %v), want ok=%v", inv.Name, inv.OK, inv.Errors, !wantFail)
+				if placed, _ := shop.counts(); placed != 0 {
+					t.Fatalf("%d orders placed with a token the services refuse", placed)
 				}
+				return
 			}
-			if rep.OK != (tt.failing == "") {
-				t.Errorf("report OK = %v", rep.OK)
-			}
-			if rep.Latency.P50 <= 0 || rep.OrdersPerSec <= 0 || rep.Kinds[loadgen.Good] == 0 {
-				t.Errorf("figures missing: %+v", rep)
+			if _, admin := shop.counts(); err != nil || !rep.OK || admin == 0 {
+				t.Fatalf("Run = %v (ok %v), %d admin calls; want success through the admin endpoints", err, rep != nil && rep.OK, admin)
 			}
 		})
 	}

@@ -32,6 +32,9 @@ func (r *Report) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "efficiency    %.3f = %.1f orders/s x %d records/order / %.0f raw records/s (target >= 0.05)\n",
 			b.Efficiency, r.OrdersPerSec, b.RecordsPerOrder, b.RecordsPerSec)
 	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note          %s\n", n)
+	}
 	fmt.Fprintln(w, "invariants")
 	for _, inv := range r.Invariants {
 		mark := "ok  "

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/contrail-events/contrail/eventing/statedb"
 	"github.com/contrail-events/contrail/events/money"
@@ -20,12 +22,42 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// Limits of POST /orders.
+// Limits of POST /orders. They keep every accepted order's OrderPlaced far
+// below the broker's 1 MiB record limit: with every field at its limit and
+// every character four bytes of UTF-8, the event encodes to about 31 KiB
+// (MaxPlacedBytes bounds it; TestLargestOrder checks). A body over
+// MaxBodyBytes is 413; a field over its limit is 422 naming the field and
+// the limit. Text limits count characters (Unicode code points), not bytes.
 const (
-	MaxItems    = 100
+	// MaxBodyBytes bounds the JSON body: about twice the largest order the
+	// field limits allow, written as plain UTF-8.
+	MaxBodyBytes = 64 << 10
+	// MaxItems bounds the line items of one order.
+	MaxItems = 100
+	// MaxQuantity bounds one line's quantity.
 	MaxQuantity = 10_000
-	maxBody     = 1 << 20
+
+	MaxCustomerIDLen     = 64  // customer_id
+	MaxSKULen            = 64  // items[].sku
+	MaxNameLen           = 200 // shipping_address.name, line1 and line2
+	MaxCityLen           = 100 // shipping_address.city
+	MaxPostalCodeLen     = 20  // shipping_address.postal_code
+	MaxCardTokenLen      = 128 // payment.card_token
+	MaxPurchaseOrderLen  = 64  // payment.invoice.purchase_order
+	MaxCouponCodeLen     = 64  // coupon_code
+	MaxIdempotencyKeyLen = 200 // the Idempotency-Key header (stored, never in an event)
+
+	// MaxPlacedBytes bounds the Avro encoding of the OrderPlaced an
+	// accepted order produces (record value without the 5-byte wire
+	// header; the trace headers a request can carry are bounded by
+	// OpenTelemetry's own limits and the server's MaxHeaderBytes).
+	MaxPlacedBytes = 40 << 10
 )
+
+// MinTotal is the smallest order total POST /orders accepts: 0.01. Single
+// lines may be free (unit_price "0.00"), but the payment service charges
+// the total, and there is no such thing as charging nothing.
+const MinTotal money.Cents = 1
 
 // Currencies are the currencies POST /orders accepts (the schema's Currency
 // symbols without UNKNOWN).
@@ -97,27 +129,52 @@ var (
 	last4Re   = regexp.MustCompile(`^[0-9]{4}$`)
 )
 
+// echo quotes a client's value for an error message, cut to 40
+// characters: an answer never repeats a huge field back.
+func echo(v string) string {
+	if utf8.RuneCountInString(v) <= 40 {
+		return strconv.Quote(v)
+	}
+	r := []rune(v)
+	return strconv.Quote(string(r[:40])) + fmt.Sprintf("... (%d characters)", len(r))
+}
+
 // Validate checks r and returns the accepted Placement or a
 // *ValidationError naming every bad field (JSON paths such as
-// "items[2].quantity").
+// "items[2].quantity") and, for a field over its limit, the limit. Money
+// is computed with checked arithmetic: a line total (unit_price ×
+// quantity) or an order total over money.MaxCents (18 digits) is reported
+// on the line's unit_price or on "total", as is a total under MinTotal.
 func (r *PlaceRequest) Validate() (Placement, error) {
 	var errs []FieldError
 	bad := func(field, msg string, args ...any) {
 		errs = append(errs, FieldError{Field: field, Message: fmt.Sprintf(msg, args...)})
 	}
-	p := Placement{CustomerID: strings.TrimSpace(r.CustomerID), Currency: r.Currency, CouponCode: r.CouponCode}
-	switch {
-	case p.CustomerID == "":
-		bad("customer_id", "required: the customer's id, e.g. \"cust-42\"")
-	case len(p.CustomerID) > 64:
-		bad("customer_id", "at most 64 characters")
+	// text checks a free-text field: required (not blank) when asked, at
+	// most max characters, and no control characters (a newline in an
+	// address line or a NUL in a name is never meant).
+	text := func(field, v string, max int, required bool, example string) {
+		switch n := utf8.RuneCountInString(v); {
+		case required && strings.TrimSpace(v) == "":
+			if example != "" {
+				bad(field, "required: %s", example)
+			} else {
+				bad(field, "required")
+			}
+		case n > max:
+			bad(field, "at most %d characters, got %d", max, n)
+		case strings.IndexFunc(v, unicode.IsControl) >= 0:
+			bad(field, "must not contain control characters such as newlines or tabs")
+		}
 	}
+	p := Placement{CustomerID: strings.TrimSpace(r.CustomerID), Currency: r.Currency, CouponCode: r.CouponCode}
+	text("customer_id", p.CustomerID, MaxCustomerIDLen, true, `the customer's id, e.g. "cust-42"`)
 	okCur := false
 	for _, c := range Currencies {
 		okCur = okCur || c == r.Currency
 	}
 	if !okCur {
-		bad("currency", "must be one of %s, got %q", strings.Join(Currencies, ", "), r.Currency)
+		bad("currency", "must be one of %s, got %s", strings.Join(Currencies, ", "), echo(r.Currency))
 	}
 	switch {
 	case len(r.Items) == 0:
@@ -125,34 +182,55 @@ func (r *PlaceRequest) Validate() (Placement, error) {
 	case len(r.Items) > MaxItems:
 		bad("items", "at most %d line items, got %d", MaxItems, len(r.Items))
 	}
+	totalOK := true
 	for i, it := range r.Items {
 		if i >= MaxItems {
 			break
 		}
 		f := fmt.Sprintf("items[%d]", i)
-		if strings.TrimSpace(it.SKU) == "" || len(it.SKU) > 64 {
-			bad(f+".sku", "required, 1 to 64 characters")
-		}
-		if it.Quantity <= 0 || it.Quantity > MaxQuantity {
+		text(f+".sku", it.SKU, MaxSKULen, true, "")
+		qtyOK := it.Quantity > 0 && it.Quantity <= MaxQuantity
+		if !qtyOK {
 			bad(f+".quantity", "must be between 1 and %d, got %d", MaxQuantity, it.Quantity)
 		}
 		price, err := money.ParseCents(it.UnitPrice)
-		if err != nil {
-			bad(f+".unit_price", "must be a decimal string with at most two fractional digits, e.g. \"19.99\", got %q", it.UnitPrice)
+		switch {
+		case errors.Is(err, money.ErrOverflow):
+			bad(f+".unit_price", "at most %s (18 digits), got %s", money.MaxCents, echo(it.UnitPrice))
+		case err != nil:
+			bad(f+".unit_price", "must be a decimal string with at most two fractional digits, e.g. \"19.99\", got %s", echo(it.UnitPrice))
 		}
 		p.Items = append(p.Items, Line{SKU: it.SKU, Quantity: it.Quantity, UnitPrice: price})
-		p.Total += price * money.Cents(it.Quantity)
+		if err != nil || !qtyOK {
+			totalOK = false
+			continue
+		}
+		line, err := price.Mul(int64(it.Quantity))
+		if err != nil {
+			bad(f+".unit_price", "unit_price × quantity (%s × %d) is over the largest amount %s (18 digits)", price, it.Quantity, money.MaxCents)
+			totalOK = false
+			continue
+		}
+		if totalOK {
+			if p.Total, err = p.Total.Add(line); err != nil {
+				bad("total", "the sum of the lines is over the largest amount %s (18 digits): split the order", money.MaxCents)
+				totalOK = false
+			}
+		}
+	}
+	if totalOK && len(r.Items) > 0 && len(r.Items) <= MaxItems && p.Total < MinTotal {
+		bad("total", "the order total must be at least %s: free lines are fine, but payment charges the total", MinTotal)
 	}
 	if a := r.ShippingAddress; a == nil {
 		bad("shipping_address", "required: {name, line1, city, postal_code, country}")
 	} else {
-		for _, f := range []struct{ name, v string }{{"name", a.Name}, {"line1", a.Line1}, {"city", a.City}, {"postal_code", a.PostalCode}} {
-			if strings.TrimSpace(f.v) == "" {
-				bad("shipping_address."+f.name, "required")
-			}
-		}
+		text("shipping_address.name", a.Name, MaxNameLen, true, "")
+		text("shipping_address.line1", a.Line1, MaxNameLen, true, "")
+		text("shipping_address.line2", a.Line2, MaxNameLen, false, "")
+		text("shipping_address.city", a.City, MaxCityLen, true, "")
+		text("shipping_address.postal_code", a.PostalCode, MaxPostalCodeLen, true, "")
 		if !countryRe.MatchString(a.Country) {
-			bad("shipping_address.country", "must be an ISO 3166-1 alpha-2 code such as \"DE\", got %q", a.Country)
+			bad("shipping_address.country", "must be an ISO 3166-1 alpha-2 code such as \"DE\" (2 capital letters), got %s", echo(a.Country))
 		}
 		p.Address = Address{Name: a.Name, Line1: a.Line1, Line2: a.Line2, City: a.City, PostalCode: a.PostalCode, Country: a.Country}
 	}
@@ -162,14 +240,13 @@ func (r *PlaceRequest) Validate() (Placement, error) {
 	case pay.CardToken != "" && pay.Invoice != nil:
 		bad("payment", "give either card_token or invoice, not both")
 	case pay.CardToken != "":
+		text("payment.card_token", pay.CardToken, MaxCardTokenLen, true, "")
 		if !last4Re.MatchString(pay.Last4) {
-			bad("payment.last4", "must be the card's last 4 digits, got %q", pay.Last4)
+			bad("payment.last4", "must be the card's last 4 digits, got %s", echo(pay.Last4))
 		}
 		p.Payment = Payment{CardToken: pay.CardToken, Last4: pay.Last4}
 	default:
-		if strings.TrimSpace(pay.Invoice.PurchaseOrder) == "" {
-			bad("payment.invoice.purchase_order", "required")
-		}
+		text("payment.invoice.purchase_order", pay.Invoice.PurchaseOrder, MaxPurchaseOrderLen, true, "")
 		due := pay.Invoice.DueDays
 		if due == 0 {
 			due = 30
@@ -185,8 +262,9 @@ func (r *PlaceRequest) Validate() (Placement, error) {
 	case "WEB", "MOBILE":
 		p.Channel = strings.ToUpper(r.Channel)
 	default:
-		bad("channel", "must be WEB or MOBILE, got %q", r.Channel)
+		bad("channel", "must be WEB or MOBILE, got %s", echo(r.Channel))
 	}
+	text("coupon_code", r.CouponCode, MaxCouponCodeLen, false, "")
 	if len(errs) > 0 {
 		return Placement{}, &ValidationError{Fields: errs}
 	}
@@ -216,23 +294,32 @@ type ErrorBody struct {
 	Fields []FieldError `json:"fields,omitempty"`
 }
 
-// Routes registers the order API on r: POST /orders, GET /orders/:id,
-// GET /orders?after=&limit=&since=&open= (pages oldest first; since is an
-// RFC 3339 time; open=true keeps orders that are not final yet) and
-// GET /orders/count?since=&open= (how many such orders there are).
+// Routes registers the order API a customer uses on r: POST /orders and
+// GET /orders/{id}. The order id is a random UUID only its client is
+// told, which is what keeps GET /orders/{id} safe to leave open;
+// AdminRoutes holds the endpoints that list orders.
 func Routes(r gin.IRouter, s *Store) {
 	r.POST("/orders", func(c *gin.Context) { place(c, s) })
 	r.GET("/orders/:id", func(c *gin.Context) {
 		o, err := s.Get(c.Request.Context(), c.Param("id"), true)
 		switch {
 		case errors.Is(err, ErrUnknownOrder):
-			c.JSON(http.StatusNotFound, ErrorBody{Error: fmt.Sprintf("no order %q: use the order_id POST /orders returned", c.Param("id"))})
+			c.JSON(http.StatusNotFound, ErrorBody{Error: fmt.Sprintf("no order %s: use the order_id POST /orders returned", echo(c.Param("id")))})
 		case err != nil:
 			c.JSON(http.StatusInternalServerError, ErrorBody{Error: err.Error()})
 		default:
 			c.JSON(http.StatusOK, o)
 		}
 	})
+}
+
+// AdminRoutes registers the endpoints that read every customer's orders on
+// r, which the service host guards with the admin token
+// (host.Service.AdminRoutes): GET /orders?after=&limit=&since=&open=
+// (pages oldest first; since is an RFC 3339 time; open=true keeps orders
+// that are not final yet) and GET /orders/count?since=&open= (how many
+// such orders there are).
+func AdminRoutes(r gin.IRouter, s *Store) {
 	r.GET("/orders", func(c *gin.Context) {
 		f, ok := listFilter(c)
 		if !ok {
@@ -311,13 +398,21 @@ func listFilter(c *gin.Context) (ListFilter, bool) {
 }
 
 func place(c *gin.Context, s *Store) {
-	body, err := io.ReadAll(io.LimitReader(c.Request.Body, maxBody+1))
+	tooLarge := func() {
+		c.JSON(http.StatusRequestEntityTooLarge, ErrorBody{Error: fmt.Sprintf(
+			"request body over %d KiB: an order is at most %d items with short text fields (limits in docs/order-flow.md)", MaxBodyBytes>>10, MaxItems)})
+	}
+	if c.Request.ContentLength > MaxBodyBytes {
+		tooLarge()
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(c.Request.Body, MaxBodyBytes+1))
 	if err != nil {
 		c.JSON(http.StatusBadRequest, ErrorBody{Error: "could not read the request body: " + err.Error()})
 		return
 	}
-	if len(body) > maxBody {
-		c.JSON(http.StatusRequestEntityTooLarge, ErrorBody{Error: "request body over 1 MiB"})
+	if len(body) > MaxBodyBytes {
+		tooLarge()
 		return
 	}
 	var req PlaceRequest
@@ -338,8 +433,8 @@ func place(c *gin.Context, s *Store) {
 		return
 	}
 	key := c.GetHeader("Idempotency-Key")
-	if len(key) > 200 {
-		c.JSON(http.StatusBadRequest, ErrorBody{Error: "Idempotency-Key is longer than 200 characters", Field: "Idempotency-Key"})
+	if len(key) > MaxIdempotencyKeyLen {
+		c.JSON(http.StatusBadRequest, ErrorBody{Error: fmt.Sprintf("Idempotency-Key is longer than %d characters", MaxIdempotencyKeyLen), Field: "Idempotency-Key"})
 		return
 	}
 	canon, _ := json.Marshal(p)

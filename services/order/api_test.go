@@ -21,11 +21,14 @@ const validBody = `{"customer_id":"c-1","currency":"USD",
  "shipping_address":{"name":"Ada","line1":"1 Loop Rd","city":"Berlin","postal_code":"10115","country":"DE"},
  "payment":{"card_token":"tok_visa","last4":"4242"},"channel":"WEB"}`
 
+// newAPI serves the order API, the admin routes included and unguarded
+// (the host guards them; TestAdminRoutesNeedToken checks that wiring).
 func newAPI(t testing.TB) (*gin.Engine, *order.Store, *txOutbox) {
 	gin.SetMode(gin.TestMode)
 	s, ob := newStore(t)
 	r := gin.New()
 	order.Routes(r, s)
+	order.AdminRoutes(r, s)
 	return r, s, ob
 }
 
@@ -62,6 +65,9 @@ func TestPostOrdersRejectsBadInput(t *testing.T) {
 		{name: "no payment", body: strings.Replace(validBody, `"payment":{"card_token":"tok_visa","last4":"4242"},`, ``, 1), code: 422, field: "payment"},
 		{name: "bad last4", body: strings.Replace(validBody, `"4242"`, `"42"`, 1), code: 422, field: "payment.last4"},
 		{name: "bad channel", body: strings.Replace(validBody, `"WEB"`, `"FAX"`, 1), code: 422, field: "channel"},
+		{name: "control character", body: strings.Replace(validBody, `"Ada"`, `"Ada\u0000"`, 1), code: 422, field: "shipping_address.name"},
+		{name: "long coupon", body: strings.Replace(validBody, `"channel":"WEB"`, `"channel":"WEB","coupon_code":"`+strings.Repeat("C", 65)+`"`, 1), code: 422, field: "coupon_code"},
+		{name: "body over 64 KiB", body: strings.Replace(validBody, `"Ada"`, `"`+strings.Repeat("A", order.MaxBodyBytes)+`"`, 1), code: 413},
 		{name: "too many items", body: strings.Replace(validBody, `{"sku":"SKU-1","quantity":2,"unit_price":"19.99"}`, strings.TrimSuffix(strings.Repeat(`{"sku":"S","quantity":1,"unit_price":"1"},`, 101), ","), 1), code: 422, field: "items"},
 	}
 	r, s, ob := newAPI(t)

@@ -31,8 +31,9 @@ const Name = "order"
 // default HTTP address is 127.0.0.1:8080.
 type Config = host.Config
 
-// Run runs the order service until ctx ends: the HTTP API, the handlers of
-// the inventory, payment and shipping events, and the outbox relay.
+// Run runs the order service until ctx ends: the HTTP API (Routes, and
+// AdminRoutes behind cfg.AdminToken), the handlers of the inventory,
+// payment and shipping events, and the outbox relay.
 func Run(ctx context.Context, cfg Config, o host.HostOpts) error {
 	pubs := make(chan Published, 8192)
 	o.OnPublished = func(r *kgo.Record) {
@@ -49,7 +50,7 @@ func Run(ctx context.Context, cfg Config, o host.HostOpts) error {
 			go markPublished(ctx, s, pubs, h.Log)
 			return nil
 		},
-		Handlers: Register, Routes: Routes}
+		Handlers: Register, Routes: Routes, AdminRoutes: AdminRoutes}
 	return svc.Run(ctx, cfg, o)
 }
 

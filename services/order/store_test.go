@@ -11,19 +11,42 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hamba/avro/v2"
+
 	"github.com/contrail-events/contrail/eventing/statedb"
 	"github.com/contrail-events/contrail/services/order"
 )
 
 // txOutbox records emitted events in a table inside the caller's
-// transaction, so a rolled-back change leaves no emitted event behind.
-type txOutbox struct{ db *sql.DB }
+// transaction, so a rolled-back change leaves no emitted event behind. It
+// also encodes each OrderPlaced as the service's outbox would (Avro, the
+// generated type) and records its size: an event the encoder refuses
+// fails the placement, as it would in production.
+type txOutbox struct {
+	db    *sql.DB
+	mu    sync.Mutex
+	sizes map[string]int // order id -> encoded OrderPlaced bytes
+}
 
 func (o *txOutbox) Emit(ctx context.Context, tx *sql.Tx, ev any) error {
 	var typ, id string
 	switch e := ev.(type) {
 	case order.Placed:
 		typ, id = "OrderPlaced", e.OrderID
+		et, v, err := order.ToEvent(e)
+		if err != nil {
+			return err
+		}
+		b, err := avro.Marshal(et.Schema(), v)
+		if err != nil {
+			return fmt.Errorf("encode OrderPlaced: %w", err)
+		}
+		o.mu.Lock()
+		if o.sizes == nil {
+			o.sizes = map[string]int{}
+		}
+		o.sizes[id] = len(b)
+		o.mu.Unlock()
 	case order.Ready:
 		typ, id = "OrderReady", e.OrderID
 	case order.CancelledEvent:
@@ -49,6 +72,14 @@ func (o *txOutbox) emitted(t *testing.T, orderID string) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// placedSize returns the encoded size of orderID's OrderPlaced (0 if none
+// was emitted).
+func (o *txOutbox) placedSize(orderID string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.sizes[orderID]
 }
 
 func (o *txOutbox) count(t *testing.T) int {

@@ -1,10 +1,11 @@
 // Package payment is the payment service of the reference flow, with a
 // deterministic fake payment provider.
 //
-// The provider's rule (Decide): an order whose total is over 10,000.00 (in
-// its currency) is declined with LIMIT_EXCEEDED; a card order paid with the
-// token "tok_decline" is declined with CARD_DECLINED; everything else,
-// invoices included, is charged. An order is charged at most once: the
+// The provider's rule (Decide): an order whose total is under 0.01
+// (MinCharge) is declined (code UNKNOWN), one over 10,000.00 (in its
+// currency) with LIMIT_EXCEEDED; a card order paid with the token
+// "tok_decline" is declined with CARD_DECLINED; everything else, invoices
+// included, is charged. An order is charged at most once: the
 // payment row is keyed by order id, so a redelivered OrderPlaced, even under
 // a new event id, charges nothing. OrderCancelled after a charge refunds it
 // once (PaymentRefunded). The provider's ledger (one row per charge and per
@@ -27,6 +28,11 @@ import (
 // LimitCents is the largest total the fake provider charges: 10,000.00.
 const LimitCents money.Cents = 1_000_000
 
+// MinCharge is the smallest total the fake provider charges: 0.01. The
+// order API refuses smaller totals; this catches an OrderPlaced from any
+// other producer, so a zero or negative amount is never charged.
+const MinCharge money.Cents = 1
+
 // DeclineToken is the card token the fake provider always declines.
 const DeclineToken = "tok_decline"
 
@@ -34,6 +40,10 @@ const DeclineToken = "tok_decline"
 const (
 	CodeLimitExceeded = "LIMIT_EXCEEDED"
 	CodeCardDeclined  = "CARD_DECLINED"
+	// CodeInvalidAmount declines a total under MinCharge. The schema has
+	// no symbol for it yet, so it is sent as the enum's default, UNKNOWN,
+	// and the message says why.
+	CodeInvalidAmount = "UNKNOWN"
 )
 
 // Payment statuses.
@@ -56,6 +66,8 @@ type Charge struct {
 // code to approve, or a decline code and message.
 func Decide(c Charge) (code, message string) {
 	switch {
+	case c.Total < MinCharge:
+		return CodeInvalidAmount, fmt.Sprintf("total %s %s is not a chargeable amount: a charge is at least %s", c.Total, c.Currency, MinCharge)
 	case c.Total > LimitCents:
 		return CodeLimitExceeded, fmt.Sprintf("total %s %s is over the %s limit", c.Total, c.Currency, LimitCents)
 	case c.CardToken == DeclineToken:

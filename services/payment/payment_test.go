@@ -29,6 +29,11 @@ func TestDecide(t *testing.T) {
 		{name: "invoice over the limit", c: payment.Charge{Total: 2_000_000}, code: payment.CodeLimitExceeded},
 		{name: "decline token", c: payment.Charge{Total: 100, CardToken: "tok_decline"}, code: payment.CodeCardDeclined},
 		{name: "invoice", c: payment.Charge{Total: 100}},
+		{name: "smallest charge", c: payment.Charge{Total: payment.MinCharge, CardToken: "tok_visa"}},
+		// The order API refuses these; another producer's OrderPlaced may not.
+		{name: "zero total", c: payment.Charge{Total: 0, CardToken: "tok_visa"}, code: payment.CodeInvalidAmount},
+		{name: "negative total", c: payment.Charge{Total: -500, CardToken: "tok_visa"}, code: payment.CodeInvalidAmount},
+		{name: "negative invoice", c: payment.Charge{Total: -1}, code: payment.CodeInvalidAmount},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -28,7 +28,8 @@ type Config = host.Config
 // Run runs the payment service until ctx ends.
 func Run(ctx context.Context, cfg Config, o host.HostOpts) error { return service.Run(ctx, cfg, o) }
 
-var service = host.Service[*Store]{Name: Name, DDL: ddl, Events: toEvent, Open: NewStore, Handlers: Register, Routes: Routes}
+var service = host.Service[*Store]{Name: Name, DDL: ddl, Events: toEvent, Open: NewStore, Handlers: Register,
+	Routes: Routes, AdminRoutes: AdminRoutes}
 
 // Register adds the payment handlers (OrderPlaced, OrderCancelled) to r.
 func Register(r *eventing.Router, s *Store) {
@@ -57,9 +58,28 @@ type Page struct {
 	Next string `json:"next,omitempty"`
 }
 
-// Routes registers the read-only API: GET /payments?after=&limit= (pages
-// of accounts ordered by order id) and GET /payments/:order_id.
+// Routes registers the read-only API by order id: GET
+// /payments/:order_id. The order id is the random UUID the order service
+// handed its client; AdminRoutes holds the list, which would hand out every
+// order id.
 func Routes(r gin.IRouter, s *Store) {
+	r.GET("/payments/:order_id", func(c *gin.Context) {
+		a, ok, err := s.Get(c.Request.Context(), c.Param("order_id"))
+		switch {
+		case err != nil:
+			c.JSON(http.StatusInternalServerError, gin.H{"error": err.Error()})
+		case !ok:
+			c.JSON(http.StatusNotFound, gin.H{"error": fmt.Sprintf("no payment for order %.64q", c.Param("order_id"))})
+		default:
+			c.JSON(http.StatusOK, a)
+		}
+	})
+}
+
+// AdminRoutes registers GET /payments?after=&limit= (pages of accounts
+// ordered by order id) on r, which the service host guards with the admin
+// token (host.Service.AdminRoutes).
+func AdminRoutes(r gin.IRouter, s *Store) {
 	r.GET("/payments", func(c *gin.Context) {
 		limit := 100
 		if l := c.Query("limit"); l != "" {
@@ -84,17 +104,6 @@ func Routes(r gin.IRouter, s *Store) {
 			p.Payments = []Account{}
 		}
 		c.JSON(http.StatusOK, p)
-	})
-	r.GET("/payments/:order_id", func(c *gin.Context) {
-		a, ok, err := s.Get(c.Request.Context(), c.Param("order_id"))
-		switch {
-		case err != nil:
-			c.JSON(http.StatusInternalServerError, gin.H{"error": err.Error()})
-		case !ok:
-			c.JSON(http.StatusNotFound, gin.H{"error": "no payment for order " + c.Param("order_id")})
-		default:
-			c.JSON(http.StatusOK, a)
-		}
 	})
 }
 
