@@ -50,7 +50,7 @@ func benchOnce(b *testing.B) {
 	defer p.Close()
 	load := func(orders, conc int, rate float64) *loadgen.Report {
 		rep, err := loadgen.Run(ctx, loadgen.Config{Orders: orders, Concurrency: conc, Rate: rate, OrderURL: p.ServiceURLs["order"],
-			InventoryURL: p.ServiceURLs["inventory"], PaymentURL: p.ServiceURLs["payment"], Seed: uint64(time.Now().UnixNano())})
+			InventoryURL: p.ServiceURLs["inventory"], PaymentURL: p.ServiceURLs["payment"], AdminToken: p.AdminToken, Seed: uint64(time.Now().UnixNano())})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -63,7 +63,7 @@ func benchOnce(b *testing.B) {
 
 	const orders = 400
 	br, err := loadgen.Bench(ctx, loadgen.Config{Orders: orders, Concurrency: 64, OrderURL: p.ServiceURLs["order"],
-		InventoryURL: p.ServiceURLs["inventory"], PaymentURL: p.ServiceURLs["payment"]}, []string{p.BrokerAddr}, 9)
+		InventoryURL: p.ServiceURLs["inventory"], PaymentURL: p.ServiceURLs["payment"], AdminToken: p.AdminToken}, []string{p.BrokerAddr}, 9)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func benchOnce(b *testing.B) {
 		go func() {
 			defer wg.Done()
 			f := filepath.Join(profDir, svc+".pprof")
-			if err := fetch(p.ServiceURLs[svc]+"/debug/pprof/profile?seconds=2", f); err == nil {
+			if err := fetch(p.ServiceURLs[svc]+"/debug/pprof/profile?seconds=2", p.AdminToken, f); err == nil {
 				mu.Lock()
 				profiles = append(profiles, svc)
 				mu.Unlock()
@@ -116,8 +116,13 @@ func benchOnce(b *testing.B) {
 	}
 }
 
-func fetch(url, path string) error {
-	resp, err := http.Get(url)
+func fetch(url, token, path string) error {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
 	}

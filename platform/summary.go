@@ -67,7 +67,7 @@ func (p *Platform) PrintSummary(w io.Writer) {
 	}
 	fmt.Fprintf(w, "Load test (in a second terminal, from this directory):\n  %s load --orders 1000%s\n", cmd, p.loadFlags())
 	fmt.Fprintf(w, "Benchmark (saturation, latency, efficiency against raw franz-go; about a minute):\n  %s load --bench%s --brokers %s\n\n", cmd, p.loadFlags(), p.BrokerAddr)
-	fmt.Fprintf(w, "Stock, payments: %s/stock  %s/payments\n", p.ServiceURLs["inventory"], p.ServiceURLs["payment"])
+	fmt.Fprintf(w, "Stock: %s/stock  payments (admin token): %s/payments\n", p.ServiceURLs["inventory"], p.ServiceURLs["payment"])
 	fmt.Fprintf(w, "\nCtrl-C stops everything; state survives in %s.\n", p.cfg.DataDir)
 }
 
