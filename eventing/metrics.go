@@ -24,6 +24,7 @@ import (
 //	contrail_consumer_unknown_total       records skipped: no handler for their type
 //	contrail_consumer_lag                 high watermark minus next offset, per partition
 //	contrail_published_total              events published, by topic and type
+//	contrail_outbox_parked_total          outbox rows the broker refuses for good, parked, by topic
 //	contrail_inbox_batches_total          batch transactions committed (BatchTransactions)
 //	contrail_inbox_batch_records_total    records handled in committed batch transactions
 //	contrail_inbox_batch_failures_total   batch transactions that failed to commit (redone)
@@ -40,6 +41,7 @@ type Metrics struct {
 	unknown      *prometheus.CounterVec
 	lag          *prometheus.GaugeVec
 	published    *prometheus.CounterVec
+	parked       *prometheus.CounterVec
 	batches      *prometheus.CounterVec
 	batchRecords *prometheus.CounterVec
 	batchFailed  *prometheus.CounterVec
@@ -104,10 +106,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m.unknown = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "contrail_consumer_unknown_total", Help: "Records skipped because no handler is registered for their event type."}, []string{"group", "topic", "event_type"})
 	m.lag = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "contrail_consumer_lag", Help: "Records between the partition's high watermark and the next record to handle."}, []string{"group", "topic", "partition"})
 	m.published = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "contrail_published_total", Help: "Events published and acknowledged."}, []string{"topic", "event_type"})
+	m.parked = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "contrail_outbox_parked_total", Help: "Outbox rows the broker refuses for good (MESSAGE_TOO_LARGE, INVALID_RECORD, ...), moved to the contrail_outbox_parked table instead of being published."}, []string{"topic"})
 	m.batches = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "contrail_inbox_batches_total", Help: "Batch transactions (one per partition per poll, see BatchTransactions) committed."}, []string{"group"})
 	m.batchRecords = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "contrail_inbox_batch_records_total", Help: "Records handled in committed batch transactions."}, []string{"group"})
 	m.batchFailed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "contrail_inbox_batch_failures_total", Help: "Batch transactions that failed to begin or commit; their records were handled again one transaction each."}, []string{"group"})
-	for _, c := range []prometheus.Collector{m.handled, m.failed, m.retried, m.deadLettered, m.duplicates, m.latency, m.unknown, m.lag, m.published, m.batches, m.batchRecords, m.batchFailed} {
+	for _, c := range []prometheus.Collector{m.handled, m.failed, m.retried, m.deadLettered, m.duplicates, m.latency, m.unknown, m.lag, m.published, m.parked, m.batches, m.batchRecords, m.batchFailed} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if errors.As(err, &are) {
@@ -182,6 +185,12 @@ func (m *Metrics) publishedCounter(topic, eventType string) prometheus.Counter {
 	return cached(&m.publishes, publishKey{topic, eventType}, func() prometheus.Counter {
 		return m.published.WithLabelValues(topic, eventType)
 	})
+}
+
+// outboxParked counts an outbox row parked for topic; rare, so its labels
+// are not cached.
+func (m *Metrics) outboxParked(topic string) {
+	m.parked.WithLabelValues(topic).Inc()
 }
 
 // unknownCounter returns the counter of records of eventType on topic that

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
@@ -13,8 +15,11 @@ import (
 	"github.com/contrail-events/contrail/events"
 )
 
-// StoreDDL creates the inbox and outbox tables. OpenStore and NewStore run
-// it; it is exported for services that manage their schema themselves.
+// StoreDDL creates the inbox and outbox tables and the table of parked
+// outbox rows (rows the broker refuses for good; see the relay). OpenStore
+// and NewStore run it; every statement is CREATE TABLE IF NOT EXISTS, so it
+// is safe on a database an older version created. It is exported for
+// services that manage their schema themselves.
 const StoreDDL = `
 CREATE TABLE IF NOT EXISTS contrail_inbox (
 	consumer_group TEXT NOT NULL,
@@ -32,6 +37,18 @@ CREATE TABLE IF NOT EXISTS contrail_outbox (
 	value      BLOB,
 	headers    TEXT NOT NULL,
 	created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+);
+CREATE TABLE IF NOT EXISTS contrail_outbox_parked (
+	id         INTEGER PRIMARY KEY,
+	topic      TEXT NOT NULL,
+	key        BLOB,
+	value      BLOB,
+	headers    TEXT NOT NULL,
+	created_at TEXT NOT NULL,
+	event_id   TEXT NOT NULL DEFAULT '',
+	event_type TEXT NOT NULL DEFAULT '',
+	error      TEXT NOT NULL,
+	parked_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
 );`
 
 // Store is the durable inbox and outbox on SQLite. The handler's own tables
@@ -54,6 +71,7 @@ const (
 	stmtRelease
 	stmtPending
 	stmtDelete
+	stmtPark
 	numStmts
 )
 
@@ -63,7 +81,14 @@ var storeQueries = [numStmts]string{
 	stmtSavepoint: savepointBegin,
 	stmtRelease:   savepointRelease,
 	stmtPending:   `SELECT id, topic, key, value, headers FROM contrail_outbox ORDER BY id LIMIT ?`,
-	stmtDelete:    `DELETE FROM contrail_outbox WHERE id <= ?`,
+	// One statement for any set of ids, passed as a JSON array: only rows
+	// the broker acknowledged (or that were parked) are deleted, never a
+	// range, so a row that failed stays whatever its neighbours did.
+	stmtDelete: `DELETE FROM contrail_outbox WHERE id IN (SELECT value FROM json_each(?))`,
+	// OR REPLACE: a row requeued under its old id and parked again
+	// replaces its earlier entry instead of failing the relay's transaction.
+	stmtPark: `INSERT OR REPLACE INTO contrail_outbox_parked (id, topic, key, value, headers, created_at, event_id, event_type, error)
+		SELECT id, topic, key, value, headers, created_at, ?, ?, ? FROM contrail_outbox WHERE id = ?`,
 }
 
 // OpenStore opens (creating if needed) the SQLite database at path with WAL
@@ -199,13 +224,22 @@ func (s *Store) wake() {
 	}
 }
 
+// outboxRow is one row read by the relay. r is a template: the relay sends
+// copies of it (record), since producing stamps a record and a tracer may
+// rewrite its headers, and a row can be sent more than once in a flush.
 type outboxRow struct {
 	id int64
 	r  *kgo.Record
 }
 
-// pending and deleteUpTo run without ctx's cancellation: they are short,
-// and a cancellable context costs the SQLite driver a watcher goroutine per
+// record returns a fresh record with the row's topic, key, value and
+// headers.
+func (row outboxRow) record() *kgo.Record {
+	return &kgo.Record{Topic: row.r.Topic, Key: row.r.Key, Value: row.r.Value, Headers: slices.Clone(row.r.Headers)}
+}
+
+// pending and settle run without ctx's cancellation: they are short, and a
+// cancellable context costs the SQLite driver a watcher goroutine per
 // statement. The relay checks ctx between them.
 func (s *Store) pending(ctx context.Context, limit int) ([]outboxRow, error) {
 	if err := ctx.Err(); err != nil {
@@ -238,14 +272,75 @@ func (s *Store) pending(ctx context.Context, limit int) ([]outboxRow, error) {
 	return out, rows.Err()
 }
 
-func (s *Store) deleteUpTo(ctx context.Context, id int64) error {
-	_, err := s.stmts[stmtDelete].ExecContext(context.WithoutCancel(ctx), id)
-	return err
+// parkedRow is an outbox row to move to contrail_outbox_parked, with why.
+type parkedRow struct {
+	id                 int64
+	eventID, eventType string
+	err                string
+}
+
+// settle deletes the acknowledged rows and moves the parked ones to
+// contrail_outbox_parked, all in one transaction: a crash leaves either
+// the rows as they were (sent again, with their event ids, which inboxes
+// drop) or every change made.
+func (s *Store) settle(ctx context.Context, acked []int64, parked []parkedRow) (err error) {
+	if len(acked) == 0 && len(parked) == 0 {
+		return nil
+	}
+	ctx = context.WithoutCancel(ctx)
+	ids := make([]byte, 0, 1+len(acked)*8+len(parked)*8)
+	ids = append(ids, '[')
+	for i, id := range acked {
+		if i > 0 {
+			ids = append(ids, ',')
+		}
+		ids = strconv.AppendInt(ids, id, 10)
+	}
+	for i, p := range parked {
+		if i > 0 || len(acked) > 0 {
+			ids = append(ids, ',')
+		}
+		ids = strconv.AppendInt(ids, p.id, 10)
+	}
+	ids = append(ids, ']')
+	if len(parked) == 0 { // one statement is its own transaction
+		_, err := s.stmts[stmtDelete].ExecContext(ctx, string(ids))
+		return err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	park := tx.StmtContext(ctx, s.stmts[stmtPark])
+	for _, p := range parked {
+		if _, err := park.ExecContext(ctx, p.eventID, p.eventType, p.err, p.id); err != nil {
+			return fmt.Errorf("park row %d: %w", p.id, err)
+		}
+	}
+	if _, err := tx.StmtContext(ctx, s.stmts[stmtDelete]).ExecContext(ctx, string(ids)); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // Pending returns how many outbox rows wait for the relay.
 func (s *Store) Pending(ctx context.Context) (int, error) {
 	var n int
 	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM contrail_outbox`).Scan(&n)
+	return n, err
+}
+
+// Parked returns how many outbox rows the relay parked in
+// contrail_outbox_parked because the broker refuses them for good. They
+// stay there until an operator requeues or deletes them (see
+// docs/operations.md, "Requeue or delete a parked outbox row").
+func (s *Store) Parked(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM contrail_outbox_parked`).Scan(&n)
 	return n, err
 }
