@@ -28,61 +28,81 @@ type CompatOpts struct {
 }
 
 // CheckCompatibility checks req against version (-1 latest) of subject
-// under the subject's level, or against every version with opts.All.
-// Errors: 40401, 40402, 42201, 42203, 50001.
+// under the subject's level, or against every version with opts.All. The
+// check runs on a snapshot without the registry's lock, so it never holds
+// up other requests. Errors: 40401, 40402, 42201, 42203, 42209, 50001.
 func (r *Registry) CheckCompatibility(subject string, version int, req SchemaRequest, opts CompatOpts) (CompatibilityResult, error) {
+	text := inspectSchema(req.Schema)
 	r.mu.RLock()
-	defer r.mu.RUnlock()
-	c, err := r.newCandidate(&req, opts.Normalize, true)
+	c, level, prev, notFound, err := r.planCheck(subject, version, &req, text, opts)
+	r.mu.RUnlock()
 	if err != nil {
 		return CompatibilityResult{}, err
 	}
-	subj := r.subjects[subject]
-	var prev []*versionEntry
-	if opts.All {
-		if subj != nil {
-			prev = subj.live()
-		}
-	} else {
-		if subj == nil || len(subj.live()) == 0 {
-			return CompatibilityResult{}, errSubjectNotFound(subject)
-		}
-		v := r.version(subject, version, false)
-		if v == nil {
-			return CompatibilityResult{}, errVersionNotFound(subject, version)
-		}
-		prev = []*versionEntry{v}
+	if err := c.parse(); err != nil {
+		return CompatibilityResult{}, err
 	}
-	fs, err := r.findings(subject, r.levelOf(subject), c, prev)
+	if notFound != nil {
+		return CompatibilityResult{}, notFound
+	}
+	fs, err := r.findings(subject, level, c, prev)
 	if err != nil {
 		return CompatibilityResult{}, err
 	}
 	return CompatibilityResult{Compatible: len(fs) == 0, Findings: fs}, nil
 }
 
+// planCheck gathers what CheckCompatibility needs. A missing subject or
+// version comes back as notFound, which the caller answers only once the
+// schema itself parsed (a bad schema is reported first). Callers hold at
+// least the read lock.
+func (r *Registry) planCheck(subject string, version int, req *SchemaRequest, text schemaText, opts CompatOpts) (c *candidate, level compat.Level, prev []pendingVersion, notFound, err error) {
+	c, err = r.newCandidate(req, text, opts.Normalize)
+	if err != nil {
+		return nil, "", nil, nil, err
+	}
+	level = r.levelOf(subject)
+	subj := r.subjects[subject]
+	if opts.All {
+		return c, level, r.pendingVersions(subj, false), nil, nil
+	}
+	if subj == nil || len(subj.live()) == 0 {
+		return c, level, nil, errSubjectNotFound(subject), nil
+	}
+	v := r.version(subject, version, false)
+	if v == nil {
+		return c, level, nil, errVersionNotFound(subject, version), nil
+	}
+	return c, level, []pendingVersion{{v.VersionRecord, r.pending(r.schemas[v.ID])}}, nil, nil
+}
+
 // compatSchema is a stored version as the compat engine takes it; the error
 // is a 50001 *Error, since a stored schema that stops parsing is the
-// store's fault, not the client's.
-func (r *Registry) compatSchema(v *versionEntry) (compat.Schema, error) {
-	s, err := r.parse(r.schemas[v.ID])
+// store's fault, not the client's. It needs no lock.
+func compatSchema(v pendingVersion) (compat.Schema, error) {
+	s, err := v.parse()
 	if err != nil {
 		return compat.Schema{}, errStore(fmt.Errorf("stored schema id %d no longer parses: %w", v.ID, err))
 	}
 	return compat.Schema{Schema: s, Label: fmt.Sprintf("%s version %d", v.Subject, v.Version)}, nil
 }
 
-// findings checks c against the given versions under level.
-func (r *Registry) findings(subject string, level compat.Level, c *candidate, prev []*versionEntry) ([]compat.Finding, error) {
+// findings checks parsed c against the given versions under level. It
+// needs no lock: callers must not hold one, since the check can be slow.
+func (r *Registry) findings(subject string, level compat.Level, c *candidate, prev []pendingVersion) ([]compat.Finding, error) {
 	if level == compat.None || len(prev) == 0 {
 		return nil, nil
 	}
 	previous := make([]compat.Schema, 0, len(prev))
 	for _, v := range prev {
-		s, err := r.compatSchema(v)
+		s, err := compatSchema(v)
 		if err != nil {
 			return nil, err
 		}
 		previous = append(previous, s)
+	}
+	if r.testHookCheck != nil {
+		r.testHookCheck()
 	}
 	next := compat.Schema{Schema: c.parsed, Label: "new schema"}
 	fs, err := compat.CheckLevel(level, next, previous)
@@ -97,14 +117,10 @@ func (r *Registry) findings(subject string, level compat.Level, c *candidate, pr
 	return fs, nil
 }
 
-// checkCompatible refuses (409) to register c when the subject's level
-// finds it incompatible with the live versions.
-func (r *Registry) checkCompatible(subject string, c *candidate) error {
-	subj := r.subjects[subject]
-	if subj == nil {
-		return nil
-	}
-	fs, err := r.findings(subject, r.levelOf(subject), c, subj.live())
+// checkCompatible refuses (409) to register c when level finds it
+// incompatible with the subject's live versions. It needs no lock.
+func (r *Registry) checkCompatible(subject string, level compat.Level, c *candidate, live []pendingVersion) error {
+	fs, err := r.findings(subject, level, c, live)
 	if err != nil {
 		return err
 	}
@@ -117,5 +133,5 @@ func (r *Registry) checkCompatible(subject string, c *candidate) error {
 	}
 	return errf(http.StatusConflict, CodeIncompatible,
 		"Schema being registered is incompatible with an earlier schema for subject \"%s\" (level %s), details: [%s]",
-		subject, r.levelOf(subject), strings.Join(msgs, ", "))
+		subject, level, strings.Join(msgs, ", "))
 }

@@ -21,22 +21,30 @@ const (
 	// incompatible with earlier versions. Confluent's servers answered 409
 	// for years and newer ones answer 40901; we chose 409 because it is what
 	// franz-go's pkg/sr (ErrIncompatibleSchema) and most clients map.
-	CodeIncompatible     = 409
-	CodeInvalidSchema    = 42201
-	CodeInvalidVersion   = 42202
-	CodeInvalidLevel     = 42203
-	CodeInvalidMode      = 42204
-	CodeNotPermitted     = 42205
-	CodeReferenceExists  = 42206
-	CodeIDMismatch       = 42207
-	CodeInvalidSubject   = 42208
+	CodeIncompatible    = 409
+	CodeInvalidSchema   = 42201
+	CodeInvalidVersion  = 42202
+	CodeInvalidLevel    = 42203
+	CodeInvalidMode     = 42204
+	CodeNotPermitted    = 42205
+	CodeReferenceExists = 42206
+	CodeIDMismatch      = 42207
+	CodeInvalidSubject  = 42208
+	// CodeSchemaTooLarge (HTTP 422) refuses a schema over a limit: its
+	// request body (WithMaxRequestBytes), nesting (MaxSchemaDepth) or the
+	// fields of one record (MaxRecordFields). Confluent's code for a schema
+	// too large; franz-go's pkg/sr maps it to ErrSchemaTooLarge.
+	CodeSchemaTooLarge   = 42209
 	CodeStoreError       = 50001
 	CodeBadRequest       = 400
 	CodeUnauthorized     = 401
 	CodeRouteNotFound    = 404
 	CodeMethodNotAllowed = 405
 	CodeRequestTooLarge  = 413
-	CodeInternal         = 500
+	// CodeTooManyRequests (HTTP 429, with Retry-After) refuses a client
+	// address that failed basic auth too often (WithAuthFailureLimit).
+	CodeTooManyRequests = 429
+	CodeInternal        = 500
 )
 
 // Error is a registry failure in Confluent's terms: the HTTP status, the

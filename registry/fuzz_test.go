@@ -37,6 +37,12 @@ func FuzzRequestBodies(f *testing.F) {
 	for i, s := range seeds {
 		f.Add("s", s, uint8(i))
 	}
+	// Subjects the registry refuses, and bodies it must not store changed.
+	f.Add("u\xfex", seeds[0], uint8(0))
+	f.Add(strings.Repeat("s", 1100), seeds[0], uint8(4))
+	f.Add("s", `{"schema":"{\"type\":\"record\",\"name\":\"A\",\"doc\":\"\ud800\",\"fields\":[]}"}`, uint8(0))
+	f.Add("s", `{"schema":"\"string\"","references":[{"name":"A","subject":"s\udc00","version":1}]}`, uint8(2))
+	f.Add("s", `{"schema":"`+strings.Repeat("[", 1200)+`"}`, uint8(0))
 	endpoints := []struct{ method, path string }{
 		{"POST", "/subjects/%s/versions"},
 		{"POST", "/subjects/%s"},
@@ -80,5 +86,31 @@ func FuzzRequestBodies(f *testing.F) {
 			}
 		}
 		_ = http.StatusOK
+	})
+}
+
+// FuzzParseUsers feeds arbitrary users files to ParseUsers: it must never
+// panic, every user it accepts has a name without a colon and a non-empty
+// password on one line, and an error names a line.
+func FuzzParseUsers(f *testing.F) {
+	for _, s := range []string{
+		"alice:abc,evil:pw", "# c\n\nbob:pa:ss\r\n", "no-colon", ":pw", "a:", "a:1\na:2",
+		"erin:$2a$10$short", "  carol : x \t", "\xff:\xfe",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		users, err := registry.ParseUsers(in)
+		if err != nil {
+			if !strings.Contains(err.Error(), "line ") {
+				t.Fatalf("error %q names no line", err)
+			}
+			return
+		}
+		for name, pw := range users {
+			if name == "" || strings.Contains(name, ":") || pw == "" || strings.ContainsAny(pw, "\n") {
+				t.Fatalf("ParseUsers(%q) accepted user %q with password %q", in, name, pw)
+			}
+		}
 	})
 }

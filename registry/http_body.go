@@ -20,6 +20,24 @@ func (s *Server) bind(c *gin.Context, v any, hint string) bool {
 	return ok && s.decode(c, body, v, hint)
 }
 
+// bindSchema decodes a schema request body (register, lookup,
+// compatibility) into req, refusing one that decoding would change (see
+// checkBody); on failure it answers and returns false.
+func (s *Server) bindSchema(c *gin.Context, req *SchemaRequest) bool {
+	body, bp, ok := s.readBody(c)
+	defer putBody(bp)
+	return ok && s.decodeSchema(c, body, req)
+}
+
+// decodeSchema is decode for a schema request body, after checkBody.
+func (s *Server) decodeSchema(c *gin.Context, body []byte, req *SchemaRequest) bool {
+	if err := checkBody(body); err != nil {
+		s.fail(c, err)
+		return false
+	}
+	return s.decode(c, body, req, schemaHint)
+}
+
 // bodyPool recycles request body buffers: handlers copy what they keep.
 var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
@@ -50,7 +68,7 @@ func (s *Server) readBody(c *gin.Context) ([]byte, *[]byte, bool) {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			s.fail(c, errf(http.StatusRequestEntityTooLarge, CodeRequestTooLarge, "Request body exceeds the limit of %d bytes.", mbe.Limit))
+			s.tooLarge(c, -1)
 			return nil, bp, false
 		}
 		s.fail(c, errf(http.StatusBadRequest, CodeBadRequest, "Cannot read request body: %v", err))

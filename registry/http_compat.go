@@ -19,7 +19,7 @@ func (s *Server) checkAllVersions(c *gin.Context) { s.compatibility(c, 0, true) 
 
 func (s *Server) compatibility(c *gin.Context, version int, all bool) {
 	var req SchemaRequest
-	if !s.bind(c, &req, schemaHint) {
+	if !s.bindSchema(c, &req) {
 		return
 	}
 	res, err := s.reg.CheckCompatibility(c.Param("subject"), version, req, CompatOpts{All: all, Normalize: qbool(c, "normalize")})

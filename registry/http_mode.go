@@ -2,9 +2,15 @@ package registry
 
 import "github.com/gin-gonic/gin"
 
-// GET /mode[/{subject}]?defaultToGlobal= answers {"mode": M}.
+// GET /mode[/{subject}]?defaultToGlobal= answers {"mode": M}. A server
+// started read-only answers READONLY wherever a mode applies, since that is
+// what a write would meet (a subject without its own mode still answers
+// 40409 without defaultToGlobal).
 func (s *Server) getMode(c *gin.Context) {
 	m, err := s.reg.Mode(c.Param("subject"), ModeOpts{DefaultToGlobal: qbool(c, "defaultToGlobal")})
+	if err == nil && s.cfg.readOnly {
+		m = ModeReadOnly
+	}
 	s.reply(c, map[string]string{"mode": string(m)}, err)
 }
 

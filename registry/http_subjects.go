@@ -77,14 +77,16 @@ func (s *Server) register(c *gin.Context) {
 	}
 	subject := c.Param("subject")
 	plain := c.Request.URL.RawQuery == ""
+	var key hotKey
 	if plain {
-		if id, hit := s.reg.cachedRegister(subject, body); hit {
+		key = hotKeyOf(subject, body)
+		if id, hit := s.reg.cachedRegister(key); hit {
 			s.writeID(c, id)
 			return
 		}
 	}
 	var req SchemaRequest
-	if !s.decode(c, body, &req, schemaHint) {
+	if !s.decodeSchema(c, body, &req) {
 		return
 	}
 	id, gen, err := s.reg.register(c.Request.Context(), subject, req, RegisterOpts{Normalize: qbool(c, "normalize")})
@@ -93,7 +95,7 @@ func (s *Server) register(c *gin.Context) {
 		return
 	}
 	if plain && req.ID == 0 && req.Version == 0 {
-		s.reg.rememberRegister(subject, body, id, gen)
+		s.reg.rememberRegister(key, id, gen)
 	}
 	s.writeID(c, id)
 }
@@ -107,7 +109,7 @@ func (s *Server) writeID(c *gin.Context, id int) {
 // POST /subjects/{subject}?normalize=&deleted=
 func (s *Server) lookup(c *gin.Context) {
 	var req SchemaRequest
-	if !s.bind(c, &req, schemaHint) {
+	if !s.bindSchema(c, &req) {
 		return
 	}
 	sv, err := s.reg.Lookup(c.Param("subject"), req, LookupOpts{Normalize: qbool(c, "normalize"), Deleted: qbool(c, "deleted")})

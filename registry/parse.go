@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -50,19 +49,11 @@ func refsKey(refs []Reference) string {
 // whitespace never make a new version there either; array order (fields,
 // symbols, union branches), docs and defaults still count.
 func compactKey(text string, refs []Reference) (string, bool) {
-	dec := json.NewDecoder(strings.NewReader(text))
-	dec.UseNumber() // 1.0 and 1 stay as written
-	var v any
-	if err := dec.Decode(&v); err != nil || dec.More() {
+	t := inspectSchema(text)
+	if t.err != nil {
 		return "", false
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil { // maps encode with sorted keys
-		return "", false
-	}
-	return strings.TrimSuffix(buf.String(), "\n") + refsKey(refs), true
+	return t.compact + refsKey(refs), true
 }
 
 // normKey is the identity of a parsed schema with normalize: hamba's
@@ -75,12 +66,89 @@ func normKey(s avro.Schema, refs []Reference) string {
 	return string(b) + refsKey(refs)
 }
 
-// parse returns e's parsed schema (references resolved) and sets its
-// normalized key. Parsing is lazy because most stored schemas are only
-// compared by exact key. Callers hold at least the read lock.
-func (r *Registry) parse(e *schemaEntry) (avro.Schema, error) {
+// refStep is one referenced schema that must be parsed, into the same
+// cache, before the schema referencing it.
+type refStep struct {
+	ref  Reference // with the concrete version
+	text string
+}
+
+// refSteps lists the schemas refs names, each one's own references first.
+// Callers hold at least the read lock; the steps are used without it, since
+// a stored schema's text never changes. Soft-deleted versions still serve:
+// a schema registered against them must keep parsing.
+func (r *Registry) refSteps(refs []Reference) ([]refStep, error) {
+	var steps []refStep
+	err := r.collectRefs(refs, map[VersionKey]bool{}, 0, &steps)
+	return steps, err
+}
+
+func (r *Registry) collectRefs(refs []Reference, seen map[VersionKey]bool, depth int, out *[]refStep) error {
+	if depth > maxRefDepth {
+		return fmt.Errorf("references nest deeper than %d levels", maxRefDepth)
+	}
+	for _, ref := range refs {
+		k := VersionKey{ref.Subject, ref.Version}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		v := r.version(ref.Subject, ref.Version, true)
+		if v == nil {
+			return fmt.Errorf("reference %q: subject %q has no version %d; register it first", ref.Name, ref.Subject, ref.Version)
+		}
+		e := r.schemas[v.ID]
+		if err := r.collectRefs(e.rec.References, seen, depth+1, out); err != nil {
+			return err
+		}
+		*out = append(*out, refStep{ref: ref, text: e.rec.Text})
+	}
+	return nil
+}
+
+// parseWithRefs parses text after the schemas of steps; it needs no lock.
+func parseWithRefs(text string, steps []refStep) (avro.Schema, error) {
+	cache := &avro.SchemaCache{}
+	for _, st := range steps {
+		if _, err := avro.ParseWithCache(st.text, "", cache); err != nil {
+			return nil, fmt.Errorf("reference %q (subject %q version %d) does not parse: %w", st.ref.Name, st.ref.Subject, st.ref.Version, err)
+		}
+		if cache.Get(st.ref.Name) == nil {
+			return nil, fmt.Errorf("reference %q: subject %q version %d does not define a type named %q", st.ref.Name, st.ref.Subject, st.ref.Version, st.ref.Name)
+		}
+	}
+	return avro.ParseWithCache(text, "", cache)
+}
+
+// pendingEntry is a stored schema with what parsing it needs, gathered
+// under the read lock so that the parse itself can run without a lock.
+type pendingEntry struct {
+	e        *schemaEntry
+	steps    []refStep
+	stepsErr error
+}
+
+// pending gathers what parsing e needs. Callers hold at least the read
+// lock.
+func (r *Registry) pending(e *schemaEntry) pendingEntry {
+	p := pendingEntry{e: e}
+	if len(e.rec.References) > 0 {
+		p.steps, p.stepsErr = r.refSteps(e.rec.References)
+	}
+	return p
+}
+
+// parse returns the entry's parsed schema (parsed once, lazily, since most
+// stored schemas are only compared by exact key) and sets its normalized
+// key. It needs no lock.
+func (p pendingEntry) parse() (avro.Schema, error) {
+	e := p.e
 	e.parseOnce.Do(func() {
-		e.parsed, e.parseErr = r.parseText(e.rec.Text, e.rec.References)
+		if p.stepsErr != nil {
+			e.parseErr = p.stepsErr
+			return
+		}
+		e.parsed, e.parseErr = parseWithRefs(e.rec.Text, p.steps)
 		if e.parseErr == nil {
 			e.normKey = normKey(e.parsed, e.rec.References)
 		}
@@ -88,70 +156,75 @@ func (r *Registry) parse(e *schemaEntry) (avro.Schema, error) {
 	return e.parsed, e.parseErr
 }
 
-// parseText parses text with its references resolved from registered
-// versions. Callers hold at least the read lock.
-func (r *Registry) parseText(text string, refs []Reference) (avro.Schema, error) {
-	cache := &avro.SchemaCache{}
-	if err := r.loadRefs(refs, cache, map[VersionKey]bool{}, 0); err != nil {
-		return nil, err
-	}
-	return avro.ParseWithCache(text, "", cache)
-}
-
-// candidate is a parsed request ready for comparison with stored schemas.
+// candidate is a schema request ready for comparison with stored schemas.
+// It is built under the read lock (newCandidate) and parsed without one
+// (parse).
 type candidate struct {
-	text      string
+	text      schemaText
+	schema    string
 	refs      []Reference
+	steps     []refStep
 	exactKey  string
 	normKey   string
 	parsed    avro.Schema
 	normalize bool
 }
 
-// newCandidate validates req and keys it for comparison; it parses the
-// schema only when normalize or mustParse needs it, since a lookup by exact
-// text does not. The error is a 42201 *Error.
-func (r *Registry) newCandidate(req *SchemaRequest, normalize, mustParse bool) (*candidate, error) {
+// newCandidate validates req (decoded as t) and keys it for comparison by
+// exact text; it does not parse. The error is a 42201 or 42209 *Error.
+// Callers hold at least the read lock.
+func (r *Registry) newCandidate(req *SchemaRequest, t schemaText, normalize bool) (*candidate, error) {
 	refs, err := r.checkRequest(req)
 	if err != nil {
 		return nil, err
 	}
-	c := &candidate{text: req.Schema, refs: refs, normalize: normalize}
-	key, ok := compactKey(req.Schema, refs)
-	if !ok {
-		return nil, errInvalidSchema("Invalid schema: the schema is not valid JSON; send the Avro schema as a JSON string in \"schema\".")
+	if t.err != nil {
+		return nil, t.err
 	}
-	c.exactKey = key
-	if normalize || mustParse {
-		if err := c.parse(r); err != nil {
-			return nil, err
-		}
+	steps, err := r.refSteps(refs)
+	if err != nil {
+		return nil, errInvalidSchema("Invalid schema: %v", err)
 	}
-	return c, nil
+	return &candidate{text: t, schema: req.Schema, refs: refs, steps: steps, exactKey: t.compact + refsKey(refs), normalize: normalize}, nil
 }
 
-// checkRequest validates a schema request's type and references (resolving
-// version -1 to the latest) and returns the references to store. The error
-// is a 42201 *Error.
+// checkRequest validates a schema request's text, type and references
+// (resolving version -1 to the latest) and returns the references to store.
+// The error is a 42201 *Error. Callers hold at least the read lock.
 func (r *Registry) checkRequest(req *SchemaRequest) ([]Reference, error) {
 	if strings.TrimSpace(req.Schema) == "" {
 		return nil, errInvalidSchema("Empty schema: send {\"schema\": \"<Avro schema JSON as a string>\"}.")
 	}
+	if err := checkText("the schema", req.Schema); err != nil {
+		return nil, err
+	}
 	if !isAvro(req.SchemaType) {
 		return nil, errInvalidSchema("Schema type %q is not supported: this registry stores AVRO schemas only.", req.SchemaType)
+	}
+	for i, ref := range req.References {
+		if err := checkText(fmt.Sprintf("the name of reference %d", i+1), ref.Name); err != nil {
+			return nil, err
+		}
+		if err := checkText(fmt.Sprintf("the subject of reference %d", i+1), ref.Subject); err != nil {
+			return nil, err
+		}
 	}
 	return r.resolveRefs(req.References)
 }
 
-// parse parses c once; the error is a 42201 *Error whose message explains
-// a bad default when it can.
-func (c *candidate) parse(r *Registry) error {
+// parse checks c against the schema limits and parses it once; it needs no
+// lock. The error is a 42209 *Error for a limit, else a 42201 *Error whose
+// message explains a bad default when it can.
+func (c *candidate) parse() error {
 	if c.parsed != nil {
 		return nil
 	}
-	s, err := r.parseText(c.text, c.refs)
+	if err := c.text.checkLimits(); err != nil {
+		return err
+	}
+	s, err := parseWithRefs(c.schema, c.steps)
 	if err != nil {
-		if msg := explainDefault(c.text, err); msg != "" {
+		if msg := explainDefault(c.schema, err); msg != "" {
 			return errInvalidSchema("Invalid schema: %s", msg)
 		}
 		return errInvalidSchema("Invalid schema: %v", err)
@@ -159,4 +232,19 @@ func (c *candidate) parse(r *Registry) error {
 	c.parsed = s
 	c.normKey = normKey(s, c.refs)
 	return nil
+}
+
+// matches reports whether stored schema p.e is c; with normalize it parses
+// p (once) and needs no lock.
+func (c *candidate) matches(p pendingEntry) bool {
+	if p.e.exactKey == c.exactKey {
+		return true
+	}
+	if !c.normalize {
+		return false
+	}
+	if _, err := p.parse(); err != nil {
+		return false
+	}
+	return p.e.normKey == c.normKey
 }

@@ -1,11 +1,8 @@
 package registry
 
 import (
-	"fmt"
 	"net/http"
 	"sort"
-
-	"github.com/hamba/avro/v2"
 )
 
 // maxRefDepth bounds reference chains, so a reference cycle cannot loop.
@@ -31,37 +28,6 @@ func (r *Registry) resolveRefs(in []Reference) ([]Reference, error) {
 		refs = nil
 	}
 	return refs, nil
-}
-
-// loadRefs parses the schemas refs name, their own references first, into
-// cache, so the schema that references them parses against it. Soft-deleted
-// versions still serve: a schema registered against them must keep parsing.
-func (r *Registry) loadRefs(refs []Reference, cache *avro.SchemaCache, seen map[VersionKey]bool, depth int) error {
-	if depth > maxRefDepth {
-		return fmt.Errorf("references nest deeper than %d levels", maxRefDepth)
-	}
-	for _, ref := range refs {
-		k := VersionKey{ref.Subject, ref.Version}
-		if seen[k] {
-			continue
-		}
-		seen[k] = true
-		v := r.version(ref.Subject, ref.Version, true)
-		if v == nil {
-			return fmt.Errorf("reference %q: subject %q has no version %d; register it first", ref.Name, ref.Subject, ref.Version)
-		}
-		e := r.schemas[v.ID]
-		if err := r.loadRefs(e.rec.References, cache, seen, depth+1); err != nil {
-			return err
-		}
-		if _, err := avro.ParseWithCache(e.rec.Text, "", cache); err != nil {
-			return fmt.Errorf("reference %q (subject %q version %d) does not parse: %w", ref.Name, ref.Subject, ref.Version, err)
-		}
-		if cache.Get(ref.Name) == nil {
-			return fmt.Errorf("reference %q: subject %q version %d does not define a type named %q", ref.Name, ref.Subject, ref.Version, ref.Name)
-		}
-	}
-	return nil
 }
 
 // referrers returns the IDs of schemas referencing subject/version through

@@ -31,11 +31,17 @@ type Registry struct {
 	configs  map[string]compat.Level
 	modes    map[string]Mode
 	nextID   int
-	gen      uint64 // bumped by every write; guards hot
+	// gen is bumped by every write. It guards hot, and tells a
+	// registration checked without the lock whether anything changed
+	// before it took the write lock to commit.
+	gen uint64
 
 	hotMu sync.RWMutex
-	hot   map[string]map[string]hotEntry // subject -> raw request body -> answer
-	hotN  int
+	hot   map[hotKey]hotEntry // digest of subject and request body -> answer
+
+	// testHookCheck, when set, is called with no lock held just before a
+	// compatibility check runs (register and /compatibility); tests only.
+	testHookCheck func()
 }
 
 // Open loads the registry from store. It fails when the store cannot be read.
@@ -56,7 +62,7 @@ func Open(ctx context.Context, store Store) (*Registry, error) {
 		modes:    map[string]Mode{},
 		nextID:   1,
 	}
-	r.mirror(Batch{Schemas: st.Schemas, Versions: st.Versions, Configs: st.Configs, Modes: st.Modes})
+	r.mirror(Batch{Schemas: st.Schemas, Versions: st.Versions, Configs: st.Configs, Modes: st.Modes}, nil)
 	return r, nil
 }
 
@@ -74,19 +80,31 @@ func (r *Registry) Stats() Stats {
 // write and mirrors b in memory, so memory never shows a write the store
 // refused. Callers hold the write lock. The error is a 50001 *Error.
 func (r *Registry) apply(ctx context.Context, b Batch) error {
+	return r.applyPrepared(ctx, b, nil)
+}
+
+// applyPrepared is apply with the in-memory entry of a new schema in b
+// built beforehand (see newSchemaEntry), so the write lock is not held
+// while a large schema is keyed and encoded. prepared may be nil.
+func (r *Registry) applyPrepared(ctx context.Context, b Batch, prepared *schemaEntry) error {
 	if err := r.store.Apply(ctx, b); err != nil {
 		return errStore(err)
 	}
 	r.gen++
-	r.mirror(b)
+	r.mirror(b, prepared)
 	return nil
 }
 
 // mirror applies b to the in-memory working set, the way Store.Apply applies
-// it to the store: an empty setting Value removes the setting.
-func (r *Registry) mirror(b Batch) {
+// it to the store: an empty setting Value removes the setting. prepared, if
+// not nil, is the entry of the schema in b with its ID.
+func (r *Registry) mirror(b Batch, prepared *schemaEntry) {
 	for _, s := range b.Schemas {
-		r.addSchema(s)
+		if prepared != nil && prepared.rec.ID == s.ID {
+			r.addSchema(prepared)
+			continue
+		}
+		r.addSchema(newSchemaEntry(s, ""))
 	}
 	for _, v := range b.Versions {
 		r.putVersion(v)

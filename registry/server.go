@@ -17,6 +17,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // DefaultMaxRequestBytes is the default request body limit (4 MiB).
@@ -29,35 +30,68 @@ type serverOpt func(*serverConfig)
 
 func (f serverOpt) apply(c *serverConfig) { f(c) }
 
+// Defaults of the auth failure limit (WithAuthFailureLimit): a client
+// address may fail basic auth DefaultAuthFailureBurst times in a row, then
+// once per 1/DefaultAuthFailuresPerSecond seconds.
+const (
+	DefaultAuthFailuresPerSecond = 1.0
+	DefaultAuthFailureBurst      = 10
+)
+
 type serverConfig struct {
-	users    map[string]string
-	maxBytes int64
-	readOnly bool
+	users        map[string]string
+	maxBytes     int64
+	readOnly     bool
+	authFailures rateLimit
 }
 
-func serverDefaults() serverConfig { return serverConfig{maxBytes: DefaultMaxRequestBytes} }
+func serverDefaults() serverConfig {
+	return serverConfig{
+		maxBytes:     DefaultMaxRequestBytes,
+		authFailures: rateLimit{perSecond: DefaultAuthFailuresPerSecond, burst: DefaultAuthFailureBurst},
+	}
+}
 
 func (c *serverConfig) validate() error {
 	if c.maxBytes <= 0 {
 		return fmt.Errorf("registry: max request bytes must be positive, got %d", c.maxBytes)
 	}
-	for u := range c.users {
+	for u, pw := range c.users {
 		if u == "" || strings.Contains(u, ":") {
 			return fmt.Errorf("registry: invalid basic auth user name %q", u)
 		}
+		if isBcrypt(pw) {
+			if _, err := bcrypt.Cost([]byte(pw)); err != nil {
+				return fmt.Errorf("registry: basic auth user %q: the password starts with $2, which marks a bcrypt hash, but it is not a valid one", u)
+			}
+		}
 	}
-	return nil
+	return c.authFailures.validate()
 }
 
 // WithBasicAuth requires HTTP basic auth on every request; users maps a name
 // to a password, plain or a bcrypt hash ("$2a$..."). Default: no auth. A nil
-// or empty map keeps auth off.
+// or empty map keeps auth off. Hash every password or none: an unknown user
+// is checked against a dummy bcrypt hash, so it takes as long as a bcrypt
+// user, but a plain-password user answers faster than both.
 func WithBasicAuth(users map[string]string) Opt {
 	return serverOpt(func(c *serverConfig) { c.users = users })
 }
 
-// WithMaxRequestBytes limits request bodies; larger ones get HTTP 413.
-// Default DefaultMaxRequestBytes.
+// WithAuthFailureLimit limits failed basic-auth attempts per client address
+// (IPv4 address, IPv6 /64; the peer's, never X-Forwarded-For) with a token
+// bucket: burst failures in a row, refilled at perSecond. A client out of
+// tokens gets HTTP 429 (error code 429) with Retry-After, before its
+// credentials are checked, even if they are right. perSecond 0 turns the
+// limit off. Default DefaultAuthFailuresPerSecond and
+// DefaultAuthFailureBurst; only used with WithBasicAuth.
+func WithAuthFailureLimit(perSecond float64, burst int) Opt {
+	return serverOpt(func(c *serverConfig) { c.authFailures = rateLimit{perSecond: perSecond, burst: burst} })
+}
+
+// WithMaxRequestBytes limits request bodies: a larger schema request
+// (register, lookup, compatibility) gets HTTP 422 with error code 42209,
+// any other request HTTP 413. Default DefaultMaxRequestBytes.
 func WithMaxRequestBytes(n int64) Opt { return serverOpt(func(c *serverConfig) { c.maxBytes = n }) }
 
 // WithReadOnly refuses every write (42205) whatever the stored mode says:
@@ -69,6 +103,7 @@ func WithReadOnly(on bool) Opt { return serverOpt(func(c *serverConfig) { c.read
 type Server struct {
 	reg     *Registry
 	cfg     serverConfig
+	authn   *authenticator // nil: no auth
 	engine  *gin.Engine
 	metrics *prometheus.Registry
 	reqs    *prometheus.CounterVec
@@ -91,8 +126,12 @@ func NewServer(reg *Registry, opts ...Opt) (*Server, error) {
 		gin.SetMode(gin.ReleaseMode)
 	}
 	s := &Server{reg: reg, cfg: cfg, metrics: prometheus.NewRegistry()}
+	if len(cfg.users) > 0 {
+		s.authn = newAuthenticator(cfg.users, cfg.authFailures)
+	}
 	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "contrail_registry_requests_total", Help: "HTTP requests by method, route and status code.",
+		Name: "contrail_registry_requests_total",
+		Help: "HTTP requests by method (OTHER for non-standard ones), route pattern (unmatched for no route) and status code.",
 	}, []string{"method", "route", "code"})
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "contrail_registry_request_duration_seconds", Help: "HTTP request latency by route.",
@@ -165,9 +204,74 @@ func (s *Server) routes(e *gin.Engine) {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
 
-// Serve serves h on ln until ctx is done, then shuts down gracefully (5s).
-func Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+// ServeConfig holds the http.Server timeouts Serve applies: they cut off
+// clients that send a request, or read an answer, too slowly to be anything
+// but stuck or hostile. A zero field takes its default.
+type ServeConfig struct {
+	// ReadHeaderTimeout bounds reading a request's headers. Default 10s.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading a whole request, body included: at the
+	// default 4 MiB body limit, 60s asks for about 70 KB/s. Default 60s.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds the time from the end of the request headers to
+	// the end of the answer, handling included. Default 60s.
+	WriteTimeout time.Duration
+	// IdleTimeout bounds how long a keep-alive connection may wait for its
+	// next request. Default 120s.
+	IdleTimeout time.Duration
+}
+
+// Defaults of ServeConfig.
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 60 * time.Second
+	DefaultWriteTimeout      = 60 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+)
+
+func (c *ServeConfig) setDefaults() {
+	for _, d := range []struct {
+		field *time.Duration
+		def   time.Duration
+	}{
+		{&c.ReadHeaderTimeout, DefaultReadHeaderTimeout},
+		{&c.ReadTimeout, DefaultReadTimeout},
+		{&c.WriteTimeout, DefaultWriteTimeout},
+		{&c.IdleTimeout, DefaultIdleTimeout},
+	} {
+		if *d.field == 0 {
+			*d.field = d.def
+		}
+	}
+}
+
+// Validate reports a negative timeout; zero means the default.
+func (c ServeConfig) Validate() error {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"read header timeout", c.ReadHeaderTimeout},
+		{"read timeout", c.ReadTimeout},
+		{"write timeout", c.WriteTimeout},
+		{"idle timeout", c.IdleTimeout},
+	} {
+		if d.v < 0 {
+			return fmt.Errorf("registry: %s must not be negative, got %s", d.name, d.v)
+		}
+	}
+	return nil
+}
+
+// Serve serves h on ln with c's timeouts until ctx is done, then shuts down
+// gracefully (5s). It fails at once when c is invalid.
+func (c ServeConfig) Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	c.setDefaults()
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: c.ReadHeaderTimeout, ReadTimeout: c.ReadTimeout,
+		WriteTimeout: c.WriteTimeout, IdleTimeout: c.IdleTimeout}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
@@ -183,8 +287,22 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
 	}
 }
 
+// Serve serves h on ln with the default ServeConfig until ctx is done, then
+// shuts down gracefully (5s).
+func Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
+	return ServeConfig{}.Serve(ctx, ln, h)
+}
+
+// knownMethods are the methods the metrics name; any other is "OTHER", so
+// a client inventing methods cannot add series.
+var knownMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true, http.MethodPatch: true,
+	http.MethodDelete: true, http.MethodConnect: true, http.MethodOptions: true, http.MethodTrace: true,
+}
+
 // observe counts and times every request by route pattern, not path, so
-// subject names do not multiply the series.
+// subject names do not multiply the series, and by standard method only:
+// it runs before auth, so its labels must not come from the client.
 func (s *Server) observe(c *gin.Context) {
 	start := time.Now()
 	c.Next()
@@ -192,13 +310,17 @@ func (s *Server) observe(c *gin.Context) {
 	if route == "" {
 		route = "unmatched"
 	}
-	s.reqs.WithLabelValues(c.Request.Method, route, strconv.Itoa(c.Writer.Status())).Inc()
+	method := c.Request.Method
+	if !knownMethods[method] {
+		method = "OTHER"
+	}
+	s.reqs.WithLabelValues(method, route, strconv.Itoa(c.Writer.Status())).Inc()
 	s.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
 }
 
 func (s *Server) limit(c *gin.Context) {
 	if c.Request.ContentLength > s.cfg.maxBytes {
-		s.fail(c, errf(http.StatusRequestEntityTooLarge, CodeRequestTooLarge, "Request body of %d bytes exceeds the limit of %d bytes.", c.Request.ContentLength, s.cfg.maxBytes))
+		s.tooLarge(c, c.Request.ContentLength)
 		return
 	}
 	// net/http already stops a body at its Content-Length; only bodies of
@@ -206,6 +328,29 @@ func (s *Server) limit(c *gin.Context) {
 	if c.Request.ContentLength < 0 {
 		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.maxBytes)
 	}
+}
+
+// schemaRoutes are the routes whose body is a schema request.
+var schemaRoutes = map[string]bool{
+	"/subjects/:subject":                                 true,
+	"/subjects/:subject/versions":                        true,
+	"/compatibility/subjects/:subject/versions":          true,
+	"/compatibility/subjects/:subject/versions/:version": true,
+}
+
+// tooLarge answers a body over the limit (of n bytes; -1 unknown): a schema
+// request 422 with 42209 (Confluent's "schema too large"), anything else 413.
+func (s *Server) tooLarge(c *gin.Context, n int64) {
+	size := "Request body"
+	if n >= 0 {
+		size = fmt.Sprintf("Request body of %d bytes", n)
+	}
+	if schemaRoutes[c.FullPath()] && c.Request.Method == http.MethodPost {
+		s.fail(c, errf(http.StatusUnprocessableEntity, CodeSchemaTooLarge,
+			"Schema too large: %s exceeds the limit of %d bytes (--max-request-bytes).", strings.ToLower(size[:1])+size[1:], s.cfg.maxBytes))
+		return
+	}
+	s.fail(c, errf(http.StatusRequestEntityTooLarge, CodeRequestTooLarge, "%s exceeds the limit of %d bytes (--max-request-bytes).", size, s.cfg.maxBytes))
 }
 
 // writable refuses a write on a server started read-only; on refusal it

@@ -88,9 +88,15 @@ func TestBasicAuth(t *testing.T) {
 func TestRequestLimitsAndReadOnly(t *testing.T) {
 	base := registrytest.ServeStore(t, registry.NewMemoryStore(), registry.WithMaxRequestBytes(1024))
 	big := `{"schema":"` + strings.Repeat(" ", 4096) + `"}`
+	// A schema request over the limit is Confluent's "schema too large";
+	// any other body over it is HTTP 413.
 	code, _, body := call(t, "POST", base+"/subjects/s/versions", big)
-	if code != 413 || errorCode(t, body) != 413 {
-		t.Fatalf("oversized body: HTTP %d %s", code, body)
+	if code != 422 || errorCode(t, body) != registry.CodeSchemaTooLarge || !strings.Contains(body, "limit of 1024 bytes") {
+		t.Fatalf("oversized schema: HTTP %d %s", code, body)
+	}
+	code, _, body = call(t, "PUT", base+"/config", `{"compatibility":"`+strings.Repeat("x", 2048)+`"}`)
+	if code != 413 || errorCode(t, body) != 413 || !strings.Contains(body, "limit of 1024 bytes") {
+		t.Fatalf("oversized config body: HTTP %d %s", code, body)
 	}
 	// Chunked bodies (no Content-Length) are limited too.
 	req, _ := http.NewRequest("POST", base+"/subjects/s/versions", io.MultiReader(strings.NewReader(big)))
@@ -99,9 +105,10 @@ func TestRequestLimitsAndReadOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 413 {
-		t.Fatalf("oversized chunked body: HTTP %d", resp.StatusCode)
+	if resp.StatusCode != 422 || errorCode(t, string(b)) != registry.CodeSchemaTooLarge {
+		t.Fatalf("oversized chunked schema: HTTP %d %s", resp.StatusCode, b)
 	}
 
 	ro := registrytest.ServeStore(t, registry.NewMemoryStore(), registry.WithReadOnly(true))

@@ -51,21 +51,34 @@ func (s *subjectEntry) find(version int) *versionEntry {
 	return nil
 }
 
-func (r *Registry) addSchema(rec SchemaRecord) {
-	key, ok := compactKey(rec.Text, rec.References)
-	if !ok {
-		key = rec.Text + refsKey(rec.References)
+// newSchemaEntry builds the in-memory entry of rec; key is its exact key
+// when the caller computed it already, else "". It reads no registry
+// state, so registrations build their entry before taking the write lock.
+func newSchemaEntry(rec SchemaRecord, key string) *schemaEntry {
+	if key == "" {
+		k, ok := compactKey(rec.Text, rec.References)
+		if !ok {
+			k = rec.Text + refsKey(rec.References)
+		}
+		key = k
 	}
 	e := &schemaEntry{rec: rec, exactKey: key}
 	e.idBody, _ = marshal(schemaByIDResponse{Schema: rec.Text, SchemaType: typeOut(rec.Type), References: rec.References})
-	r.schemas[rec.ID] = e
-	if prev, dup := r.byExact[key]; !dup || rec.ID < prev {
+	return e
+}
+
+// addSchema makes e the schema with ID e.rec.ID. Callers hold the write
+// lock.
+func (r *Registry) addSchema(e *schemaEntry) {
+	id, key := e.rec.ID, e.exactKey
+	r.schemas[id] = e
+	if prev, dup := r.byExact[key]; !dup || id < prev {
 		// One text may have several ids (IMPORT); new registrations reuse
 		// the lowest, whatever order the store returns them in.
-		r.byExact[key] = rec.ID
+		r.byExact[key] = id
 	}
-	if rec.ID >= r.nextID {
-		r.nextID = rec.ID + 1
+	if id >= r.nextID {
+		r.nextID = id + 1
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -133,8 +134,13 @@ func loadSettings(bk *bolt.Bucket, out *[]SettingRecord) error {
 	})
 }
 
-// Apply implements Store: one fsynced bbolt transaction.
+// Apply implements Store: one fsynced bbolt transaction. It refuses a
+// batch with text that is not valid UTF-8, which its JSON records could not
+// keep as written (the registry refuses such requests before they get here).
 func (s *BoltStore) Apply(_ context.Context, b Batch) error {
+	if err := checkBatchText(b); err != nil {
+		return fmt.Errorf("%w: write: %w", ErrStore, err)
+	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		sb := tx.Bucket(bucketSchemas)
 		for _, r := range b.Schemas {
@@ -170,6 +176,30 @@ func (s *BoltStore) Apply(_ context.Context, b Batch) error {
 		return fmt.Errorf("%w: write: %w", ErrStore, err)
 	}
 	return nil
+}
+
+// checkBatchText finds a string in b that is not valid UTF-8.
+func checkBatchText(b Batch) error {
+	bad := func(what, s string) error {
+		if invalidUTF8At(s) >= 0 {
+			return fmt.Errorf("%s %q is not valid UTF-8 and would not read back as written", what, truncate(s, 64))
+		}
+		return nil
+	}
+	var errs []error
+	for _, r := range b.Schemas {
+		errs = append(errs, bad("schema text of id "+strconv.Itoa(r.ID), r.Text))
+		for _, ref := range r.References {
+			errs = append(errs, bad("reference name", ref.Name), bad("reference subject", ref.Subject))
+		}
+	}
+	for _, v := range b.Versions {
+		errs = append(errs, bad("subject", v.Subject))
+	}
+	for _, r := range append(append([]SettingRecord(nil), b.Configs...), b.Modes...) {
+		errs = append(errs, bad("subject", r.Subject))
+	}
+	return errors.Join(errs...)
 }
 
 func putSettings(bk *bolt.Bucket, recs []SettingRecord) error {

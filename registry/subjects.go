@@ -123,14 +123,27 @@ func ParseVersion(s string) (int, error) {
 	return n, nil
 }
 
-// checkSubjectName refuses subject names with control characters (U+0000 to
-// U+001F, U+007F to U+009F), as Confluent does (42208): they cannot be
-// typed, printed or put in a topic name. The global "" is fine.
+// checkSubjectName refuses (42208) a subject name the registry could not
+// keep as sent: longer than MaxSubjectBytes, not valid UTF-8 (stores keep
+// names in JSON, which would turn the bad bytes into U+FFFD and merge
+// distinct names), or with control characters (U+0000 to U+001F, U+007F to
+// U+009F), as Confluent refuses them: they cannot be typed, printed or put
+// in a topic name. The global "" is fine.
 func checkSubjectName(subject string) error {
+	if len(subject) > MaxSubjectBytes {
+		return errf(http.StatusUnprocessableEntity, CodeInvalidSubject,
+			"Invalid subject %q: the name is %d bytes long, more than the limit of %d bytes (MaxSubjectBytes); use a shorter subject name.",
+			truncate(subject, 64), len(subject), MaxSubjectBytes)
+	}
+	if i := invalidUTF8At(subject); i >= 0 {
+		return errf(http.StatusUnprocessableEntity, CodeInvalidSubject,
+			"Invalid subject %q: the name is not valid UTF-8 (byte 0x%02X at offset %d); subject names are UTF-8 text, percent-encoded in URLs.",
+			truncate(subject, 64), subject[i], i)
+	}
 	for _, c := range subject {
 		if c < 0x20 || (c >= 0x7f && c <= 0x9f) {
 			return errf(http.StatusUnprocessableEntity, CodeInvalidSubject,
-				"Invalid subject %q: subject names may not contain control characters.", subject)
+				"Invalid subject %q: subject names may not contain control characters.", truncate(subject, 64))
 		}
 	}
 	return nil

@@ -3,8 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -33,11 +35,14 @@ func newRegistryCmd(env *cliEnv) *cobra.Command {
 }
 
 type registryServeFlags struct {
-	addr      string
-	dataDir   string
-	usersFile string
-	maxBytes  int64
-	readOnly  bool
+	addr          string
+	dataDir       string
+	usersFile     string
+	maxBytes      int64
+	readOnly      bool
+	timeouts      registry.ServeConfig
+	authFailRate  float64
+	authFailBurst int
 }
 
 func newRegistryServeCmd(env *cliEnv) *cobra.Command {
@@ -48,18 +53,23 @@ func newRegistryServeCmd(env *cliEnv) *cobra.Command {
 		Long: "serve runs the Confluent-compatible schema registry on --addr. With --data-dir every\n" +
 			"acknowledged write is fsynced to DIR/" + registry.DataFileName + " and survives kill -9; without it the\n" +
 			"registry lives in memory. Basic auth users come from --users-file or $" + registry.UsersEnv + "\n" +
-			"(name:password entries; bcrypt hashes allowed).",
+			"(one name:password entry per line; the password is the rest of the line; bcrypt hashes\n" +
+			"allowed). Limits and timeouts: docs/registry.md, \"Limits and hardening\".",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := f.timeouts.Validate(); err != nil {
+				return withCode(exitError, err)
+			}
 			var opts []registry.Opt
-			users, err := registryUsers(f.usersFile)
+			users, err := registryUsers(f.usersFile, env.stderr)
 			if err != nil {
 				return withCode(exitError, err)
 			}
 			if len(users) > 0 {
 				opts = append(opts, registry.WithBasicAuth(users))
 			}
-			opts = append(opts, registry.WithMaxRequestBytes(f.maxBytes), registry.WithReadOnly(f.readOnly))
+			opts = append(opts, registry.WithMaxRequestBytes(f.maxBytes), registry.WithReadOnly(f.readOnly),
+				registry.WithAuthFailureLimit(f.authFailRate, f.authFailBurst))
 			var store registry.Store
 			if f.dataDir == "" {
 				fmt.Fprintln(env.stderr, "contrail registry: no --data-dir: schemas live in memory and are lost on exit")
@@ -85,26 +95,43 @@ func newRegistryServeCmd(env *cliEnv) *cobra.Command {
 				return withCode(exitError, fmt.Errorf("registry: listen on %s: %w (is another registry running? pick another --addr)", f.addr, err))
 			}
 			fmt.Fprintf(env.stdout, "registry listening on http://%s\n", ln.Addr())
-			return registry.Serve(cmd.Context(), ln, srv)
+			return f.timeouts.Serve(cmd.Context(), ln, srv)
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.addr, "addr", defaultRegistryAddr, "address to listen on (port 0 picks a free port)")
 	fl.StringVar(&f.dataDir, "data-dir", "", "directory to keep the registry in (empty: memory only)")
-	fl.StringVar(&f.usersFile, "users-file", "", "basic auth users file (name:password per line); default $"+registry.UsersEnv)
-	fl.Int64Var(&f.maxBytes, "max-request-bytes", registry.DefaultMaxRequestBytes, "largest accepted request body")
-	fl.BoolVar(&f.readOnly, "read-only", false, "refuse every write (42205)")
+	fl.StringVar(&f.usersFile, "users-file", "", "basic auth users file (one name:password per line; # comments); default $"+registry.UsersEnv)
+	fl.Int64Var(&f.maxBytes, "max-request-bytes", registry.DefaultMaxRequestBytes, "largest accepted request body (a schema request over it gets 42209)")
+	fl.BoolVar(&f.readOnly, "read-only", false, "refuse every write (42205); GET /mode answers READONLY")
+	fl.DurationVar(&f.timeouts.ReadHeaderTimeout, "read-header-timeout", registry.DefaultReadHeaderTimeout, "cut off a client that has not sent its request headers within this")
+	fl.DurationVar(&f.timeouts.ReadTimeout, "read-timeout", registry.DefaultReadTimeout, "cut off a client that has not sent its whole request within this")
+	fl.DurationVar(&f.timeouts.WriteTimeout, "write-timeout", registry.DefaultWriteTimeout, "cut off a request not answered within this after its headers")
+	fl.DurationVar(&f.timeouts.IdleTimeout, "idle-timeout", registry.DefaultIdleTimeout, "close a keep-alive connection idle for this long")
+	fl.Float64Var(&f.authFailRate, "auth-failures-per-second", registry.DefaultAuthFailuresPerSecond, "failed basic auth attempts allowed per client address and second after the burst (0: no limit)")
+	fl.IntVar(&f.authFailBurst, "auth-failure-burst", registry.DefaultAuthFailureBurst, "failed basic auth attempts a client address may make in a row before it gets 429")
 	return cmd
 }
 
-func registryUsers(file string) (map[string]string, error) {
+// registryUsers reads the users file, else $CONTRAIL_REGISTRY_USERS. Entries
+// are one per line; earlier releases also split the variable on commas, so
+// a one-line value with a comma gets a warning (naming no secret).
+func registryUsers(file string, stderr io.Writer) (map[string]string, error) {
 	if file != "" {
 		return registry.LoadUsersFile(file)
 	}
-	if v := os.Getenv(registry.UsersEnv); v != "" {
-		return registry.ParseUsers(v)
+	v := os.Getenv(registry.UsersEnv)
+	if v == "" {
+		return nil, nil
 	}
-	return nil, nil
+	users, err := registry.ParseUsers(v)
+	if err != nil {
+		return nil, fmt.Errorf("%w (in $%s)", err, registry.UsersEnv)
+	}
+	if !strings.Contains(strings.TrimSpace(v), "\n") && strings.Contains(v, ",") {
+		fmt.Fprintf(stderr, "contrail registry: $%s holds one user whose password contains a comma: entries are one per line, commas no longer separate them\n", registry.UsersEnv)
+	}
+	return users, nil
 }
 
 type registryPushFlags struct {

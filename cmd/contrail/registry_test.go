@@ -4,14 +4,17 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -267,5 +270,106 @@ func TestRegistryServeAuthReadOnlyAndSIGTERM(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 422 || !strings.Contains(string(b), "42205") {
 		t.Fatalf("write to a --read-only registry: HTTP %d %s", resp.StatusCode, b)
+	}
+	// GET /mode answers the mode a write meets.
+	req, _ = http.NewRequest("GET", url+"/mode", nil)
+	req.SetBasicAuth("ci", "file-pw")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != `{"mode":"READONLY"}` {
+		t.Fatalf("GET /mode on a --read-only registry: HTTP %d %s", resp.StatusCode, b)
+	}
+}
+
+// TestRegistryServeUsersFile: the users file holds one user per line and a
+// password is the rest of its line, commas and colons included; a bad file
+// stops serve with an error that names the line and prints no password.
+func TestRegistryServeUsersFile(t *testing.T) {
+	dir := t.TempDir()
+	users := filepath.Join(dir, "users")
+	content := "# team\r\nalice:abc,evil:pw\r\n\n  # ops\nbob:pa:ss word#1\n"
+	if err := os.WriteFile(users, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, url := startRegistryProcess(t, "--addr", "127.0.0.1:0", "--users-file", users)
+	for _, tt := range []struct {
+		user, pass string
+		want       int
+	}{
+		{"alice", "abc,evil:pw", 200},
+		{"alice", "abc", 401},
+		{"evil", "pw", 401},
+		{"bob", "pa:ss word#1", 200},
+	} {
+		req, _ := http.NewRequest("GET", url+"/subjects", nil)
+		req.SetBasicAuth(tt.user, tt.pass)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("%s:%s: HTTP %d, want %d", tt.user, tt.pass, resp.StatusCode, tt.want)
+		}
+	}
+
+	bad := filepath.Join(dir, "bad")
+	if err := os.WriteFile(bad, []byte("alice:ok\n\ncorrect-horse-battery\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, "registry", "serve", "--addr", "127.0.0.1:0", "--users-file", bad)
+	if code == exitOK || !strings.Contains(errOut, "line 3") || !strings.Contains(errOut, bad) {
+		t.Fatalf("malformed users file: code %d, stderr %q; want an error naming line 3 of %s", code, errOut, bad)
+	}
+	if strings.Contains(errOut, "horse") || strings.Contains(errOut, "ok") {
+		t.Fatalf("the error prints a secret: %q", errOut)
+	}
+
+	// The variable takes the same format; a one-line value with a comma
+	// (the old separator) is warned about without printing it.
+	t.Setenv(registry.UsersEnv, "alice:abc,evil:pw")
+	code, _, errOut = runCLI(t, "registry", "serve", "--addr", "127.0.0.1:-1")
+	if code == exitOK || !strings.Contains(errOut, "one per line") || strings.Contains(errOut, "abc") || strings.Contains(errOut, "evil") {
+		t.Fatalf("comma in $%s: code %d, stderr %q; want a warning naming no secret", registry.UsersEnv, code, errOut)
+	}
+}
+
+// TestRegistryServeTimeouts: the timeout flags reach the server: a client
+// sending its headers a byte at a time is cut off.
+func TestRegistryServeTimeouts(t *testing.T) {
+	_, url := startRegistryProcess(t, "--addr", "127.0.0.1:0", "--read-header-timeout", "300ms", "--read-timeout", "1s")
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	const guard = 30 * time.Second // a hang detector, far beyond the timeout
+	conn.SetDeadline(time.Now().Add(guard))
+	msg := "GET /subjects HTTP/1.1\r\nHost: r\r\nX-Slow: " + strings.Repeat("a", 3000) + "\r\n\r\n"
+	var sent atomic.Bool
+	go func() {
+		for i := range len(msg) {
+			if _, err := conn.Write([]byte{msg[i]}); err != nil {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		sent.Store(true)
+	}()
+	got, err := io.ReadAll(conn)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() || sent.Load() || strings.Contains(string(got), " 200 ") {
+		t.Fatalf("a client sending headers a byte at a time was not cut off: %q, %v", got, err)
+	}
+
+	for _, flag := range []string{"--read-timeout", "--write-timeout", "--idle-timeout", "--read-header-timeout"} {
+		code, _, errOut := runCLI(t, "registry", "serve", "--addr", "127.0.0.1:0", flag, "-1s")
+		if code == exitOK || !strings.Contains(errOut, "negative") {
+			t.Errorf("%s -1s: code %d, stderr %q", flag, code, errOut)
+		}
 	}
 }
