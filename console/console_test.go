@@ -371,3 +371,19 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		})
 	}
 }
+
+// TestTraceOfOrderUsesItsTraceID: the order service knows the trace id an
+// order was placed under, so the trace page of an order id reads that trace
+// by id instead of searching every trace's tags in Jaeger (which takes
+// hundreds of milliseconds once Jaeger holds thousands of traces).
+func TestTraceOfOrderUsesItsTraceID(t *testing.T) {
+	s := startStack(t)
+	before := jaegerSearches.Load()
+	code, body := get(t, s.url, "/traces/"+fakeOrder)
+	if code != 200 || !strings.Contains(body, "6 spans from 4 services") {
+		t.Fatalf("HTTP %d: %s", code, body)
+	}
+	if n := jaegerSearches.Load() - before; n != 0 {
+		t.Fatalf("the trace of a known order cost %d tag searches in Jaeger, want 0", n)
+	}
+}

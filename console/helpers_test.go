@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -174,6 +175,9 @@ func (s *stack) produce(t *testing.T, rs ...*kgo.Record) []*kgo.Record {
 	return out
 }
 
+// jaegerSearches counts the fake Jaeger's tag searches (GET /api/traces).
+var jaegerSearches atomic.Int64
+
 // fakeJaeger answers the query API for fakeTrace: four services, one
 // failed span with a retry event.
 func fakeJaeger() http.Handler {
@@ -215,6 +219,7 @@ func fakeJaeger() http.Handler {
 		env(w, []jaegerapi.Trace{tr})
 	})
 	mux.HandleFunc("GET /api/traces", func(w http.ResponseWriter, r *http.Request) {
+		jaegerSearches.Add(1)
 		if strings.Contains(r.URL.Query().Get("tags"), fakeOrder) {
 			env(w, []jaegerapi.Trace{tr})
 			return

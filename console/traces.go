@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"net/url"
@@ -169,10 +170,19 @@ func (c *Console) tracePage(w http.ResponseWriter, r *http.Request) (string, *pa
 	if err := checkID("order or trace id", ref); err != nil {
 		return "", nil, err
 	}
-	order := r.URL.Query().Get("order")
-	if order != "" {
-		if err := checkID("order id", order); err != nil {
+	orderID := r.URL.Query().Get("order")
+	if orderID != "" {
+		if err := checkID("order id", orderID); err != nil {
 			return "", nil, err
+		}
+	}
+	// An order id: the order service records the trace id it placed the
+	// order under, which Jaeger finds by id at once; only when that is
+	// unknown does the lookup fall back to searching Jaeger's tags.
+	if !(isHex(ref) && len(ref) >= 16 && len(ref) <= 32) && c.cfg.orderURL != "" {
+		var o order
+		if err := c.orderGet(r.Context(), "/orders/"+url.PathEscape(ref), nil, &o); err == nil && o.TraceID != "" {
+			ref, orderID = o.TraceID, cmp.Or(orderID, o.ID)
 		}
 	}
 	t, others, err := c.jaeger.Lookup(r.Context(), ref, traceLookback)
@@ -182,6 +192,6 @@ func (c *Console) tracePage(w http.ResponseWriter, r *http.Request) (string, *pa
 	case err != nil:
 		return "", nil, backendError("Jaeger "+c.cfg.jaegerURL+" (is it running? check --jaeger)", err)
 	}
-	d := traceData{Ref: ref, Order: order, W: NewWaterfall(t), Others: others}
+	d := traceData{Ref: ref, Order: orderID, W: NewWaterfall(t), Others: others}
 	return "trace", &page{Title: "Trace " + t.TraceID, Data: d}, nil
 }
