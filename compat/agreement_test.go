@@ -404,3 +404,44 @@ func TestAgreementWithHamba(t *testing.T) {
 	}
 	t.Logf("%d pairs checked, %d incompatible; findings by rule: %v", checked, incompatible, byRule)
 }
+
+// TestIndexesAgreeOnRandomPairs checks the agreement test's pairs with every
+// index forced (fields, symbols, union branches and named pairs looked up
+// in maps, however few) against the default, where such small schemas are
+// scanned: the findings, their order and the verdicts must be the same.
+func TestIndexesAgreeOnRandomPairs(t *testing.T) {
+	const cases = 3000
+	checked := 0
+	for seed := uint64(1); seed <= cases; seed++ {
+		g := &gen{r: rand.New(rand.NewPCG(seed, 42))}
+		base := g.record()
+		next := clone(base)
+		for range 1 + g.r.IntN(3) {
+			next = g.mutate(next)
+		}
+		a, errA := parseAny(base)
+		b, errB := parseAny(next)
+		if errA != nil || errB != nil {
+			continue
+		}
+		for _, dir := range [][2]avro.Schema{{a, b}, {b, a}} {
+			reader, writer := compat.Schema{Schema: dir[0], Label: "r"}, compat.Schema{Schema: dir[1], Label: "w"}
+			scanned := compat.Check(reader, writer)
+			scannedSpec := compat.CheckSpecOnly(dir[0], dir[1])
+			scannedOK := compat.Compatible(dir[0], dir[1])
+			restore := compat.SetScanLimit(0)
+			indexed := compat.Check(reader, writer)
+			indexedSpec := compat.CheckSpecOnly(dir[0], dir[1])
+			indexedOK := compat.Compatible(dir[0], dir[1])
+			restore()
+			if !slices.Equal(scanned, indexed) || !slices.Equal(scannedSpec, indexedSpec) || scannedOK != indexedOK {
+				t.Fatalf("seed %d: scanned and indexed disagree\nreader: %s\nwriter: %s\nscanned: %+v\nindexed: %+v",
+					seed, dir[0], dir[1], scanned, indexed)
+			}
+			checked++
+		}
+	}
+	if checked < cases {
+		t.Fatalf("weak sample: %d pairs checked", checked)
+	}
+}

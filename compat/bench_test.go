@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -191,4 +192,100 @@ func TestBenchCorpus(t *testing.T) {
 		t.Fatalf("%d of %d subjects break v1: want a mix", breaking, len(c))
 	}
 	t.Logf("%d of %d subjects break v1", breaking, len(c))
+}
+
+// wideRecord returns the text of bench.Wide, a record of n fields, one per
+// line (about 40 bytes a field: 4 MB for 100k fields). The reader version
+// lists the fields in reverse order (the worst case for a scan of the
+// writer's fields), renames every tenth field with an alias to its old name,
+// widens int fields to long, and adds three fields at the end: two with
+// defaults and one without (one finding). One string field becomes a
+// boolean (a second finding), so findings are located too.
+func wideRecord(n int, reader bool) []byte {
+	types := []string{`"string"`, `"long"`, `"int"`, `"double"`, `["null","string"],"default":null`}
+	var b strings.Builder
+	b.WriteString("{\"type\":\"record\",\"name\":\"Wide\",\"namespace\":\"bench\",\"fields\":[\n")
+	field := func(name, aliases, typ string) {
+		fmt.Fprintf(&b, "{\"name\":%q%s,\"type\":%s},\n", name, aliases, typ)
+	}
+	for k := range n {
+		i := k
+		if reader {
+			i = n - 1 - k
+		}
+		name, aliases, typ := fmt.Sprintf("f%06d", i), "", types[i%len(types)]
+		if reader {
+			if i%10 == 3 {
+				name, aliases = fmt.Sprintf("g%06d", i), fmt.Sprintf(",\"aliases\":[\"f%06d\"]", i)
+			}
+			if typ == `"int"` {
+				typ = `"long"`
+			}
+			if i == n/2 {
+				typ = `"boolean"`
+			}
+		}
+		field(name, aliases, typ)
+	}
+	if reader {
+		field("added1", "", `"string","default":""`)
+		field("added2", "", `["null","long"],"default":null`)
+		field("added3", "", `"long"`)
+	}
+	s := strings.TrimSuffix(b.String(), ",\n") + "\n]}\n"
+	return []byte(s)
+}
+
+func wideSchema(tb testing.TB, n int, reader bool, label string) compat.Schema {
+	text := wideRecord(n, reader)
+	sch, err := avro.ParseBytesWithCache(text, "", &avro.SchemaCache{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	loc, err := compat.TextLocator("bench/Wide.avsc", text)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return compat.Schema{Schema: sch, Label: label, Source: loc}
+}
+
+// BenchmarkCheckWideRecord checks one record of 1k, 10k and 100k fields
+// (the reader reversed, with aliases, promotions and two findings, see
+// wideRecord) with file positions. The time per op must grow linearly with
+// the number of fields: ns/field stays flat. Run with -benchtime 3x.
+func BenchmarkCheckWideRecord(b *testing.B) {
+	for _, n := range []int{1_000, 10_000, 100_000} {
+		b.Run(fmt.Sprintf("fields=%d", n), func(b *testing.B) {
+			r, w := wideSchema(b, n, true, "v2"), wideSchema(b, n, false, "v1")
+			if fs := compat.Check(r, w); len(fs) != 2 {
+				b.Fatalf("%d findings, want 2: %+v", len(fs), fs)
+			}
+			for b.Loop() {
+				compat.Check(r, w)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/field")
+		})
+	}
+}
+
+// BenchmarkWideRecordRead only reads what a check of BenchmarkCheckWideRecord
+// must read of every field (its name's bytes, its type) in both records,
+// with no matching: the floor that memory sets, whose time per field grows
+// once the schemas outgrow the caches.
+func BenchmarkWideRecordRead(b *testing.B) {
+	for _, n := range []int{1_000, 10_000, 100_000} {
+		b.Run(fmt.Sprintf("fields=%d", n), func(b *testing.B) {
+			r, w := wideSchema(b, n, true, "v2"), wideSchema(b, n, false, "v1")
+			sum := 0
+			for b.Loop() {
+				for _, s := range []avro.Schema{r.Schema, w.Schema} {
+					for _, f := range s.(*avro.RecordSchema).Fields() {
+						sum += int(f.Name()[0]) + len(f.Type().Type())
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/field")
+			runtime.KeepAlive(sum)
+		})
+	}
 }

@@ -38,13 +38,75 @@ const (
 
 const noLowest = int(^uint(0) >> 1)
 
+// scanLimit is the size (fields of a writer record, symbols of a reader
+// enum, branches of a reader union, named pairs walked) up to which the
+// walker matches by scanning: most schemas stay below it, and scanning a few
+// entries beats building a map. Above it the walker indexes the entries,
+// once per walker, so that a check stays linear in the size of the schemas
+// where a scan per entry would make it quadratic. A variable so that tests
+// can force the indexed paths on small schemas.
+var scanLimit = 16
+
 func (w *walker) memoIndex(p pair) int {
+	if w.memoIdx != nil {
+		w.probes++
+		if i, ok := w.memoIdx[p]; ok {
+			return i
+		}
+		return -1
+	}
 	for i := range w.memo {
+		w.probes++
 		if w.memo[i].p == p {
 			return i
 		}
 	}
 	return -1
+}
+
+// memoAdd appends a memo entry for p, which must not have one, and indexes
+// the memo once it outgrows a scan.
+func (w *walker) memoAdd(p pair, state uint8) {
+	w.memo = append(w.memo, memoEntry{p, state})
+	switch {
+	case w.memoIdx != nil:
+		w.memoIdx[p] = len(w.memo) - 1
+	case len(w.memo) > scanLimit:
+		w.memoIdx = make(map[pair]int, 2*len(w.memo))
+		for i, e := range w.memo {
+			w.memoIdx[e.p] = i
+		}
+		w.probes += len(w.memo)
+	}
+}
+
+// seenBefore reports whether the named pair p was walked in reporting mode,
+// and marks it walked.
+func (w *walker) seenBefore(p pair) bool {
+	if w.seenIdx != nil {
+		w.probes++
+		if _, ok := w.seenIdx[p]; ok {
+			return true
+		}
+		w.seenIdx[p] = struct{}{}
+		return false
+	}
+	for _, q := range w.seen {
+		w.probes++
+		if q == p {
+			return true
+		}
+	}
+	w.seen = append(w.seen, p)
+	if len(w.seen) > scanLimit {
+		w.seenIdx = make(map[pair]struct{}, 2*len(w.seen))
+		for _, q := range w.seen {
+			w.seenIdx[q] = struct{}{}
+		}
+		w.probes += len(w.seen)
+		w.seen = nil
+	}
+	return false
 }
 
 // side names the new version of a pair, when the caller knows it.
@@ -69,13 +131,25 @@ type walker struct {
 	specOnly bool // skip the rules stricter than the spec (agreement tests)
 	next     side // which side is the new version, for the advice in messages
 
-	seen   []pair            // named pairs already walked in reporting mode
-	memo   []memoEntry       // silent verdicts of named pairs; few per schema, so a slice beats a map
+	seen   []pair            // named pairs already walked in reporting mode; few per schema, so a slice beats a map
+	memo   []memoEntry       // silent verdicts of named pairs, in the order first met
 	lowest int               // index of the outermost in-progress memo entry assumed compatible below here
 	rDefs  map[string]string // full name -> JSON Pointer of its definition from the root
 	wDefs  map[string]string
 	record string // reader record the walker is in (for messages)
 	field  string // reader field the walker is in (for messages)
+
+	// Indexes for schemas too big to scan (see scanLimit), built on first use.
+	seenIdx  map[pair]struct{}                        // replaces seen once it outgrows a scan
+	memoIdx  map[pair]int                             // pair -> index in memo, once memo outgrows a scan
+	fieldIdx map[*avro.RecordSchema]map[string]int    // writer record -> field name -> index
+	symIdx   map[*avro.EnumSchema]map[string]struct{} // reader enum -> its symbols
+	unionIdx map[*avro.UnionSchema]*branchIndex       // reader union -> its branches by name
+
+	// probes counts the name comparisons and index lookups (and entries
+	// indexed) made to match fields, enum symbols, union branches and named
+	// pairs. A test holds it linear in the size of the schemas.
+	probes int
 
 	rbuf, wbuf [24]seg
 }
@@ -151,9 +225,8 @@ func (w *walker) check(r, wr avro.Schema) {
 			if rs.HasDefault() {
 				return
 			}
-			rsyms := rs.Symbols()
 			for i, sym := range ws.Symbols() {
-				if !slices.Contains(rsyms, sym) {
+				if !w.hasSymbol(rs, sym) {
 					w.push(key("symbols"), keyIdx("symbols", i))
 					w.symbolRemoved(rs, sym)
 					w.pop()
@@ -208,9 +281,11 @@ func (w *walker) named(rs, ws avro.NamedSchema, body func()) {
 	}
 	saved := w.enter()
 	w.nameMatch(rs, ws)
-	w.push(owner(rs), owner(ws))
-	body()
-	w.pop()
+	if w.silent == 0 || !w.failed { // a silent walk that failed would learn nothing more
+		w.push(owner(rs), owner(ws))
+		body()
+		w.pop()
+	}
 	w.done(rs, ws, saved)
 }
 
@@ -235,22 +310,22 @@ func (w *walker) visit(r, wr avro.Schema) bool {
 			w.memo[i].state = memoInProgress // stale: check again
 			return false
 		}
-		w.memo = append(w.memo, memoEntry{p, memoInProgress})
+		w.memoAdd(p, memoInProgress)
 		return false
 	}
-	if slices.Contains(w.seen, p) {
-		return true
-	}
-	w.seen = append(w.seen, p)
-	return false
+	return w.seenBefore(p)
 }
 
 func (w *walker) fields(r, wr *avro.RecordSchema) {
 	saveRec, saveField := w.record, w.field
 	w.record = r.FullName()
 	wfs := wr.Fields()
+	byName := w.fieldsByName(wr)
 	for i, rf := range r.Fields() {
-		j := fieldIndex(wfs, rf)
+		if w.silent > 0 && w.failed {
+			break
+		}
+		j := w.fieldIndex(wfs, byName, rf)
 		w.field = rf.Name()
 		if j < 0 {
 			if !rf.HasDefault() {
@@ -265,9 +340,6 @@ func (w *walker) fields(r, wr *avro.RecordSchema) {
 		w.check(rf.Type(), wfs[j].Type())
 		w.pop()
 		w.pop()
-		if w.silent > 0 && w.failed {
-			break
-		}
 	}
 	w.record, w.field = saveRec, saveField
 }
@@ -304,22 +376,90 @@ func (w *walker) done(r, wr avro.Schema, saved int) {
 	w.lowest = min(w.lowest, saved)
 }
 
-// fieldIndex finds the writer field that reader field rf reads: by name
-// first, then by the reader field's aliases (as Java does).
-func fieldIndex(wfs []*avro.Field, rf *avro.Field) int {
-	for j, f := range wfs {
-		if f.Name() == rf.Name() {
+// fieldIndex finds the writer field (of wfs, indexed by byName when not nil)
+// that reader field rf reads: by name first, then by the reader field's
+// aliases (as Java does); -1 for none.
+func (w *walker) fieldIndex(wfs []*avro.Field, byName map[string]int, rf *avro.Field) int {
+	if j := w.writerField(wfs, byName, rf.Name()); j >= 0 {
+		return j
+	}
+	for _, a := range rf.Aliases() {
+		if j := w.writerField(wfs, byName, a); j >= 0 {
 			return j
 		}
 	}
-	for _, a := range rf.Aliases() {
-		for j, f := range wfs {
-			if f.Name() == a {
-				return j
-			}
+	return -1
+}
+
+// writerField returns the index of the first field of wfs named name, or -1.
+func (w *walker) writerField(wfs []*avro.Field, byName map[string]int, name string) int {
+	if byName != nil {
+		w.probes++
+		if j, ok := byName[name]; ok {
+			return j
+		}
+		return -1
+	}
+	for j, f := range wfs {
+		w.probes++
+		if f.Name() == name {
+			return j
 		}
 	}
 	return -1
+}
+
+// fieldsByName returns wr's field indexes by name, built once per walker;
+// nil for a record narrow enough to scan.
+func (w *walker) fieldsByName(wr *avro.RecordSchema) map[string]int {
+	wfs := wr.Fields()
+	if len(wfs) <= scanLimit {
+		return nil
+	}
+	if idx, ok := w.fieldIdx[wr]; ok {
+		return idx
+	}
+	idx := make(map[string]int, len(wfs))
+	for j, f := range wfs {
+		if _, dup := idx[f.Name()]; !dup {
+			idx[f.Name()] = j
+		}
+	}
+	w.probes += len(wfs)
+	if w.fieldIdx == nil {
+		w.fieldIdx = map[*avro.RecordSchema]map[string]int{}
+	}
+	w.fieldIdx[wr] = idx
+	return idx
+}
+
+// hasSymbol reports whether the reader enum r has symbol sym.
+func (w *walker) hasSymbol(r *avro.EnumSchema, sym string) bool {
+	syms := r.Symbols()
+	if len(syms) <= scanLimit {
+		for _, s := range syms {
+			w.probes++
+			if s == sym {
+				return true
+			}
+		}
+		return false
+	}
+	set, ok := w.symIdx[r]
+	if !ok {
+		set = make(map[string]struct{}, len(syms))
+		for _, s := range syms {
+			set[s] = struct{}{}
+		}
+		w.probes += len(syms)
+		if w.symIdx == nil {
+			w.symIdx = map[*avro.EnumSchema]map[string]struct{}{}
+		}
+		w.symIdx[r] = set
+	}
+	w.probes++
+	_, ok = set[sym]
+	return ok
 }
 
 // intoReaderUnion resolves writer type wr against the reader's union: some
@@ -328,7 +468,12 @@ func fieldIndex(wfs []*avro.Field, rf *avro.Field) int {
 // as missing.
 func (w *walker) intoReaderUnion(ru *avro.UnionSchema, wr avro.Schema) {
 	branches := ru.Types()
+	if len(branches) > scanLimit {
+		w.intoWideUnion(ru, wr)
+		return
+	}
 	for _, b := range branches {
+		w.probes++
 		if w.compatible(b, wr) {
 			return
 		}
@@ -338,6 +483,7 @@ func (w *walker) intoReaderUnion(ru *avro.UnionSchema, wr avro.Schema) {
 		return
 	}
 	for i, b := range branches {
+		w.probes++
 		if sameKind(deref(b), wr) {
 			w.rp = append(w.rp, index(i))
 			w.wp = append(w.wp, seg{idx: -2})
@@ -347,6 +493,101 @@ func (w *walker) intoReaderUnion(ru *avro.UnionSchema, wr avro.Schema) {
 		}
 	}
 	w.unionMissing(ru, wr)
+}
+
+// intoWideUnion is intoReaderUnion for a union too big to scan per writer
+// type. It tries only the branches that can read wr at all (see
+// branchIndex.candidates), in the union's order: every other branch would
+// fail at once, on its type or its name, and leave nothing behind but the
+// failure.
+func (w *walker) intoWideUnion(ru *avro.UnionSchema, wr avro.Schema) {
+	branches := ru.Types()
+	cands := w.branchesOf(ru).candidates(w, branches, wr)
+	for _, i := range cands {
+		w.probes++
+		if w.compatible(branches[i], wr) {
+			return
+		}
+	}
+	if w.silent > 0 {
+		w.failed = true
+		return
+	}
+	for _, i := range cands {
+		w.probes++
+		if sameKind(deref(branches[i]), wr) {
+			w.rp = append(w.rp, index(i))
+			w.wp = append(w.wp, seg{idx: -2})
+			w.check(branches[i], wr)
+			w.pop()
+			return
+		}
+	}
+	w.unionMissing(ru, wr)
+}
+
+// branchIndex indexes a reader union's branches (their positions) by what
+// can select them: a named branch by its unqualified name and its aliases,
+// an unnamed one by kind (a union holds few unnamed branches, one per type).
+type branchIndex struct {
+	byName  map[string][]int
+	byAlias map[string][]int
+	unnamed []int
+}
+
+func (w *walker) branchesOf(ru *avro.UnionSchema) *branchIndex {
+	if bi, ok := w.unionIdx[ru]; ok {
+		return bi
+	}
+	bi := &branchIndex{byName: map[string][]int{}, byAlias: map[string][]int{}}
+	for i, b := range ru.Types() {
+		w.probes++
+		n, ok := deref(b).(avro.NamedSchema)
+		if !ok {
+			bi.unnamed = append(bi.unnamed, i)
+			continue
+		}
+		bi.byName[n.Name()] = append(bi.byName[n.Name()], i)
+		for _, a := range n.Aliases() {
+			w.probes++
+			bi.byAlias[a] = append(bi.byAlias[a], i)
+		}
+	}
+	if w.unionIdx == nil {
+		w.unionIdx = map[*avro.UnionSchema]*branchIndex{}
+	}
+	w.unionIdx[ru] = bi
+	return bi
+}
+
+// candidates returns, in the union's order, the positions of the branches
+// that may read wr: for a named wr, the branches sameKind matches (the same
+// type, and a name that passes nameMatch); for an unnamed one, the unnamed
+// branches.
+func (bi *branchIndex) candidates(w *walker, branches avro.Schemas, wr avro.Schema) []int {
+	n, ok := wr.(avro.NamedSchema)
+	if !ok {
+		return bi.unnamed
+	}
+	w.probes += 2
+	a, b := bi.byName[n.Name()], bi.byAlias[n.FullName()]
+	out := make([]int, 0, len(a)+len(b))
+	for len(a) > 0 || len(b) > 0 { // merge two sorted lists, without repeats
+		var i int
+		switch {
+		case len(b) == 0 || (len(a) > 0 && a[0] < b[0]):
+			i, a = a[0], a[1:]
+		case len(a) == 0 || b[0] < a[0]:
+			i, b = b[0], b[1:]
+		default:
+			i, a, b = a[0], a[1:], b[1:]
+		}
+		w.probes++
+		if sameKind(deref(branches[i]), wr) {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // sameKind reports whether b is the branch a reader would pick for wr by

@@ -10,3 +10,12 @@ func CheckSpecOnly(reader, writer avro.Schema) []Finding {
 	w.check(reader, writer)
 	return w.findings
 }
+
+// SetScanLimit sets the size above which the walker indexes fields, symbols,
+// branches and named pairs instead of scanning them (0: always index), and
+// returns a func that restores the limit. Not safe for parallel tests.
+func SetScanLimit(n int) (restore func()) {
+	old := scanLimit
+	scanLimit = n
+	return func() { scanLimit = old }
+}

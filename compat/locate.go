@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // TextLocator returns a Locator over one .avsc file's text: it knows where
@@ -16,10 +17,11 @@ import (
 // wrapping the JSON error when text is not JSON. The Locator is immutable and
 // safe for concurrent use.
 func TextLocator(file string, text []byte) (Locator, error) {
-	l := &textLocator{file: file, text: text, offsets: map[string]int{}, defs: map[string]string{}}
+	l := &textLocator{file: file, pos: map[string]textPos{}, defs: map[string]string{}}
 	dec := json.NewDecoder(bytes.NewReader(text))
 	dec.UseNumber()
-	if err := l.index(dec, ""); err != nil {
+	c := &cursor{text: text, line: 1, col: 1}
+	if err := l.index(dec, c, ""); err != nil {
 		return nil, fmt.Errorf("compat: %s is not valid JSON: %w", file, err)
 	}
 	var v any
@@ -31,11 +33,13 @@ func TextLocator(file string, text []byte) (Locator, error) {
 }
 
 type textLocator struct {
-	file    string
-	text    []byte
-	offsets map[string]int    // JSON Pointer -> byte offset of the value
-	defs    map[string]string // full name -> JSON Pointer of its definition
+	file string
+	pos  map[string]textPos // JSON Pointer -> where the value starts
+	defs map[string]string  // full name -> JSON Pointer of its definition
 }
+
+// textPos is a line and column (in runes), both from 1.
+type textPos struct{ line, col int }
 
 func (l *textLocator) Locate(fullName, path string) (Location, bool) {
 	prefix := ""
@@ -47,34 +51,53 @@ func (l *textLocator) Locate(fullName, path string) (Location, bool) {
 		prefix = p
 	}
 	ptr := prefix + path
-	off, ok := l.offsets[ptr]
+	p, ok := l.pos[ptr]
 	if !ok {
 		return Location{}, false
 	}
-	line, col := lineCol(l.text, off)
-	return Location{Path: ptr, File: l.file, Line: line, Col: col}, true
+	return Location{Path: ptr, File: l.file, Line: p.line, Col: p.col}, true
 }
 
-func lineCol(text []byte, off int) (int, int) {
-	line := 1 + bytes.Count(text[:off], []byte{'\n'})
-	start := bytes.LastIndexByte(text[:off], '\n') + 1
-	return line, len([]rune(string(text[start:off]))) + 1
+// cursor turns increasing byte offsets of a text into lines and columns, in
+// one pass over the text: positions are computed once, when the text is
+// indexed, since counting from the start for each finding made a check
+// quadratic in the size of the file (many findings in a wide record).
+type cursor struct {
+	text      []byte
+	off       int
+	line, col int // of off
 }
 
-func (l *textLocator) skip(off int) int {
-	for off < len(l.text) && strings.IndexByte(" \t\r\n:,", l.text[off]) >= 0 {
+// skip returns the offset of the first byte at or after off that is not
+// JSON whitespace, ':' or ','.
+func (c *cursor) skip(off int) int {
+	for off < len(c.text) && strings.IndexByte(" \t\r\n:,", c.text[off]) >= 0 {
 		off++
 	}
 	return off
 }
 
-func (l *textLocator) index(dec *json.Decoder, ptr string) error {
-	off := l.skip(int(dec.InputOffset()))
+// to moves the cursor to off, at or after its offset and at the start of a
+// JSON token (so never inside a UTF-8 sequence), and returns its position.
+func (c *cursor) to(off int) textPos {
+	seg := c.text[c.off:off]
+	if nl := bytes.LastIndexByte(seg, '\n'); nl >= 0 {
+		c.line += bytes.Count(seg, []byte{'\n'})
+		c.col = 1 + utf8.RuneCount(seg[nl+1:])
+	} else {
+		c.col += utf8.RuneCount(seg)
+	}
+	c.off = off
+	return textPos{c.line, c.col}
+}
+
+func (l *textLocator) index(dec *json.Decoder, c *cursor, ptr string) error {
+	off := c.skip(int(dec.InputOffset()))
 	tok, err := dec.Token()
 	if err != nil {
 		return err
 	}
-	l.offsets[ptr] = off
+	l.pos[ptr] = c.to(off)
 	d, ok := tok.(json.Delim)
 	if !ok {
 		return nil
@@ -87,13 +110,13 @@ func (l *textLocator) index(dec *json.Decoder, ptr string) error {
 				return err
 			}
 			ks, _ := k.(string)
-			if err := l.index(dec, ptr+"/"+escapePointer(ks)); err != nil {
+			if err := l.index(dec, c, ptr+"/"+escapePointer(ks)); err != nil {
 				return err
 			}
 		}
 	case '[':
 		for i := 0; dec.More(); i++ {
-			if err := l.index(dec, ptr+"/"+strconv.Itoa(i)); err != nil {
+			if err := l.index(dec, c, ptr+"/"+strconv.Itoa(i)); err != nil {
 				return err
 			}
 		}
