@@ -100,7 +100,7 @@ func (c *Contract) ReaderSchema() (avro.Schema, error) {
 	if len(c.Schema) == 0 {
 		return nil, fmt.Errorf("%w: consumer %q, subject %q: no reader schema", ErrInvalid, c.Consumer, c.Subject)
 	}
-	s, err := avro.ParseBytesWithCache(c.Schema, "", &avro.SchemaCache{})
+	s, err := events.Parse(string(c.Schema), &avro.SchemaCache{})
 	if err != nil {
 		return nil, fmt.Errorf("%w: consumer %q, subject %q: reader schema does not parse: %v", ErrInvalid, c.Consumer, c.Subject, err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hamba/avro/v2"
 
+	"github.com/contrail-events/contrail/events"
 	"github.com/contrail-events/contrail/schemas"
 )
 
@@ -119,7 +120,7 @@ func LoadHistory(dir string) ([]*Version, error) {
 		if err != nil {
 			return nil, fmt.Errorf("contract: %w", err)
 		}
-		s, err := avro.ParseBytesWithCache(text, "", &avro.SchemaCache{})
+		s, err := events.Parse(string(text), &avro.SchemaCache{})
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s/%s: writer schema does not parse: %v", ErrBadExample, name, WriterFile, err)
 		}

@@ -67,11 +67,11 @@ func ParseWithReferences(text string, refs []Reference) (avro.Schema, error) {
 		if !ok {
 			return nil, fmt.Errorf("events: reference %s is not a registered named type: import its generated package", r.Name)
 		}
-		if _, err := avro.ParseWithCache(nt.Text, "", cache); err != nil {
+		if _, err := Parse(nt.Text, cache); err != nil {
 			return nil, fmt.Errorf("events: parse reference %s: %w", r.Name, err)
 		}
 	}
-	s, err := avro.ParseWithCache(text, "", cache)
+	s, err := Parse(text, cache)
 	if err != nil {
 		return nil, fmt.Errorf("events: parse schema: %w", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/hamba/avro/v2"
+
+	"github.com/contrail-events/contrail/events"
 )
 
 // schemaTypeAvro is the only schema type this registry stores.
@@ -110,14 +112,14 @@ func (r *Registry) collectRefs(refs []Reference, seen map[VersionKey]bool, depth
 func parseWithRefs(text string, steps []refStep) (avro.Schema, error) {
 	cache := &avro.SchemaCache{}
 	for _, st := range steps {
-		if _, err := avro.ParseWithCache(st.text, "", cache); err != nil {
+		if _, err := events.Parse(st.text, cache); err != nil {
 			return nil, fmt.Errorf("reference %q (subject %q version %d) does not parse: %w", st.ref.Name, st.ref.Subject, st.ref.Version, err)
 		}
 		if cache.Get(st.ref.Name) == nil {
 			return nil, fmt.Errorf("reference %q: subject %q version %d does not define a type named %q", st.ref.Name, st.ref.Subject, st.ref.Version, st.ref.Name)
 		}
 	}
-	return avro.ParseWithCache(text, "", cache)
+	return events.Parse(text, cache)
 }
 
 // pendingEntry is a stored schema with what parsing it needs, gathered

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/contrail-events/contrail/events"
 	"github.com/hamba/avro/v2"
 )
 
@@ -198,7 +199,7 @@ func (l *loader) load() (*Set, error) {
 	// still points at the file.
 	cache := &avro.SchemaCache{}
 	for _, t := range order {
-		s, err := avro.ParseWithCache(t.Text, "", cache)
+		s, err := events.Parse(t.Text, cache)
 		if err != nil {
 			l.probs.add(t.File, t.root.line, t.root.col, "%v", err)
 			continue

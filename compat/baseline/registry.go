@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/contrail-events/contrail/compat"
+	"github.com/contrail-events/contrail/events"
 	"github.com/contrail-events/contrail/registry/regclient"
 	"github.com/contrail-events/contrail/schemas"
 )
@@ -332,7 +333,7 @@ func parseWithRefs(ctx context.Context, cl *sr.Client, fetched refCache, s sr.Sc
 	if err := loadRefs(ctx, cl, fetched, s.References, cache, map[string]bool{}); err != nil {
 		return nil, err
 	}
-	return avro.ParseWithCache(s.Schema, "", cache)
+	return events.Parse(s.Schema, cache)
 }
 
 func loadRefs(ctx context.Context, cl *sr.Client, fetched refCache, refs []sr.SchemaReference, cache *avro.SchemaCache, seen map[string]bool) error {
@@ -349,7 +350,7 @@ func loadRefs(ctx context.Context, cl *sr.Client, fetched refCache, refs []sr.Sc
 		if err := loadRefs(ctx, cl, fetched, rs.References, cache, seen); err != nil {
 			return err
 		}
-		if _, err := avro.ParseWithCache(rs.Schema.Schema, "", cache); err != nil {
+		if _, err := events.Parse(rs.Schema.Schema, cache); err != nil {
 			return fmt.Errorf("reference %s: %v", ref.Name, err)
 		}
 	}

@@ -436,7 +436,7 @@ func (s *Serde) writerSchema(ctx context.Context, id int) (avro.Schema, error) {
 	if err := s.parseRefs(ctx, got.References, cache, seen, 0); err != nil {
 		return nil, fmt.Errorf("serde: writer schema %d: %w", id, err)
 	}
-	sch, err := avro.ParseWithCache(got.Schema, "", cache)
+	sch, err := events.Parse(got.Schema, cache)
 	if err != nil {
 		return nil, fmt.Errorf("serde: writer schema %d does not parse: %w", id, err)
 	}
@@ -463,7 +463,7 @@ func (s *Serde) parseRefs(ctx context.Context, refs []sr.SchemaReference, cache 
 		if err := s.parseRefs(ctx, ss.References, cache, seen, depth+1); err != nil {
 			return err
 		}
-		if _, err := avro.ParseWithCache(ss.Schema.Schema, "", cache); err != nil {
+		if _, err := events.Parse(ss.Schema.Schema, cache); err != nil {
 			return fmt.Errorf("reference %s does not parse: %w", r.Name, err)
 		}
 	}
