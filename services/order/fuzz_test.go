@@ -3,10 +3,12 @@ package order_test
 import (
 	"encoding/json"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/contrail-events/contrail/services/order"
+	"github.com/gin-gonic/gin"
 )
 
 // FuzzPostOrders feeds arbitrary bodies to POST /orders: the API must
@@ -14,7 +16,9 @@ import (
 // body, and store an order exactly when it answered 202. Every accepted
 // order's OrderPlaced must encode (the test outbox encodes it as the
 // service's does; an encoding error would be a 503) to at most
-// MaxPlacedBytes, far below the broker's 1 MiB record limit.
+// MaxPlacedBytes, far below the broker's 1 MiB record limit. An accepted
+// order is read back through a second store on the same database file, as a
+// restarted service would read it: a 202 means committed.
 func FuzzPostOrders(f *testing.F) {
 	f.Add(validBody)
 	f.Add(`{}`)
@@ -28,7 +32,13 @@ func FuzzPostOrders(f *testing.F) {
 	f.Add(strings.Replace(validBody, `"19.99"`, `"0.00"`, 1))
 	f.Add(strings.Replace(validBody, `"Ada"`, `"`+strings.Repeat(wide, order.MaxNameLen)+`"`, 1))
 	f.Add(largestBody().json(f))
-	r, s, ob := newAPI(f)
+	gin.SetMode(gin.TestMode)
+	path := filepath.Join(f.TempDir(), "order.db")
+	s, ob := newStoreAt(f, path)
+	r := gin.New()
+	order.Routes(r, s)
+	order.AdminRoutes(r, s)
+	restarted, _ := newStoreAt(f, path)
 	f.Fuzz(func(t *testing.T, body string) {
 		// Count, not a List page: a page stops at 1000 orders, and a long
 		// fuzz run stores more than that.
@@ -58,6 +68,10 @@ func FuzzPostOrders(f *testing.F) {
 		var pr order.PlaceResponse
 		if err := json.Unmarshal(w.Body.Bytes(), &pr); err != nil {
 			t.Fatal(err)
+		}
+		got, err := restarted.Get(t.Context(), pr.OrderID, false)
+		if err != nil || got.ID != pr.OrderID {
+			t.Fatalf("accepted order %s is not in the database file: %+v, %v", pr.OrderID, got, err)
 		}
 		if size := ob.placedSize(pr.OrderID); size == 0 || size > order.MaxPlacedBytes {
 			t.Fatalf("accepted %q: its OrderPlaced encodes to %d bytes, want 1..%d", body, size, order.MaxPlacedBytes)

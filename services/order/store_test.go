@@ -93,8 +93,15 @@ func (o *txOutbox) count(t *testing.T) int {
 
 func newStore(t testing.TB) (*order.Store, *txOutbox) {
 	t.Helper()
+	return newStoreAt(t, filepath.Join(t.TempDir(), "order.db"))
+}
+
+// newStoreAt opens the order store on the database file path; a second
+// call on the same path is a second connection, as a restarted service.
+func newStoreAt(t testing.TB, path string) (*order.Store, *txOutbox) {
+	t.Helper()
 	ctx := context.Background()
-	db, err := statedb.OpenDB(ctx, filepath.Join(t.TempDir(), "order.db"), order.DDL()+`CREATE TABLE test_outbox(order_id TEXT, type TEXT);`)
+	db, err := statedb.OpenDB(ctx, path, order.DDL()+`CREATE TABLE IF NOT EXISTS test_outbox(order_id TEXT, type TEXT);`)
 	if err != nil {
 		t.Fatal(err)
 	}
