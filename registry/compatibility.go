@@ -28,22 +28,24 @@ type CompatOpts struct {
 }
 
 // CheckCompatibility checks req against version (-1 latest) of subject
-// under the subject's level, or against every version with opts.All. The
-// check runs on a snapshot without the registry's lock, so it never holds
-// up other requests. Errors: 40401, 40402, 42201, 42203, 42209, 50001.
+// under the subject's level, or against every live version with opts.All.
+// As on Confluent (CompatibilityResource) a missing version is reported
+// before the schema is looked at (40402, also when the subject does not
+// exist), while "latest" of a subject with no live version is compatible
+// with nothing to check against. The check runs on a snapshot without the
+// registry's lock, so it never holds up other requests. Errors: 40402,
+// 42201, 42203, 42209, 50001.
 func (r *Registry) CheckCompatibility(subject string, version int, req SchemaRequest, opts CompatOpts) (CompatibilityResult, error) {
+	subject = normalizeSubject(subject)
 	text := inspectSchema(req.Schema)
 	r.mu.RLock()
-	c, level, prev, notFound, err := r.planCheck(subject, version, &req, text, opts)
+	c, level, prev, err := r.planCheck(subject, version, &req, text, opts)
 	r.mu.RUnlock()
 	if err != nil {
 		return CompatibilityResult{}, err
 	}
 	if err := c.parse(); err != nil {
 		return CompatibilityResult{}, err
-	}
-	if notFound != nil {
-		return CompatibilityResult{}, notFound
 	}
 	fs, err := r.findings(subject, level, c, prev)
 	if err != nil {
@@ -52,28 +54,26 @@ func (r *Registry) CheckCompatibility(subject string, version int, req SchemaReq
 	return CompatibilityResult{Compatible: len(fs) == 0, Findings: fs}, nil
 }
 
-// planCheck gathers what CheckCompatibility needs. A missing subject or
-// version comes back as notFound, which the caller answers only once the
-// schema itself parsed (a bad schema is reported first). Callers hold at
-// least the read lock.
-func (r *Registry) planCheck(subject string, version int, req *SchemaRequest, text schemaText, opts CompatOpts) (c *candidate, level compat.Level, prev []pendingVersion, notFound, err error) {
-	c, err = r.newCandidate(req, text, opts.Normalize)
-	if err != nil {
-		return nil, "", nil, nil, err
-	}
-	level = r.levelOf(subject)
+// planCheck gathers what CheckCompatibility needs. Callers hold at least the
+// read lock.
+func (r *Registry) planCheck(subject string, version int, req *SchemaRequest, text schemaText, opts CompatOpts) (c *candidate, level compat.Level, prev []pendingVersion, err error) {
 	subj := r.subjects[subject]
-	if opts.All {
-		return c, level, r.pendingVersions(subj, false), nil, nil
+	if !opts.All {
+		v := r.version(subject, version, false)
+		switch {
+		case v != nil:
+			prev = []pendingVersion{{v.VersionRecord, r.pending(r.entry(v))}}
+		case version != -1:
+			return nil, "", nil, errVersionNotFound(subject, version)
+		}
+	} else {
+		prev = r.pendingVersions(subj, false)
 	}
-	if subj == nil || len(subj.live()) == 0 {
-		return c, level, nil, errSubjectNotFound(subject), nil
+	c, err = r.newCandidate(req, text, opts.Normalize, subject)
+	if err != nil {
+		return nil, "", nil, err
 	}
-	v := r.version(subject, version, false)
-	if v == nil {
-		return c, level, nil, errVersionNotFound(subject, version), nil
-	}
-	return c, level, []pendingVersion{{v.VersionRecord, r.pending(r.schemas[v.ID])}}, nil, nil
+	return c, r.levelOf(subject), prev, nil
 }
 
 // compatSchema is a stored version as the compat engine takes it; the error

@@ -8,8 +8,8 @@ import (
 	"github.com/contrail-events/contrail/compat"
 )
 
-// DefaultLevel is the compatibility level when neither the subject nor the
-// global config sets one (Confluent's default).
+// DefaultLevel is the compatibility level when neither the subject, its
+// context nor the global config sets one (Confluent's default).
 const DefaultLevel = compat.Backward
 
 // parseLevel validates a level name case-insensitively, so "full" means
@@ -24,67 +24,183 @@ func parseLevel(s string) (compat.Level, error) {
 		"Invalid compatibility level %q. Valid values are NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE.", s)
 }
 
-// levelOf is the level that applies to subject. Callers hold a lock.
+// levelOf is the level that applies to subject: the first set in its scope
+// (subject, context, .__GLOBAL), else DefaultLevel. Callers hold a lock.
 func (r *Registry) levelOf(subject string) compat.Level {
-	return effective(r.configs, subject, DefaultLevel)
+	for _, s := range scope(subject) {
+		if c := r.configs[s]; c.Compatibility != "" {
+			return compat.Level(c.Compatibility)
+		}
+	}
+	return DefaultLevel
 }
 
-// ConfigOpts tunes Config. The zero value reports a subject's own level
+// normalizeOf reports whether subject's config in scope asks for
+// normalized registrations and lookups (Confluent's config "normalize").
+// Callers hold a lock.
+func (r *Registry) normalizeOf(subject string) bool {
+	for _, s := range scope(subject) {
+		if c := r.configs[s]; c.Normalize != nil {
+			return *c.Normalize
+		}
+	}
+	return false
+}
+
+// aliasOf is the subject that subject stands for, if its own config names
+// one: an unqualified alias lives in subject's context (Confluent's
+// qualifySubjectWithParent). Aliases are not followed further. It takes the
+// read lock.
+func (r *Registry) aliasOf(subject string) (string, bool) {
+	subject = normalizeSubject(subject)
+	r.mu.RLock()
+	c, ok := r.configs[subject]
+	r.mu.RUnlock()
+	if !ok || c.Alias == "" {
+		return "", false
+	}
+	return qualifyWithParent(c.Alias, contextOf(subject)), true
+}
+
+// SubjectConfig is a config as GET /config answers it: the compatibility
+// level, the alias and the normalize flag, each omitted when not set.
+type SubjectConfig struct {
+	Compatibility compat.Level `json:"compatibilityLevel,omitempty"`
+	Alias         string       `json:"alias,omitempty"`
+	Normalize     *bool        `json:"normalize,omitempty"`
+}
+
+func configOut(c ConfigRecord) SubjectConfig {
+	return SubjectConfig{Compatibility: compat.Level(c.Compatibility), Alias: c.Alias, Normalize: c.Normalize}
+}
+
+// ConfigOpts tunes Config. The zero value reports a subject's own config
 // only.
 type ConfigOpts struct {
-	// DefaultToGlobal answers the global level for a subject without its
-	// own instead of 40408. Default false.
+	// DefaultToGlobal answers the level in scope (context, then global) for
+	// a subject without its own config instead of 40408. Default false.
 	DefaultToGlobal bool
 }
 
-// Config returns the compatibility level of subject ("" for global, which
-// always has one: DefaultLevel unless set). Error: 40408 when the subject
-// has no level of its own and opts.DefaultToGlobal is false.
-func (r *Registry) Config(subject string, opts ConfigOpts) (compat.Level, error) {
+// Config returns the config of subject ("" for global, ":.ctx:" for a
+// context). The global one always has a level: DefaultLevel unless set.
+// Error: 40408 when the subject has no config of its own and
+// opts.DefaultToGlobal is false.
+func (r *Registry) Config(subject string, opts ConfigOpts) (SubjectConfig, error) {
+	subject = normalizeSubject(subject)
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	if l, ok := r.configs[subject]; ok {
-		return l, nil
+	c, ok := r.configs[subject]
+	if !ok && subject != "" && !opts.DefaultToGlobal {
+		return SubjectConfig{}, errf(http.StatusNotFound, CodeSubjectConfigNotSet,
+			"Subject '%s' does not have subject-level compatibility configured; use defaultToGlobal=true to get the global level.", subject)
 	}
-	if subject == "" || opts.DefaultToGlobal {
-		return r.levelOf(""), nil
+	out := configOut(c)
+	if out.Compatibility == "" && (subject == "" || opts.DefaultToGlobal) {
+		out.Compatibility = r.levelOf(subject)
 	}
-	return "", errf(http.StatusNotFound, CodeSubjectConfigNotSet,
-		"Subject '%s' does not have subject-level compatibility configured; use defaultToGlobal=true to get the global level.", subject)
+	return out, nil
 }
 
-// SetConfig sets subject's level ("" for global); level is matched
-// case-insensitively. Errors: 42203, 42208, 50001.
-func (r *Registry) SetConfig(ctx context.Context, subject, level string) (compat.Level, error) {
-	l, err := parseLevel(level)
-	if err != nil {
-		return "", err
+// ConfigUpdate is a config change, as PUT /config takes it: a nil field is
+// left as it is, a field pointing at "" (Alias) or set to clear (the Clear
+// fields) is removed.
+type ConfigUpdate struct {
+	// Compatibility is the new level, matched case-insensitively.
+	Compatibility *string
+	// Alias names the subject this one stands for; "" removes the alias.
+	Alias *string
+	// Normalize makes registrations and lookups normalize by default.
+	Normalize *bool
+	// ClearCompatibility and ClearNormalize remove the setting (a JSON null).
+	ClearCompatibility, ClearNormalize bool
+}
+
+// SetConfig changes subject's config ("" for global, ":.ctx:" for a
+// context) and returns it as stored; an empty update changes nothing and
+// answers the config as it is (for the global config, with the level in
+// force). In a read-only mode it is refused, as Confluent's updateConfig
+// does. Errors: 42203, 42205, 42208, 50001.
+func (r *Registry) SetConfig(ctx context.Context, subject string, u ConfigUpdate) (SubjectConfig, error) {
+	var level compat.Level
+	if u.Compatibility != nil {
+		l, err := parseLevel(*u.Compatibility)
+		if err != nil {
+			return SubjectConfig{}, err
+		}
+		level = l
 	}
-	if err := checkSubjectName(subject); err != nil {
-		return "", err
+	subject = normalizeSubject(subject)
+	if err := checkSettingSubject(subject); err != nil {
+		return SubjectConfig{}, err
+	}
+	if u.Alias != nil && *u.Alias != "" {
+		if err := checkSubjectName(normalizeSubject(*u.Alias)); err != nil {
+			return SubjectConfig{}, err
+		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.apply(ctx, Batch{Configs: []SettingRecord{{Subject: subject, Value: string(l)}}}); err != nil {
-		return "", err
+	if m := r.modeOf(subject); m.readOnly() {
+		return SubjectConfig{}, errNotPermitted("Subject '%s' is in read-only mode (%s); config changes are refused until the mode is READWRITE.", subject, m)
 	}
-	return l, nil
+	old := r.configs[subject]
+	c := old
+	c.Subject = subject
+	switch {
+	case u.ClearCompatibility:
+		c.Compatibility = ""
+	case u.Compatibility != nil:
+		c.Compatibility = string(level)
+	}
+	if u.Alias != nil {
+		c.Alias = *u.Alias
+	}
+	switch {
+	case u.ClearNormalize:
+		c.Normalize = nil
+	case u.Normalize != nil:
+		v := *u.Normalize
+		c.Normalize = &v
+	}
+	changed := c.Compatibility != old.Compatibility || c.Alias != old.Alias ||
+		(c.Normalize == nil) != (old.Normalize == nil) || (c.Normalize != nil && *c.Normalize != *old.Normalize)
+	if changed {
+		if err := r.apply(ctx, Batch{Configs: []ConfigRecord{c}}); err != nil {
+			return SubjectConfig{}, err
+		}
+	}
+	out := configOut(c)
+	if subject == "" && out.Compatibility == "" {
+		out.Compatibility = r.levelOf("")
+	}
+	return out, nil
 }
 
-// DeleteConfig removes subject's level ("" resets the global level to
-// DefaultLevel) and returns the level it had. Errors: 40408, 50001.
-func (r *Registry) DeleteConfig(ctx context.Context, subject string) (compat.Level, error) {
+// DeleteConfig removes subject's config ("" resets the global config) and
+// returns the config it had (the global one with its level in force). In a
+// read-only mode it is refused. Errors: 40401 when the subject has no
+// config of its own (Confluent's deleteSubjectConfig answers "subject not
+// found"), 42205, 50001.
+func (r *Registry) DeleteConfig(ctx context.Context, subject string) (SubjectConfig, error) {
+	subject = normalizeSubject(subject)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	old, ok := r.configs[subject]
-	if !ok {
-		if subject == "" {
-			return DefaultLevel, nil
+	if !ok && subject != "" {
+		return SubjectConfig{}, errSubjectNotFound(subject)
+	}
+	if m := r.modeOf(subject); m.readOnly() {
+		return SubjectConfig{}, errNotPermitted("Subject '%s' is in read-only mode (%s); config changes are refused until the mode is READWRITE.", subject, m)
+	}
+	out := configOut(old)
+	if out.Compatibility == "" && subject == "" {
+		out.Compatibility = r.levelOf("")
+	}
+	if ok {
+		if err := r.apply(ctx, Batch{Configs: []ConfigRecord{{Subject: subject}}}); err != nil {
+			return SubjectConfig{}, err
 		}
-		return "", errf(http.StatusNotFound, CodeSubjectConfigNotSet, "Subject '%s' does not have subject-level compatibility configured.", subject)
 	}
-	if err := r.apply(ctx, Batch{Configs: []SettingRecord{{Subject: subject}}}); err != nil {
-		return "", err
-	}
-	return old, nil
+	return out, nil
 }

@@ -17,15 +17,17 @@ type DeleteOpts struct {
 // DeleteSubject deletes every version of subject, softly or, with
 // Permanent, for good after a soft delete. It returns the deleted versions.
 // Errors: 40401, 40404 (already soft-deleted), 40405 (permanent before
-// soft), 42205 (read-only), 42206 (referenced), 50001.
+// soft), 42205 (read-only), 42206 (referenced by a live version; a
+// soft-deleted referrer does not count, as on Confluent), 50001.
 func (r *Registry) DeleteSubject(ctx context.Context, subject string, opts DeleteOpts) ([]int, error) {
+	subject = normalizeSubject(subject)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	subj := r.subjects[subject]
 	if subj == nil {
 		return nil, errSubjectNotFound(subject)
 	}
-	if r.modeOf(subject) == ModeReadOnly {
+	if r.modeOf(subject).readOnly() {
 		return nil, errNotPermitted("Subject '%s' is in read-only mode.", subject)
 	}
 	var batch Batch
@@ -37,7 +39,7 @@ func (r *Registry) DeleteSubject(ctx context.Context, subject string, opts Delet
 				"Subject '%s' was soft deleted. Set permanent=true to delete permanently", subject)
 		}
 		for _, v := range live {
-			if ids := r.referrers(subject, v.Version, false); len(ids) > 0 {
+			if ids := r.referrers(subject, v.Version); len(ids) > 0 {
 				return nil, errReferenced(subject, v.Version, ids)
 			}
 			rec := v.VersionRecord
@@ -51,7 +53,7 @@ func (r *Registry) DeleteSubject(ctx context.Context, subject string, opts Delet
 				"Subject '%s' was not deleted first before being permanently deleted; delete it without permanent=true first.", subject)
 		}
 		for _, v := range subj.versions {
-			if ids := r.referrers(subject, v.Version, true); len(ids) > 0 {
+			if ids := r.referrers(subject, v.Version); len(ids) > 0 {
 				return nil, errReferenced(subject, v.Version, ids)
 			}
 			batch.DeleteVersions = append(batch.DeleteVersions, VersionKey{subject, v.Version})
@@ -60,7 +62,7 @@ func (r *Registry) DeleteSubject(ctx context.Context, subject string, opts Delet
 		// A subject deleted for good leaves no settings behind, so a new
 		// subject of that name starts from the global ones.
 		if _, ok := r.configs[subject]; ok {
-			batch.Configs = []SettingRecord{{Subject: subject}}
+			batch.Configs = []ConfigRecord{{Subject: subject}}
 		}
 		if _, ok := r.modes[subject]; ok {
 			batch.Modes = []SettingRecord{{Subject: subject}}
@@ -77,12 +79,13 @@ func (r *Registry) DeleteSubject(ctx context.Context, subject string, opts Delet
 // Errors: 40401, 40402, 40406 (already soft-deleted), 40407 (permanent
 // before soft), 42205, 42206, 50001.
 func (r *Registry) DeleteVersion(ctx context.Context, subject string, version int, opts DeleteOpts) (int, error) {
+	subject = normalizeSubject(subject)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.subjects[subject] == nil {
 		return 0, errSubjectNotFound(subject)
 	}
-	if r.modeOf(subject) == ModeReadOnly {
+	if r.modeOf(subject).readOnly() {
 		return 0, errNotPermitted("Subject '%s' is in read-only mode.", subject)
 	}
 	v := r.version(subject, version, opts.Permanent)
@@ -95,7 +98,7 @@ func (r *Registry) DeleteVersion(ctx context.Context, subject string, version in
 	}
 	var batch Batch
 	if !opts.Permanent {
-		if ids := r.referrers(subject, v.Version, false); len(ids) > 0 {
+		if ids := r.referrers(subject, v.Version); len(ids) > 0 {
 			return 0, errReferenced(subject, v.Version, ids)
 		}
 		rec := v.VersionRecord
@@ -106,7 +109,7 @@ func (r *Registry) DeleteVersion(ctx context.Context, subject string, version in
 			return 0, errf(http.StatusNotFound, CodeVersionNotSoftDeleted,
 				"Subject '%s' Version %d was not deleted first before being permanently deleted; delete it without permanent=true first.", subject, v.Version)
 		}
-		if ids := r.referrers(subject, v.Version, true); len(ids) > 0 {
+		if ids := r.referrers(subject, v.Version); len(ids) > 0 {
 			return 0, errReferenced(subject, v.Version, ids)
 		}
 		batch.DeleteVersions = []VersionKey{{subject, v.Version}}

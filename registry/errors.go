@@ -28,8 +28,11 @@ const (
 	CodeInvalidMode     = 42204
 	CodeNotPermitted    = 42205
 	CodeReferenceExists = 42206
-	CodeIDMismatch      = 42207
-	CodeInvalidSubject  = 42208
+	// CodeIDMismatch is Confluent's "id does not match" code. Registrations
+	// no longer answer it: as on Confluent 8, an id that holds another
+	// schema is CodeNotPermitted (42205).
+	CodeIDMismatch     = 42207
+	CodeInvalidSubject = 42208
 	// CodeSchemaTooLarge (HTTP 422) refuses a schema over a limit: its
 	// request body (WithMaxRequestBytes), nesting (MaxSchemaDepth) or the
 	// fields of one record (MaxRecordFields). Confluent's code for a schema

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/gin-gonic/gin"
@@ -23,6 +24,16 @@ func (s *Server) compatibility(c *gin.Context, version int, all bool) {
 		return
 	}
 	res, err := s.reg.CheckCompatibility(c.Param("subject"), version, req, CompatOpts{All: all, Normalize: qbool(c, "normalize")})
+	var e *Error
+	if err != nil && errors.As(err, &e) && e.Code == CodeInvalidSchema && qbool(c, "verbose") {
+		// Confluent answers an invalid schema with verbose=true as an
+		// incompatible one, the parse error its message.
+		s.ok(c, struct {
+			IsCompatible bool     `json:"is_compatible"`
+			Messages     []string `json:"messages"`
+		}{false, []string{e.Message}})
+		return
+	}
 	if err != nil {
 		s.fail(c, err)
 		return

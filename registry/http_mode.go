@@ -14,8 +14,8 @@ func (s *Server) getMode(c *gin.Context) {
 	s.reply(c, map[string]string{"mode": string(m)}, err)
 }
 
-// PUT /mode[/{subject}]?force= {"mode": M} answers {"mode": M}; the mode
-// name is matched case-insensitively.
+// PUT /mode[/{subject}]?force= {"mode": M} answers the request as sent, as
+// Confluent echoes it; the mode name is matched case-insensitively.
 func (s *Server) putMode(c *gin.Context) {
 	if !s.writable(c) {
 		return
@@ -31,8 +31,8 @@ func (s *Server) putMode(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	m, err = s.reg.SetMode(c.Request.Context(), c.Param("subject"), m, SetModeOpts{Force: qbool(c, "force")})
-	s.reply(c, map[string]string{"mode": string(m)}, err)
+	_, err = s.reg.SetMode(c.Request.Context(), c.Param("subject"), m, SetModeOpts{Force: qbool(c, "force")})
+	s.reply(c, map[string]string{"mode": req.Mode}, err)
 }
 
 // DELETE /mode[/{subject}] answers the mode removed.

@@ -7,27 +7,34 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// GET /schemas?subjectPrefix=&deleted=&latestOnly=
+// GET /schemas?subjectPrefix=&deleted=&latestOnly=&offset=&limit=
+// (subjectPrefix defaults to "", the default context; ":*:" lists all).
 func (s *Server) listSchemas(c *gin.Context) {
-	s.ok(c, s.reg.AllSchemas(SchemasOpts{
+	all := s.reg.AllSchemas(SchemasOpts{
 		Prefix:     c.Query("subjectPrefix"),
 		Deleted:    qbool(c, "deleted"),
 		LatestOnly: qbool(c, "latestOnly"),
-	}))
+	})
+	if lo, hi, ok := s.page(c, len(all), SchemasPageLimit); ok {
+		s.ok(c, all[lo:hi])
+	}
 }
 
 // GET /schemas/types
 func (s *Server) schemaTypes(c *gin.Context) { s.ok(c, []string{schemaTypeAvro}) }
 
-// GET /schemas/ids/{id}?fetchMaxId= answers the pre-encoded body unless
-// maxId is asked for, since every consumer calls it once per new ID.
+// idOpts reads ?subject=, which picks the context an ID is read in.
+func idOpts(c *gin.Context) IDOpts { return IDOpts{Subject: c.Query("subject")} }
+
+// GET /schemas/ids/{id}?subject=&fetchMaxId= answers the pre-encoded body
+// unless maxId is asked for, since every consumer calls it once per new ID.
 func (s *Server) getSchema(c *gin.Context) {
 	id, ok := s.idParam(c)
 	if !ok {
 		return
 	}
 	if qbool(c, "fetchMaxId") {
-		rec, maxID, err := s.reg.schemaWithMaxID(id)
+		rec, maxID, err := s.reg.schemaWithMaxID(id, idOpts(c))
 		if err != nil {
 			s.fail(c, err)
 			return
@@ -35,7 +42,7 @@ func (s *Server) getSchema(c *gin.Context) {
 		s.ok(c, schemaByIDResponse{Schema: rec.Text, SchemaType: typeOut(rec.Type), References: rec.References, MaxID: &maxID})
 		return
 	}
-	body, found := s.reg.schemaBody(id)
+	body, found := s.reg.schemaBody(id, idOpts(c))
 	if !found {
 		s.fail(c, errSchemaNotFound("Schema %d not found", id))
 		return
@@ -43,13 +50,13 @@ func (s *Server) getSchema(c *gin.Context) {
 	c.Data(http.StatusOK, wire.ContentTypeRegistry, body)
 }
 
-// GET /schemas/ids/{id}/schema answers the schema text alone.
+// GET /schemas/ids/{id}/schema?subject= answers the schema text alone.
 func (s *Server) getSchemaText(c *gin.Context) {
 	id, ok := s.idParam(c)
 	if !ok {
 		return
 	}
-	rec, err := s.reg.SchemaByID(id)
+	rec, err := s.reg.SchemaByID(id, idOpts(c))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -57,7 +64,7 @@ func (s *Server) getSchemaText(c *gin.Context) {
 	c.Data(http.StatusOK, wire.ContentTypeRegistry, []byte(rec.Text))
 }
 
-// GET /schemas/ids/{id}/subjects?deleted=
+// GET /schemas/ids/{id}/subjects?subject=&deleted=&offset=&limit=
 func (s *Server) getSchemaSubjects(c *gin.Context) {
 	svs, ok := s.usesOf(c)
 	if !ok {
@@ -69,10 +76,12 @@ func (s *Server) getSchemaSubjects(c *gin.Context) {
 			out = append(out, sv.Subject)
 		}
 	}
-	s.ok(c, out)
+	if lo, hi, ok := s.page(c, len(out), ListPageLimit); ok {
+		s.ok(c, out[lo:hi])
+	}
 }
 
-// GET /schemas/ids/{id}/versions?deleted=
+// GET /schemas/ids/{id}/versions?subject=&deleted=&offset=&limit=
 func (s *Server) getSchemaVersions(c *gin.Context) {
 	svs, ok := s.usesOf(c)
 	if !ok {
@@ -86,7 +95,9 @@ func (s *Server) getSchemaVersions(c *gin.Context) {
 	for i, sv := range svs {
 		out[i] = pair{sv.Subject, sv.Version}
 	}
-	s.ok(c, out)
+	if lo, hi, ok := s.page(c, len(out), ListPageLimit); ok {
+		s.ok(c, out[lo:hi])
+	}
 }
 
 // usesOf reads the versions using the schema the path names; on failure it
@@ -96,7 +107,7 @@ func (s *Server) usesOf(c *gin.Context) ([]SubjectVersion, bool) {
 	if !ok {
 		return nil, false
 	}
-	svs, err := s.reg.SubjectVersionsOf(id, SubjectVersionsOpts{Deleted: qbool(c, "deleted")})
+	svs, err := s.reg.SubjectVersionsOf(id, SubjectVersionsOpts{IDOpts: idOpts(c), Deleted: qbool(c, "deleted")})
 	if err != nil {
 		s.fail(c, err)
 		return nil, false

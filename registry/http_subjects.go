@@ -2,25 +2,36 @@ package registry
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/contrail-events/contrail/wire"
 	"github.com/gin-gonic/gin"
 )
 
-// GET /subjects?subjectPrefix=&deleted=&deletedOnly=
+// GET /subjects?subjectPrefix=&deleted=&deletedOnly=&offset=&limit=
+// (without subjectPrefix every context is listed, as on Confluent).
 func (s *Server) listSubjects(c *gin.Context) {
-	s.ok(c, s.reg.Subjects(SubjectsOpts{
-		Prefix:      c.Query("subjectPrefix"),
+	prefix, given := c.GetQuery("subjectPrefix")
+	all := s.reg.Subjects(SubjectsOpts{
+		Prefix:      prefix,
+		HasPrefix:   given,
 		Deleted:     qbool(c, "deleted"),
 		DeletedOnly: qbool(c, "deletedOnly"),
-	}))
+	})
+	if lo, hi, ok := s.page(c, len(all), ListPageLimit); ok {
+		s.ok(c, all[lo:hi])
+	}
 }
 
-// GET /subjects/{subject}/versions?deleted=&deletedOnly=
+// GET /subjects/{subject}/versions?deleted=&deletedOnly=&offset=&limit=
 func (s *Server) listVersions(c *gin.Context) {
 	vs, err := s.reg.Versions(c.Param("subject"), VersionsOpts{Deleted: qbool(c, "deleted"), DeletedOnly: qbool(c, "deletedOnly")})
-	s.reply(c, vs, err)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if lo, hi, ok := s.page(c, len(vs), ListPageLimit); ok {
+		s.ok(c, vs[lo:hi])
+	}
 }
 
 // GET /subjects/{subject}/versions/{version}?deleted=
@@ -63,9 +74,11 @@ func (s *Server) referencedBy(c *gin.Context) {
 	s.reply(c, ids, err)
 }
 
-// POST /subjects/{subject}/versions?normalize= answers {"id": N}. A plain
-// request (no query) that repeats earlier bytes is answered from the
-// register cache without decoding, since clients re-register on every start.
+// POST /subjects/{subject}/versions?normalize= answers Confluent 8's
+// RegisterSchemaResponse: {"id", "version", "schemaType", "schema"} (and
+// "references"). A plain request (no query) that repeats earlier bytes is
+// answered from the register cache without decoding, since clients
+// re-register on every start.
 func (s *Server) register(c *gin.Context) {
 	if !s.writable(c) {
 		return
@@ -80,8 +93,8 @@ func (s *Server) register(c *gin.Context) {
 	var key hotKey
 	if plain {
 		key = hotKeyOf(subject, body)
-		if id, hit := s.reg.cachedRegister(key); hit {
-			s.writeID(c, id)
+		if res, hit := s.reg.cachedRegister(key); hit {
+			s.writeRegistered(c, subject, res)
 			return
 		}
 	}
@@ -89,21 +102,25 @@ func (s *Server) register(c *gin.Context) {
 	if !s.decodeSchema(c, body, &req) {
 		return
 	}
-	id, gen, err := s.reg.register(c.Request.Context(), subject, req, RegisterOpts{Normalize: qbool(c, "normalize")})
+	res, gen, err := s.reg.register(c.Request.Context(), subject, req, RegisterOpts{Normalize: qbool(c, "normalize")})
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	if plain && req.ID == 0 && req.Version == 0 {
-		s.reg.rememberRegister(key, id, gen)
+		s.reg.rememberRegister(key, res, gen)
 	}
-	s.writeID(c, id)
+	s.writeRegistered(c, subject, res)
 }
 
-// writeID writes {"id":N} without encoding/json: the register hot path.
-func (s *Server) writeID(c *gin.Context, id int) {
-	body := strconv.AppendInt(append(make([]byte, 0, 24), `{"id":`...), int64(id), 10)
-	c.Data(http.StatusOK, wire.ContentTypeRegistry, append(body, '}'))
+// writeRegistered answers a registration.
+func (s *Server) writeRegistered(c *gin.Context, subject string, res registered) {
+	body, err := s.reg.registeredBody(subject, res)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Data(http.StatusOK, wire.ContentTypeRegistry, body)
 }
 
 // POST /subjects/{subject}?normalize=&deleted=

@@ -1,57 +1,90 @@
 package registry
 
-// LookupOpts tunes Lookup. The zero value compares by compact JSON text
-// against live versions.
+import "strings"
+
+// LookupOpts tunes Lookup. The zero value compares against live versions.
 type LookupOpts struct {
-	// Normalize compares schemas by their canonical form, as RegisterOpts
-	// does. Default false.
+	// Normalize is taken for parity with Confluent's ?normalize=true; the
+	// comparison is by canonical form either way (see normKey). Default
+	// false.
 	Normalize bool
 	// Deleted also matches soft-deleted versions, and finds a subject whose
 	// versions are all soft-deleted. Default false.
 	Deleted bool
 }
 
-// Lookup finds req among subject's versions, the latest match first. With
-// Normalize the schemas are parsed without the registry's lock. Errors:
-// 40401 subject, 40403 schema, 42201 invalid schema, 42209 (Normalize only)
-// schema over a limit.
+// Lookup finds req among subject's versions, the latest match first,
+// comparing canonical forms (Confluent's lookUpSchemaUnderSubject). As on
+// Confluent the schema is checked first (42201 even for an unknown
+// subject), an empty schema matches nothing (40403, or 40401 for an unknown
+// subject), and an unqualified subject without a match in the default
+// context is looked up in every other context. The schemas are parsed
+// without the registry's lock. Errors: 40401 subject, 40403 schema, 42201
+// invalid schema, 42209 schema over a limit.
 func (r *Registry) Lookup(subject string, req SchemaRequest, opts LookupOpts) (SubjectVersion, error) {
+	subject = normalizeSubject(subject)
+	notFound := func() error {
+		r.mu.RLock()
+		defer r.mu.RUnlock()
+		subj := r.subjects[subject]
+		if subj == nil || (!opts.Deleted && len(subj.live()) == 0) {
+			return errSubjectNotFound(subject)
+		}
+		return errSchemaNotFound("Schema not found in subject '%s'.", subject)
+	}
+	if strings.TrimSpace(req.Schema) == "" {
+		return SubjectVersion{}, notFound()
+	}
 	text := inspectSchema(req.Schema)
 	r.mu.RLock()
-	subj := r.subjects[subject]
-	if subj == nil || (!opts.Deleted && len(subj.live()) == 0) {
-		r.mu.RUnlock()
-		return SubjectVersion{}, errSubjectNotFound(subject)
+	places := r.inContexts(subject)
+	type place struct {
+		c        *candidate
+		vs       []pendingVersion
+		answers  []SubjectVersion
+		checkErr error
 	}
-	c, err := r.newCandidate(&req, text, opts.Normalize)
-	if err != nil {
-		r.mu.RUnlock()
-		return SubjectVersion{}, err
-	}
-	if !opts.Normalize {
-		defer r.mu.RUnlock()
-		for i := len(subj.versions) - 1; i >= 0; i-- {
-			v := subj.versions[i]
-			if (opts.Deleted || !v.Deleted) && r.schemas[v.ID].exactKey == c.exactKey {
-				return r.subjectVersion(v), nil
+	plan := make([]place, 0, len(places))
+	for _, s := range places {
+		c, err := r.newCandidate(&req, text, opts.Normalize, s)
+		p := place{c: c, checkErr: err}
+		if subj := r.subjects[s]; subj != nil && err == nil {
+			p.vs = r.pendingVersions(subj, opts.Deleted)
+			for _, v := range p.vs {
+				p.answers = append(p.answers, r.subjectVersion(subj.find(v.Version)))
 			}
 		}
-		return SubjectVersion{}, errSchemaNotFound("Schema not found in subject '%s'.", subject)
-	}
-	vs := r.pendingVersions(subj, opts.Deleted)
-	answers := make([]SubjectVersion, len(vs))
-	for i, v := range vs {
-		answers[i] = r.subjectVersion(subj.find(v.Version))
+		plan = append(plan, p)
 	}
 	r.mu.RUnlock()
 
-	if err := c.parse(); err != nil {
-		return SubjectVersion{}, err
+	if plan[0].checkErr != nil {
+		return SubjectVersion{}, plan[0].checkErr
 	}
-	for i := len(vs) - 1; i >= 0; i-- {
-		if c.matches(vs[i].pendingEntry) {
-			return answers[i], nil
+	for i, p := range plan {
+		if p.checkErr != nil || len(p.vs) == 0 {
+			continue
+		}
+		// Compact text first: no parse when the schema is sent as stored.
+		for j := len(p.vs) - 1; j >= 0; j-- {
+			if p.vs[j].e.exactKey == p.c.exactKey {
+				return p.answers[j], nil
+			}
+		}
+		if err := p.c.parse(); err != nil {
+			if i == 0 {
+				return SubjectVersion{}, err
+			}
+			continue
+		}
+		for j := len(p.vs) - 1; j >= 0; j-- {
+			if p.c.matches(p.vs[j].pendingEntry) {
+				return p.answers[j], nil
+			}
 		}
 	}
-	return SubjectVersion{}, errSchemaNotFound("Schema not found in subject '%s'.", subject)
+	if err := plan[0].c.parse(); err != nil {
+		return SubjectVersion{}, err
+	}
+	return SubjectVersion{}, notFound()
 }

@@ -18,6 +18,7 @@ func TestParseMode(t *testing.T) {
 		{name: "upper", in: "READWRITE", want: registry.ModeReadWrite},
 		{name: "lower", in: "readonly", want: registry.ModeReadOnly},
 		{name: "mixed", in: "Import", want: registry.ModeImport},
+		{name: "override", in: "readonly_override", want: registry.ModeReadOnlyOverride},
 		{name: "unknown", in: "READWRITE_OVERRIDE", code: registry.CodeInvalidMode},
 		{name: "empty", in: "", code: registry.CodeInvalidMode},
 	}

@@ -16,25 +16,28 @@ const schemaTypeAvro = "AVRO"
 // SchemaRequest is the body of register, lookup and compatibility requests.
 type SchemaRequest struct {
 	Schema     string      `json:"schema"`
-	SchemaType string      `json:"schemaType,omitempty"`
+	SchemaType string      `json:"schemaType,omitempty"` // "AVRO" or absent; anything else is refused
 	References []Reference `json:"references,omitempty"`
 	// ID and Version are honoured only in IMPORT mode.
 	ID      int `json:"id,omitempty"`
 	Version int `json:"version,omitempty"`
 }
 
-// typeOut is the schemaType a response carries: omitted for AVRO, as
-// Confluent does.
+// typeOut is the schemaType a response carries. Confluent 8 names AVRO too
+// (its SchemaString and RegisterSchemaResponse dropped the
+// SchemaTypeConverter that omitted it), so every body carries the type.
 func typeOut(t string) string {
-	if t == "" || strings.EqualFold(t, schemaTypeAvro) {
-		return ""
+	if t == "" {
+		return schemaTypeAvro
 	}
 	return t
 }
 
-// isAvro reports whether a request's schemaType names AVRO (empty does).
+// isAvro reports whether a request's schemaType names AVRO: absent does, and
+// "AVRO" exactly. Confluent looks the type up case-sensitively among its
+// providers, so "avro" is an unknown type there (42201), and here.
 func isAvro(schemaType string) bool {
-	return schemaType == "" || strings.EqualFold(schemaType, schemaTypeAvro)
+	return schemaType == "" || schemaType == schemaTypeAvro
 }
 
 func refsKey(refs []Reference) string {
@@ -58,8 +61,12 @@ func compactKey(text string, refs []Reference) (string, bool) {
 	return t.compact + refsKey(refs), true
 }
 
-// normKey is the identity of a parsed schema with normalize: hamba's
-// canonical JSON, so equivalent spellings of a type compare equal.
+// normKey is the identity of a parsed schema: hamba's canonical JSON, which
+// writes every named type by its full name (a namespace written out on a
+// nested type and one inherited from the enclosing type give the same
+// text), fixes the key order and writes {"type":"string"} as "string". It is
+// the identity Confluent compares (AvroSchema.canonicalString, Avro's
+// Schema.toString): docs, defaults and other properties still count.
 func normKey(s avro.Schema, refs []Reference) string {
 	b, err := json.Marshal(s)
 	if err != nil {
@@ -75,32 +82,34 @@ type refStep struct {
 	text string
 }
 
-// refSteps lists the schemas refs names, each one's own references first.
-// Callers hold at least the read lock; the steps are used without it, since
-// a stored schema's text never changes. Soft-deleted versions still serve:
-// a schema registered against them must keep parsing.
-func (r *Registry) refSteps(refs []Reference) ([]refStep, error) {
+// refSteps lists the schemas refs names, each one's own references first;
+// unqualified reference subjects live in ctx, the referring schema's
+// context. Callers hold at least the read lock; the steps are used without
+// it, since a stored schema's text never changes. Soft-deleted versions
+// still serve: a schema registered against them must keep parsing.
+func (r *Registry) refSteps(refs []Reference, ctx string) ([]refStep, error) {
 	var steps []refStep
-	err := r.collectRefs(refs, map[VersionKey]bool{}, 0, &steps)
+	err := r.collectRefs(refs, ctx, map[VersionKey]bool{}, 0, &steps)
 	return steps, err
 }
 
-func (r *Registry) collectRefs(refs []Reference, seen map[VersionKey]bool, depth int, out *[]refStep) error {
+func (r *Registry) collectRefs(refs []Reference, ctx string, seen map[VersionKey]bool, depth int, out *[]refStep) error {
 	if depth > maxRefDepth {
 		return fmt.Errorf("references nest deeper than %d levels", maxRefDepth)
 	}
 	for _, ref := range refs {
-		k := VersionKey{ref.Subject, ref.Version}
+		subject := qualifyWithParent(ref.Subject, ctx)
+		k := VersionKey{subject, ref.Version}
 		if seen[k] {
 			continue
 		}
 		seen[k] = true
-		v := r.version(ref.Subject, ref.Version, true)
+		v := r.version(subject, ref.Version, true)
 		if v == nil {
 			return fmt.Errorf("reference %q: subject %q has no version %d; register it first", ref.Name, ref.Subject, ref.Version)
 		}
-		e := r.schemas[v.ID]
-		if err := r.collectRefs(e.rec.References, seen, depth+1, out); err != nil {
+		e := r.entry(v)
+		if err := r.collectRefs(e.rec.References, e.rec.Context, seen, depth+1, out); err != nil {
 			return err
 		}
 		*out = append(*out, refStep{ref: ref, text: e.rec.Text})
@@ -135,7 +144,7 @@ type pendingEntry struct {
 func (r *Registry) pending(e *schemaEntry) pendingEntry {
 	p := pendingEntry{e: e}
 	if len(e.rec.References) > 0 {
-		p.steps, p.stepsErr = r.refSteps(e.rec.References)
+		p.steps, p.stepsErr = r.refSteps(e.rec.References, e.rec.Context)
 	}
 	return p
 }
@@ -162,6 +171,7 @@ func (p pendingEntry) parse() (avro.Schema, error) {
 // It is built under the read lock (newCandidate) and parsed without one
 // (parse).
 type candidate struct {
+	ctx       string // the context the schema is registered, looked up or checked in
 	text      schemaText
 	schema    string
 	refs      []Reference
@@ -172,28 +182,30 @@ type candidate struct {
 	normalize bool
 }
 
-// newCandidate validates req (decoded as t) and keys it for comparison by
-// exact text; it does not parse. The error is a 42201 or 42209 *Error.
-// Callers hold at least the read lock.
-func (r *Registry) newCandidate(req *SchemaRequest, t schemaText, normalize bool) (*candidate, error) {
-	refs, err := r.checkRequest(req)
+// newCandidate validates req (decoded as t) for subject's context and keys
+// it for comparison by exact text; it does not parse. The error is a 42201
+// or 42209 *Error. Callers hold at least the read lock.
+func (r *Registry) newCandidate(req *SchemaRequest, t schemaText, normalize bool, subject string) (*candidate, error) {
+	ctx := contextOf(subject)
+	refs, err := r.checkRequest(req, ctx)
 	if err != nil {
 		return nil, err
 	}
 	if t.err != nil {
 		return nil, t.err
 	}
-	steps, err := r.refSteps(refs)
+	steps, err := r.refSteps(refs, ctx)
 	if err != nil {
 		return nil, errInvalidSchema("Invalid schema: %v", err)
 	}
-	return &candidate{text: t, schema: req.Schema, refs: refs, steps: steps, exactKey: t.compact + refsKey(refs), normalize: normalize}, nil
+	return &candidate{ctx: ctx, text: t, schema: req.Schema, refs: refs, steps: steps, exactKey: t.compact + refsKey(refs), normalize: normalize}, nil
 }
 
 // checkRequest validates a schema request's text, type and references
-// (resolving version -1 to the latest) and returns the references to store.
-// The error is a 42201 *Error. Callers hold at least the read lock.
-func (r *Registry) checkRequest(req *SchemaRequest) ([]Reference, error) {
+// (resolving version -1 to the latest, unqualified subjects in ctx) and
+// returns the references to store. The error is a 42201 *Error. Callers
+// hold at least the read lock.
+func (r *Registry) checkRequest(req *SchemaRequest, ctx string) ([]Reference, error) {
 	if strings.TrimSpace(req.Schema) == "" {
 		return nil, errInvalidSchema("Empty schema: send {\"schema\": \"<Avro schema JSON as a string>\"}.")
 	}
@@ -211,7 +223,7 @@ func (r *Registry) checkRequest(req *SchemaRequest) ([]Reference, error) {
 			return nil, err
 		}
 	}
-	return r.resolveRefs(req.References)
+	return r.resolveRefs(req.References, ctx)
 }
 
 // parse checks c against the schema limits and parses it once; it needs no
@@ -236,13 +248,14 @@ func (c *candidate) parse() error {
 	return nil
 }
 
-// matches reports whether stored schema p.e is c; with normalize it parses
-// p (once) and needs no lock.
+// matches reports whether stored schema p.e is c: the same compact text, or
+// else (parsing p once; c must be parsed) the same canonical form. It needs
+// no lock.
 func (c *candidate) matches(p pendingEntry) bool {
 	if p.e.exactKey == c.exactKey {
 		return true
 	}
-	if !c.normalize {
+	if c.parsed == nil {
 		return false
 	}
 	if _, err := p.parse(); err != nil {

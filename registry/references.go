@@ -11,14 +11,15 @@ const maxRefDepth = 32
 // resolveRefs checks a request's references against live versions and
 // returns them as stored: version -1 becomes the latest version's number,
 // so a stored schema never changes meaning when its reference gains a
-// version. The error is a 42201 *Error.
-func (r *Registry) resolveRefs(in []Reference) ([]Reference, error) {
+// version. An unqualified reference subject lives in ctx, the referring
+// schema's context, as on Confluent. The error is a 42201 *Error.
+func (r *Registry) resolveRefs(in []Reference, ctx string) ([]Reference, error) {
 	refs := make([]Reference, 0, len(in))
 	for _, ref := range in {
 		if ref.Name == "" || ref.Subject == "" {
 			return nil, errInvalidSchema("Invalid reference %+v: name and subject are required.", ref)
 		}
-		v := r.version(ref.Subject, ref.Version, false)
+		v := r.version(qualifyWithParent(ref.Subject, ctx), ref.Version, false)
 		if ref.Version == 0 || v == nil {
 			return nil, errInvalidSchema("Invalid schema: reference %q: subject %q has no version %d; register the referenced schema first.", ref.Name, ref.Subject, ref.Version)
 		}
@@ -31,16 +32,19 @@ func (r *Registry) resolveRefs(in []Reference) ([]Reference, error) {
 }
 
 // referrers returns the IDs of schemas referencing subject/version through
-// versions that are live (or any version with includeDeleted), sorted.
-func (r *Registry) referrers(subject string, version int, includeDeleted bool) []int {
+// live versions, sorted. A soft-deleted referrer does not count: Confluent
+// drops it from its referencedBy index on the soft delete, so it blocks
+// neither a soft nor a permanent delete of what it references.
+func (r *Registry) referrers(subject string, version int) []int {
 	set := map[int]bool{}
 	for _, s := range r.subjects {
 		for _, v := range s.versions {
-			if v.Deleted && !includeDeleted {
+			if v.Deleted {
 				continue
 			}
-			for _, ref := range r.schemas[v.ID].rec.References {
-				if ref.Subject == subject && ref.Version == version {
+			e := r.entry(v)
+			for _, ref := range e.rec.References {
+				if ref.Version == version && qualifyWithParent(ref.Subject, e.rec.Context) == subject {
 					set[v.ID] = true
 				}
 			}
@@ -57,6 +61,7 @@ func (r *Registry) referrers(subject string, version int, includeDeleted bool) [
 // ReferencedBy lists the IDs of live schemas that reference subject/version
 // (-1 is the latest, soft-deleted or not). Errors: 40401, 40402.
 func (r *Registry) ReferencedBy(subject string, version int) ([]int, error) {
+	subject = normalizeSubject(subject)
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if r.subjects[subject] == nil {
@@ -66,7 +71,7 @@ func (r *Registry) ReferencedBy(subject string, version int) ([]int, error) {
 	if v == nil {
 		return nil, errVersionNotFound(subject, version)
 	}
-	return r.referrers(subject, v.Version, false), nil
+	return r.referrers(subject, v.Version), nil
 }
 
 // errReferenced refuses to delete a version other schemas still need.

@@ -24,43 +24,57 @@ type RegisterOpts struct {
 // lock, so that a stream of other writes cannot starve it.
 const maxRegisterAttempts = 3
 
-// Register registers req under subject and returns its global schema ID.
-// An identical schema already live in the subject returns its ID without a
-// new version; a schema known under another subject keeps its ID. Parsing
-// and the compatibility check run without the registry's lock, so reads go
-// on meanwhile; the write lock is taken only to commit, and the check is
-// redone when another write came first. Errors: 42201 invalid schema, 42209
-// schema over a limit (MaxSchemaDepth, MaxRecordFields), 409 incompatible,
-// 42205 read-only or explicit id/version outside IMPORT mode, 42207 id
-// mismatch, 42208 invalid subject, 50001 store.
+// Register registers req under subject and returns its schema ID (within
+// the subject's context). An identical schema already live in the subject
+// returns its ID without a new version, whatever the mode, as Confluent
+// looks it up before checking the mode; a schema known under another
+// subject of the context keeps its ID. Identity is the canonical form
+// (normKey), as Confluent compares canonical strings. Parsing and the
+// compatibility check run without the registry's lock, so reads go on
+// meanwhile; the write lock is taken only to commit, and the check is redone
+// when another write came first. Errors: 42201 invalid schema (or a version
+// that is not the next one outside IMPORT), 42202 version taken (IMPORT),
+// 42209 schema over a limit (MaxSchemaDepth, MaxRecordFields), 409
+// incompatible, 42205 read-only, an explicit id outside IMPORT, no id in
+// IMPORT, or an id another schema of the context holds, 42208 invalid
+// subject, 50001 store.
 func (r *Registry) Register(ctx context.Context, subject string, req SchemaRequest, opts RegisterOpts) (int, error) {
-	id, _, err := r.register(ctx, subject, req, opts)
-	return id, err
+	res, _, err := r.register(ctx, subject, req, opts)
+	return res.ID, err
 }
 
-// register is Register that also returns the write generation its answer
-// holds for, so the server can cache it (see cachedRegister).
-func (r *Registry) register(ctx context.Context, subject string, req SchemaRequest, opts RegisterOpts) (int, uint64, error) {
-	if subject == "" {
-		return 0, 0, errf(http.StatusUnprocessableEntity, CodeInvalidSubject, "Invalid subject: the subject name is empty.")
+// registered is a registration's answer: the ID and the version of subject
+// that has the schema.
+type registered struct {
+	ID, Version int
+}
+
+// register is Register that also returns the version and the write
+// generation its answer holds for, so the server can cache it (see
+// cachedRegister).
+func (r *Registry) register(ctx context.Context, subject string, req SchemaRequest, opts RegisterOpts) (registered, uint64, error) {
+	subject = normalizeSubject(subject)
+	if _, name := splitSubject(subject); name == "" {
+		return registered{}, 0, errf(http.StatusUnprocessableEntity, CodeInvalidSubject, "Invalid subject %q: the subject name is empty.", subject)
 	}
 	if err := checkSubjectName(subject); err != nil {
-		return 0, 0, err
+		return registered{}, 0, err
 	}
 	text := inspectSchema(req.Schema)
 	// Fast path: identical schema already registered in the subject.
 	r.mu.RLock()
-	if id, ok := r.existingIn(subject, &req, text, opts.Normalize); ok {
+	if res, ok := r.existingIn(subject, &req, text); ok {
 		gen := r.gen
 		r.mu.RUnlock()
-		return id, gen, nil
+		return res, gen, nil
 	}
+	normalize := opts.Normalize || r.normalizeOf(subject)
 	r.mu.RUnlock()
 
 	for attempt := 1; ; attempt++ {
-		id, gen, retry, err := r.registerOnce(ctx, subject, &req, text, opts.Normalize, attempt >= maxRegisterAttempts)
+		res, gen, retry, err := r.registerOnce(ctx, subject, &req, text, normalize, attempt >= maxRegisterAttempts)
 		if !retry {
-			return id, gen, err
+			return res, gen, err
 		}
 	}
 }
@@ -71,7 +85,7 @@ func (r *Registry) register(ctx context.Context, subject string, req SchemaReque
 // asks to be retried. With exclusive it holds the write lock throughout,
 // which blocks reads for the check but cannot be outrun by other writes:
 // the last of maxRegisterAttempts.
-func (r *Registry) registerOnce(ctx context.Context, subject string, req *SchemaRequest, text schemaText, normalize, exclusive bool) (id int, gen uint64, retry bool, err error) {
+func (r *Registry) registerOnce(ctx context.Context, subject string, req *SchemaRequest, text schemaText, normalize, exclusive bool) (res registered, gen uint64, retry bool, err error) {
 	if exclusive {
 		r.mu.Lock()
 		defer r.mu.Unlock()
@@ -93,11 +107,11 @@ func (r *Registry) registerOnce(ctx context.Context, subject string, req *Schema
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		if r.gen != p.gen {
-			return 0, 0, true, nil
+			return registered{}, 0, true, nil
 		}
 	}
-	id, err = r.commitRegister(ctx, p)
-	return id, r.gen, false, err
+	res, err = r.commitRegister(ctx, p)
+	return res, r.gen, false, err
 }
 
 // registerPlan is a registration planned from the registry as it was at
@@ -110,12 +124,13 @@ type registerPlan struct {
 	c         *candidate
 	level     compat.Level
 	live      []pendingVersion // the subject's live versions
-	exactID   int              // a stored schema with the same exact key
-	all       []pendingEntry   // with normalize and no exact match: every schema, by ascending ID
+	exactID   int              // a stored schema of the context with the same exact key
+	all       []pendingEntry   // with no exact match: every schema of the context, by ascending ID
+	held      *pendingEntry    // IMPORT: the schema already holding req.ID, if any
 
 	// Set by decideRegister.
 	found  bool // the schema is live in the subject: answer, no write
-	answer int
+	answer registered
 	id     int          // the ID to give when not found: an equal stored schema's, or 0 for new
 	entry  *schemaEntry // the new schema's entry, built outside the lock
 }
@@ -126,36 +141,42 @@ type pendingVersion struct {
 	pendingEntry
 }
 
-// planRegister gathers what a registration needs from the registry.
-// Callers hold at least the read lock.
+// planRegister gathers what a registration needs from the registry and
+// checks the mode as Confluent's checkRegisterMode does. Callers hold at
+// least the read lock.
 func (r *Registry) planRegister(subject string, req *SchemaRequest, text schemaText, normalize bool) (*registerPlan, error) {
 	p := &registerPlan{gen: r.gen, subject: subject, req: req}
 	mode := r.modeOf(subject)
-	if mode == ModeReadOnly {
-		return p, errNotPermitted("Subject '%s' is in read-only mode; set the mode to READWRITE to register.", subject)
+	switch {
+	case mode.readOnly():
+		return p, errNotPermitted("Subject '%s' is in read-only mode (%s); set the mode to READWRITE to register.", subject, mode)
+	case req.ID > 0 && mode != ModeImport:
+		return p, errNotPermitted("Subject '%s' is not in import mode: registering with an explicit id needs IMPORT mode (PUT /mode {\"mode\":\"IMPORT\"}).", subject)
+	case req.ID <= 0 && mode != ModeReadWrite:
+		return p, errNotPermitted("Subject '%s' is not in read-write mode (%s): in IMPORT mode every registration names its id.", subject, mode)
 	}
 	p.importing = mode == ModeImport
-	if !p.importing && (req.ID > 0 || req.Version > 0) {
-		return p, errNotPermitted("Registering with an explicit id or version needs IMPORT mode (PUT /mode {\"mode\":\"IMPORT\"}).")
-	}
-	c, err := r.newCandidate(req, text, normalize)
+	c, err := r.newCandidate(req, text, normalize, subject)
 	if err != nil {
 		return p, err
 	}
 	p.c = c
 	p.level = r.levelOf(subject)
 	p.live = r.pendingVersions(r.subjects[subject], false)
-	p.exactID = r.byExact[c.exactKey]
-	if normalize && p.exactID == 0 {
-		ids := make([]int, 0, len(r.schemas))
-		for id := range r.schemas {
-			ids = append(ids, id)
+	p.exactID = r.byExact[c.ctx+"\x00"+c.exactKey]
+	if req.ID > 0 {
+		if e := r.schemas[schemaKey{c.ctx, req.ID}]; e != nil {
+			pe := r.pending(e)
+			p.held = &pe
 		}
-		slices.Sort(ids)
-		p.all = make([]pendingEntry, len(ids))
-		for i, id := range ids {
-			p.all[i] = r.pending(r.schemas[id])
+	}
+	if p.exactID == 0 {
+		for k, e := range r.schemas {
+			if k.ctx == c.ctx {
+				p.all = append(p.all, r.pending(e))
+			}
 		}
+		slices.SortFunc(p.all, func(a, b pendingEntry) int { return a.e.rec.ID - b.e.rec.ID })
 	}
 	return p, nil
 }
@@ -169,7 +190,7 @@ func (r *Registry) pendingVersions(subj *subjectEntry, deleted bool) []pendingVe
 	var out []pendingVersion
 	for _, v := range subj.versions {
 		if deleted || !v.Deleted {
-			out = append(out, pendingVersion{v.VersionRecord, r.pending(r.schemas[v.ID])})
+			out = append(out, pendingVersion{v.VersionRecord, r.pending(r.entry(v))})
 		}
 	}
 	return out
@@ -183,13 +204,10 @@ func (r *Registry) decideRegister(p *registerPlan) error {
 	if err := c.parse(); err != nil {
 		return err
 	}
-	for _, v := range p.live {
-		if c.matches(v.pendingEntry) {
-			if req.ID > 0 && req.ID != v.ID {
-				return errf(http.StatusUnprocessableEntity, CodeIDMismatch,
-					"Schema already registered under id %d in subject '%s', not %d.", v.ID, p.subject, req.ID)
-			}
-			p.found, p.answer = true, v.ID
+	for i := len(p.live) - 1; i >= 0; i-- {
+		v := p.live[i]
+		if (req.ID <= 0 || req.ID == v.ID) && (req.Version <= 0 || req.Version == v.Version) && c.matches(v.pendingEntry) {
+			p.found, p.answer = true, registered{v.ID, v.Version}
 			return nil
 		}
 	}
@@ -198,41 +216,50 @@ func (r *Registry) decideRegister(p *registerPlan) error {
 			return err
 		}
 	}
-	p.id = p.exactID
-	for _, e := range p.all {
-		if p.id != 0 {
-			break
+	if req.ID > 0 {
+		// (IMPORT only.) The id the source registry gave the schema: as on
+		// Confluent (checkIfSchemaWithIdExist), it may name this schema
+		// already, but never another one, so an id is never reused.
+		if p.held != nil && !c.matches(*p.held) {
+			return errNotPermitted("Overwrite new schema with id %d in context %s is not permitted: the id holds another schema, and ids are never reused.", req.ID, contextName(c.ctx))
 		}
-		if c.matches(e) {
-			p.id = e.e.rec.ID
+		p.id = req.ID
+	} else {
+		p.id = p.exactID
+		for _, e := range p.all {
+			if p.id != 0 {
+				break
+			}
+			if c.matches(e) {
+				p.id = e.e.rec.ID
+			}
 		}
 	}
-	p.entry = newSchemaEntry(SchemaRecord{Text: req.Schema, References: c.refs}, c.exactKey)
+	p.entry = newSchemaEntry(SchemaRecord{Context: c.ctx, Text: req.Schema, References: c.refs}, c.exactKey)
 	p.entry.parseOnce.Do(func() { p.entry.parsed, p.entry.normKey = c.parsed, c.normKey })
 	return nil
 }
 
+// contextName is ctx as Confluent names it in messages and GET /contexts.
+func contextName(ctx string) string {
+	if ctx == "" {
+		return DefaultContext
+	}
+	return ctx
+}
+
 // commitRegister writes the version p decided on. Callers hold the write
 // lock, and the registry is still at p.gen.
-func (r *Registry) commitRegister(ctx context.Context, p *registerPlan) (int, error) {
+func (r *Registry) commitRegister(ctx context.Context, p *registerPlan) (registered, error) {
 	req, subject := p.req, p.subject
+	sctx := p.c.ctx
 	id := p.id
-	switch {
-	case req.ID > 0 && id != req.ID:
-		// (IMPORT only.) A new schema, or one known under another id in
-		// other subjects: as on Confluent, an import keeps the id the source
-		// registry gave it, and both ids serve the schema.
-		if _, taken := r.schemas[req.ID]; taken {
-			return 0, errf(http.StatusUnprocessableEntity, CodeIDMismatch,
-				"Schema id %d is already used by a different schema; ids are never reused.", req.ID)
-		}
-		id = req.ID
-	case id == 0:
-		id = r.nextID
+	if id == 0 {
+		id = r.nextIDIn(sctx)
 	}
 	var batch Batch
 	var prepared *schemaEntry
-	if _, known := r.schemas[id]; !known {
+	if _, known := r.schemas[schemaKey{sctx, id}]; !known {
 		prepared = p.entry
 		prepared.rec.ID = id
 		batch.Schemas = []SchemaRecord{prepared.rec}
@@ -243,45 +270,50 @@ func (r *Registry) commitRegister(ctx context.Context, p *registerPlan) (int, er
 		version = subj.versions[len(subj.versions)-1].Version + 1
 	}
 	if req.Version > 0 {
-		if subj != nil && subj.find(req.Version) != nil {
-			return 0, errf(http.StatusUnprocessableEntity, CodeInvalidVersion,
+		switch {
+		case !p.importing && req.Version != version:
+			// Confluent: "Version is not one more than previous version".
+			return registered{}, errInvalidSchema("Invalid schema: version %d is not one more than the previous version of subject '%s'; send version %d or none (other versions need IMPORT mode).", req.Version, subject, version)
+		case subj != nil && subj.find(req.Version) != nil:
+			return registered{}, errf(http.StatusUnprocessableEntity, CodeInvalidVersion,
 				"Version %d already exists in subject '%s'; versions are never overwritten.", req.Version, subject)
 		}
 		version = req.Version
 	}
 	batch.Versions = []VersionRecord{{Subject: subject, Version: version, ID: id}}
+	r.noteContext(&batch, subject)
 	if err := r.applyPrepared(ctx, batch, prepared); err != nil {
-		return 0, err
+		return registered{}, err
 	}
-	return id, nil
+	return registered{id, version}, nil
 }
 
 // existingIn is the read-locked fast path of Register: the exact schema (by
-// compact text) is already live in subject.
-func (r *Registry) existingIn(subject string, req *SchemaRequest, text schemaText, normalize bool) (int, bool) {
-	if req.ID > 0 || req.Version > 0 || normalize || text.err != nil || r.modeOf(subject) == ModeReadOnly {
-		return 0, false
-	}
-	if !isAvro(req.SchemaType) {
-		return 0, false
+// compact text) is already live in subject, with the id and version the
+// request names, if any. Like Confluent's registerOrForward it answers
+// before the mode is checked.
+func (r *Registry) existingIn(subject string, req *SchemaRequest, text schemaText) (registered, bool) {
+	if text.err != nil || !isAvro(req.SchemaType) {
+		return registered{}, false
 	}
 	subj := r.subjects[subject]
 	if subj == nil {
-		return 0, false
+		return registered{}, false
 	}
 	for _, ref := range req.References {
 		if ref.Version <= 0 {
-			return 0, false
+			return registered{}, false
 		}
 	}
 	key := text.compact + refsKey(req.References)
 	for i := len(subj.versions) - 1; i >= 0; i-- {
 		v := subj.versions[i]
-		if !v.Deleted && r.schemas[v.ID].exactKey == key {
-			return v.ID, true
+		if !v.Deleted && r.entry(v).exactKey == key &&
+			(req.ID <= 0 || req.ID == v.ID) && (req.Version <= 0 || req.Version == v.Version) {
+			return registered{v.ID, v.Version}, true
 		}
 	}
-	return 0, false
+	return registered{}, false
 }
 
 // hotKey is the SHA-256 of a plain register request's subject and body:
@@ -304,7 +336,7 @@ func hotKeyOf(subject string, body []byte) hotKey {
 // hotEntry remembers the answer to a plain register request; it is valid
 // while no write happened since (gen unchanged).
 type hotEntry struct {
-	id  int
+	res registered
 	gen uint64
 }
 
@@ -316,7 +348,7 @@ const maxHot = 4096
 // cachedRegister answers a plain (no query parameters) register request whose
 // exact bytes were answered before with no write since: clients re-register
 // the same schema on every start, and this skips decoding it.
-func (r *Registry) cachedRegister(k hotKey) (int, bool) {
+func (r *Registry) cachedRegister(k hotKey) (registered, bool) {
 	r.mu.RLock()
 	gen := r.gen
 	r.mu.RUnlock()
@@ -324,18 +356,41 @@ func (r *Registry) cachedRegister(k hotKey) (int, bool) {
 	e, ok := r.hot[k]
 	r.hotMu.RUnlock()
 	if !ok || e.gen != gen {
-		return 0, false
+		return registered{}, false
 	}
-	return e.id, true
+	return e.res, true
 }
 
-// rememberRegister records the answer id given at write generation gen to
-// the request with digest k.
-func (r *Registry) rememberRegister(k hotKey, id int, gen uint64) {
+// rememberRegister records the answer given at write generation gen to the
+// request with digest k.
+func (r *Registry) rememberRegister(k hotKey, res registered, gen uint64) {
 	r.hotMu.Lock()
 	defer r.hotMu.Unlock()
 	if r.hot == nil || len(r.hot) >= maxHot {
 		r.hot = make(map[hotKey]hotEntry, 64)
 	}
-	r.hot[k] = hotEntry{id: id, gen: gen}
+	r.hot[k] = hotEntry{res: res, gen: gen}
+}
+
+// registerResponse is the body of POST /subjects/{subject}/versions, as
+// Confluent 8 answers it (RegisterSchemaResponse): the ID, the version and
+// the schema with its type and references.
+type registerResponse struct {
+	ID         int         `json:"id"`
+	Version    int         `json:"version,omitempty"`
+	SchemaType string      `json:"schemaType,omitempty"`
+	References []Reference `json:"references,omitempty"`
+	Schema     string      `json:"schema,omitempty"`
+}
+
+// registeredBody encodes the answer res to a registration under subject.
+func (r *Registry) registeredBody(subject string, res registered) ([]byte, error) {
+	r.mu.RLock()
+	e := r.schemas[schemaKey{contextOf(normalizeSubject(subject)), res.ID}]
+	r.mu.RUnlock()
+	out := registerResponse{ID: res.ID, Version: res.Version}
+	if e != nil {
+		out.SchemaType, out.References, out.Schema = typeOut(e.rec.Type), e.rec.References, e.rec.Text
+	}
+	return marshal(out)
 }

@@ -12,12 +12,10 @@ import (
 	"context"
 	"fmt"
 	"sync"
-
-	"github.com/contrail-events/contrail/compat"
 )
 
-// Registry is the registry logic over a Store: schemas by global ID,
-// subjects and their versions, compatibility levels and modes. The working
+// Registry is the registry logic over a Store: schemas by ID within their
+// context, subjects and their versions, configs (levels, aliases) and modes. The working
 // set is kept in memory; writes go to the store first and are acknowledged
 // only after the store accepted them. Safe for concurrent use: reads share a
 // lock, writes are serialised.
@@ -25,12 +23,13 @@ type Registry struct {
 	store Store
 
 	mu       sync.RWMutex
-	schemas  map[int]*schemaEntry
-	byExact  map[string]int
+	schemas  map[schemaKey]*schemaEntry
+	byExact  map[string]int // context + "\x00" + exact key -> lowest ID
 	subjects map[string]*subjectEntry
-	configs  map[string]compat.Level
+	configs  map[string]ConfigRecord
 	modes    map[string]Mode
-	nextID   int
+	contexts map[string]bool // non-default contexts listed by GET /contexts
+	nextID   map[string]int  // per context: one above the highest ID ever used
 	// gen is bumped by every write. It guards hot, and tells a
 	// registration checked without the lock whether anything changed
 	// before it took the write lock to commit.
@@ -55,14 +54,15 @@ func Open(ctx context.Context, store Store) (*Registry, error) {
 	}
 	r := &Registry{
 		store:    store,
-		schemas:  map[int]*schemaEntry{},
+		schemas:  map[schemaKey]*schemaEntry{},
 		byExact:  map[string]int{},
 		subjects: map[string]*subjectEntry{},
-		configs:  map[string]compat.Level{},
+		configs:  map[string]ConfigRecord{},
 		modes:    map[string]Mode{},
-		nextID:   1,
+		contexts: map[string]bool{},
+		nextID:   map[string]int{},
 	}
-	r.mirror(Batch{Schemas: st.Schemas, Versions: st.Versions, Configs: st.Configs, Modes: st.Modes}, nil)
+	r.mirror(Batch{Schemas: st.Schemas, Versions: st.Versions, Configs: st.Configs, Modes: st.Modes, Contexts: st.Contexts}, nil)
 	return r, nil
 }
 
@@ -100,7 +100,7 @@ func (r *Registry) applyPrepared(ctx context.Context, b Batch, prepared *schemaE
 // not nil, is the entry of the schema in b with its ID.
 func (r *Registry) mirror(b Batch, prepared *schemaEntry) {
 	for _, s := range b.Schemas {
-		if prepared != nil && prepared.rec.ID == s.ID {
+		if prepared != nil && prepared.rec.ID == s.ID && prepared.rec.Context == s.Context {
 			r.addSchema(prepared)
 			continue
 		}
@@ -113,11 +113,17 @@ func (r *Registry) mirror(b Batch, prepared *schemaEntry) {
 		r.removeVersion(k.Subject, k.Version)
 	}
 	for _, c := range b.Configs {
-		if c.Value == "" {
+		if c.IsEmpty() {
 			delete(r.configs, c.Subject)
 		} else {
-			r.configs[c.Subject] = compat.Level(c.Value)
+			r.configs[c.Subject] = c
 		}
+	}
+	for _, c := range b.Contexts {
+		r.contexts[c] = true
+	}
+	for _, c := range b.DeleteContexts {
+		delete(r.contexts, c)
 	}
 	for _, m := range b.Modes {
 		if m.Value == "" {

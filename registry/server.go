@@ -199,10 +199,35 @@ func (s *Server) routes(e *gin.Engine) {
 		e.PUT(path, s.putMode)
 		e.DELETE(path, s.deleteMode)
 	}
+
+	e.GET("/contexts", s.listContexts)
+	e.DELETE("/contexts/:context", s.deleteContext)
+
+	e.GET("/v1/metadata/id", s.metadataID)
+	e.GET("/v1/metadata/version", s.metadataVersion)
 }
 
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+// ServeHTTP implements http.Handler. Before routing it rewrites the request
+// as Confluent's pre-matching filters do: /contexts/{context}/... paths to
+// context-qualified subjects (ContextFilter), then subjects that have an
+// alias to the aliased subject (AliasFilter).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := s.rewrite(r); err != nil {
+		var e *Error
+		errors.As(err, &e)
+		b, _ := marshal(e)
+		w.Header().Set("Content-Type", wire.ContentTypeRegistry)
+		w.WriteHeader(e.Status)
+		w.Write(b)
+		return
+	}
+	// gin unescapes path values from RawPath with url.QueryUnescape, which
+	// reads '+' as a space; in a path '+' is a plus sign, so escape it.
+	if strings.Contains(r.URL.RawPath, "+") {
+		r.URL.RawPath = strings.ReplaceAll(r.URL.RawPath, "+", "%2B")
+	}
+	s.engine.ServeHTTP(w, r)
+}
 
 // ServeConfig holds the http.Server timeouts Serve applies: they cut off
 // clients that send a request, or read an answer, too slowly to be anything
@@ -418,6 +443,50 @@ func (s *Server) versionParam(c *gin.Context) (int, bool) {
 		return 0, false
 	}
 	return v, true
+}
+
+// Page sizes of list endpoints, used when a request sends no limit (or
+// limit <= 0, or one above the maximum), as Confluent's normalizeLimit does.
+const (
+	// SchemasPageLimit caps GET /schemas: Confluent's schema.search.default.limit
+	// and schema.search.max.limit defaults.
+	SchemasPageLimit = 1000
+	// ListPageLimit caps the other paginated lists (subjects, versions, the
+	// versions and subjects of an ID, contexts). Confluent makes these
+	// configurable (subject.search.*, subject.version.search.*,
+	// context.search.*); 20,000 keeps every list of a registry this size whole.
+	ListPageLimit = 20000
+)
+
+// page applies Confluent's offset and limit query parameters to n items and
+// returns the window [lo, hi). offset (default 0) skips items; a negative
+// one counts as 0. limit (default -1) keeps at most limit items when
+// 0 < limit <= pageMax, else pageMax. A value that is not an integer answers 404
+// (error code 404), as JAX-RS does for an unconvertible query parameter;
+// then page returns false.
+func (s *Server) page(c *gin.Context, n, pageMax int) (lo, hi int, ok bool) {
+	offset, limit := 0, -1
+	for _, p := range []struct {
+		name string
+		v    *int
+	}{{"offset", &offset}, {"limit", &limit}} {
+		raw, given := c.GetQuery(p.name)
+		if !given {
+			continue
+		}
+		v, err := strconv.Atoi(raw)
+		if err != nil {
+			s.fail(c, errf(http.StatusNotFound, CodeRouteNotFound, "HTTP 404 Not Found: query parameter %s=%q is not an integer.", p.name, raw))
+			return 0, 0, false
+		}
+		*p.v = v
+	}
+	if limit <= 0 || limit > pageMax {
+		limit = pageMax
+	}
+	lo = min(max(offset, 0), n)
+	hi = min(lo+limit, n)
+	return lo, hi, true
 }
 
 func (s *Server) idParam(c *gin.Context) (int, bool) {

@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
+	bolt "go.etcd.io/bbolt"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/contrail-events/contrail/registry"
@@ -32,6 +35,16 @@ func call(t *testing.T, method, url, body string, auth ...string) (int, http.Hea
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header, string(b)
+}
+
+// regID is the id of a register answer ({"id": N, "version": V, ...}), or
+// -1 if body is not one.
+func regID(body string) int {
+	var r struct{ ID *int }
+	if json.Unmarshal([]byte(body), &r) != nil || r.ID == nil {
+		return -1
+	}
+	return *r.ID
 }
 
 func errorCode(t *testing.T, body string) int {
@@ -149,6 +162,11 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
+// TestBoltStoreReopen checks that the bbolt store keeps everything a client
+// can set across a reopen: versions and soft deletes, configs with levels,
+// aliases and normalize, modes of subjects and contexts, the schema IDs of
+// each context (numbered on their own) and the list of contexts, and reads
+// a config written by earlier releases (a bare level).
 func TestBoltStoreReopen(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -167,13 +185,45 @@ func TestBoltStoreReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := reg.SetConfig(ctx, "a", "full"); err != nil {
+	full, yes, alias := "full", true, "a"
+	if _, err := reg.SetConfig(ctx, "a", registry.ConfigUpdate{Compatibility: &full, Normalize: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.SetConfig(ctx, "a-alias", registry.ConfigUpdate{Alias: &alias}); err != nil {
+		t.Fatal(err)
+	}
+	// A context numbers its schemas from 1 again.
+	ctxID, err := reg.Register(ctx, ":.blue:a", registry.SchemaRequest{Schema: `"long"`}, registry.RegisterOpts{})
+	if err != nil || ctxID != 1 {
+		t.Fatalf("first schema of context .blue: id %d, %v; want 1", ctxID, err)
+	}
+	if _, err := reg.Register(ctx, ":.blue:a", registry.SchemaRequest{Schema: `"int"`}, registry.RegisterOpts{}); err == nil {
+		t.Fatal("BACKWARD break in a context registered")
+	}
+	none := "NONE"
+	if _, err := reg.SetConfig(ctx, ":.blue:", registry.ConfigUpdate{Compatibility: &none}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.SetMode(ctx, ":.green:", registry.ModeReadOnly, registry.SetModeOpts{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := reg.DeleteVersion(ctx, "a", 1, registry.DeleteOpts{}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
+
+	// A config as earlier releases wrote it: the bare level.
+	db, err := bolt.Open(filepath.Join(dir, registry.DataFileName), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("configs")).Put([]byte("slegacy"), []byte("FORWARD"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
 	s2, err := registry.OpenBoltStore(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -187,11 +237,37 @@ func TestBoltStoreReopen(t *testing.T) {
 	if err != nil || sv.ID != id || sv.Schema != `"string"` {
 		t.Fatalf("after reopen: %+v, %v", sv, err)
 	}
-	if l, err := reg2.Config("a", registry.ConfigOpts{}); err != nil || l != "FULL" {
-		t.Fatalf("config after reopen: %v, %v", l, err)
+	if c, err := reg2.Config("a", registry.ConfigOpts{}); err != nil || c.Compatibility != "FULL" || c.Normalize == nil || !*c.Normalize {
+		t.Fatalf("config after reopen: %+v, %v", c, err)
 	}
-	if _, err := reg2.Version("a", 1, registry.VersionOpts{}); err == nil {
-		t.Fatal("soft delete lost across reopen")
+	if c, err := reg2.Config("a-alias", registry.ConfigOpts{}); err != nil || c.Alias != "a" {
+		t.Fatalf("alias after reopen: %+v, %v", c, err)
+	}
+	if c, err := reg2.Config("legacy", registry.ConfigOpts{}); err != nil || c.Compatibility != "FORWARD" {
+		t.Fatalf("config written by an earlier release: %+v, %v", c, err)
+	}
+	if c, err := reg2.Config(":.blue:", registry.ConfigOpts{}); err != nil || c.Compatibility != "NONE" {
+		t.Fatalf("context config after reopen: %+v, %v", c, err)
+	}
+	if m, err := reg2.Mode(":.green:", registry.ModeOpts{}); err != nil || m != registry.ModeReadOnly {
+		t.Fatalf("context mode after reopen: %q, %v", m, err)
+	}
+	if got := reg2.Contexts(registry.ContextsOpts{}); !slices.Equal(got, []string{".", ".blue"}) {
+		t.Fatalf("contexts after reopen: %v", got)
+	}
+	if rec, err := reg2.SchemaByID(1, registry.IDOpts{Subject: ":.blue:"}); err != nil || rec.Text != `"long"` {
+		t.Fatalf("id 1 of .blue after reopen: %+v, %v", rec, err)
+	}
+	if rec, err := reg2.SchemaByID(1, registry.IDOpts{}); err != nil || rec.Text != `"string"` {
+		t.Fatalf("id 1 of the default context after reopen: %+v, %v", rec, err)
+	}
+	// The context keeps numbering above what it used, and its level (NONE)
+	// now lets the break through.
+	if id, err := reg2.Register(ctx, ":.blue:a", registry.SchemaRequest{Schema: `"int"`}, registry.RegisterOpts{}); err != nil || id != 2 {
+		t.Fatalf("second schema of .blue after reopen: id %d, %v; want 2", id, err)
+	}
+	if vs, err := reg2.Versions("a", registry.VersionsOpts{}); err == nil {
+		t.Fatalf("soft delete lost across reopen: versions %v", vs)
 	}
 }
 
@@ -208,7 +284,7 @@ func TestConcurrentRegistrationOneID(t *testing.T) {
 	}
 	wg.Wait()
 	for _, id := range ids {
-		if id != `{"id":1}` {
+		if regID(id) != 1 {
 			t.Fatalf("concurrent registrations of one schema answered %v, want id 1 everywhere", ids)
 		}
 	}
@@ -224,18 +300,24 @@ func TestRegisterAnswerCacheInvalidation(t *testing.T) {
 	base := registrytest.ServeStore(t, registry.NewMemoryStore())
 	p := base + "/subjects/hot/versions"
 	for range 2 {
-		if code, _, body := call(t, "POST", p, tinySchema); code != 200 || body != `{"id":1}` {
+		if code, _, body := call(t, "POST", p, tinySchema); code != 200 || regID(body) != 1 {
 			t.Fatalf("register: %d %s", code, body)
 		}
 	}
+	// In READONLY an identical schema is still answered (Confluent looks it
+	// up before checking the mode), a new one is refused.
 	call(t, "PUT", base+"/mode/hot", `{"mode":"READONLY"}`)
-	if code, _, body := call(t, "POST", p, tinySchema); code != 422 || errorCode(t, body) != registry.CodeNotPermitted {
-		t.Fatalf("register in READONLY after a cached answer: %d %s", code, body)
+	if code, _, body := call(t, "POST", p, tinySchema); code != 200 || regID(body) != 1 {
+		t.Fatalf("re-register in READONLY: %d %s", code, body)
+	}
+	if code, _, body := call(t, "POST", p, `{"schema":"\"string\""}`); code != 422 || errorCode(t, body) != registry.CodeNotPermitted {
+		t.Fatalf("register a new schema in READONLY: %d %s", code, body)
 	}
 	call(t, "DELETE", base+"/mode/hot", "")
 	call(t, "DELETE", p+"/1", "")
-	if code, _, body := call(t, "POST", p, tinySchema); code != 200 || body != `{"id":1}` {
-		t.Fatalf("re-register after soft delete: %d %s", code, body)
+	// The cached answer (version 1) is not reused after the soft delete.
+	if code, _, body := call(t, "POST", p, tinySchema); code != 200 || regID(body) != 1 || !strings.Contains(body, `"version":2`) {
+		t.Fatalf("re-register after soft delete: %d %s, want id 1 as version 2", code, body)
 	}
 	if _, _, body := call(t, "GET", p, ""); body != "[2]" {
 		t.Fatalf("versions after re-registering a soft-deleted schema = %s, want [2] (a stale cached answer would leave [])", body)
@@ -298,7 +380,7 @@ func TestKeyOrderIsNotIdentity(t *testing.T) {
 	}{
 		{name: "register reordered keys", method: "POST", path: "/subjects/k-value/versions", schema: reordered, want: first},
 		{name: "look up reordered keys", method: "POST", path: "/subjects/k-value", schema: reordered, want: `"version":1`},
-		{name: "field order still counts", method: "POST", path: "/subjects/k-value/versions", schema: fieldsSwapped, want: `{"id":2}`},
+		{name: "field order still counts", method: "POST", path: "/subjects/k-value/versions", schema: fieldsSwapped, want: `{"id":2,"version":2,`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -362,7 +444,7 @@ func TestStoreFailure(t *testing.T) {
 		}
 	}
 	st.setDown(false)
-	if status, _, body := call(t, "POST", base+"/subjects/f-value/versions", tinySchema); status != http.StatusOK || body != `{"id":1}` {
+	if status, _, body := call(t, "POST", base+"/subjects/f-value/versions", tinySchema); status != http.StatusOK || regID(body) != 1 {
 		t.Fatalf("register after recovery: %d %s, want id 1 (the failed write took no id)", status, body)
 	}
 }

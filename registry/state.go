@@ -7,6 +7,12 @@ import (
 	"github.com/hamba/avro/v2"
 )
 
+// schemaKey names a schema: its ID within its context ("" default).
+type schemaKey struct {
+	ctx string
+	id  int
+}
+
 // schemaEntry is one schema in memory with its comparison keys.
 type schemaEntry struct {
 	rec      SchemaRecord
@@ -15,7 +21,7 @@ type schemaEntry struct {
 	parseOnce sync.Once
 	parsed    avro.Schema
 	parseErr  error
-	normKey   string // canonical (hamba) JSON + references; set with parsed
+	normKey   string // canonical form (full names resolved) + references; set with parsed
 
 	idBody []byte // the GET /schemas/ids/{id} response, built once
 	uses   int    // versions (soft-deleted ones too) using this schema
@@ -67,19 +73,33 @@ func newSchemaEntry(rec SchemaRecord, key string) *schemaEntry {
 	return e
 }
 
-// addSchema makes e the schema with ID e.rec.ID. Callers hold the write
-// lock.
+// addSchema makes e the schema with ID e.rec.ID in its context. Callers
+// hold the write lock.
 func (r *Registry) addSchema(e *schemaEntry) {
-	id, key := e.rec.ID, e.exactKey
-	r.schemas[id] = e
+	ctx, id := e.rec.Context, e.rec.ID
+	key := ctx + "\x00" + e.exactKey
+	r.schemas[schemaKey{ctx, id}] = e
 	if prev, dup := r.byExact[key]; !dup || id < prev {
 		// One text may have several ids (IMPORT); new registrations reuse
 		// the lowest, whatever order the store returns them in.
 		r.byExact[key] = id
 	}
-	if id >= r.nextID {
-		r.nextID = id + 1
+	if id >= r.nextIDIn(ctx) {
+		r.nextID[ctx] = id + 1
 	}
+}
+
+// nextIDIn is the ID the next new schema of ctx gets. Callers hold a lock.
+func (r *Registry) nextIDIn(ctx string) int {
+	if n := r.nextID[ctx]; n > 0 {
+		return n
+	}
+	return 1
+}
+
+// entry is the schema a version uses. Callers hold a lock.
+func (r *Registry) entry(v *versionEntry) *schemaEntry {
+	return r.schemas[schemaKey{contextOf(v.Subject), v.ID}]
 }
 
 func (r *Registry) putVersion(v VersionRecord) {
@@ -88,13 +108,14 @@ func (r *Registry) putVersion(v VersionRecord) {
 		s = &subjectEntry{}
 		r.subjects[v.Subject] = s
 	}
+	ctx := contextOf(v.Subject)
 	if old := s.find(v.Version); old != nil {
-		r.use(old.ID, -1)
+		r.use(ctx, old.ID, -1)
 		old.VersionRecord = v
-		r.use(v.ID, 1)
+		r.use(ctx, v.ID, 1)
 		return
 	}
-	r.use(v.ID, 1)
+	r.use(ctx, v.ID, 1)
 	s.versions = append(s.versions, &versionEntry{v})
 	sort.Slice(s.versions, func(i, j int) bool { return s.versions[i].Version < s.versions[j].Version })
 }
@@ -106,7 +127,7 @@ func (r *Registry) removeVersion(subject string, version int) {
 	}
 	for i, v := range s.versions {
 		if v.Version == version {
-			r.use(v.ID, -1)
+			r.use(contextOf(subject), v.ID, -1)
 			s.versions = append(s.versions[:i], s.versions[i+1:]...)
 			break
 		}
@@ -116,17 +137,17 @@ func (r *Registry) removeVersion(subject string, version int) {
 	}
 }
 
-func (r *Registry) use(id, delta int) {
-	if e := r.schemas[id]; e != nil {
+func (r *Registry) use(ctx string, id, delta int) {
+	if e := r.schemas[schemaKey{ctx, id}]; e != nil {
 		e.uses += delta
 	}
 }
 
-// visible returns the schema with id unless every version using it was
-// permanently deleted: then, as on Confluent, reads answer 40403, while the
-// record stays so the ID is never given to another schema.
-func (r *Registry) visible(id int) *schemaEntry {
-	e := r.schemas[id]
+// visible returns the schema with id in ctx unless every version using it
+// was permanently deleted: then, as on Confluent, reads answer 40403, while
+// the record stays so the ID is never given to another schema.
+func (r *Registry) visible(ctx string, id int) *schemaEntry {
+	e := r.schemas[schemaKey{ctx, id}]
 	if e == nil || e.uses <= 0 {
 		return nil
 	}
@@ -164,14 +185,20 @@ func (r *Registry) sortedSubjects() []string {
 	return names
 }
 
-// effective is subject's own setting in m, else the global one (subject
-// ""), else def: the fallback Confluent applies to levels and modes alike.
-func effective[T any](m map[string]T, subject string, def T) T {
-	if v, ok := m[subject]; ok {
-		return v
+// scope lists where a setting of subject is looked up, in order, as
+// Confluent's getConfigInScope and getModeInScope do: the subject's own, its
+// context's (":.ctx:", or "" the global one for the default context), then
+// the ".__GLOBAL" context's, which applies to every context.
+func scope(subject string) []string {
+	ctx := contextOf(subject)
+	top := contextTop(ctx)
+	out := make([]string, 0, 3)
+	if subject != top {
+		out = append(out, subject)
 	}
-	if v, ok := m[""]; ok {
-		return v
+	out = append(out, top)
+	if g := contextTop(GlobalContext); g != top {
+		out = append(out, g)
 	}
-	return def
+	return out
 }

@@ -19,10 +19,15 @@ type Reference struct {
 	Version int    `json:"version"`
 }
 
-// SchemaRecord is one schema, stored once under its global ID however many
-// subjects use it. Records are never deleted, so an ID is never reused.
+// SchemaRecord is one schema, stored once under its ID in its context however
+// many subjects of that context use it. Records are never deleted, so an ID
+// is never reused within its context.
 type SchemaRecord struct {
 	ID int `json:"id"`
+	// Context is the schema context the ID belongs to ("" for the default
+	// context, else ".name"): as on Confluent, every context numbers its
+	// schemas on its own.
+	Context string `json:"context,omitempty"`
 	// Type is the schema type; empty means AVRO.
 	Type string `json:"schemaType,omitempty"`
 	// Text is the schema as first registered.
@@ -45,11 +50,28 @@ type VersionKey struct {
 	Version int
 }
 
-// SettingRecord is a compatibility level or mode for Subject ("" is the
-// global setting). An empty Value in a Batch removes the setting.
+// SettingRecord is a mode for Subject ("" is the global setting, ":.ctx:" a
+// context's). An empty Value in a Batch removes the setting.
 type SettingRecord struct {
 	Subject string `json:"subject"`
 	Value   string `json:"value"`
+}
+
+// ConfigRecord is the config of Subject ("" is the global config, ":.ctx:" a
+// context's): its compatibility level, alias and normalize flag, each unset
+// when empty (nil). A record with nothing set in a Batch removes the config.
+type ConfigRecord struct {
+	Subject       string `json:"subject"`
+	Compatibility string `json:"compatibilityLevel,omitempty"`
+	// Alias is the subject this one stands for: requests naming this subject
+	// under /subjects are served by the alias (Confluent's config "alias").
+	Alias     string `json:"alias,omitempty"`
+	Normalize *bool  `json:"normalize,omitempty"`
+}
+
+// IsEmpty reports whether c sets nothing.
+func (c ConfigRecord) IsEmpty() bool {
+	return c.Compatibility == "" && c.Alias == "" && c.Normalize == nil
 }
 
 // Batch is one atomic change to the store.
@@ -57,16 +79,21 @@ type Batch struct {
 	Schemas        []SchemaRecord
 	Versions       []VersionRecord // inserted or replaced
 	DeleteVersions []VersionKey    // permanently removed
-	Configs        []SettingRecord
+	Configs        []ConfigRecord
 	Modes          []SettingRecord
+	// Contexts are schema contexts (".name") created; DeleteContexts are
+	// removed from the list GET /contexts answers.
+	Contexts       []string
+	DeleteContexts []string
 }
 
 // State is everything a store holds.
 type State struct {
 	Schemas  []SchemaRecord
 	Versions []VersionRecord
-	Configs  []SettingRecord
+	Configs  []ConfigRecord
 	Modes    []SettingRecord
+	Contexts []string
 }
 
 // Store persists the registry. The registry keeps its working set in memory
@@ -88,19 +115,21 @@ type Store interface {
 // the other see the same data, which mimics a restart. Safe for concurrent use.
 type MemoryStore struct {
 	mu       sync.Mutex
-	schemas  map[int]SchemaRecord
+	schemas  map[schemaKey]SchemaRecord
 	versions map[VersionKey]VersionRecord
-	configs  map[string]string
+	configs  map[string]ConfigRecord
 	modes    map[string]string
+	contexts map[string]bool
 }
 
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore() *MemoryStore {
 	return &MemoryStore{
-		schemas:  map[int]SchemaRecord{},
+		schemas:  map[schemaKey]SchemaRecord{},
 		versions: map[VersionKey]VersionRecord{},
-		configs:  map[string]string{},
+		configs:  map[string]ConfigRecord{},
 		modes:    map[string]string{},
+		contexts: map[string]bool{},
 	}
 }
 
@@ -115,8 +144,11 @@ func (m *MemoryStore) Load(context.Context) (State, error) {
 	for _, v := range m.versions {
 		st.Versions = append(st.Versions, v)
 	}
-	for k, v := range m.configs {
-		st.Configs = append(st.Configs, SettingRecord{Subject: k, Value: v})
+	for _, c := range m.configs {
+		st.Configs = append(st.Configs, c)
+	}
+	for c := range m.contexts {
+		st.Contexts = append(st.Contexts, c)
 	}
 	for k, v := range m.modes {
 		st.Modes = append(st.Modes, SettingRecord{Subject: k, Value: v})
@@ -131,7 +163,7 @@ func (m *MemoryStore) Apply(_ context.Context, b Batch) error {
 	defer m.mu.Unlock()
 	for _, s := range b.Schemas {
 		s.References = append([]Reference(nil), s.References...)
-		m.schemas[s.ID] = s
+		m.schemas[schemaKey{s.Context, s.ID}] = s
 	}
 	for _, v := range b.Versions {
 		m.versions[VersionKey{v.Subject, v.Version}] = v
@@ -139,8 +171,20 @@ func (m *MemoryStore) Apply(_ context.Context, b Batch) error {
 	for _, k := range b.DeleteVersions {
 		delete(m.versions, k)
 	}
-	applySettings(m.configs, b.Configs)
+	for _, c := range b.Configs {
+		if c.IsEmpty() {
+			delete(m.configs, c.Subject)
+		} else {
+			m.configs[c.Subject] = c
+		}
+	}
 	applySettings(m.modes, b.Modes)
+	for _, c := range b.Contexts {
+		m.contexts[c] = true
+	}
+	for _, c := range b.DeleteContexts {
+		delete(m.contexts, c)
+	}
 	return nil
 }
 
@@ -158,7 +202,13 @@ func applySettings(dst map[string]string, recs []SettingRecord) {
 }
 
 func sortState(st *State) {
-	sort.Slice(st.Schemas, func(i, j int) bool { return st.Schemas[i].ID < st.Schemas[j].ID })
+	sort.Slice(st.Schemas, func(i, j int) bool {
+		a, b := st.Schemas[i], st.Schemas[j]
+		if a.Context != b.Context {
+			return a.Context < b.Context
+		}
+		return a.ID < b.ID
+	})
 	sort.Slice(st.Versions, func(i, j int) bool {
 		a, b := st.Versions[i], st.Versions[j]
 		if a.Subject != b.Subject {
@@ -168,4 +218,5 @@ func sortState(st *State) {
 	})
 	sort.Slice(st.Configs, func(i, j int) bool { return st.Configs[i].Subject < st.Configs[j].Subject })
 	sort.Slice(st.Modes, func(i, j int) bool { return st.Modes[i].Subject < st.Modes[j].Subject })
+	sort.Strings(st.Contexts)
 }

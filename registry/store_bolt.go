@@ -22,6 +22,7 @@ var (
 	bucketVersions = []byte("versions")
 	bucketConfigs  = []byte("configs")
 	bucketModes    = []byte("modes")
+	bucketContexts = []byte("contexts")
 )
 
 // BoltStore is the durable Store: one bbolt file in a data directory. Every
@@ -50,7 +51,7 @@ func OpenBoltStore(dir string) (*BoltStore, error) {
 		return nil, fmt.Errorf("%w: open %s: %w", ErrStore, path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketSchemas, bucketVersions, bucketConfigs, bucketModes} {
+		for _, b := range [][]byte{bucketSchemas, bucketVersions, bucketConfigs, bucketModes, bucketContexts} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -64,10 +65,15 @@ func OpenBoltStore(dir string) (*BoltStore, error) {
 	return &BoltStore{db: db}, nil
 }
 
-func idKey(id int) []byte {
-	var k [8]byte
-	binary.BigEndian.PutUint64(k[:], uint64(id))
-	return k[:]
+// schemaRecordKey is the 8-byte big-endian ID for the default context (the
+// key earlier releases wrote), and the context name, a 0 byte and the ID for
+// any other, so two contexts never share a key.
+func schemaRecordKey(ctx string, id int) []byte {
+	k := make([]byte, 0, len(ctx)+9)
+	if ctx != "" {
+		k = append(append(k, ctx...), 0)
+	}
+	return binary.BigEndian.AppendUint64(k, uint64(id))
 }
 
 func versionKey(subject string, version int) []byte {
@@ -103,7 +109,13 @@ func (s *BoltStore) Load(context.Context) (State, error) {
 		if err := loadRecords(tx.Bucket(bucketVersions), "version", &st.Versions); err != nil {
 			return err
 		}
-		if err := loadSettings(tx.Bucket(bucketConfigs), &st.Configs); err != nil {
+		if err := loadConfigs(tx.Bucket(bucketConfigs), &st.Configs); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketContexts).ForEach(func(k, _ []byte) error {
+			st.Contexts = append(st.Contexts, string(k))
+			return nil
+		}); err != nil {
 			return err
 		}
 		return loadSettings(tx.Bucket(bucketModes), &st.Modes)
@@ -123,6 +135,23 @@ func loadRecords[T any](bk *bolt.Bucket, what string, out *[]T) error {
 			return fmt.Errorf("decode %s record: %w", what, err)
 		}
 		*out = append(*out, r)
+		return nil
+	})
+}
+
+// loadConfigs reads configs: a JSON ConfigRecord, or (as earlier releases
+// wrote) the bare compatibility level.
+func loadConfigs(bk *bolt.Bucket, out *[]ConfigRecord) error {
+	return bk.ForEach(func(k, v []byte) error {
+		c := ConfigRecord{Compatibility: string(v)}
+		if len(v) > 0 && v[0] == '{' {
+			c = ConfigRecord{}
+			if err := json.Unmarshal(v, &c); err != nil {
+				return fmt.Errorf("decode config record: %w", err)
+			}
+		}
+		c.Subject = settingSubject(k)
+		*out = append(*out, c)
 		return nil
 	})
 }
@@ -148,7 +177,7 @@ func (s *BoltStore) Apply(_ context.Context, b Batch) error {
 			if err != nil {
 				return err
 			}
-			if err := sb.Put(idKey(r.ID), v); err != nil {
+			if err := sb.Put(schemaRecordKey(r.Context, r.ID), v); err != nil {
 				return err
 			}
 		}
@@ -167,8 +196,19 @@ func (s *BoltStore) Apply(_ context.Context, b Batch) error {
 				return err
 			}
 		}
-		if err := putSettings(tx.Bucket(bucketConfigs), b.Configs); err != nil {
+		if err := putConfigs(tx.Bucket(bucketConfigs), b.Configs); err != nil {
 			return err
+		}
+		cb := tx.Bucket(bucketContexts)
+		for _, c := range b.Contexts {
+			if err := cb.Put([]byte(c), nil); err != nil {
+				return err
+			}
+		}
+		for _, c := range b.DeleteContexts {
+			if err := cb.Delete([]byte(c)); err != nil {
+				return err
+			}
 		}
 		return putSettings(tx.Bucket(bucketModes), b.Modes)
 	})
@@ -196,10 +236,35 @@ func checkBatchText(b Batch) error {
 	for _, v := range b.Versions {
 		errs = append(errs, bad("subject", v.Subject))
 	}
-	for _, r := range append(append([]SettingRecord(nil), b.Configs...), b.Modes...) {
+	for _, r := range b.Modes {
 		errs = append(errs, bad("subject", r.Subject))
 	}
+	for _, r := range b.Configs {
+		errs = append(errs, bad("subject", r.Subject), bad("alias", r.Alias))
+	}
+	for _, c := range b.Contexts {
+		errs = append(errs, bad("context", c))
+	}
 	return errors.Join(errs...)
+}
+
+func putConfigs(bk *bolt.Bucket, recs []ConfigRecord) error {
+	for _, r := range recs {
+		if r.IsEmpty() {
+			if err := bk.Delete(settingKey(r.Subject)); err != nil {
+				return err
+			}
+			continue
+		}
+		v, err := json.Marshal(ConfigRecord{Compatibility: r.Compatibility, Alias: r.Alias, Normalize: r.Normalize})
+		if err != nil {
+			return err
+		}
+		if err := bk.Put(settingKey(r.Subject), v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func putSettings(bk *bolt.Bucket, recs []SettingRecord) error {

@@ -18,16 +18,20 @@ type SubjectVersion struct {
 }
 
 func (r *Registry) subjectVersion(v *versionEntry) SubjectVersion {
-	e := r.schemas[v.ID]
+	e := r.entry(v)
 	return SubjectVersion{Subject: v.Subject, Version: v.Version, ID: v.ID, SchemaType: typeOut(e.rec.Type),
 		References: e.rec.References, Schema: e.rec.Text}
 }
 
 // SubjectsOpts selects the subjects Subjects lists. The zero value lists
-// every subject with a live version.
+// every subject with a live version, of every context.
 type SubjectsOpts struct {
-	// Prefix keeps only subjects whose name starts with it. Default "": all.
-	Prefix string
+	// Prefix keeps only subjects whose name starts with it, read as
+	// Confluent reads subjectPrefix when HasPrefix is set: "" and unqualified
+	// prefixes select the default context, ":.ctx:" a context, ":*:name"
+	// a name in any context. Without HasPrefix every context is listed.
+	Prefix    string
+	HasPrefix bool
 	// Deleted also lists subjects whose versions are all soft-deleted.
 	// Default false.
 	Deleted bool
@@ -41,8 +45,9 @@ func (r *Registry) Subjects(opts SubjectsOpts) []string {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	out := []string{}
+	match := subjectMatcher(opts.Prefix, opts.HasPrefix)
 	for name, s := range r.subjects {
-		if !strings.HasPrefix(name, opts.Prefix) {
+		if !match(name) {
 			continue
 		}
 		live := len(s.live()) > 0
@@ -69,6 +74,7 @@ type VersionsOpts struct {
 // Error: 40401 when the subject is unknown or, without DeletedOnly, has no
 // version to list.
 func (r *Registry) Versions(subject string, opts VersionsOpts) ([]int, error) {
+	subject = normalizeSubject(subject)
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	subj := r.subjects[subject]
@@ -93,20 +99,44 @@ type VersionOpts struct {
 	Deleted bool
 }
 
-// Version returns one version of subject (-1 for the latest). Errors:
-// 40401, 40402.
+// Version returns one version of subject (-1 for the latest). An
+// unqualified subject that does not have the version in the default context
+// is looked for in every other context, in name order, as Confluent's
+// getUsingContexts does, so a client unaware of contexts still reads it.
+// Errors: 40401, 40402.
 func (r *Registry) Version(subject string, version int, opts VersionOpts) (SubjectVersion, error) {
+	subject = normalizeSubject(subject)
 	r.mu.RLock()
 	defer r.mu.RUnlock()
+	for _, s := range r.inContexts(subject) {
+		if v := r.version(s, version, opts.Deleted); v != nil {
+			return r.subjectVersion(v), nil
+		}
+	}
 	subj := r.subjects[subject]
 	if subj == nil || (!opts.Deleted && len(subj.live()) == 0) {
 		return SubjectVersion{}, errSubjectNotFound(subject)
 	}
-	v := r.version(subject, version, opts.Deleted)
-	if v == nil {
-		return SubjectVersion{}, errVersionNotFound(subject, version)
+	return SubjectVersion{}, errVersionNotFound(subject, version)
+}
+
+// inContexts lists where an unqualified subject is looked for by readers
+// that fall back across contexts: itself, then the same name in every
+// context, sorted. A qualified subject is only itself. Callers hold a lock.
+func (r *Registry) inContexts(subject string) []string {
+	out := []string{subject}
+	if strings.HasPrefix(subject, ":.") {
+		return out
 	}
-	return r.subjectVersion(v), nil
+	ctxs := make([]string, 0, len(r.contexts))
+	for c := range r.contexts {
+		ctxs = append(ctxs, c)
+	}
+	sort.Strings(ctxs)
+	for _, c := range ctxs {
+		out = append(out, qualify(c, subject))
+	}
+	return out
 }
 
 // ParseVersion parses a version path segment: "latest", -1 or a positive
@@ -128,8 +158,27 @@ func ParseVersion(s string) (int, error) {
 // names in JSON, which would turn the bad bytes into U+FFFD and merge
 // distinct names), or with control characters (U+0000 to U+001F, U+007F to
 // U+009F), as Confluent refuses them: they cannot be typed, printed or put
-// in a topic name. The global "" is fine.
+// in a topic name. The global "" is fine. Like Confluent's isValidSubject
+// it also refuses the reserved names __GLOBAL and __EMPTY, and subjects of
+// the .__GLOBAL context, which holds settings only (see checkSettingSubject).
 func checkSubjectName(subject string) error {
+	if err := checkSettingSubject(subject); err != nil {
+		return err
+	}
+	if contextOf(subject) == GlobalContext {
+		return errf(http.StatusUnprocessableEntity, CodeInvalidSubject,
+			"Invalid subject %q: the %s context holds config and mode only, not schemas.", truncate(subject, 64), GlobalContext)
+	}
+	return nil
+}
+
+// checkSettingSubject is checkSubjectName for config and mode writes, which
+// may name the .__GLOBAL context.
+func checkSettingSubject(subject string) error {
+	if _, name := splitSubject(subject); name == "__GLOBAL" || name == "__EMPTY" {
+		return errf(http.StatusUnprocessableEntity, CodeInvalidSubject,
+			"Invalid subject %q: __GLOBAL and __EMPTY are reserved names.", subject)
+	}
 	if len(subject) > MaxSubjectBytes {
 		return errf(http.StatusUnprocessableEntity, CodeInvalidSubject,
 			"Invalid subject %q: the name is %d bytes long, more than the limit of %d bytes (MaxSubjectBytes); use a shorter subject name.",
