@@ -63,6 +63,9 @@ func Open(ctx context.Context, store Store) (*Registry, error) {
 		nextID:   map[string]int{},
 	}
 	r.mirror(Batch{Schemas: st.Schemas, Versions: st.Versions, Configs: st.Configs, Modes: st.Modes, Contexts: st.Contexts}, nil)
+	if f, ok := store.(Follower); ok {
+		f.Follow(r.applyRemote)
+	}
 	return r, nil
 }
 

@@ -43,6 +43,7 @@ type serverConfig struct {
 	maxBytes     int64
 	readOnly     bool
 	authFailures rateLimit
+	collectors   []prometheus.Collector
 }
 
 func serverDefaults() serverConfig {
@@ -87,6 +88,12 @@ func WithBasicAuth(users map[string]string) Opt {
 // DefaultAuthFailureBurst; only used with WithBasicAuth.
 func WithAuthFailureLimit(perSecond float64, burst int) Opt {
 	return serverOpt(func(c *serverConfig) { c.authFailures = rateLimit{perSecond: perSecond, burst: burst} })
+}
+
+// WithCollectors adds metrics to the server's /metrics (the replica's
+// role and lag: Replica.Collectors). Default none.
+func WithCollectors(cs ...prometheus.Collector) Opt {
+	return serverOpt(func(c *serverConfig) { c.collectors = append(c.collectors, cs...) })
 }
 
 // WithMaxRequestBytes limits request bodies: a larger schema request
@@ -143,6 +150,7 @@ func NewServer(reg *Registry, opts ...Opt) (*Server, error) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "contrail_registry_subjects", Help: "Subjects stored."},
 			func() float64 { return float64(reg.Stats().Subjects) }),
 		prometheus.NewGoCollector())
+	s.metrics.MustRegister(cfg.collectors...)
 
 	e := gin.New()
 	e.UseRawPath = true

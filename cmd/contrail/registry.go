@@ -1,15 +1,19 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/contrail-events/contrail/eventing/host"
 	"github.com/contrail-events/contrail/registry"
 	"github.com/contrail-events/contrail/registry/regclient"
 	"github.com/contrail-events/contrail/schemas"
@@ -35,14 +39,19 @@ func newRegistryCmd(env *cliEnv) *cobra.Command {
 }
 
 type registryServeFlags struct {
-	addr          string
-	dataDir       string
-	usersFile     string
-	maxBytes      int64
-	readOnly      bool
-	timeouts      registry.ServeConfig
-	authFailRate  float64
-	authFailBurst int
+	addr           string
+	dataDir        string
+	usersFile      string
+	store          string
+	brokers        string
+	topic          string
+	advertisedURL  string
+	leaderEligible bool
+	maxBytes       int64
+	readOnly       bool
+	timeouts       registry.ServeConfig
+	authFailRate   float64
+	authFailBurst  int
 }
 
 func newRegistryServeCmd(env *cliEnv) *cobra.Command {
@@ -54,7 +63,10 @@ func newRegistryServeCmd(env *cliEnv) *cobra.Command {
 			"acknowledged write is fsynced to DIR/" + registry.DataFileName + " and survives kill -9; without it the\n" +
 			"registry lives in memory. Basic auth users come from --users-file or $" + registry.UsersEnv + "\n" +
 			"(one name:password entry per line; the password is the rest of the line; bcrypt hashes\n" +
-			"allowed). Limits and timeouts: docs/registry.md, \"Limits and hardening\".",
+			"allowed). --store kafka keeps the state in a compacted Kafka topic (--topic, default _schemas)\n" +
+			"in Confluent's record format; such instances are replicas that elect one leader and forward\n" +
+			"writes to it: docs/registry.md, \"Keep the registry in Kafka\".\n" +
+			"Limits and timeouts: docs/registry.md, \"Limits and hardening\".",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := f.timeouts.Validate(); err != nil {
@@ -70,23 +82,12 @@ func newRegistryServeCmd(env *cliEnv) *cobra.Command {
 			}
 			opts = append(opts, registry.WithMaxRequestBytes(f.maxBytes), registry.WithReadOnly(f.readOnly),
 				registry.WithAuthFailureLimit(f.authFailRate, f.authFailBurst))
-			var store registry.Store
-			if f.dataDir == "" {
-				fmt.Fprintln(env.stderr, "contrail registry: no --data-dir: schemas live in memory and are lost on exit")
-				store = registry.NewMemoryStore()
-			} else {
-				bs, err := registry.OpenBoltStore(f.dataDir)
-				if err != nil {
-					return withCode(exitError, err)
-				}
-				defer bs.Close()
-				store = bs
-			}
-			reg, err := registry.Open(cmd.Context(), store)
+			store, err := openRegistryStore(cmd.Context(), f, env.stderr)
 			if err != nil {
 				return withCode(exitError, err)
 			}
-			srv, err := registry.NewServer(reg, opts...)
+			defer store.Close()
+			reg, err := registry.Open(cmd.Context(), store)
 			if err != nil {
 				return withCode(exitError, err)
 			}
@@ -94,13 +95,41 @@ func newRegistryServeCmd(env *cliEnv) *cobra.Command {
 			if err != nil {
 				return withCode(exitError, fmt.Errorf("registry: listen on %s: %w (is another registry running? pick another --addr)", f.addr, err))
 			}
+			var rep *registry.Replica
+			if ks, ok := store.(*registry.KafkaStore); ok {
+				if rep, err = startReplica(ks, f, ln.Addr()); err != nil {
+					ln.Close()
+					return withCode(exitError, err)
+				}
+				defer rep.Close()
+				opts = append(opts, registry.WithCollectors(rep.Collectors()...))
+			}
+			srv, err := registry.NewServer(reg, opts...)
+			if err != nil {
+				ln.Close()
+				return withCode(exitError, err)
+			}
+			var h http.Handler = srv
+			if rep != nil {
+				h = rep.Handler(srv)
+				if f.readOnly {
+					h = readOnlyReplica(srv, h)
+				}
+				role, leader := awaitElection(cmd.Context(), rep, 30*time.Second)
+				fmt.Fprintf(env.stderr, "contrail registry: %s (leader %s)\n", role, leader)
+			}
 			fmt.Fprintf(env.stdout, "registry listening on http://%s\n", ln.Addr())
-			return f.timeouts.Serve(cmd.Context(), ln, srv)
+			return f.timeouts.Serve(cmd.Context(), ln, h)
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.addr, "addr", defaultRegistryAddr, "address to listen on (port 0 picks a free port)")
 	fl.StringVar(&f.dataDir, "data-dir", "", "directory to keep the registry in (empty: memory only)")
+	fl.StringVar(&f.store, "store", "", "where the registry keeps its state: bolt (--data-dir), memory, or kafka (--brokers); default bolt with --data-dir, else memory, or $"+registryStoreEnv)
+	fl.StringVar(&f.brokers, "brokers", "", "Kafka brokers host:port[,host:port] for --store kafka (default $KAFKA_BROKERS; TLS and SASL from the KAFKA_TLS_*/KAFKA_SASL_* variables)")
+	fl.StringVar(&f.topic, "topic", "", "state topic for --store kafka (default $"+registryTopicEnv+", else "+registry.DefaultKafkaTopic+")")
+	fl.StringVar(&f.advertisedURL, "advertised-url", "", "with --store kafka: the URL other replicas forward writes to (default $"+registryAdvertisedEnv+", else http:// and the listen address, with the host name for an unspecified host)")
+	fl.BoolVar(&f.leaderEligible, "leader-eligible", true, "with --store kafka: may this replica be elected leader (false: always a follower)")
 	fl.StringVar(&f.usersFile, "users-file", "", "basic auth users file (one name:password per line; # comments); default $"+registry.UsersEnv)
 	fl.Int64Var(&f.maxBytes, "max-request-bytes", registry.DefaultMaxRequestBytes, "largest accepted request body (a schema request over it gets 42209)")
 	fl.BoolVar(&f.readOnly, "read-only", false, "refuse every write (42205); GET /mode answers READONLY")
@@ -190,4 +219,109 @@ func loadPushSchemas(dir string, explicit bool) (*schemas.Set, error) {
 		return schemas.Load(dir)
 	}
 	return schemas.Default()
+}
+
+// Environment equivalents of registry serve's --store and --topic; the
+// brokers come from KAFKA_BROKERS as for every service.
+const (
+	registryStoreEnv = "CONTRAIL_REGISTRY_STORE"
+	registryTopicEnv = "CONTRAIL_REGISTRY_TOPIC"
+	// registryAdvertisedEnv is --advertised-url's environment equivalent.
+	registryAdvertisedEnv = "CONTRAIL_REGISTRY_ADVERTISED_URL"
+)
+
+// startReplica starts the leader election of a Kafka-backed registry
+// listening on addr.
+func startReplica(ks *registry.KafkaStore, f registryServeFlags, addr net.Addr) (*registry.Replica, error) {
+	self := f.advertisedURL
+	if self == "" {
+		self = os.Getenv(registryAdvertisedEnv)
+	}
+	if self == "" {
+		host, port, _ := net.SplitHostPort(addr.String())
+		if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+			if h, err := os.Hostname(); err == nil {
+				host = h
+			}
+		}
+		self = "http://" + net.JoinHostPort(host, port)
+	}
+	return registry.NewReplica(ks, self, f.leaderEligible)
+}
+
+// readOnlyReplica keeps a --read-only replica from forwarding writes: they
+// go to srv, which refuses them (42205); everything else goes to h.
+func readOnlyReplica(srv, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			srv.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// awaitElection waits until rep is leader or follower, or for at most d,
+// so a client that sees the "listening" line can write at once.
+func awaitElection(ctx context.Context, rep *registry.Replica, d time.Duration) (registry.Role, string) {
+	deadline := time.Now().Add(d)
+	for {
+		role, leader := rep.Role()
+		if role == registry.RoleLeader || role == registry.RoleFollower || time.Now().After(deadline) || ctx.Err() != nil {
+			return role, leader
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// openRegistryStore opens the store registry serve's flags (then the
+// environment) pick. The caller closes it.
+func openRegistryStore(ctx context.Context, f registryServeFlags, stderr io.Writer) (registry.Store, error) {
+	kind := f.store
+	if kind == "" {
+		kind = os.Getenv(registryStoreEnv)
+	}
+	if kind == "" {
+		kind = "memory"
+		if f.dataDir != "" {
+			kind = "bolt"
+		}
+	}
+	switch kind {
+	case "memory":
+		fmt.Fprintln(stderr, "contrail registry: no --data-dir: schemas live in memory and are lost on exit")
+		return registry.NewMemoryStore(), nil
+	case "bolt":
+		if f.dataDir == "" {
+			return nil, errors.New("registry: --store bolt needs --data-dir DIR")
+		}
+		return registry.OpenBoltStore(f.dataDir)
+	case "kafka":
+		kc := host.FromEnv("registry", nil)
+		if f.brokers != "" {
+			kc.Brokers = host.SplitList(f.brokers)
+		}
+		if len(kc.Brokers) == 0 {
+			return nil, errors.New("registry: --store kafka needs --brokers host:port[,host:port] or KAFKA_BROKERS")
+		}
+		kc.InstanceID = "none"
+		if err := kc.Validate(); err != nil {
+			return nil, fmt.Errorf("registry: %w", err)
+		}
+		kopts, err := kc.KafkaOpts()
+		if err != nil {
+			return nil, fmt.Errorf("registry: %w", err)
+		}
+		topic := f.topic
+		if topic == "" {
+			topic = os.Getenv(registryTopicEnv)
+		}
+		opts := []registry.KafkaOpt{registry.KafkaBrokers(kc.Brokers...), registry.KafkaClientOpts(kopts...), registry.KafkaFollow(true)}
+		if topic != "" {
+			opts = append(opts, registry.KafkaTopic(topic))
+		}
+		return registry.OpenKafkaStore(ctx, opts...)
+	default:
+		return nil, fmt.Errorf("registry: unknown --store %q: use bolt, memory or kafka", kind)
+	}
 }

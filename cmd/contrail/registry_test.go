@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/contrail-events/contrail/broker/brokertest"
 	"github.com/contrail-events/contrail/registry"
 	"github.com/contrail-events/contrail/registry/registrytest"
 	"github.com/contrail-events/contrail/wire"
@@ -372,4 +373,118 @@ func TestRegistryServeTimeouts(t *testing.T) {
 			t.Errorf("%s -1s: code %d, stderr %q", flag, code, errOut)
 		}
 	}
+}
+
+// TestRegistryKafkaStoreRestartAfterKill runs registry serve on the Kafka
+// store (the embedded broker), kills it, and checks that a new process,
+// configured through the environment this time, reads the same state back
+// from the topic and continues the ids.
+func TestRegistryKafkaStoreRestartAfterKill(t *testing.T) {
+	b := brokertest.Start(t)
+	proc, url := startRegistryProcess(t, "--addr", "127.0.0.1:0", "--store", "kafka", "--brokers", b.Addr(), "--topic", "_contrail_schemas")
+	code, out, errOut := runCLI(t, "registry", "push", "--registry", url)
+	if code != exitOK || !strings.Contains(out, "registered") {
+		t.Fatalf("push: code %d\n%s\n%s", code, out, errOut)
+	}
+	for _, r := range []struct{ method, path, body string }{
+		{"PUT", "/config", `{"compatibility":"FULL"}`},
+		{"PUT", "/mode/shipments-value", `{"mode":"READONLY"}`},
+		{"POST", "/subjects/scratch/versions", `{"schema":"{\"type\":\"record\",\"name\":\"S\",\"fields\":[]}"}`},
+		{"DELETE", "/subjects/scratch/versions/1", ""},
+	} {
+		if c, body := httpDo(t, r.method, url+r.path, r.body); c != 200 {
+			t.Fatalf("%s %s: %d %s", r.method, r.path, c, body)
+		}
+	}
+	before := registrySnapshot(t, url)
+	if err := proc.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	proc.Wait()
+
+	_, url2 := startRegistryProcessEnv(t, []string{"CONTRAIL_REGISTRY_STORE=kafka", "KAFKA_BROKERS=" + b.Addr(), "CONTRAIL_REGISTRY_TOPIC=_contrail_schemas"},
+		"--addr", "127.0.0.1:0")
+	if after := registrySnapshot(t, url2); before != after {
+		t.Fatalf("state changed across kill -9 and restart:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	_, body := httpDo(t, "POST", url2+"/subjects/fresh/versions", `{"schema":"{\"type\":\"record\",\"name\":\"Fresh\",\"fields\":[]}"}`)
+	var got struct{ ID int }
+	json.Unmarshal([]byte(body), &got)
+	if got.ID <= 23 {
+		t.Fatalf("new schema after restart got id %d (%s), want a fresh id above the pushed ones", got.ID, body)
+	}
+}
+
+func TestRegistryServeStoreErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{name: "bolt without data dir", args: []string{"--store", "bolt"}, want: "--data-dir"},
+		{name: "unknown store", args: []string{"--store", "etcd"}, want: "unknown --store"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, errOut := runCLI(t, append([]string{"registry", "serve", "--addr", "127.0.0.1:0"}, tt.args...)...)
+			if code == exitOK || !strings.Contains(errOut, tt.want) {
+				t.Errorf("code %d, stderr %q, want it to name %q", code, errOut, tt.want)
+			}
+		})
+	}
+}
+
+// TestRegistryKafkaReplicas runs two `registry serve --store kafka`
+// processes on one topic: writes through either are readable on both with
+// the same id, and when the leader is killed -9 the other takes over.
+func TestRegistryKafkaReplicas(t *testing.T) {
+	b := brokertest.Start(t)
+	procA, urlA := startRegistryProcess(t, "--addr", "127.0.0.1:0", "--store", "kafka", "--brokers", b.Addr())
+	procB, urlB := startRegistryProcess(t, "--addr", "127.0.0.1:0", "--store", "kafka", "--brokers", b.Addr())
+	// B printed its address once it knew the leader, so both agree now.
+	ids := map[string]string{}
+	for i, url := range []string{urlA, urlB, urlA, urlB} {
+		subject := fmt.Sprintf("r-%d", i)
+		c, body := httpDo(t, "POST", url+"/subjects/"+subject+"/versions", fmt.Sprintf(`{"schema":"{\"type\":\"record\",\"name\":\"R%d\",\"fields\":[]}"}`, i))
+		if c != 200 {
+			t.Fatalf("register through %s: %d %s", url, c, body)
+		}
+		ids[subject] = body
+	}
+	for subject, idBody := range ids {
+		var want struct{ ID int }
+		json.Unmarshal([]byte(idBody), &want)
+		for _, url := range []string{urlA, urlB} {
+			c, body := httpDo(t, "GET", url+"/subjects/"+subject+"/versions/1", "")
+			if c != 200 || !strings.Contains(body, fmt.Sprintf(`"id":%d`, want.ID)) {
+				t.Errorf("GET %s on %s = %d %s, want id %d", subject, url, c, body, want.ID)
+			}
+		}
+	}
+	// Kill the leader; the survivor must take writes again.
+	_, health := httpDo(t, "GET", urlA+"/healthz", "")
+	leader, survivor, survivorURL := procA, procB, urlB
+	if !strings.Contains(health, `"role":"leader"`) {
+		leader, survivor, survivorURL = procB, procA, urlA
+	}
+	_ = survivor
+	if err := leader.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	leader.Wait()
+	start := time.Now()
+	for {
+		c, body := httpDo(t, "POST", survivorURL+"/subjects/after/versions", `{"schema":"{\"type\":\"record\",\"name\":\"After\",\"fields\":[]}"}`)
+		if c == 200 {
+			if !strings.Contains(body, `"id":5`) {
+				t.Errorf("first id after takeover: %s, want 5", body)
+			}
+			break
+		}
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("no write accepted 30s after the leader was killed: %d %s", c, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("survivor took writes %v after the leader was killed", time.Since(start).Round(time.Millisecond))
 }

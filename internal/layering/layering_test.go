@@ -12,7 +12,8 @@
 //	registry                  the schema registry: server, stores, serde
 //	contract                  consumer contracts over compat (+ contracttest)
 //	eventing                  the event runtime (never imports tracing: it declares its Tracer)
-//	eventing/statedb          SQLite state, inbox/outbox transactions
+//	eventing/storetest        the store conformance suite (SQLite, PostgreSQL)
+//	eventing/statedb          SQLite or PostgreSQL state, inbox/outbox transactions
 //	eventing/host             Config, Host, Service: how a service runs
 //	contract/internal         an app on the runtime for contract's evolution test
 //	contract/providertest     runs one service for real to verify it as a provider
@@ -82,7 +83,8 @@ var rules = []rule{
 	{prefix: "codegen", allow: []string{"schemas", "events", "wire"}},
 	{prefix: "tracing", allow: []string{"wire"}},
 	{prefix: "broker", allow: []string{"wire"}},
-	{prefix: "registry", allow: []string{"compat", "schemas", "events", "wire"}},
+	{prefix: "registry", allow: []string{"compat", "schemas", "events", "wire"},
+		testAllow: []string{"broker", "broker/brokertest"}}, // the Kafka store on the embedded broker over TCP
 	{prefix: "contract", allow: []string{"compat", "schemas", "events", "wire", "registry/regclient"},
 		testAllow: []string{
 			"registry/registrytest", "registry", // our registry over HTTP (Serve takes registry options)
@@ -97,6 +99,9 @@ var rules = []rule{
 			"schemas", // the repository's schema set, to push to the registry
 			"tracing", // the runtime's hooks with the real tracing implementation
 		}},
+	// The store conformance suite and its databases: it runs the runtime
+	// on an embedded broker over TCP.
+	{prefix: "eventing/storetest", allow: []string{"eventing", "events", "broker", "wire"}},
 	{prefix: "eventing/statedb", allow: []string{"eventing", "events", "registry", "tracing", "wire"}},
 	{prefix: "eventing/host", allow: []string{"eventing", "events", "schemas", "registry", "tracing", "wire"}},
 	{prefix: "contract/internal", allow: []string{"events", "registry", "eventing", "wire"}},

@@ -1,0 +1,277 @@
+package registry
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// The record format of the state topic is Confluent Schema Registry's (and
+// Karapace's), so a KafkaStore can take over their `_schemas` topic: JSON
+// keys carrying a "keytype", JSON values as Confluent writes them, and a
+// null value (tombstone) to delete a key for good.
+
+// Key types of a Confluent `_schemas` record.
+const (
+	keySchema        = "SCHEMA"
+	keyConfig        = "CONFIG"
+	keyMode          = "MODE"
+	keyNoop          = "NOOP"
+	keyDeleteSubject = "DELETE_SUBJECT"
+	keyClearSubject  = "CLEAR_SUBJECT"
+	keyContext       = "CONTEXT"
+)
+
+// kafkaKey is every Confluent key type in one struct. The field order is
+// Confluent's (keytype first, magic last); Subject is a pointer because
+// the global config and mode keys carry "subject":null.
+type kafkaKey struct {
+	KeyType string  `json:"keytype"`
+	Tenant  string  `json:"tenant,omitempty"`
+	Context string  `json:"context,omitempty"`
+	Subject *string `json:"subject,omitempty"`
+	Version int     `json:"version,omitempty"`
+	Magic   int     `json:"magic"`
+}
+
+// schemaValue is Confluent's SchemaValue. schemaType is written only for
+// types other than AVRO, as Confluent does.
+type schemaValue struct {
+	Subject    string      `json:"subject"`
+	Version    int         `json:"version"`
+	ID         int         `json:"id"`
+	SchemaType string      `json:"schemaType,omitempty"`
+	References []Reference `json:"references,omitempty"`
+	Schema     string      `json:"schema"`
+	Deleted    bool        `json:"deleted"`
+}
+
+// configValue is the part of Confluent's ConfigValue Contrail keeps.
+type configValue struct {
+	Alias              string `json:"alias,omitempty"`
+	Normalize          *bool  `json:"normalize,omitempty"`
+	CompatibilityLevel string `json:"compatibilityLevel,omitempty"`
+}
+
+type modeValue struct {
+	Mode string `json:"mode"`
+}
+
+// deleteSubjectValue soft-deletes every version of Subject up to Version.
+type deleteSubjectValue struct {
+	Subject string `json:"subject"`
+	Version int    `json:"version"`
+}
+
+type contextValue struct {
+	Tenant  string `json:"tenant"`
+	Context string `json:"context"`
+}
+
+// kafkaTenant is the tenant Confluent's context keys carry outside its
+// multi-tenant cloud.
+const kafkaTenant = "default"
+
+// kafkaRecord is one key and value of the state topic; a nil Value is a
+// tombstone.
+type kafkaRecord struct {
+	Key, Value []byte
+}
+
+func settingKafkaKey(keyType, subject string) kafkaKey {
+	k := kafkaKey{KeyType: keyType}
+	if subject != "" {
+		k.Subject = &subject
+	}
+	return k
+}
+
+// marshalKey writes k exactly as Confluent does: global settings spell out
+// "subject":null, which omitempty would drop.
+func marshalKey(k kafkaKey) ([]byte, error) {
+	if (k.KeyType == keyConfig || k.KeyType == keyMode) && k.Subject == nil {
+		return []byte(`{"keytype":"` + k.KeyType + `","subject":null,"magic":0}`), nil
+	}
+	return json.Marshal(k)
+}
+
+// encodeBatch turns b into state-topic records. lookup finds a schema that
+// b does not carry (a new version of an existing schema). A schema in b
+// with no version in b cannot be written, since Confluent's format keeps a
+// schema only inside a subject version.
+func encodeBatch(b Batch, lookup func(ctx string, id int) (SchemaRecord, bool)) ([]kafkaRecord, error) {
+	var out []kafkaRecord
+	put := func(k kafkaKey, v any) error {
+		kb, err := marshalKey(k)
+		if err != nil {
+			return err
+		}
+		rec := kafkaRecord{Key: kb}
+		if v != nil {
+			if rec.Value, err = json.Marshal(v); err != nil {
+				return err
+			}
+		}
+		out = append(out, rec)
+		return nil
+	}
+	inBatch := map[schemaKey]SchemaRecord{}
+	for _, s := range b.Schemas {
+		inBatch[schemaKey{s.Context, s.ID}] = s
+	}
+	written := map[schemaKey]bool{}
+	for _, c := range b.Contexts {
+		if err := put(kafkaKey{KeyType: keyContext, Tenant: kafkaTenant, Context: c}, contextValue{Tenant: kafkaTenant, Context: c}); err != nil {
+			return nil, err
+		}
+	}
+	for _, v := range b.Versions {
+		sk := schemaKey{contextOf(v.Subject), v.ID}
+		s, ok := inBatch[sk]
+		if !ok {
+			if s, ok = lookup(sk.ctx, sk.id); !ok {
+				return nil, fmt.Errorf("version %d of %q names unknown schema id %d", v.Version, v.Subject, v.ID)
+			}
+		}
+		written[sk] = true
+		typ := s.Type
+		if typ == "AVRO" {
+			typ = ""
+		}
+		subject := v.Subject
+		val := schemaValue{Subject: v.Subject, Version: v.Version, ID: v.ID, SchemaType: typ,
+			References: s.References, Schema: s.Text, Deleted: v.Deleted}
+		if err := put(kafkaKey{KeyType: keySchema, Subject: &subject, Version: v.Version, Magic: 1}, val); err != nil {
+			return nil, err
+		}
+	}
+	for sk := range inBatch {
+		if !written[sk] {
+			return nil, fmt.Errorf("schema id %d has no subject version; the Kafka store keeps schemas only inside versions", sk.id)
+		}
+	}
+	for _, k := range b.DeleteVersions {
+		subject := k.Subject
+		if err := put(kafkaKey{KeyType: keySchema, Subject: &subject, Version: k.Version, Magic: 1}, nil); err != nil {
+			return nil, err
+		}
+	}
+	for _, c := range b.Configs {
+		var v any
+		if !c.IsEmpty() {
+			v = configValue{Alias: c.Alias, Normalize: c.Normalize, CompatibilityLevel: c.Compatibility}
+		}
+		if err := put(settingKafkaKey(keyConfig, c.Subject), v); err != nil {
+			return nil, err
+		}
+	}
+	for _, m := range b.Modes {
+		var v any
+		if m.Value != "" {
+			v = modeValue{Mode: m.Value}
+		}
+		if err := put(settingKafkaKey(keyMode, m.Subject), v); err != nil {
+			return nil, err
+		}
+	}
+	for _, c := range b.DeleteContexts {
+		if err := put(kafkaKey{KeyType: keyContext, Tenant: kafkaTenant, Context: c}, nil); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// decodeRecord turns one state-topic record into the Batch that applies
+// it, given the state so far (view) for the subject-wide record kinds.
+// Record kinds Contrail does not know (and NOOP) decode to an empty Batch.
+func decodeRecord(key, value []byte, view *MemoryStore) (Batch, error) {
+	var b Batch
+	var k kafkaKey
+	if err := json.Unmarshal(key, &k); err != nil {
+		return b, fmt.Errorf("key %q: %w", truncate(string(key), 64), err)
+	}
+	subject := ""
+	if k.Subject != nil {
+		subject = normalizeSubject(*k.Subject)
+	}
+	tombstone := value == nil
+	bad := func(err error) (Batch, error) {
+		return Batch{}, fmt.Errorf("%s value for %q: %w", k.KeyType, subject, err)
+	}
+	switch k.KeyType {
+	case keySchema:
+		if tombstone {
+			b.DeleteVersions = append(b.DeleteVersions, VersionKey{subject, k.Version})
+			return b, nil
+		}
+		var v schemaValue
+		if err := json.Unmarshal(value, &v); err != nil {
+			return bad(err)
+		}
+		s := normalizeSubject(v.Subject)
+		typ := v.SchemaType
+		if typ == "AVRO" {
+			typ = ""
+		}
+		b.Schemas = append(b.Schemas, SchemaRecord{ID: v.ID, Context: contextOf(s), Type: typ, Text: v.Schema, References: v.References})
+		b.Versions = append(b.Versions, VersionRecord{Subject: s, Version: v.Version, ID: v.ID, Deleted: v.Deleted})
+		if c := contextOf(s); c != "" && !view.contexts[c] {
+			b.Contexts = append(b.Contexts, c)
+		}
+	case keyConfig:
+		c := ConfigRecord{Subject: subject}
+		if !tombstone {
+			var v configValue
+			if err := json.Unmarshal(value, &v); err != nil {
+				return bad(err)
+			}
+			c.Compatibility, c.Alias, c.Normalize = v.CompatibilityLevel, v.Alias, v.Normalize
+		}
+		b.Configs = append(b.Configs, c)
+	case keyMode:
+		m := SettingRecord{Subject: subject}
+		if !tombstone {
+			var v modeValue
+			if err := json.Unmarshal(value, &v); err != nil {
+				return bad(err)
+			}
+			m.Value = v.Mode
+		}
+		b.Modes = append(b.Modes, m)
+	case keyDeleteSubject:
+		if tombstone {
+			return b, nil
+		}
+		var v deleteSubjectValue
+		if err := json.Unmarshal(value, &v); err != nil {
+			return bad(err)
+		}
+		s := normalizeSubject(v.Subject)
+		for vk, vr := range view.versions {
+			if vk.Subject == s && vk.Version <= v.Version && !vr.Deleted {
+				vr.Deleted = true
+				b.Versions = append(b.Versions, vr)
+			}
+		}
+	case keyClearSubject:
+		if tombstone {
+			return b, nil
+		}
+		for vk, vr := range view.versions {
+			if vk.Subject == subject && vr.Deleted {
+				b.DeleteVersions = append(b.DeleteVersions, vk)
+			}
+		}
+	case keyContext:
+		c := k.Context
+		if c == "" || c == DefaultContext {
+			return b, nil
+		}
+		if tombstone {
+			b.DeleteContexts = append(b.DeleteContexts, c)
+		} else {
+			b.Contexts = append(b.Contexts, c)
+		}
+	}
+	return b, nil
+}
