@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,6 +45,11 @@ const offsetHeader = "X-Contrail-Offset"
 // not the leader answers it 50004 instead of forwarding it again, so two
 // replicas with different views of the leader cannot bounce it.
 const forwardedHeader = "X-Contrail-Forwarded"
+
+// StaleHeader is set on every read a stale replica answers (see
+// Replica.Stale): the seconds since the brokers last answered, e.g. "12.5".
+// The answer also carries `Warning: 110 contrail "Response is Stale"`.
+const StaleHeader = "X-Contrail-Stale"
 
 const protocolType = "sr"
 
@@ -87,6 +93,54 @@ type Replica struct {
 	last   string
 	cancel context.CancelFunc
 	done   chan struct{}
+	// contact is when the brokers last answered the probe, and end the
+	// topic's last stable offset they gave then.
+	contact time.Time
+	end     int64
+	// rejoin wakes the heartbeat loop when the store stopped writing
+	// (fenced, or a failed write), so the replica asks for a new election.
+	rejoin chan struct{}
+	// relead wakes it to start a new producer after a failed write.
+	relead chan struct{}
+	probed chan struct{} // closed when probe ended
+}
+
+// StaleAfter is how long a replica goes without an answer from the
+// brokers before it calls its copy stale: it then refuses writes and
+// marks every read (see Replica.Handler).
+const StaleAfter = 3 * time.Second
+
+// probe asks the brokers for the topic's end every 500ms, so the replica
+// knows how old its copy may be when they stop answering.
+func (r *Replica) probe(ctx context.Context) {
+	defer close(r.probed)
+	for {
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		end, err := r.store.endOffset(pctx)
+		cancel()
+		if err == nil {
+			r.mu.Lock()
+			r.contact, r.end = time.Now(), end
+			r.mu.Unlock()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// Stale returns how long ago the brokers last answered, when that is
+// StaleAfter or more, else 0: a stale replica serves reads from a copy
+// that may miss writes made since, and takes no writes.
+func (r *Replica) Stale() time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if age := time.Since(r.contact); age >= StaleAfter {
+		return age
+	}
+	return 0
 }
 
 // NewReplica starts the election for a replica reachable at selfURL (the
@@ -101,8 +155,14 @@ func NewReplica(store *KafkaStore, selfURL string, eligible bool) (*Replica, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Replica{store: store, self: selfURL, eligible: eligible, group: DefaultLeaderGroup,
-		role: RoleElecting, cancel: cancel, done: make(chan struct{})}
+		role: RoleElecting, cancel: cancel, done: make(chan struct{}), rejoin: make(chan struct{}, 1), relead: make(chan struct{}, 1)}
+	store.mu.Lock()
+	store.onFence = r.fenced
+	store.mu.Unlock()
+	r.contact = time.Now()
+	r.probed = make(chan struct{})
 	go r.run(ctx)
+	go r.probe(ctx)
 	return r, nil
 }
 
@@ -123,10 +183,32 @@ func (r *Replica) set(role Role, leader string) {
 	r.store.setWritable(role == RoleLeader)
 }
 
+// fenced runs, with the store's lock held, when the store stopped writing
+// as leader. Fenced by another instance, the replica is a follower with
+// no known leader (writes get 50004) until it has rejoined the group and
+// been elected again. After a write that failed otherwise, it stays in
+// the group, catching-up, and starts a new producer (heartbeat).
+func (r *Replica) fenced(byOther bool) {
+	r.mu.Lock()
+	ch := r.relead
+	if byOther {
+		r.role, r.leader = RoleFollower, ""
+		ch = r.rejoin
+	} else if r.role == RoleLeader {
+		r.role = RoleCatchingUp
+	}
+	r.mu.Unlock()
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
 // Close leaves the group, so the others elect a new leader at once.
 func (r *Replica) Close() error {
 	r.cancel()
 	<-r.done
+	<-r.probed
 	return nil
 }
 
@@ -145,7 +227,7 @@ func (r *Replica) run(ctx context.Context) {
 		}
 		if leader == r.self {
 			r.set(RoleCatchingUp, leader)
-			if err := r.store.catchUp(ctx); err != nil {
+			if err := r.store.catchUp(ctx, TransactionalID(r.group, r.store.cfg.topic)); err != nil {
 				r.set(RoleElecting, "")
 				continue
 			}
@@ -252,9 +334,21 @@ func pickLeader(members []kmsg.JoinGroupResponseMember, last string) string {
 // heartbeat keeps the membership until the group rebalances or ctx ends.
 func (r *Replica) heartbeat(ctx context.Context, member string, gen int32) {
 	for {
-		sleep(ctx, 500*time.Millisecond)
-		if ctx.Err() != nil {
+		select {
+		case <-ctx.Done():
 			return
+		case <-r.rejoin:
+			return
+		case <-r.relead:
+			if role, _ := r.Role(); role == RoleCatchingUp {
+				if err := r.store.catchUp(ctx, TransactionalID(r.group, r.store.cfg.topic)); err != nil {
+					r.set(RoleElecting, "")
+					return
+				}
+				r.set(RoleLeader, r.self)
+			}
+			continue
+		case <-time.After(500 * time.Millisecond):
 		}
 		req := kmsg.NewPtrHeartbeatRequest()
 		req.Group, req.Generation, req.MemberID = r.group, gen, member
@@ -321,14 +415,25 @@ func (h *replicaHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.health(w)
 		return
 	}
+	stale := r.Stale()
 	if req.Method == http.MethodGet || req.Method == http.MethodHead {
+		if stale > 0 {
+			w.Header().Set(StaleHeader, strconv.FormatFloat(stale.Seconds(), 'f', 1, 64))
+			w.Header().Set("Warning", `110 contrail "Response is Stale"`)
+		}
 		h.srv.ServeHTTP(w, req)
+		return
+	}
+	if stale > 0 {
+		writeErr(w, errf(http.StatusServiceUnavailable, CodeStoreError,
+			"The Kafka brokers %s have not answered for %s: this registry takes no writes until they do (reads are served from a copy that old). Check that they are up and reachable from here.",
+			strings.Join(r.store.cfg.brokers, ","), stale.Round(100*time.Millisecond)))
 		return
 	}
 	role, leader := r.Role()
 	switch {
 	case role == RoleLeader:
-		h.srv.ServeHTTP(&offsetWriter{ResponseWriter: w, store: r.store}, req)
+		h.srv.ServeHTTP(&offsetWriter{ResponseWriter: w, store: r.store, fences: r.store.fenceCount()}, req)
 	case leader == "" || role == RoleCatchingUp || req.Header.Get(forwardedHeader) != "":
 		writeErr(w, errf(http.StatusInternalServerError, CodeUnknownLeader, "No leader is elected yet; retry in a few seconds."))
 	default:
@@ -336,24 +441,39 @@ func (h *replicaHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
-// offsetWriter adds offsetHeader to the leader's answer.
+// offsetWriter adds offsetHeader to the leader's answer, and answers a
+// write that found the store fenced (fences moved) with 50004 in place
+// of the registry's 50001, as a client of a deposed leader should see.
 type offsetWriter struct {
 	http.ResponseWriter
-	store *KafkaStore
-	wrote bool
+	store    *KafkaStore
+	fences   int64
+	wrote    bool
+	replaced bool
 }
 
 func (o *offsetWriter) WriteHeader(code int) {
-	if !o.wrote {
-		o.wrote = true
-		o.Header().Set(offsetHeader, strconv.FormatInt(o.store.Offset(), 10))
+	if o.wrote {
+		return
 	}
+	o.wrote = true
+	if code == http.StatusInternalServerError && o.store.fenceCount() != o.fences {
+		o.replaced = true
+		o.Header().Del("Content-Length")
+		writeErr(o.ResponseWriter, errf(http.StatusInternalServerError, CodeUnknownLeader,
+			"This instance no longer leads: another registry instance leads topic %s now and fenced its writes; nothing of this request was written. Retry it.", o.store.cfg.topic))
+		return
+	}
+	o.Header().Set(offsetHeader, strconv.FormatInt(o.store.Offset(), 10))
 	o.ResponseWriter.WriteHeader(code)
 }
 
 func (o *offsetWriter) Write(b []byte) (int, error) {
 	if !o.wrote {
 		o.WriteHeader(http.StatusOK)
+	}
+	if o.replaced {
+		return len(b), nil
 	}
 	return o.ResponseWriter.Write(b)
 }
@@ -395,10 +515,16 @@ func writeErr(w http.ResponseWriter, e *Error) {
 }
 
 // health answers {"role":..., "leader":..., "lag":N}: lag is how many
-// records of the topic this replica has not applied yet.
+// records of the topic this replica has not applied yet. A stale replica
+// adds "status":"stale" and "stale_seconds", the time since the brokers
+// last answered, and its lag is as of then.
 func (r *Replica) health(w http.ResponseWriter) {
 	role, leader := r.Role()
-	b, _ := json.Marshal(map[string]any{"role": role, "leader": leader, "lag": r.lag()})
+	h := map[string]any{"role": role, "leader": leader, "lag": r.lag()}
+	if stale := r.Stale(); stale > 0 {
+		h["status"], h["stale_seconds"] = "stale", stale.Round(100*time.Millisecond).Seconds()
+	}
+	b, _ := json.Marshal(h)
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = io.WriteString(w, string(b))
 }
@@ -406,6 +532,12 @@ func (r *Replica) health(w http.ResponseWriter) {
 // lag is how many records of the topic the replica has not applied, -1
 // when the end offset cannot be read.
 func (r *Replica) lag() int64 {
+	if r.Stale() > 0 {
+		r.mu.Lock()
+		end := r.end
+		r.mu.Unlock()
+		return max(0, end-r.store.Offset())
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	end, err := r.store.endOffset(ctx)
@@ -415,9 +547,10 @@ func (r *Replica) lag() int64 {
 	return max(0, end-r.store.Offset())
 }
 
-// endOffset is the topic's end offset.
+// endOffset is the topic's last stable offset: the end of what a
+// read-committed reader can read now.
 func (s *KafkaStore) endOffset(ctx context.Context) (int64, error) {
-	ends, err := kadm.NewClient(s.cl).ListEndOffsets(ctx, s.cfg.topic)
+	ends, err := kadm.NewClient(s.cl).ListCommittedOffsets(ctx, s.cfg.topic)
 	if err != nil {
 		return 0, err
 	}
@@ -428,14 +561,27 @@ func (s *KafkaStore) endOffset(ctx context.Context) (int64, error) {
 	return end.Offset, nil
 }
 
-// catchUp waits until the store has applied every record written before
-// it was called: a new leader's ids then continue after every id used.
-func (s *KafkaStore) catchUp(ctx context.Context) error {
-	end, err := s.endOffset(ctx)
+// catchUp fences the previous leader (lead) and waits until the store
+// has applied every record below the NOOP it committed: a new leader's
+// ids then continue after every id any earlier leader got committed.
+//
+// A store re-elected while it still holds its transactional producer
+// keeps it and needs no catching up: had another instance led in
+// between, its InitProducerID fenced that producer, so the first write
+// fails with ErrFenced and the replica rejoins, then leads with a new
+// producer after a full catch-up.
+func (s *KafkaStore) catchUp(ctx context.Context, txnID string) error {
+	s.mu.Lock()
+	kept := s.txn != nil
+	s.mu.Unlock()
+	if kept {
+		return nil
+	}
+	noop, err := s.lead(ctx, txnID)
 	if err != nil {
 		return err
 	}
-	return s.waitOffset(ctx, end)
+	return s.waitOffset(ctx, noop+1)
 }
 
 // waitOffset waits until every record below off is applied.
@@ -448,6 +594,12 @@ func (s *KafkaStore) waitOffset(ctx context.Context, off int64) error {
 		}
 	}
 	return nil
+}
+
+func (s *KafkaStore) fenceCount() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fences
 }
 
 func (s *KafkaStore) setWritable(on bool) {

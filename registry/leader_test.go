@@ -24,12 +24,12 @@ type replica struct {
 	http  *http.Server
 }
 
-func startReplica(t *testing.T, brokers string) *replica {
+func startReplica(t testing.TB, brokers string) *replica {
 	t.Helper()
 	return startReplicaEligible(t, brokers, true)
 }
 
-func startReplicaEligible(t *testing.T, brokers string, eligible bool) *replica {
+func startReplicaEligible(t testing.TB, brokers string, eligible bool) *replica {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -79,7 +79,7 @@ func health(url string) (role, leader string) {
 
 // leaderOf waits until every replica in rs agrees on one leader among rs
 // and returns it.
-func leaderOf(t *testing.T, rs []*replica) *replica {
+func leaderOf(t testing.TB, rs []*replica) *replica {
 	t.Helper()
 	var found *replica
 	waitFor(t, func() bool {
@@ -87,6 +87,7 @@ func leaderOf(t *testing.T, rs []*replica) *replica {
 		agreed := ""
 		for _, r := range rs {
 			role, leader := health(r.url)
+
 			if leader == "" || (agreed != "" && leader != agreed) || (role != "leader" && role != "follower") {
 				return false
 			}

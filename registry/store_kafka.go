@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -28,6 +29,14 @@ type kafkaConfig struct {
 	topic   string
 	client  []kgo.Opt
 	follow  bool
+}
+
+func (c *kafkaConfig) produceOpts() []kgo.Opt {
+	return []kgo.Opt{
+		kgo.DefaultProduceTopic(c.topic),
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()),
+	}
 }
 
 func kafkaDefaults() kafkaConfig { return kafkaConfig{topic: DefaultKafkaTopic} }
@@ -90,6 +99,15 @@ type KafkaStore struct {
 	// writable lets a following store write: it is the elected leader
 	// and has read the topic to its end (Replica).
 	writable bool
+	// txn is the elected leader's transactional producer (lead); nil
+	// when the store is not leading.
+	txn *kgo.Client
+	// onFence runs, with mu held, when a leader's write failed: byOther
+	// when another instance took the transactional id over (Replica sets
+	// it).
+	onFence func(byOther bool)
+	// fences counts the writes that found the store fenced.
+	fences int64
 
 	stop context.CancelFunc // ends the follower's reading
 	done chan struct{}      // closed when it ended
@@ -126,11 +144,11 @@ func OpenKafkaStore(ctx context.Context, opts ...KafkaOpt) (*KafkaStore, error) 
 		return nil, err
 	}
 	kopts := append([]kgo.Opt{kgo.SeedBrokers(cfg.brokers...)}, cfg.client...)
-	kopts = append(kopts,
-		kgo.DefaultProduceTopic(cfg.topic),
-		kgo.RequiredAcks(kgo.AllISRAcks()),
-		kgo.RecordPartitioner(kgo.ManualPartitioner()),
-	)
+	kopts = append(kopts, cfg.produceOpts()...)
+	// Only committed records count: a deposed leader's fenced transaction
+	// is never read. Control records are kept so a reader knows it has
+	// passed a transaction marker at the end of the topic.
+	kopts = append(kopts, kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
 	cl, err := kgo.NewClient(kopts...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: kafka: %w", ErrStore, err)
@@ -167,25 +185,21 @@ func (s *KafkaStore) ensureTopic(ctx context.Context) error {
 	return nil
 }
 
-// Load implements Store: it reads the topic from its start to the end
-// offset it had when Load began and returns the state those records
-// leave. Records it cannot decode are skipped and counted (Skipped), as
+// Load implements Store: it reads the committed records of the topic
+// from its start to its last stable offset when Load began (which may be
+// a transaction marker) and returns the state those records leave.
+// Records it cannot decode are skipped and counted (Skipped), as
 // Confluent does, so one foreign record does not keep the registry down.
 func (s *KafkaStore) Load(ctx context.Context) (State, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	adm := kadm.NewClient(s.cl)
-	ends, err := adm.ListEndOffsets(ctx, s.cfg.topic)
+	endOff, err := s.endOffset(ctx)
 	if err != nil {
-		return State{}, fmt.Errorf("%w: kafka: end offset of %s: %w", ErrStore, s.cfg.topic, err)
-	}
-	end, ok := ends.Lookup(s.cfg.topic, 0)
-	if !ok || end.Err != nil {
-		return State{}, fmt.Errorf("%w: kafka: end offset of %s: %v", ErrStore, s.cfg.topic, end.Err)
+		return State{}, fmt.Errorf("%w: kafka: end offset of %s on %s (are the brokers up and reachable?): %w", ErrStore, s.cfg.topic, strings.Join(s.cfg.brokers, ","), err)
 	}
 	view := NewMemoryStore()
 	skipped := 0
-	if end.Offset > 0 {
+	if endOff > 0 {
 		s.cl.AddConsumePartitions(map[string]map[int32]kgo.Offset{s.cfg.topic: {0: kgo.NewOffset().AtStart()}})
 		defer s.cl.RemoveConsumePartitions(map[string][]int32{s.cfg.topic: {0}})
 	read:
@@ -202,9 +216,14 @@ func (s *KafkaStore) Load(ctx context.Context) (State, error) {
 			done := false
 			fs.EachPartition(func(p kgo.FetchTopicPartition) {
 				for _, r := range p.Records {
-					if r.Offset >= end.Offset {
+					if r.Offset >= endOff {
 						done = true
 						return
+					}
+					if r.Attrs.IsControl() {
+						// A transaction marker, possibly the topic's last record.
+						done = done || r.Offset+1 >= endOff
+						continue
 					}
 					b, err := decodeRecord(r.Key, r.Value, view)
 					if err != nil {
@@ -212,12 +231,12 @@ func (s *KafkaStore) Load(ctx context.Context) (State, error) {
 						continue
 					}
 					_ = view.Apply(ctx, b)
-					if r.Offset+1 >= end.Offset {
+					if r.Offset+1 >= endOff {
 						done = true
 					}
 				}
 				// Compaction may have removed the records before the end.
-				if p.HighWatermark >= end.Offset && len(p.Records) > 0 && p.Records[len(p.Records)-1].Offset+1 >= p.HighWatermark {
+				if p.HighWatermark >= endOff && len(p.Records) > 0 && p.Records[len(p.Records)-1].Offset+1 >= p.HighWatermark {
 					done = true
 				}
 			})
@@ -226,7 +245,7 @@ func (s *KafkaStore) Load(ctx context.Context) (State, error) {
 			}
 		}
 	}
-	s.view, s.skipped, s.next = view, skipped, end.Offset
+	s.view, s.skipped, s.next = view, skipped, endOff
 	return view.Load(ctx)
 }
 
@@ -237,17 +256,26 @@ func (s *KafkaStore) Skipped() int {
 	return s.skipped
 }
 
+// ErrFenced marks a write refused because another registry instance
+// became the leader and took the transactional id over: this instance no
+// longer writes until an election makes it the leader again.
+var ErrFenced = errors.New("registry: kafka: fenced by a newer leader")
+
 // Apply implements Store: it produces b's records to the topic in one
 // call, with acks=all, and returns once every one was acknowledged. The
 // records go to one partition in order, so a reader sees them in the
-// order written; a failure part way can leave the first records written.
+// order written. A following store (the elected leader of a Replica)
+// writes them in one transaction, so a reader sees all or none of them,
+// and a write of a leader that a newer one fenced fails with ErrFenced
+// and leaves nothing readable. Without KafkaFollow a failure part way can
+// leave the first records written.
 func (s *KafkaStore) Apply(ctx context.Context, b Batch) error {
 	if err := checkBatchText(b); err != nil {
 		return fmt.Errorf("%w: write: %w", ErrStore, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cfg.follow && !s.writable {
+	if s.cfg.follow && (!s.writable || s.txn == nil) {
 		return fmt.Errorf("%w: kafka: this registry follows topic %s and takes no writes; send writes to the leader", ErrStore, s.cfg.topic)
 	}
 	recs, err := encodeBatch(b, func(c string, id int) (SchemaRecord, bool) {
@@ -262,14 +290,113 @@ func (s *KafkaStore) Apply(ctx context.Context, b Batch) error {
 		for i, r := range recs {
 			krs[i] = &kgo.Record{Topic: s.cfg.topic, Partition: 0, Key: r.Key, Value: r.Value}
 		}
-		if err := s.cl.ProduceSync(ctx, krs...).FirstErr(); err != nil {
-			return fmt.Errorf("%w: kafka: write %s: %w", ErrStore, s.cfg.topic, err)
+		if s.cfg.follow {
+			err = s.produceTxn(ctx, krs)
+		} else {
+			err = s.cl.ProduceSync(ctx, krs...).FirstErr()
+		}
+		if err != nil {
+			return err
 		}
 		for _, r := range krs {
 			s.next = max(s.next, r.Offset+1)
 		}
 	}
 	return s.view.Apply(ctx, b)
+}
+
+// produceTxn writes krs in one transaction of the leader's producer. On
+// any failure the store stops writing: a fenced producer (another
+// instance ran InitProducerID with the same transactional id) can never
+// write again, and an unknown outcome must not be followed by ids
+// allocated from a view that may miss it. s.mu is held.
+func (s *KafkaStore) produceTxn(ctx context.Context, krs []*kgo.Record) error {
+	txn := s.txn
+	// A write once begun completes, whatever the client does: a request
+	// cancelled half way would leave a transaction open and its outcome
+	// unknown.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	err := txn.BeginTransaction()
+	if err == nil {
+		err = txn.ProduceSync(ctx, krs...).FirstErr()
+		commit := kgo.TryCommit
+		if err != nil {
+			commit = kgo.TryAbort
+		}
+		if eerr := txn.EndTransaction(ctx, commit); err == nil {
+			err = eerr
+		}
+	}
+	if err == nil {
+		return nil
+	}
+	s.writable = false
+	s.txn = nil
+	go txn.Close()
+	if isFenced(err) {
+		s.fences++
+		if s.onFence != nil {
+			s.onFence(true)
+		}
+		return fmt.Errorf("%w (%w): another registry instance leads topic %s now; this one takes no writes until it is elected again, so retry the request: %w", ErrStore, ErrFenced, s.cfg.topic, err)
+	}
+	if s.onFence != nil {
+		s.onFence(false)
+	}
+	return fmt.Errorf("%w: kafka: write %s on %s (are the brokers up and reachable?); this instance stops taking writes until re-elected: %w", ErrStore, s.cfg.topic, strings.Join(s.cfg.brokers, ","), err)
+}
+
+func isFenced(err error) bool {
+	return errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch) ||
+		errors.Is(err, kerr.TransactionalIDAuthorizationFailed) || errors.Is(err, kerr.InvalidTxnState)
+}
+
+// TransactionalID is the transactional.id the leaders of the registry
+// replicas electing in group over topic produce with: one per registry
+// cluster, so a new leader's InitProducerID fences the last one's writes.
+func TransactionalID(group, topic string) string {
+	return "contrail-registry-" + group + "-" + topic
+}
+
+// lead makes the store the writer of its topic: it starts a transactional
+// producer with txnID, which fences any earlier producer with that id
+// (an in-flight transaction of it is aborted, its later writes fail),
+// and commits a NOOP record, as Confluent's leader does, whose offset it
+// returns: every record a fenced leader committed lies below it. The
+// store stays unwritable until setWritable(true).
+func (s *KafkaStore) lead(ctx context.Context, txnID string) (int64, error) {
+	opts := append([]kgo.Opt{kgo.SeedBrokers(s.cfg.brokers...)}, s.cfg.client...)
+	opts = append(opts, s.cfg.produceOpts()...)
+	opts = append(opts, kgo.TransactionalID(txnID))
+	txn, err := kgo.NewClient(opts...)
+	if err != nil {
+		return 0, fmt.Errorf("%w: kafka: %w", ErrStore, err)
+	}
+	noop := &kgo.Record{Topic: s.cfg.topic, Partition: 0, Key: []byte(`{"keytype":"NOOP","magic":0}`)}
+	err = txn.BeginTransaction()
+	if err == nil {
+		err = txn.ProduceSync(ctx, noop).FirstErr()
+		commit := kgo.TryCommit
+		if err != nil {
+			commit = kgo.TryAbort
+		}
+		if eerr := txn.EndTransaction(ctx, commit); err == nil {
+			err = eerr
+		}
+	}
+	if err != nil {
+		txn.Close()
+		return 0, fmt.Errorf("%w: kafka: start the transactional producer %s on %s: %w", ErrStore, txnID, s.cfg.topic, err)
+	}
+	s.mu.Lock()
+	old := s.txn
+	s.txn, s.writable = txn, false
+	s.mu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+	return noop.Offset, nil
 }
 
 // Follow implements Follower. Without KafkaFollow it does nothing: the
@@ -297,6 +424,11 @@ func (s *KafkaStore) follow(ctx context.Context, apply func(Batch)) {
 		fs.EachRecord(func(r *kgo.Record) {
 			s.mu.Lock()
 			if r.Offset < s.next {
+				s.mu.Unlock()
+				return
+			}
+			if r.Attrs.IsControl() {
+				s.next = r.Offset + 1
 				s.mu.Unlock()
 				return
 			}
@@ -335,6 +467,13 @@ func (s *KafkaStore) Close() error {
 	if stop != nil {
 		stop()
 		<-done
+	}
+	s.mu.Lock()
+	txn := s.txn
+	s.txn, s.writable = nil, false
+	s.mu.Unlock()
+	if txn != nil {
+		txn.Close()
 	}
 	s.cl.Close()
 	return nil

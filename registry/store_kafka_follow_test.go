@@ -117,7 +117,7 @@ func append2(m map[string]int, k string, v int) map[string]int {
 	return out
 }
 
-func waitFor(t *testing.T, cond func() bool) {
+func waitFor(t testing.TB, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for !cond() {

@@ -41,7 +41,7 @@ func TestKafkaConformance(t *testing.T) {
 }
 
 // httpGet answers path on base: the status and the body.
-func httpGet(t *testing.T, base, path string) (int, string) {
+func httpGet(t testing.TB, base, path string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(base + path)
 	if err != nil {
