@@ -24,16 +24,27 @@ type batchTx struct {
 	// broken: a savepoint could not be released or rolled back, so the
 	// transaction's state is unknown and the whole batch must roll back.
 	broken error
-	// stmts: the store's prepared statements bound to tx, made on first use.
+	// stmts: the store's prepared statements bound to tx, made on first use
+	// (SQLite; on PostgreSQL pgx's statement cache does that).
 	stmts [numStmts]*sql.Stmt
+	// savepoints: each record runs in a savepoint (SQLite). Without them
+	// (PostgreSQL) a failed attempt breaks the batch instead; see handle.
+	savepoints bool
 }
 
-// stmt returns the store's statement i bound to the batch's transaction.
-func (b *batchTx) stmt(i int) *sql.Stmt {
-	if b.stmts[i] == nil {
-		b.stmts[i] = b.tx.StmtContext(context.WithoutCancel(b.ctx), b.store.stmts[i])
+// exec runs the store's statement i in the batch's transaction, never
+// cancelled: SQLite answers an interrupted statement inside an explicit
+// transaction by rolling back the whole batch, and pgx by closing the
+// connection.
+func (b *batchTx) exec(i int, args ...any) (sql.Result, error) {
+	ctx := context.WithoutCancel(b.ctx)
+	if b.store.stmts[i] == nil {
+		return b.tx.ExecContext(ctx, b.store.q[i], args...)
 	}
-	return b.stmts[i]
+	if b.stmts[i] == nil {
+		b.stmts[i] = b.tx.StmtContext(ctx, b.store.stmts[i])
+	}
+	return b.stmts[i].ExecContext(ctx, args...)
 }
 
 type batchKey struct{}
@@ -44,21 +55,32 @@ func batchFrom(ctx context.Context) *batchTx {
 	return b
 }
 
-// The savepoint statements. SQLite allows nested savepoints of one name; a
-// handler's own savepoints (other names, or the same name nested) stay
-// inside the record's.
+// The savepoint statements. SQLite and PostgreSQL allow nested savepoints
+// of one name; a handler's own savepoints (other names, or the same name
+// nested) stay inside the record's. Undoing a record is savepointRollback
+// then savepointRelease.
 const (
 	savepointBegin    = `SAVEPOINT contrail_record`
 	savepointRelease  = `RELEASE contrail_record`
-	savepointRollback = `ROLLBACK TO contrail_record; RELEASE contrail_record`
+	savepointRollback = `ROLLBACK TO contrail_record`
 )
 
-// handle runs one attempt of next for m inside a savepoint of the batch:
-// the inbox row first (a duplicate releases the savepoint and is dropped),
-// then next with the batch transaction in ctx (see Tx). A failed attempt
-// is rolled back to the savepoint, so a retry or the dead-letter path
-// starts from the state before the record; a successful one is released
-// into the batch, which the router commits after its last record.
+// handle runs one attempt of next for m in the batch: the inbox row first
+// (a duplicate is dropped), then next with the batch transaction in ctx
+// (see Tx). A successful attempt stays in the batch, which the router
+// commits after its last record.
+//
+// On SQLite each attempt runs in a savepoint: a failed one is rolled back
+// to it, so a retry or the dead-letter path starts from the state before
+// the record, and the batch goes on. On PostgreSQL a savepoint is two more
+// round trips (beside about five per event) and a subtransaction per
+// record, and more than 64 subtransactions in one transaction slow every
+// session; so there records run without one, and a failed attempt breaks
+// the batch instead: it is rolled back
+// whole (nothing of it commits) and the router handles its records again
+// one transaction each, where retries and dead letters work as without
+// batching. A handler's failure costs its batch a second pass; the happy
+// path saves the savepoints.
 func (b *batchTx) handle(ctx context.Context, m *Message, id string, next HandlerFunc, onDuplicate func(context.Context, *Message)) error {
 	if b.broken != nil {
 		return fmt.Errorf("runtime: inbox: batch transaction unusable: %w", b.broken)
@@ -66,21 +88,29 @@ func (b *batchTx) handle(ctx context.Context, m *Message, id string, next Handle
 	// Savepoint statements run even when ctx ended: an attempt cut short
 	// by shutdown must still be undone before the batch commits.
 	sctx := context.WithoutCancel(ctx)
-	if _, err := b.stmt(stmtSavepoint).ExecContext(sctx); err != nil {
-		return b.fail(fmt.Errorf("runtime: inbox: savepoint for event %s: %w", id, err))
+	if b.savepoints {
+		if _, err := b.exec(stmtSavepoint); err != nil {
+			return b.fail(fmt.Errorf("runtime: inbox: savepoint for event %s: %w", id, err))
+		}
 	}
 	// Not ctx: SQLite answers an interrupted statement inside an explicit
 	// transaction by rolling back the whole batch, so the runtime's own
 	// statements are never cancelled; shutdown waits for them instead.
-	res, err := b.stmt(stmtInbox).ExecContext(sctx, m.Group, id, m.Record.Topic, m.Record.Partition, m.Record.Offset)
+	res, err := b.exec(stmtInbox, m.Group, id, m.Record.Topic, m.Record.Partition, m.Record.Offset)
 	if err != nil {
+		err = fmt.Errorf("runtime: inbox: record event %s: %w", id, err)
+		if !b.savepoints {
+			return b.fail(err)
+		}
 		b.undo(sctx)
-		return fmt.Errorf("runtime: inbox: record event %s: %w", id, err)
+		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		// Handled before, in an earlier transaction or earlier in this batch.
-		if _, err := b.stmt(stmtRelease).ExecContext(sctx); err != nil {
-			return b.fail(fmt.Errorf("runtime: inbox: release savepoint of event %s: %w", id, err))
+		if b.savepoints {
+			if _, err := b.exec(stmtRelease); err != nil {
+				return b.fail(fmt.Errorf("runtime: inbox: release savepoint of event %s: %w", id, err))
+			}
 		}
 		m.duplicate = true
 		if onDuplicate != nil {
@@ -89,19 +119,29 @@ func (b *batchTx) handle(ctx context.Context, m *Message, id string, next Handle
 		return nil
 	}
 	if err := next(context.WithValue(ctx, txKey{}, b.tx), m); err != nil {
+		if !b.savepoints {
+			return b.fail(fmt.Errorf("runtime: inbox: event %s failed in a batch without savepoints; its records are handled again one transaction each: %w", id, err))
+		}
 		b.undo(sctx)
 		return err
 	}
-	if _, err := b.stmt(stmtRelease).ExecContext(sctx); err != nil {
-		return b.fail(fmt.Errorf("runtime: inbox: release savepoint of event %s: %w", id, err))
+	if b.savepoints {
+		if _, err := b.exec(stmtRelease); err != nil {
+			return b.fail(fmt.Errorf("runtime: inbox: release savepoint of event %s: %w", id, err))
+		}
 	}
 	return nil
 }
 
-// undo rolls the transaction back to the record's savepoint.
-func (b *batchTx) undo(ctx context.Context) {
-	if _, err := b.tx.ExecContext(ctx, savepointRollback); err != nil {
+// undo rolls the transaction back to the record's savepoint and releases
+// it.
+func (b *batchTx) undo(context.Context) {
+	if _, err := b.exec(stmtRollbackTo); err != nil {
 		b.fail(fmt.Errorf("runtime: inbox: roll back to savepoint: %w", err))
+		return
+	}
+	if _, err := b.exec(stmtRelease); err != nil {
+		b.fail(fmt.Errorf("runtime: inbox: release savepoint: %w", err))
 	}
 }
 
@@ -187,9 +227,15 @@ func (r *Router) runBatch(ctx, hctx context.Context, chunk []*kgo.Record, emit *
 	if err != nil {
 		return 0, handled, fmt.Errorf("runtime: batch: begin: %w", err)
 	}
+	if r.cfg.serial {
+		if err := store.serialize(hctx, tx, r.cfg.group); err != nil {
+			_ = tx.Rollback()
+			return 0, handled, err
+		}
+	}
 	bctx, cancel := context.WithCancel(hctx)
 	defer cancel()
-	b := &batchTx{store: store, tx: tx, ctx: bctx, cancel: cancel}
+	b := &batchTx{store: store, tx: tx, ctx: bctx, cancel: cancel, savepoints: store.dialect != Postgres}
 	n, st := 0, handled
 	for _, rec := range chunk {
 		if ctx.Err() != nil {

@@ -1,8 +1,9 @@
 // Package eventing is Contrail's typed event runtime on franz-go: services
 // publish generated events through a Publisher and handle them with a Router,
 // which gives them consumer groups, per-key ordering, at-least-once delivery,
-// retries, dead-letter topics, panic recovery, an SQLite inbox and outbox,
-// tracing hooks, Prometheus metrics, structured logs and health endpoints.
+// retries, dead-letter topics, panic recovery, an inbox and outbox on
+// SQLite or PostgreSQL (Store; several replicas may share one on
+// PostgreSQL; package storetest is its conformance suite), tracing hooks, Prometheus metrics, structured logs and health endpoints.
 //
 // A handler is a function of one decoded, typed event:
 //

@@ -5,8 +5,12 @@ import (
 	"fmt"
 )
 
-// insertInbox records a handled event; a duplicate inserts nothing.
-const insertInbox = `INSERT OR IGNORE INTO contrail_inbox (consumer_group, event_id, topic, partition, offset) VALUES (?, ?, ?, ?, ?)`
+// insertInbox records a handled event; a duplicate inserts nothing. On
+// PostgreSQL an insert of an event id another transaction inserted and has
+// not committed yet waits for it: if that commits, this one is a duplicate;
+// if it rolls back, this one inserts. So two replicas that get the same
+// record (a partition moving between them) handle it once.
+const insertInbox = `INSERT INTO contrail_inbox (consumer_group, event_id, topic, partition, "offset") VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`
 
 // InboxMiddleware deduplicates by event id: it opens a transaction on s,
 // records (group, event id) in the inbox and calls next with the transaction
@@ -17,10 +21,17 @@ const insertInbox = `INSERT OR IGNORE INTO contrail_inbox (consumer_group, event
 // by topic/partition/offset. onDuplicate may be nil.
 //
 // Inside a router's batch transaction (BatchTransactions) it opens no
-// transaction of its own: each attempt runs in a SAVEPOINT of the batch's
-// transaction, rolled back when next fails and released when it succeeds;
-// the router commits the batch.
+// transaction of its own: on SQLite each attempt runs in a SAVEPOINT of the
+// batch's transaction, rolled back when next fails and released when it
+// succeeds; on PostgreSQL a failed attempt rolls the batch back, to be
+// handled again one transaction per record. The router commits the batch.
 func InboxMiddleware(s *Store, onDuplicate func(ctx context.Context, m *Message)) Middleware {
+	return inboxMiddleware(s, onDuplicate, false)
+}
+
+// inboxMiddleware is InboxMiddleware; with serial, each transaction first
+// takes the consumer group's lock (SerialTransactions).
+func inboxMiddleware(s *Store, onDuplicate func(ctx context.Context, m *Message), serial bool) Middleware {
 	return func(next HandlerFunc) HandlerFunc {
 		return func(ctx context.Context, m *Message) error {
 			id := m.EventID
@@ -42,7 +53,13 @@ func InboxMiddleware(s *Store, onDuplicate func(ctx context.Context, m *Message)
 			if err != nil {
 				return fmt.Errorf("runtime: inbox: begin: %w", err)
 			}
-			res, err := s.txStmt(sctx, tx, stmtInbox).ExecContext(sctx, m.Group, id, m.Record.Topic, m.Record.Partition, m.Record.Offset)
+			if serial {
+				if err := s.serialize(sctx, tx, m.Group); err != nil {
+					tx.Rollback()
+					return err
+				}
+			}
+			res, err := s.exec(sctx, tx, stmtInbox, m.Group, id, m.Record.Topic, m.Record.Partition, m.Record.Offset)
 			if err != nil {
 				tx.Rollback()
 				return fmt.Errorf("runtime: inbox: record event %s: %w", id, err)

@@ -150,6 +150,7 @@ type routerConfig struct {
 	publisher       *Publisher
 	resetOffset     kgo.Offset
 	batchMax        int
+	serial          bool
 }
 
 // Group sets the consumer group; required. Every instance of one service
@@ -221,15 +222,19 @@ func WithPublisher(p *Publisher) RouterOpt {
 const DefaultBatchTransactions = 256
 
 // BatchTransactions sets how many records of one partition, from one poll,
-// share one SQLite transaction on the inbox store (WithInbox), overriding
+// share one transaction on the inbox store (WithInbox), overriding
 // DefaultBatchTransactions; 0 gives every record its own transaction, as
 // before batching existed. It has no effect without an inbox or in
 // ExactlyOnce mode (which stays one transaction per record).
 //
-// Inside a batch each record's handling attempt runs in its own SAVEPOINT:
-// a failed attempt is rolled back to it, so retries and the dead-letter
-// path see the state as it was before the record, and a successful one is
-// released into the batch. The batch commits once, after its last record;
+// On SQLite each record's handling attempt inside a batch runs in its own
+// SAVEPOINT: a failed attempt is rolled back to it, so retries and the
+// dead-letter path see the state as it was before the record, and a
+// successful one is released into the batch. On PostgreSQL records run
+// without savepoints (each would cost two round trips and a
+// subtransaction): the first failed attempt rolls the whole batch back, and
+// its records are handled again one transaction each, with retries and
+// dead letters as without batching. The batch commits once, after its last record;
 // only then are its offsets marked for commit and the outbox relay woken.
 // If the commit fails nothing is marked and the batch's records are
 // handled again, one transaction each (the inbox drops those that did
@@ -246,6 +251,20 @@ const DefaultBatchTransactions = 256
 // failing a lock upgrade.
 func BatchTransactions(maxRecords int) RouterOpt {
 	return routerOpt(func(c *routerConfig) { c.batchMax = maxRecords })
+}
+
+// SerialTransactions makes the router's inbox transactions (batches and
+// single records) run one at a time across every partition and every
+// router of its consumer group, on every replica: on PostgreSQL each takes
+// the group's advisory lock (pg_advisory_xact_lock) first, held until it
+// commits. It is for handlers that write rows events of every partition
+// share (an inventory's stock per SKU): without it two batches that take
+// such rows in different orders deadlock, and PostgreSQL breaks the tie
+// only after its deadlock_timeout (1s). Default off: partitions' batches
+// run in parallel. On SQLite, with its one writer, transactions run one at
+// a time anyway, and the option changes nothing.
+func SerialTransactions() RouterOpt {
+	return routerOpt(func(c *routerConfig) { c.serial = true })
 }
 
 // StartAt sets where a group with no committed offset starts, overriding the

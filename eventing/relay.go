@@ -44,6 +44,15 @@ import (
 //     operator inspects, requeues or deletes in the service's database
 //     (docs/operations.md, "Requeue or delete a parked outbox row"). Later
 //     rows of its key go on without it.
+//
+// On PostgreSQL every replica of a service runs a relay on the same outbox.
+// A flush reads its rows with FOR UPDATE SKIP LOCKED inside a transaction
+// that stays open while they are produced and commits their deletion, so
+// two relays never hold (and never publish) the same row; and it leaves a
+// key's rows for later while an older row of that key is held by another
+// relay, so per-key order holds across replicas too. A relay that dies
+// mid-flush releases its rows when PostgreSQL ends its session; another
+// replica publishes them again (the at-least-once case above).
 type Relay struct {
 	store    *Store
 	pub      *Publisher
@@ -114,7 +123,8 @@ type flushResult struct{ rows, published, parked int }
 type rowKey struct{ topic, key string }
 
 func (r *Relay) flush(ctx context.Context) (flushResult, error) {
-	rows, err := r.store.pending(ctx, r.batch)
+	c, rows, err := r.store.claim(ctx, r.batch)
+	defer c.release()
 	if err != nil || len(rows) == 0 {
 		return flushResult{}, err
 	}
@@ -175,7 +185,7 @@ func (r *Relay) flush(ctx context.Context) (flushResult, error) {
 			}
 		}
 	}
-	if err := r.store.settle(ctx, acked, parked); err != nil {
+	if err := c.settle(ctx, acked, parked); err != nil {
 		// The acknowledged rows go out again with the next flush (their
 		// event ids let inboxes drop them); the parked ones are tried again.
 		return flushResult{rows: len(rows), published: len(acked)}, fmt.Errorf("runtime: outbox relay: delete published rows: %w", err)

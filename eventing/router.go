@@ -151,7 +151,7 @@ func (r *Router) build() {
 	for name, rt := range r.routes {
 		mws := r.stack(c.metrics.handler(c.group, name))
 		if c.inbox != nil {
-			mws = append(mws, InboxMiddleware(c.inbox, nil))
+			mws = append(mws, inboxMiddleware(c.inbox, nil, c.serial))
 		}
 		mws = append(mws, c.middleware...)
 		rt.chain = Chain(rt.fn, mws...)

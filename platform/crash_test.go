@@ -105,7 +105,12 @@ func ready(p *platform.Platform, name string) bool {
 		}
 		return err == nil
 	}
-	resp, err := http.Get(p.ServiceURLs[name] + "/readyz")
+	return urlReady(p.ServiceURLs[name])
+}
+
+// urlReady reports whether the service at base answers /readyz with 200.
+func urlReady(base string) bool {
+	resp, err := http.Get(base + "/readyz")
 	if err != nil {
 		return false
 	}

@@ -4,11 +4,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/contrail-events/contrail/eventing/host"
-	"github.com/contrail-events/contrail/eventing/statedb"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -18,6 +18,7 @@ var knownEnv = map[string]bool{
 	"KAFKA_BROKERS": true, "CONTRAIL_BROKERS": true, "SCHEMA_REGISTRY_URL": true, "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO": true,
 	"CONTRAIL_DATA_DIR": true, "CONTRAIL_HTTP_ADDR": true, "CONTRAIL_GROUP": true, "CONTRAIL_INSTANCE_ID": true,
 	"CONTRAIL_REGISTER_SCHEMAS": true, "CONTRAIL_AUTO_REGISTER": true, "CONTRAIL_SQLITE_SYNC": true,
+	"CONTRAIL_DATABASE_URL": true, "CONTRAIL_DATABASE_SCHEMA": true,
 	"KAFKA_TLS": true, "KAFKA_TLS_CA_FILE": true, "KAFKA_TLS_CERT_FILE": true, "KAFKA_TLS_KEY_FILE": true, "KAFKA_TLS_SERVER_NAME": true,
 	"KAFKA_SASL_MECHANISM": true, "KAFKA_SASL_USERNAME": true, "KAFKA_SASL_PASSWORD": true,
 	"OTEL_SERVICE_NAME": true, "OTEL_EXPORTER_OTLP_ENDPOINT": true, "OTEL_EXPORTER_OTLP_PROTOCOL": true,
@@ -34,14 +35,21 @@ type composeFile struct {
 			Dockerfile string `yaml:"dockerfile"`
 		} `yaml:"build"`
 		DependsOn map[string]any `yaml:"depends_on"`
+		Ports     []string       `yaml:"ports"`
+		Deploy    struct {
+			Replicas int `yaml:"replicas"`
+		} `yaml:"deploy"`
 	} `yaml:"services"`
 }
 
 // TestComposeFile checks deploy/compose.yaml: it parses (with `docker
 // compose config` when that plugin is installed, else as YAML with its
-// anchors resolved), runs Redpanda, Redpanda Console, Jaeger and the four
-// services, and each service is the contrail image switched to Redpanda by
-// environment variables alone, which eventing/host accepts as a valid config.
+// anchors resolved), runs Redpanda, Redpanda Console, Jaeger, PostgreSQL
+// and two replicas of each of the four services, and each service is the
+// contrail image switched to Redpanda and PostgreSQL by environment
+// variables alone, which eventing/host accepts as a valid config. Each
+// replica gets a host port of its own (a range as wide as the replicas),
+// and no two services' ranges overlap.
 func TestComposeFile(t *testing.T) {
 	path := filepath.Join("..", "deploy", "compose.yaml")
 	if out, err := exec.Command("docker", "compose", "-f", path, "config", "--quiet").CombinedOutput(); err == nil {
@@ -57,7 +65,7 @@ func TestComposeFile(t *testing.T) {
 	if err := yaml.Unmarshal(data, &cf); err != nil {
 		t.Fatalf("compose.yaml does not parse: %v", err)
 	}
-	for _, want := range []string{"redpanda", "console", "jaeger", "topics", "order", "inventory", "payment", "shipping"} {
+	for _, want := range []string{"redpanda", "console", "jaeger", "topics", "postgres", "order", "inventory", "payment", "shipping"} {
 		if _, ok := cf.Services[want]; !ok {
 			t.Errorf("compose.yaml has no service %q", want)
 		}
@@ -68,9 +76,13 @@ func TestComposeFile(t *testing.T) {
 	if img := cf.Services["console"].Image; !strings.Contains(img, "redpandadata/console") {
 		t.Errorf("console image %q", img)
 	}
+	if img := cf.Services["postgres"].Image; !strings.HasPrefix(img, "postgres:") {
+		t.Errorf("postgres image %q", img)
+	}
 	if _, err := os.Stat(filepath.Join("..", "deploy", "Dockerfile")); err != nil {
 		t.Fatal(err)
 	}
+	hostPorts := map[int]string{}
 	for _, name := range []string{"order", "inventory", "payment", "shipping"} {
 		t.Run(name, func(t *testing.T) {
 			s := cf.Services[name]
@@ -92,8 +104,33 @@ func TestComposeFile(t *testing.T) {
 			if err := cfg.Validate(); err != nil {
 				t.Fatalf("env gives an invalid config: %v", err)
 			}
-			if cfg.Durability != statedb.DurabilityFull {
-				t.Errorf("durability %v, want full: production loses no committed state change on power loss", cfg.Durability)
+			if s.Deploy.Replicas != 2 {
+				t.Errorf("deploy.replicas %d, want 2", s.Deploy.Replicas)
+			}
+			if _, ok := s.DependsOn["postgres"]; !ok {
+				t.Errorf("does not wait for postgres")
+			}
+			if !strings.HasPrefix(cfg.DatabaseURL, "postgres://") || !strings.Contains(cfg.DatabaseURL, "@postgres:5432/") {
+				t.Errorf("CONTRAIL_DATABASE_URL %q, want the postgres service: replicas share their state there", cfg.DatabaseURL)
+			}
+			if strings.Contains(cfg.DatabaseURL, "synchronous_commit") {
+				t.Errorf("CONTRAIL_DATABASE_URL %q changes synchronous_commit: production keeps it on", cfg.DatabaseURL)
+			}
+			if len(s.Ports) != 1 {
+				t.Fatalf("ports %v, want one range", s.Ports)
+			}
+			hostRange, container, _ := strings.Cut(s.Ports[0], ":")
+			from, to, _ := strings.Cut(hostRange, "-")
+			lo, err1 := strconv.Atoi(from)
+			hi, err2 := strconv.Atoi(to)
+			if err1 != nil || err2 != nil || hi-lo+1 != s.Deploy.Replicas || container != "8080" {
+				t.Fatalf("ports %q: want a host range with one port per replica onto 8080", s.Ports[0])
+			}
+			for p := lo; p <= hi; p++ {
+				if other, ok := hostPorts[p]; ok {
+					t.Errorf("host port %d used by %s and %s", p, other, name)
+				}
+				hostPorts[p] = name
 			}
 			if len(cfg.Brokers) != 1 || !strings.HasPrefix(cfg.Brokers[0], "redpanda:") {
 				t.Errorf("brokers %v, want redpanda", cfg.Brokers)

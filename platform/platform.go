@@ -3,7 +3,9 @@
 // schema registry in-process, Jaeger as a subprocess (unless disabled),
 // registers the repository's schemas, and starts the four services as
 // subprocesses (`contrail service <name>`), so each can crash and restart on
-// its own, as it would in production. A supervisor restarts a service that
+// its own, as it would in production. With Config.PostgresURL the services
+// keep their state in PostgreSQL, and Config.Replicas runs several
+// processes of each. A supervisor restarts a service that
 // exits while the platform runs. Everything keeps its state under one data
 // directory, so a restart carries on where the last run stopped. Each run
 // gives the services an admin token (their CONTRAIL_ADMIN_TOKEN: the one
@@ -23,10 +25,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/contrail-events/contrail/broker"
+	"github.com/contrail-events/contrail/eventing"
 	"github.com/contrail-events/contrail/eventing/host"
 	"github.com/contrail-events/contrail/platform/loadgen"
 	"github.com/contrail-events/contrail/registry"
@@ -41,8 +45,8 @@ var Services = []string{"inventory", "payment", "shipping", "order"}
 // Config is what `contrail up` runs. The zero value plus SetDefaults is the
 // documented default layout on 127.0.0.1.
 type Config struct {
-	// DataDir holds every part's state: broker/, registry/, <service>.db,
-	// logs/. Default ".contrail".
+	// DataDir holds every part's state: broker/, registry/, <service>.db
+	// (without PostgresURL), logs/. Default ".contrail".
 	DataDir string
 	// BrokerAddr is the embedded broker's listen address. Default 127.0.0.1:9092.
 	BrokerAddr string
@@ -78,6 +82,20 @@ type Config struct {
 	// like a service (the crash test does). BrokerAddr must then name a
 	// fixed port, or port 0 to pick a free one once.
 	BrokerSubprocess bool
+	// PostgresURL, when set, keeps every service's state in this
+	// PostgreSQL database (postgres://user:password@host:5432/dbname), each
+	// service in its own schema contrail_<service> (its
+	// CONTRAIL_DATABASE_URL), instead of a SQLite file in DataDir. It is
+	// what lets Replicas be more than 1. Default empty: SQLite.
+	PostgresURL string
+	// Replicas is how many processes of each service run. The replicas of
+	// a service share its consumer group, each with its own static member
+	// id (CONTRAIL_INSTANCE_ID contrail-<service>-<n>), so its partitions
+	// are spread over them and move to the others when one dies; and each
+	// has its own HTTP port: the first the service's address (ServiceAddrs),
+	// the others a free port each (ReplicaURLs). More than 1 needs
+	// PostgresURL. Default 1.
+	Replicas int
 	// AdminToken is the services' admin token (CONTRAIL_ADMIN_TOKEN: the
 	// order and payment lists and /debug/pprof need it as a bearer token).
 	// Default: $CONTRAIL_ADMIN_TOKEN, else 32 random bytes in hex, new on
@@ -122,6 +140,9 @@ func (c *Config) SetDefaults() {
 	if c.Partitions == 0 {
 		c.Partitions = 3
 	}
+	if c.Replicas == 0 {
+		c.Replicas = 1
+	}
 }
 
 // Validate reports the first problem, wrapping ErrConfig.
@@ -137,6 +158,14 @@ func (c *Config) Validate() error {
 	}
 	if err := check("--registry-addr", c.RegistryAddr); err != nil {
 		return err
+	}
+	switch {
+	case c.Replicas < 1:
+		return fmt.Errorf("%w: --replicas must be at least 1, got %d", ErrConfig, c.Replicas)
+	case c.Replicas > 1 && c.PostgresURL == "":
+		return fmt.Errorf("%w: --replicas %d needs --postgres URL: a SQLite file has one writing process, so replicas share their state in PostgreSQL", ErrConfig, c.Replicas)
+	case c.PostgresURL != "" && !strings.HasPrefix(c.PostgresURL, "postgres://") && !strings.HasPrefix(c.PostgresURL, "postgresql://"):
+		return fmt.Errorf("%w: --postgres %s is not a postgres:// URL (postgres://user:password@host:5432/dbname?sslmode=disable)", ErrConfig, eventing.RedactURL(c.PostgresURL))
 	}
 	for _, s := range Services {
 		if err := check("--"+s+"-addr", c.ServiceAddrs[s]); err != nil {
@@ -163,19 +192,24 @@ type Platform struct {
 	wg         sync.WaitGroup
 	jaeger     *Process
 	brokerProc *Process
-	procs      map[string]*Process
-	pushed     int
+	// procs holds each service's replicas, the first one first.
+	procs  map[string][]*Process
+	pushed int
 	// jaegerPlaceholderUI: Jaeger serves a placeholder instead of its UI
 	// (a build without UI assets, as tools/ makes).
 	jaegerPlaceholderUI bool
 
 	// BrokerAddr, RegistryURL, JaegerURL (empty without Jaeger) and
-	// ServiceURLs are where the parts listen, with real ports.
+	// ServiceURLs are where the parts listen, with real ports. ServiceURLs
+	// has each service's first replica; ReplicaURLs all of them, the first
+	// first. Every replica of a service serves the same API on the same
+	// state.
 	BrokerAddr  string
 	RegistryURL string
 	JaegerURL   string
 	OTLPHTTP    string
 	ServiceURLs map[string]string
+	ReplicaURLs map[string][]string
 	// AdminToken is the services' admin token for this run, and
 	// AdminTokenFile the file it was written to.
 	AdminToken, AdminTokenFile string
@@ -221,7 +255,7 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 		return nil, fmt.Errorf("platform: admin token file: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	p := &Platform{cfg: cfg, cancel: cancel, procs: map[string]*Process{}, ServiceURLs: map[string]string{},
+	p := &Platform{cfg: cfg, cancel: cancel, procs: map[string][]*Process{}, ServiceURLs: map[string]string{}, ReplicaURLs: map[string][]string{},
 		AdminToken: cfg.AdminToken, AdminTokenFile: tokenFile}
 	if err := p.start(ctx, runCtx); err != nil {
 		p.Close()
@@ -301,47 +335,92 @@ func (p *Platform) start(ctx, runCtx context.Context) error {
 	}
 
 	for _, name := range Services {
-		addr, err := resolvePort(cfg.ServiceAddrs[name])
-		if err != nil {
-			return err
+		for i := 1; i <= cfg.Replicas; i++ {
+			if err := p.startService(runCtx, name, i); err != nil {
+				return err
+			}
 		}
-		env := append([]string{
-			"KAFKA_BROKERS=" + p.BrokerAddr,
-			"SCHEMA_REGISTRY_URL=" + p.RegistryURL,
-			"CONTRAIL_DATA_DIR=" + cfg.DataDir,
-			"CONTRAIL_HTTP_ADDR=" + addr,
-			"OTEL_SERVICE_NAME=" + name,
-			loadgen.EnvAdminToken + "=" + cfg.AdminToken,
-		}, cfg.Env...)
-		if p.OTLPHTTP != "" {
-			env = append(env, "OTEL_EXPORTER_OTLP_ENDPOINT="+p.OTLPHTTP, "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf")
-		}
-		proc := &Process{Name: name, Path: cfg.Executable, Args: []string{"service", name}, Env: env,
-			LogFile: filepath.Join(cfg.DataDir, "logs", name+".log"), Restart: true, Logger: cfg.Logger}
-		if err := proc.Start(runCtx); err != nil {
-			return err
-		}
-		p.procs[name] = proc
-		p.ServiceURLs[name] = "http://" + addr
 	}
 	for _, name := range Services {
-		if err := waitReady(ctx, p.ServiceURLs[name]+"/readyz", p.procs[name]); err != nil {
-			return fmt.Errorf("platform: service %s not ready (log: %s): %w", name, p.procs[name].LogFile, err)
+		for i, proc := range p.procs[name] {
+			u := p.ReplicaURLs[name][i]
+			if err := waitReady(ctx, u+"/readyz", proc); err != nil {
+				return fmt.Errorf("platform: service %s not ready (log: %s): %w", proc.Name, proc.LogFile, err)
+			}
+			p.say("%-10s %s  (log %s)", proc.Name, u, proc.LogFile)
 		}
-		p.say("%-10s %s  (log %s)", name, p.ServiceURLs[name], p.procs[name].LogFile)
+	}
+	if cfg.PostgresURL != "" {
+		p.say("state      PostgreSQL %s, a schema per service (contrail_<service>)", eventing.RedactURL(cfg.PostgresURL))
 	}
 	p.say("admin      token in %s  (Authorization: Bearer, for GET /orders, GET /payments, /debug/pprof; contrail load reads it)", p.AdminTokenFile)
 	return nil
 }
 
-// Process returns the supervised process of a service, or of "broker" with
-// BrokerSubprocess (for tests that kill one), or nil.
+// startService starts replica i (from 1) of service name: the first on the
+// service's address, in logs/<name>.log, the others on a free port, in
+// logs/<name>-<i>.log.
+func (p *Platform) startService(runCtx context.Context, name string, i int) error {
+	cfg := p.cfg
+	addr := cfg.ServiceAddrs[name]
+	proc := name
+	if i > 1 {
+		h, _, _ := net.SplitHostPort(addr)
+		addr = net.JoinHostPort(h, "0")
+		proc = fmt.Sprintf("%s-%d", name, i)
+	}
+	addr, err := resolvePort(addr)
+	if err != nil {
+		return err
+	}
+	env := []string{
+		"KAFKA_BROKERS=" + p.BrokerAddr,
+		"SCHEMA_REGISTRY_URL=" + p.RegistryURL,
+		"CONTRAIL_DATA_DIR=" + cfg.DataDir,
+		"CONTRAIL_HTTP_ADDR=" + addr,
+		"OTEL_SERVICE_NAME=" + name,
+		loadgen.EnvAdminToken + "=" + cfg.AdminToken,
+	}
+	if cfg.PostgresURL != "" {
+		env = append(env, "CONTRAIL_DATABASE_URL="+cfg.PostgresURL)
+	}
+	if cfg.Replicas > 1 {
+		// One static member id per replica, the same across its restarts.
+		env = append(env, fmt.Sprintf("CONTRAIL_INSTANCE_ID=contrail-%s-%d", name, i))
+	}
+	env = append(env, cfg.Env...)
+	if p.OTLPHTTP != "" {
+		env = append(env, "OTEL_EXPORTER_OTLP_ENDPOINT="+p.OTLPHTTP, "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf")
+	}
+	pr := &Process{Name: proc, Path: cfg.Executable, Args: []string{"service", name}, Env: env,
+		LogFile: filepath.Join(cfg.DataDir, "logs", proc+".log"), Restart: true, Logger: cfg.Logger}
+	if err := pr.Start(runCtx); err != nil {
+		return err
+	}
+	p.procs[name] = append(p.procs[name], pr)
+	p.ReplicaURLs[name] = append(p.ReplicaURLs[name], "http://"+addr)
+	if i == 1 {
+		p.ServiceURLs[name] = "http://" + addr
+	}
+	return nil
+}
+
+// Process returns the supervised process of a service (its first
+// replica), or of "broker" with BrokerSubprocess (for tests that kill
+// one), or nil.
 func (p *Platform) Process(name string) *Process {
 	if name == "broker" {
 		return p.brokerProc
 	}
-	return p.procs[name]
+	if rs := p.procs[name]; len(rs) > 0 {
+		return rs[0]
+	}
+	return nil
 }
+
+// Replicas returns the supervised processes of a service's replicas, the
+// first first (Config.Replicas of them).
+func (p *Platform) Replicas(name string) []*Process { return p.procs[name] }
 
 // Broker returns the in-process broker (nil with BrokerSubprocess).
 func (p *Platform) Broker() *broker.Broker { return p.broker }
@@ -380,9 +459,11 @@ func (p *Platform) startBrokerProcess(ctx, runCtx context.Context, topics []brok
 // registry and the broker, in that order. Safe to call more than once.
 func (p *Platform) Close() error {
 	var wg sync.WaitGroup
-	for _, proc := range p.procs {
-		wg.Add(1)
-		go func() { defer wg.Done(); proc.Stop(10 * time.Second) }()
+	for _, rs := range p.procs {
+		for _, proc := range rs {
+			wg.Add(1)
+			go func() { defer wg.Done(); proc.Stop(10 * time.Second) }()
+		}
 	}
 	wg.Wait()
 	if p.jaeger != nil {

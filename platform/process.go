@@ -12,7 +12,7 @@ import (
 )
 
 // Process is a supervised subprocess: with Restart it is started again one
-// second after any exit the platform did not ask for. Its output goes to
+// second after any exit the platform did not ask for (later after KillFor). Its output goes to
 // LogFile (appended). Methods are safe for concurrent use.
 type Process struct {
 	Name    string
@@ -25,6 +25,7 @@ type Process struct {
 
 	mu       sync.Mutex
 	cmd      *exec.Cmd
+	hold     time.Time // KillFor: no restart before this
 	stopping bool
 	exits    int
 	lastExit error
@@ -112,11 +113,14 @@ func (p *Process) supervise(ctx context.Context) {
 		if stopping || !p.Restart {
 			return
 		}
-		p.Logger.Warn("service exited; restarting in 1s", "service", p.Name, "err", err)
+		p.mu.Lock()
+		wait := max(time.Second, time.Until(p.hold))
+		p.mu.Unlock()
+		p.Logger.Warn("service exited; restarting", "service", p.Name, "in", wait, "err", err)
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(time.Second):
+		case <-time.After(wait):
 		}
 		p.mu.Lock()
 		stopping = p.stopping
@@ -165,6 +169,16 @@ func (p *Process) Kill() (int, error) {
 		return 0, fmt.Errorf("platform: %s is not running", p.Name)
 	}
 	return cmd.Process.Pid, cmd.Process.Signal(syscall.SIGKILL)
+}
+
+// KillFor sends SIGKILL like Kill and keeps the process down for at least
+// d before the supervisor starts it again: a machine that stays away
+// rather than a crash. It returns the pid it killed.
+func (p *Process) KillFor(d time.Duration) (int, error) {
+	p.mu.Lock()
+	p.hold = time.Now().Add(d)
+	p.mu.Unlock()
+	return p.Kill()
 }
 
 // Stop asks the process to exit (SIGINT), kills it after grace, and ends

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/contrail-events/contrail/eventing"
 	"github.com/contrail-events/contrail/eventing/host"
 )
 
@@ -35,7 +36,11 @@ func commandName(exe string) string {
 func (p *Platform) loadFlags() string {
 	var b strings.Builder
 	for _, s := range []string{"order", "inventory", "payment"} {
-		if u := p.ServiceURLs[s]; u != "http://"+host.DefaultHTTPAddr(s) {
+		u := p.ServiceURLs[s]
+		if rs := p.ReplicaURLs[s]; len(rs) > 1 {
+			u = strings.Join(rs, ",") // load spreads over them and fails over
+		}
+		if u != "http://"+host.DefaultHTTPAddr(s) {
 			fmt.Fprintf(&b, " --%s-url %s", s, u)
 		}
 	}
@@ -49,6 +54,13 @@ func (p *Platform) PrintSummary(w io.Writer) {
 	o := p.ServiceURLs["order"]
 	cmd := commandName(p.cfg.Executable)
 	fmt.Fprintf(w, "\nContrail is up. Data directory: %s\n\n", p.cfg.DataDir)
+	if p.cfg.PostgresURL != "" {
+		fmt.Fprintf(w, "State: PostgreSQL %s (a schema per service), %d replica(s) of each service.\n", eventing.RedactURL(p.cfg.PostgresURL), max(p.cfg.Replicas, 1))
+		if rs := p.ReplicaURLs["order"]; len(rs) > 1 {
+			fmt.Fprintf(w, "Every replica serves the same API on the same state: order %s\n", strings.Join(rs, " "))
+		}
+		fmt.Fprintln(w)
+	}
 	fmt.Fprintf(w, "Place an order:\n  %s\n\n", CurlLine(o))
 	fmt.Fprintf(w, "Follow it (use the order_id from the answer):\n  curl -sS %s/orders/<order_id>\n\n", o)
 	if p.JaegerURL != "" {

@@ -17,6 +17,7 @@ func TestPrintSummary(t *testing.T) {
 		urls        map[string]string
 		jaeger      string
 		placeholder bool
+		replicas    map[string][]string // with PostgreSQL and 2 replicas
 		want, not   []string
 	}{
 		{name: "go run on default ports", exe: "/tmp/go-build123/b001/exe/contrail", urls: defaults,
@@ -30,11 +31,21 @@ func TestPrintSummary(t *testing.T) {
 			want: []string{"contrail trace <order_id> --jaeger http://127.0.0.1:26686", "UI is a placeholder"}, not: []string{"or open"}},
 		{name: "jaeger with its UI on the default port", exe: "/usr/local/bin/contrail", urls: defaults, jaeger: "http://127.0.0.1:16686",
 			want: []string{"contrail trace <order_id>\n", "or open http://127.0.0.1:16686"}, not: []string{"placeholder", "--jaeger"}},
+		{name: "postgres with two replicas", exe: "/usr/local/bin/contrail", urls: defaults,
+			replicas: map[string][]string{"order": {"http://127.0.0.1:8080", "http://127.0.0.1:40001"},
+				"inventory": {"http://127.0.0.1:8091", "http://127.0.0.1:40002"}, "payment": {"http://127.0.0.1:8092", "http://127.0.0.1:40003"}},
+			want: []string{"State: PostgreSQL postgres://u:xxxxx@db:5432/contrail (a schema per service), 2 replica(s)",
+				"order http://127.0.0.1:8080 http://127.0.0.1:40001",
+				"contrail load --orders 1000 --order-url http://127.0.0.1:8080,http://127.0.0.1:40001 --inventory-url http://127.0.0.1:8091,http://127.0.0.1:40002 --payment-url http://127.0.0.1:8092,http://127.0.0.1:40003\n"},
+			not: []string{"secret"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := &Platform{cfg: Config{Executable: tt.exe, DataDir: "/data"}, ServiceURLs: tt.urls, BrokerAddr: "127.0.0.1:9092",
 				JaegerURL: tt.jaeger, jaegerPlaceholderUI: tt.placeholder}
+			if tt.replicas != nil {
+				p.cfg.PostgresURL, p.cfg.Replicas, p.ReplicaURLs = "postgres://u:secret@db:5432/contrail", 2, tt.replicas
+			}
 			var b bytes.Buffer
 			p.PrintSummary(&b)
 			for _, w := range tt.want {

@@ -46,9 +46,13 @@ func newServiceCmd(env *cliEnv) *cobra.Command {
 			"  CONTRAIL_DATA_DIR                     SQLite state, default ./.contrail (<dir>/<service>.db)\n" +
 			"  CONTRAIL_SQLITE_SYNC                  normal (default: a commit survives a process kill) or\n" +
 			"                                        full (an fsync per commit: it also survives a power loss)\n" +
+			"  CONTRAIL_DATABASE_URL                 postgres://user:password@host:5432/dbname: state in PostgreSQL\n" +
+			"                                        instead of SQLite, shared by every replica of the service\n" +
+			"  CONTRAIL_DATABASE_SCHEMA              its PostgreSQL schema, default contrail_<service>\n" +
 			"  CONTRAIL_HTTP_ADDR                    /healthz /readyz /metrics and the API\n" +
 			"                                        (defaults: order :8080, inventory :8091, payment :8092, shipping :8093)\n" +
 			"  CONTRAIL_GROUP                        consumer group, default contrail-<service>\n" +
+			"  CONTRAIL_INSTANCE_ID                  static member id, default <group>-<hostname>; one per replica\n" +
 			"  CONTRAIL_ADMIN_TOKEN                  bearer token of the admin API (/debug/pprof, GET /orders,\n" +
 			"                                        GET /orders/count, GET /payments); unset: those answer 403\n" +
 			"  CONTRAIL_HTTP_READ_HEADER_TIMEOUT     default 5s    CONTRAIL_HTTP_READ_TIMEOUT   default 30s (body included)\n" +

@@ -21,7 +21,11 @@ func newUpCmd(env *cliEnv) *cobra.Command {
 			"schemas and starts the order, inventory, payment and shipping services as subprocesses\n" +
 			"(`contrail service <name>`, restarted if one crashes). It prints what runs where and a curl\n" +
 			"line that places an order. State lives in --data-dir and survives a restart. Jaeger is built\n" +
-			"from the checkout's tools/ module the first time, which takes a few minutes.",
+			"from the checkout's tools/ module the first time, which takes a few minutes.\n\n" +
+			"With --postgres URL the services keep their state in that PostgreSQL database (a schema per\n" +
+			"service) instead of SQLite files, and --replicas N runs N processes of each service in one\n" +
+			"consumer group; the first replica of a service listens on its address, the others on free\n" +
+			"ports, all printed. See docs/postgres.md.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.ServiceAddrs = map[string]string{}
@@ -51,6 +55,8 @@ func newUpCmd(env *cliEnv) *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVar(&cfg.DataDir, "data-dir", def.DataDir, "directory for all state (broker, registry, service databases, logs)")
 	fl.BoolVar(&cfg.NoJaeger, "no-jaeger", false, "do not start Jaeger; services record spans without exporting them")
+	fl.StringVar(&cfg.PostgresURL, "postgres", "", "keep the services' state in this PostgreSQL database (postgres://user:password@host:5432/dbname) instead of SQLite files")
+	fl.IntVar(&cfg.Replicas, "replicas", def.Replicas, "processes of each service (more than 1 needs --postgres)")
 	fl.StringVar(&cfg.BrokerAddr, "broker-addr", def.BrokerAddr, "embedded broker address")
 	fl.StringVar(&cfg.RegistryAddr, "registry-addr", def.RegistryAddr, "schema registry address")
 	fl.StringVar(&cfg.JaegerUIAddr, "jaeger-addr", def.JaegerUIAddr, "Jaeger query API / UI address")

@@ -50,7 +50,22 @@ type Config struct {
 	// survives a process kill, DurabilityFull (an fsync per commit) also a
 	// power loss or kernel crash, at a cost. Env CONTRAIL_SQLITE_SYNC=normal|full
 	// (any case). Default DurabilityNormal. Validate rejects other values.
+	// Unused with DatabaseURL, where PostgreSQL's synchronous_commit decides.
 	Durability statedb.Durability
+	// DatabaseURL, when set, keeps the service's state (its own tables and
+	// the runtime's inbox and outbox) in PostgreSQL instead of a SQLite
+	// file, so several replicas of the service can share it:
+	// postgres://user:password@host:5432/dbname?sslmode=disable. Every
+	// replica of a service uses the same URL and DatabaseSchema. The URL's
+	// own parameters go to the server (?synchronous_commit=off; the
+	// default is on, see eventing.OpenPostgres). Env CONTRAIL_DATABASE_URL.
+	// Default empty: SQLite in DataDir, with Durability.
+	DatabaseURL string
+	// DatabaseSchema is the PostgreSQL schema of the service's tables,
+	// created if missing, so one database holds every service. Env
+	// CONTRAIL_DATABASE_SCHEMA. Default "contrail_<Service>". Unused
+	// without DatabaseURL.
+	DatabaseSchema string
 	// HTTPAddr is the listen address of /healthz, /readyz, /metrics (and the
 	// service's API). Env CONTRAIL_HTTP_ADDR. Default: DefaultHTTPAddr(Service).
 	HTTPAddr string
@@ -58,10 +73,12 @@ type Config struct {
 	Group string
 	// InstanceID is the static group membership id (group.instance.id): a
 	// restarted instance with the same id takes its partitions back at once
-	// instead of waiting for the dead member's session to time out. Env
-	// CONTRAIL_INSTANCE_ID; "none" turns static membership off. Default
-	// "<Group>-<hostname>" (unique per container; set it explicitly when
-	// running two replicas of one service on one host).
+	// instead of waiting for the dead member's session to time out. Every
+	// replica of a service needs its own: two members with one id fence
+	// each other out of the group. Env CONTRAIL_INSTANCE_ID; "none" turns
+	// static membership off. Default "<Group>-<hostname>" (unique per
+	// container; set it explicitly when running two replicas of one
+	// service on one host, as `contrail up --replicas` does).
 	InstanceID string
 
 	// TLS enables TLS to the brokers. Env KAFKA_TLS=true, or implied by any
@@ -213,6 +230,8 @@ func FromEnv(service string, getenv func(string) string) Config {
 			c.Durability = d
 		}
 	}
+	c.DatabaseURL = getenv("CONTRAIL_DATABASE_URL")
+	c.DatabaseSchema = getenv("CONTRAIL_DATABASE_SCHEMA")
 	c.HTTPAddr = getenv("CONTRAIL_HTTP_ADDR")
 	c.Group = getenv("CONTRAIL_GROUP")
 	c.InstanceID = getenv("CONTRAIL_INSTANCE_ID")
@@ -272,6 +291,9 @@ func (c *Config) SetDefaults() {
 	if c.HTTPAddr == "" {
 		c.HTTPAddr = DefaultHTTPAddr(c.Service)
 	}
+	if c.DatabaseSchema == "" && c.Service != "" {
+		c.DatabaseSchema = "contrail_" + c.Service
+	}
 	if c.Group == "" {
 		c.Group = "contrail-" + c.Service
 	}
@@ -310,6 +332,15 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: CONTRAIL_SQLITE_SYNC=%q: use normal (the default; a commit survives a process kill) or full (an fsync per commit; it also survives a power loss)",
 			ErrConfig, c.Durability)
 	}
+	if c.DatabaseURL != "" {
+		if !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+			return fmt.Errorf("%w: CONTRAIL_DATABASE_URL %s must start with postgres:// (postgres://user:password@host:5432/dbname)",
+				ErrConfig, eventing.RedactURL(c.DatabaseURL))
+		}
+		if err := eventing.CheckSchemaName(c.DatabaseSchema); err != nil {
+			return fmt.Errorf("%w: CONTRAIL_DATABASE_SCHEMA: %w", ErrConfig, err)
+		}
+	}
 	if !strings.HasPrefix(c.RegistryURL, "http://") && !strings.HasPrefix(c.RegistryURL, "https://") {
 		return fmt.Errorf("%w: SCHEMA_REGISTRY_URL %q must start with http:// or https://", ErrConfig, c.RegistryURL)
 	}
@@ -327,8 +358,17 @@ func (c *Config) Validate() error {
 	return c.HTTP.validate()
 }
 
-// DBPath is the service's SQLite file.
+// DBPath is the service's SQLite file (unused with DatabaseURL).
 func (c *Config) DBPath() string { return filepath.Join(c.DataDir, c.Service+".db") }
+
+// Database describes where the service's state lives, for a log line: the
+// SQLite file, or the PostgreSQL URL without its password and the schema.
+func (c *Config) Database() string {
+	if c.DatabaseURL == "" {
+		return c.DBPath()
+	}
+	return eventing.RedactURL(c.DatabaseURL) + " schema " + c.DatabaseSchema
+}
 
 // KafkaOpts returns the franz-go options for the brokers, TLS and SASL. It
 // returns an error when a TLS file cannot be read.

@@ -1,8 +1,8 @@
 // Package host runs a service on Contrail's event runtime: Config (the
-// broker, registry, state file and HTTP address, read from the standard
-// environment names by FromEnv), Host (the Kafka client, registry client,
-// serde, Publisher, Router, SQLite state and HTTP server of one service
-// process) and Service, the declaration a service fills in (its name,
+// broker, registry, state (a SQLite file, or PostgreSQL shared by the
+// service's replicas) and HTTP address, read from the standard environment
+// names by FromEnv), Host (the Kafka client, registry client, serde,
+// Publisher, Router, database and HTTP server of one service process) and Service, the declaration a service fills in (its name,
 // tables, event conversion, store, handlers and routes) and runs with
 // Service.Run.
 //

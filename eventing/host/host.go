@@ -35,7 +35,8 @@ import (
 	"github.com/contrail-events/contrail/tracing"
 )
 
-// Host is everything a reference service runs on: its SQLite database with
+// Host is everything a reference service runs on: its database (a SQLite
+// file, or a schema in PostgreSQL shared by the service's replicas) with
 // the runtime's inbox and outbox, the registry serde, tracing, a publisher,
 // a router in the service's consumer group (which also relays the outbox) and a gin
 // engine serving /healthz, /readyz and /metrics next to the service's own
@@ -69,8 +70,21 @@ type Host struct {
 
 // HostOpts are the optional parts of NewHost.
 type HostOpts struct {
-	// DDL creates the service's own tables.
+	// DDL creates the service's own tables on SQLite (CREATE ... IF NOT
+	// EXISTS). A service that runs on PostgreSQL too creates them with
+	// eventing.Migrate in its store's constructor instead; NewHost refuses
+	// a DDL with Config.DatabaseURL.
 	DDL string
+	// SharedRows says the service's handlers write rows that events on
+	// different partitions share (the inventory's stock per SKU). On
+	// PostgreSQL, where partitions are handled in parallel on their own
+	// connections and by several replicas, a batch transaction holds such
+	// a row's lock for the whole batch, and two batches taking the same
+	// rows in different orders deadlock; so there the service's
+	// transactions run one at a time across its replicas
+	// (eventing.SerialTransactions). SQLite, with its one writer, runs them
+	// one at a time anyway.
+	SharedRows bool
 	// LogOutput receives JSON logs; default os.Stderr.
 	LogOutput io.Writer
 	// Concurrency is how many partitions the router handles at once;
@@ -82,6 +96,13 @@ type HostOpts struct {
 	// callback path: hand the work to another goroutine.
 	OnPublished func(r *kgo.Record)
 }
+
+// PostgresBatchTransactions is how many records of one partition share a
+// batch transaction on PostgreSQL (eventing.BatchTransactions). Each record
+// runs in a savepoint, a subtransaction; a transaction with more than 64 of
+// them overflows each backend's subtransaction cache, which slows every
+// session's snapshots. 50 leaves room for a handler's own savepoints.
+const PostgresBatchTransactions = 50
 
 // NewHost connects a service: it opens its database, sets up tracing from
 // the OTEL_* environment, and creates the serde, publisher, router and
@@ -121,7 +142,16 @@ func NewHost(ctx context.Context, cfg Config, o HostOpts) (_ *Host, err error) {
 	})
 	h.prop = h.Tracing.Propagator()
 
-	if h.DB, err = statedb.OpenDB(ctx, cfg.DBPath(), o.DDL, statedb.WithDurability(cfg.Durability)); err != nil {
+	batch := eventing.DefaultBatchTransactions
+	if cfg.DatabaseURL != "" {
+		if o.DDL != "" {
+			return nil, fmt.Errorf("%w: HostOpts.DDL is SQLite DDL: on PostgreSQL create the service's tables with eventing.Migrate", ErrConfig)
+		}
+		if h.DB, err = eventing.OpenPostgres(ctx, cfg.DatabaseURL, cfg.DatabaseSchema); err != nil {
+			return nil, fmt.Errorf("host: CONTRAIL_DATABASE_URL: %w", err)
+		}
+		batch = PostgresBatchTransactions
+	} else if h.DB, err = statedb.OpenDB(ctx, cfg.DBPath(), o.DDL, statedb.WithDurability(cfg.Durability)); err != nil {
 		return nil, err
 	}
 	h.closed = append(h.closed, func() { h.DB.Close() })
@@ -182,7 +212,10 @@ func NewHost(ctx context.Context, cfg Config, o HostOpts) (_ *Host, err error) {
 	}
 	h.closed = append(h.closed, h.Pub.Close)
 	ropts = append(ropts, eventing.Group(cfg.Group), eventing.WithInbox(h.Store), eventing.WithPublisher(h.Pub),
-		eventing.Concurrency(o.Concurrency), eventing.CommitInterval(200*time.Millisecond))
+		eventing.Concurrency(o.Concurrency), eventing.CommitInterval(200*time.Millisecond), eventing.BatchTransactions(batch))
+	if o.SharedRows {
+		ropts = append(ropts, eventing.SerialTransactions())
+	}
 	if h.Router, err = eventing.NewRouter(ropts...); err != nil {
 		return nil, fmt.Errorf("host: router: %w", err)
 	}
@@ -300,7 +333,8 @@ func (h *Host) Run(ctx context.Context) error {
 		errc <- nil
 	}()
 	go func() { errc <- h.Router.Run(ctx) }()
-	h.Log.Info("service started", "http", ln.Addr().String(), "brokers", h.Config.Brokers, "group", h.Config.Group, "db", h.Config.DBPath(),
+	h.Log.Info("service started", "http", ln.Addr().String(), "brokers", h.Config.Brokers, "group", h.Config.Group, "db", h.Config.Database(),
+		"instance", h.Config.InstanceID,
 		"admin_api", h.Config.AdminToken != "")
 	var first error
 	n := 2

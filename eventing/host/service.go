@@ -23,16 +23,23 @@ type Service[S any] struct {
 	// Name is the service name (Config.Service): it names the consumer
 	// group, the SQLite file and the default OTEL_SERVICE_NAME.
 	Name string
-	// DDL creates the service's own tables (CREATE ... IF NOT EXISTS; see
-	// OpenDB), next to the runtime's inbox and outbox.
+	// DDL creates the service's own tables on SQLite (CREATE ... IF NOT
+	// EXISTS; see OpenDB), next to the runtime's inbox and outbox. A
+	// service that also runs on PostgreSQL leaves it empty and applies
+	// numbered migrations (eventing.Migrate) in Open.
 	DDL string
+	// SharedRows: the service's handlers write rows that events on
+	// different partitions share; see HostOpts.SharedRows.
+	SharedRows bool
 	// Events converts one of the service's domain events to its generated
 	// event type and value; Host.Outbox stores the result in the outbox.
 	// An error fails the handler's transaction.
 	Events func(ev any) (events.Type, any, error)
-	// Open builds the service's store on the host's database, with emit
-	// (Host.Outbox(Events)) receiving its events. It runs outside any
-	// transaction, so it may prepare statements (see NewState).
+	// Open builds the service's store on the host's database (SQLite or
+	// PostgreSQL: eventing.DialectOf tells), with emit (Host.Outbox(Events))
+	// receiving its events. It runs outside any transaction, so it may
+	// migrate its tables and prepare statements (see NewState). Every
+	// replica runs it at start; eventing.Migrate makes that safe.
 	Open func(ctx context.Context, db *sql.DB, emit statedb.Emitter) (S, error)
 	// Start, if set, runs after Open and before Handlers and Routes, for
 	// what else the service needs before it serves (seed data, background
@@ -71,7 +78,7 @@ func (svc Service[S]) Run(ctx context.Context, cfg Config, o HostOpts) error {
 	}
 	cfg.Service = svc.Name
 	cfg.SetDefaults()
-	o.DDL = svc.DDL
+	o.DDL, o.SharedRows = svc.DDL, svc.SharedRows
 	h, err := NewHost(ctx, cfg, o)
 	if err != nil {
 		return err

@@ -110,8 +110,11 @@ func WithDurability(d Durability) DBOpt {
 // built for, but not necessarily a power loss; see Durability).
 // Write transactions start IMMEDIATE so two writers queue on the busy timeout
 // instead of failing on a lock upgrade. The returned *sql.DB is safe for
-// concurrent use. schema is executed once (CREATE TABLE IF NOT EXISTS ...).
-// It returns an error wrapping ErrDurability for an unknown durability.
+// concurrent use. schema, when not empty, is executed once (CREATE TABLE IF
+// NOT EXISTS ...); services apply numbered migrations instead
+// (eventing.Migrate), which run on PostgreSQL too (eventing.OpenPostgres
+// opens that). It returns an error wrapping ErrDurability for an unknown
+// durability.
 func OpenDB(ctx context.Context, path string, schema string, opts ...DBOpt) (*sql.DB, error) {
 	cfg := defaultDBConfig()
 	for _, o := range opts {
@@ -153,6 +156,9 @@ func OpenDB(ctx context.Context, path string, schema string, opts ...DBOpt) (*sq
 	// Queueing on database/sql's pool instead hands the connection over at
 	// once, which measured several times faster under load.
 	db.SetMaxOpenConns(1)
+	if schema == "" {
+		return db, nil
+	}
 	if _, err := db.ExecContext(ctx, schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("statedb: create tables in %s: %w", path, err)

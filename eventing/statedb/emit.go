@@ -44,12 +44,21 @@ func NewMeta(correlationID, causationID string) Meta {
 	}
 }
 
-// InboxDDL creates the inbox table MarkSeen uses. Services include it in
-// their schema.
+// InboxDDL creates the inbox table MarkSeen uses, on SQLite. Services
+// include it in their first migration; InboxPostgresDDL is the same table
+// on PostgreSQL.
 const InboxDDL = `CREATE TABLE IF NOT EXISTS inbox (
 	event_id TEXT PRIMARY KEY,
 	seen_at  INTEGER NOT NULL
 ) WITHOUT ROWID;`
+
+// InboxPostgresDDL is InboxDDL on PostgreSQL.
+const InboxPostgresDDL = `CREATE TABLE IF NOT EXISTS inbox (
+	event_id TEXT PRIMARY KEY,
+	seen_at  BIGINT NOT NULL
+);`
+
+const qMarkSeen = `INSERT INTO inbox(event_id, seen_at) VALUES($1, $2) ON CONFLICT DO NOTHING`
 
 // MarkSeen records eventID in the inbox inside tx and reports whether it was
 // new. A false result means the event was applied before (a redelivery) and
@@ -60,7 +69,7 @@ func MarkSeen(ctx context.Context, tx *sql.Tx, eventID string) (bool, error) {
 	if eventID == "" {
 		return true, nil
 	}
-	res, err := tx.ExecContext(quiet(ctx), `INSERT INTO inbox(event_id, seen_at) VALUES(?, ?) ON CONFLICT DO NOTHING`, eventID, time.Now().UnixMilli())
+	res, err := tx.ExecContext(quiet(ctx), qMarkSeen, eventID, time.Now().UnixMilli())
 	if err != nil {
 		return false, err
 	}

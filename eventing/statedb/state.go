@@ -9,13 +9,15 @@ import (
 )
 
 // State is the part of a reference service's store that every service has
-// alike: its SQLite database, the Emitter its events go to, and the
+// alike: its database (SQLite or PostgreSQL), the Emitter its events go to, and the
 // statements its event handlers run, prepared once. A service embeds a
 // *State[*Tx] in its Store, so DB, Close, Batch and In become the store's
 // methods, and keeps only its own tables, queries and handler methods on
 // its Tx. T is the service's transaction type: NewState's tx function
-// wraps each Tx in it. A State is safe for concurrent use; writes serialize
-// on SQLite's single writer.
+// wraps each Tx in it. A State is safe for concurrent use; on SQLite writes
+// serialize on its single writer, on PostgreSQL transactions run in
+// parallel (READ COMMITTED), so a service's writes that decide something
+// are conditional or lock their rows.
 type State[T any] struct {
 	db    *sql.DB
 	emit  Emitter

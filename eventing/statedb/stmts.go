@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
+
+	"github.com/contrail-events/contrail/eventing"
 )
 
 // Statements are SQL statements prepared once on a database and reused in
@@ -12,28 +15,60 @@ import (
 // *Statements, or a query that was not prepared, runs the plain way. Safe
 // for concurrent use.
 //
+// Queries are written once for both dialects, with $1, $2, ...
+// placeholders (SQLite's driver binds them by number too). A query that
+// ends in " FOR UPDATE" locks the rows it reads on PostgreSQL, where
+// replicas share them; on SQLite, which has no row locks and one writer,
+// that suffix is dropped. On PostgreSQL nothing is prepared here: pgx
+// prepares each query once per connection by itself.
+//
 // Exec and QueryRow run without ctx's cancellation (its values stay): the
 // SQLite driver starts a watcher goroutine for every statement with a
 // cancellable context, and SQLite answers an interrupted write inside a
-// transaction by rolling back the whole transaction. The transaction itself
-// still ends with its own context.
+// transaction by rolling back the whole transaction (pgx closes the
+// connection). The transaction itself still ends with its own context.
 type Statements struct {
-	m map[string]*sql.Stmt
+	m       map[string]*sql.Stmt
+	dialect eventing.Dialect
 }
 
+// forUpdate is the suffix SQLite drops (see Statements).
+const forUpdate = " FOR UPDATE"
+
 // Prepare prepares queries on db. Call it outside any transaction: the
-// services' databases have one connection, which a transaction holds. It
-// returns an error naming the first query SQLite refuses.
+// services' SQLite databases have one connection, which a transaction
+// holds. It returns an error naming the first query SQLite refuses (on
+// PostgreSQL a query is first checked when it runs).
 func Prepare(ctx context.Context, db *sql.DB, queries ...string) (*Statements, error) {
-	s := &Statements{m: make(map[string]*sql.Stmt, len(queries))}
+	s := &Statements{m: make(map[string]*sql.Stmt, len(queries)), dialect: eventing.DialectOf(db)}
+	if s.dialect == eventing.Postgres {
+		return s, nil
+	}
 	for _, q := range queries {
-		st, err := db.PrepareContext(ctx, q)
+		st, err := db.PrepareContext(ctx, s.text(q))
 		if err != nil {
 			return nil, fmt.Errorf("statedb: prepare %q: %w", q, err)
 		}
 		s.m[q] = st
 	}
 	return s, nil
+}
+
+// Dialect returns the dialect of the database the statements were
+// prepared on (SQLite for a nil *Statements).
+func (s *Statements) Dialect() eventing.Dialect {
+	if s == nil || s.dialect == "" {
+		return eventing.SQLite
+	}
+	return s.dialect
+}
+
+// text is query as the database runs it.
+func (s *Statements) text(query string) string {
+	if s.Dialect() == eventing.SQLite {
+		return strings.TrimSuffix(query, forUpdate)
+	}
+	return query
 }
 
 func (s *Statements) get(query string) *sql.Stmt {
@@ -56,7 +91,7 @@ func (s *Statements) Exec(ctx context.Context, tx *sql.Tx, query string, args ..
 	if st := s.get(query); st != nil {
 		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
-	return tx.ExecContext(ctx, query, args...)
+	return tx.ExecContext(ctx, s.text(query), args...)
 }
 
 // QueryRow runs query with args in tx and returns its first row.
@@ -65,5 +100,5 @@ func (s *Statements) QueryRow(ctx context.Context, tx *sql.Tx, query string, arg
 	if st := s.get(query); st != nil {
 		return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}
-	return tx.QueryRowContext(ctx, query, args...)
+	return tx.QueryRowContext(ctx, s.text(query), args...)
 }

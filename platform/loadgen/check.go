@@ -35,9 +35,9 @@ type account struct {
 // accounts reads the payment accounts of orders: the whole list (GET
 // /payments, an admin endpoint) with the admin token, else each order's
 // by id (an order payment has not seen yet has none).
-func (c *client) accounts(ctx context.Context, base string, orders []placed, concurrency int) (map[string]account, error) {
+func (c *client) accounts(ctx context.Context, orders []placed, concurrency int) (map[string]account, error) {
 	if c.token == "" {
-		return c.accountsEach(ctx, base, orders, concurrency)
+		return c.accountsEach(ctx, orders, concurrency)
 	}
 	out := map[string]account{}
 	after := ""
@@ -46,7 +46,7 @@ func (c *client) accounts(ctx context.Context, base string, orders []placed, con
 			Payments []account `json:"payments"`
 			Next     string    `json:"next"`
 		}
-		if err := c.getJSON(ctx, base+"/payments?limit=1000&after="+url.QueryEscape(after), &page); err != nil {
+		if err := c.get(ctx, c.payment, "/payments?limit=1000&after="+url.QueryEscape(after), &page); err != nil {
 			return nil, fmt.Errorf("loadgen: read payments: %w", err)
 		}
 		for _, a := range page.Payments {
@@ -59,7 +59,7 @@ func (c *client) accounts(ctx context.Context, base string, orders []placed, con
 	}
 }
 
-func (c *client) accountsEach(ctx context.Context, base string, orders []placed, concurrency int) (map[string]account, error) {
+func (c *client) accountsEach(ctx context.Context, orders []placed, concurrency int) (map[string]account, error) {
 	out := map[string]account{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -75,7 +75,7 @@ func (c *client) accountsEach(ctx context.Context, base string, orders []placed,
 			defer wg.Done()
 			defer func() { <-sem }()
 			var a account
-			err := c.getJSON(ctx, base+"/payments/"+url.PathEscape(o.id), &a)
+			err := c.get(ctx, c.payment, "/payments/"+url.PathEscape(o.id), &a)
 			var se *statusError
 			if errors.As(err, &se) && se.code == http.StatusNotFound {
 				return
@@ -101,10 +101,10 @@ func (c *client) accountsEach(ctx context.Context, base string, orders []placed,
 func settle(ctx context.Context, c *client, cfg Config, orders []placed, views map[string]*orderView) (stockReport, map[string]account, error) {
 	for {
 		var st stockReport
-		err := c.getJSON(ctx, cfg.InventoryURL+"/stock", &st)
+		err := c.get(ctx, c.inventory, "/stock", &st)
 		var acc map[string]account
 		if err == nil {
-			acc, err = c.accounts(ctx, cfg.PaymentURL, orders, cfg.Concurrency)
+			acc, err = c.accounts(ctx, orders, cfg.Concurrency)
 			if refused(err) {
 				return st, acc, err
 			}

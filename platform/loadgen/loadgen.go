@@ -54,7 +54,10 @@ const (
 // Config is one load run.
 type Config struct {
 	// OrderURL, InventoryURL and PaymentURL are the services' base URLs.
-	// Defaults: http://127.0.0.1:8080, :8091, :8092.
+	// Each may list several, comma separated: the replicas of a service,
+	// which serve the same API on the same state. Placements are spread
+	// over the order URLs, and a request that cannot reach one URL (or gets
+	// a 5xx) tries the next. Defaults: http://127.0.0.1:8080, :8091, :8092.
 	OrderURL, InventoryURL, PaymentURL string
 	// Orders to place. Default 100.
 	Orders int
@@ -154,8 +157,20 @@ func (c *Config) setDefaults() {
 		c.AdminTokenFile = DefaultAdminTokenFile
 	}
 	for _, p := range []*string{&c.OrderURL, &c.InventoryURL, &c.PaymentURL} {
-		*p = strings.TrimRight(*p, "/")
+		*p = strings.Join(splitURLs(*p), ",")
 	}
+}
+
+// splitURLs splits a comma-separated list of base URLs, dropping blanks
+// and trailing slashes.
+func splitURLs(s string) []string {
+	var out []string
+	for _, u := range strings.Split(s, ",") {
+		if u = strings.TrimRight(strings.TrimSpace(u), "/"); u != "" {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // ErrConfig wraps invalid settings.
@@ -238,16 +253,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	cfg.AdminToken = token
-	c := &client{http: cfg.HTTP, token: token}
+	c := &client{http: cfg.HTTP, token: token, order: splitURLs(cfg.OrderURL), inventory: splitURLs(cfg.InventoryURL), payment: splitURLs(cfg.PaymentURL)}
 	var before stockReport
-	if err := c.getJSON(ctx, cfg.InventoryURL+"/stock", &before); err != nil {
+	if err := c.get(ctx, c.inventory, "/stock", &before); err != nil {
 		return nil, fmt.Errorf("loadgen: read stock before the run (is the platform up? start it with `contrail up`; on other ports pass the --order-url, --inventory-url and --payment-url that `contrail up` printed): %w", err)
 	}
 	if token != "" {
 		// A token the services refuse fails the run before it places
 		// anything.
 		var cnt struct{}
-		if err := c.getJSON(ctx, cfg.OrderURL+"/orders/count?open=true&since="+url.QueryEscape(time.Now().UTC().Format(time.RFC3339)), &cnt); refused(err) {
+		if err := c.get(ctx, c.order, "/orders/count?open=true&since="+url.QueryEscape(time.Now().UTC().Format(time.RFC3339)), &cnt); refused(err) {
 			return nil, fmt.Errorf("loadgen: check the admin token: %w", err)
 		}
 	}
@@ -293,7 +308,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 					}
 				}
 				body, units := buildOrder(rr, kinds[i])
-				id, err := c.place(ctx, cfg.OrderURL, body, fmt.Sprintf("%s-%d", runID, i))
+				id, err := c.place(ctx, w, body, fmt.Sprintf("%s-%d", runID, i))
 				if err != nil {
 					failed.Add(1)
 					firstErr.CompareAndSwap(nil, err)
@@ -377,7 +392,7 @@ func waitFinal(ctx context.Context, c *client, cfg Config, orders []placed, sinc
 				} `json:"orders"`
 				Next string `json:"next"`
 			}
-			if err := c.getJSON(ctx, cfg.OrderURL+"/orders?open=true&limit=1000&since="+sinceQ+"&after="+after, &page); err != nil {
+			if err := c.get(ctx, c.order, "/orders?open=true&limit=1000&since="+sinceQ+"&after="+after, &page); err != nil {
 				return -1, err
 			}
 			for _, o := range page.Orders {
@@ -401,7 +416,7 @@ func waitFinal(ctx context.Context, c *client, cfg Config, orders []placed, sinc
 			Count int `json:"count"`
 		}
 		open := -1
-		if err := c.getJSON(ctx, cfg.OrderURL+"/orders/count?open=true&since="+sinceQ, &cnt); refused(err) {
+		if err := c.get(ctx, c.order, "/orders/count?open=true&since="+sinceQ, &cnt); refused(err) {
 			return nil, fmt.Errorf("loadgen: wait for the orders: %w", err)
 		} else if err != nil {
 			lastErr = err
@@ -424,7 +439,7 @@ func waitFinal(ctx context.Context, c *client, cfg Config, orders []placed, sinc
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("loadgen: %d of %d orders not final after the timeout (last error: %v); see GET %s/orders?open=true",
-				open, len(mine), lastErr, cfg.OrderURL)
+				open, len(mine), lastErr, c.order[0])
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -450,7 +465,7 @@ func readOrders(ctx context.Context, c *client, cfg Config, ids map[string]bool)
 			defer wg.Done()
 			defer func() { <-sem }()
 			var v orderView
-			err := c.getJSON(ctx, cfg.OrderURL+"/orders/"+url.PathEscape(id), &v)
+			err := c.get(ctx, c.order, "/orders/"+url.PathEscape(id), &v)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -512,10 +527,27 @@ func percentile(sorted []float64, p float64) float64 {
 }
 
 // client reads and writes the services' APIs, with the admin token (when
-// there is one) on every request.
+// there is one) on every request. Each service has one base URL per
+// replica.
 type client struct {
-	http  *http.Client
-	token string
+	http                      *http.Client
+	token                     string
+	order, inventory, payment []string
+}
+
+// get reads path from the first of bases that answers, trying the next on
+// a transport error or a 5xx answer (a replica that is down or restarting);
+// the error is the last one.
+func (c *client) get(ctx context.Context, bases []string, path string, out any) error {
+	var err error
+	for _, b := range bases {
+		err = c.getJSON(ctx, b+path, out)
+		var se *statusError
+		if err == nil || ctx.Err() != nil || (errors.As(err, &se) && se.code < 500) {
+			return err
+		}
+	}
+	return err
 }
 
 // statusError is a non-200 answer.
@@ -560,11 +592,14 @@ func (c *client) getJSON(ctx context.Context, url string, out any) error {
 	return json.NewDecoder(resp.Body).Decode(out)
 }
 
-// place POSTs one order with an Idempotency-Key, retrying transport errors
-// and 5xx answers with the same key, so a retry never places a second order.
-func (c *client) place(ctx context.Context, base string, body []byte, key string) (string, error) {
+// place POSTs one order with an Idempotency-Key to the order URL of
+// worker w (workers are spread over the replicas), retrying transport
+// errors and 5xx answers with the same key on the next replica, so a retry
+// never places a second order.
+func (c *client) place(ctx context.Context, w int, body []byte, key string) (string, error) {
 	var last error
 	for attempt := 0; attempt < 8; attempt++ {
+		base := c.order[(w+attempt)%len(c.order)]
 		if attempt > 0 {
 			select {
 			case <-ctx.Done():

@@ -291,3 +291,28 @@ func TestAdminToken(t *testing.T) {
 		})
 	}
 }
+
+// TestReplicaURLs gives every service two base URLs (two replicas of the
+// same shop, as `contrail up --replicas 2` prints them) of which one is
+// down: the run spreads placements over the order URLs, goes to the other
+// replica whenever one cannot be reached, and every invariant holds.
+func TestReplicaURLs(t *testing.T) {
+	t.Setenv(loadgen.EnvAdminToken, "")
+	shop := newShop("", adminToken)
+	srv := httptest.NewServer(shop.handler())
+	defer srv.Close()
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close() // connection refused
+	urls := down.URL + "," + srv.URL + "/"
+	rep, err := loadgen.Run(context.Background(), loadgen.Config{Orders: 40, Concurrency: 4, Seed: 7,
+		OrderURL: urls, InventoryURL: urls, PaymentURL: urls, Timeout: 2 * time.Second, AdminToken: adminToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK || rep.PlaceErrors != 0 {
+		t.Fatalf("report ok %v, %d placement errors: %+v", rep.OK, rep.PlaceErrors, rep.Invariants)
+	}
+	if placed, _ := shop.counts(); placed != 40 {
+		t.Fatalf("%d orders reached the live replica, want 40", placed)
+	}
+}

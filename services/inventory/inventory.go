@@ -13,7 +13,9 @@
 // committed to the shipment from that moment. (The shipping service's
 // OrderShipped follows OrderReady deterministically; counting at OrderReady
 // keeps the inventory service on one topic.) The inbox row, the stock change
-// and the emitted event commit in one SQLite transaction.
+// and the emitted event commit in one transaction, on SQLite or on a
+// PostgreSQL database that several replicas share (see Tx for how they
+// never reserve twice or oversell).
 package inventory
 
 import (
@@ -26,6 +28,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/contrail-events/contrail/eventing"
 	"github.com/contrail-events/contrail/eventing/statedb"
 	"github.com/google/uuid"
 )
@@ -86,7 +89,10 @@ func DefaultStock() map[string]int {
 	return m
 }
 
-const ddl = statedb.InboxDDL + `
+// Migrations are the inventory's tables (component "inventory" in
+// schema_migrations), which NewStore applies.
+var Migrations = []eventing.Migration{{Version: 1, Name: "stock and reservations",
+	SQLite: statedb.InboxDDL + `
 CREATE TABLE IF NOT EXISTS stock (
 	sku       TEXT PRIMARY KEY,
 	initial   INTEGER NOT NULL CHECK (initial >= 0),
@@ -101,30 +107,55 @@ CREATE TABLE IF NOT EXISTS reservations (
 	lines          TEXT NOT NULL,
 	updated_at     INTEGER NOT NULL
 ) WITHOUT ROWID;
-`
+`,
+	Postgres: statedb.InboxPostgresDDL + `
+CREATE TABLE IF NOT EXISTS stock (
+	sku       TEXT PRIMARY KEY,
+	initial   BIGINT NOT NULL CHECK (initial >= 0),
+	available BIGINT NOT NULL CHECK (available >= 0),
+	reserved  BIGINT NOT NULL CHECK (reserved >= 0),
+	shipped   BIGINT NOT NULL CHECK (shipped >= 0)
+);
+CREATE TABLE IF NOT EXISTS reservations (
+	order_id       TEXT PRIMARY KEY,
+	reservation_id TEXT NOT NULL,
+	status         TEXT NOT NULL,
+	lines          TEXT NOT NULL,
+	updated_at     BIGINT NOT NULL
+);
+`}}
 
 // Store is the inventory's state: the shared statedb.State (DB, Close,
 // Batch, In) over the stock and reservations tables. Safe for concurrent
-// use.
+// use, by several replicas on one PostgreSQL database too: every write that
+// decides something is conditional (see Tx).
 type Store struct{ *statedb.State[*Tx] }
 
 // The statements a consumed event runs, prepared once by NewStore.
 const (
-	qReservationStatus = `SELECT status FROM reservations WHERE order_id = ?`
-	qAvailable         = `SELECT available FROM stock WHERE sku = ?`
-	qReserve           = `UPDATE stock SET available = available - ?, reserved = reserved + ? WHERE sku = ?`
-	qRelease           = `UPDATE stock SET available = available + ?, reserved = reserved - ? WHERE sku = ?`
-	qShip              = `UPDATE stock SET reserved = reserved - ?, shipped = shipped + ? WHERE sku = ?`
-	qReservation       = `SELECT reservation_id, status, lines FROM reservations WHERE order_id = ?`
-	qPutReservation    = `INSERT INTO reservations(order_id, reservation_id, status, lines, updated_at) VALUES(?, ?, ?, ?, ?)
-		ON CONFLICT(order_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`
+	qAvailable = `SELECT available FROM stock WHERE sku = $1`
+	// qReserve takes quantity $1 of sku $2 only if that much is available:
+	// the check and the change are one statement, and on PostgreSQL the
+	// row's lock makes a concurrent reservation of the same SKU wait and
+	// then see the stock this one left.
+	qReserve = `UPDATE stock SET available = available - $1, reserved = reserved + $1 WHERE sku = $2 AND available >= $1`
+	qRelease = `UPDATE stock SET available = available + $1, reserved = reserved - $1 WHERE sku = $2`
+	qShip    = `UPDATE stock SET reserved = reserved - $1, shipped = shipped + $1 WHERE sku = $2`
+	// qClaim records a decision about an order only if none exists: the
+	// first transaction to insert it decides, a concurrent one waits for
+	// it and inserts nothing.
+	qClaim     = `INSERT INTO reservations(order_id, reservation_id, status, lines, updated_at) VALUES($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`
+	qSetStatus = `UPDATE reservations SET status = $2, updated_at = $3 WHERE order_id = $1`
+	// qMoveReserved moves a RESERVED reservation to status $2 and returns
+	// it; a reservation in any other state is left alone (no row).
+	qMoveReserved = `UPDATE reservations SET status = $2, updated_at = $3 WHERE order_id = $1 AND status = 'RESERVED' RETURNING reservation_id, lines`
 )
 
-// OpenStore opens or creates the store at path and seeds every SKU of seed
-// that is not stocked yet (existing SKUs keep their counts, so a restart
-// never resets stock).
+// OpenStore opens or creates the SQLite store at path and seeds every SKU
+// of seed that is not stocked yet (existing SKUs keep their counts, so a
+// restart never resets stock).
 func OpenStore(ctx context.Context, path string, seed map[string]int, emit statedb.Emitter) (*Store, error) {
-	return statedb.OpenStore(ctx, path, ddl, emit, func(ctx context.Context, db *sql.DB, emit statedb.Emitter) (*Store, error) {
+	return statedb.OpenStore(ctx, path, "", emit, func(ctx context.Context, db *sql.DB, emit statedb.Emitter) (*Store, error) {
 		s, err := NewStore(ctx, db, emit)
 		if err != nil {
 			return nil, err
@@ -133,27 +164,37 @@ func OpenStore(ctx context.Context, path string, seed map[string]int, emit state
 	})
 }
 
-// NewStore returns a store on an open database whose tables exist
-// (OpenStore and the service's Run create them) and prepares the
-// statements its handlers run; call it outside any transaction on db. emit
-// receives the emitted events (nil drops them).
+// NewStore returns a store on an open database (SQLite or PostgreSQL),
+// after applying Migrations to it, and prepares the statements its
+// handlers run; call it outside any transaction on db. emit receives the
+// emitted events (nil drops them).
 func NewStore(ctx context.Context, db *sql.DB, emit statedb.Emitter) (*Store, error) {
+	if err := eventing.Migrate(ctx, db, Name, Migrations); err != nil {
+		return nil, fmt.Errorf("inventory: %w", err)
+	}
 	st, err := statedb.NewState(ctx, db, emit, func(t statedb.Tx) *Tx { return &Tx{t} },
-		qReservationStatus, qAvailable, qReserve, qRelease, qShip, qReservation, qPutReservation)
+		qAvailable, qReserve, qRelease, qShip, qClaim, qSetStatus, qMoveReserved)
 	if err != nil {
 		return nil, fmt.Errorf("inventory: %w", err)
 	}
 	return &Store{st}, nil
 }
 
-// Seed stocks every SKU of seed that has no row yet.
+// Seed stocks every SKU of seed that has no row yet, in SKU order (two
+// replicas seeding at once then never wait on each other in a cycle).
 func (s *Store) Seed(ctx context.Context, seed map[string]int) error {
+	skus := make([]string, 0, len(seed))
+	for sku, n := range seed {
+		if n < 0 {
+			return fmt.Errorf("inventory: seed %s with %d units: stock cannot be negative", sku, n)
+		}
+		skus = append(skus, sku)
+	}
+	sort.Strings(skus)
 	return statedb.InTx(ctx, s.DB(), func(tx *sql.Tx) error {
-		for sku, n := range seed {
-			if n < 0 {
-				return fmt.Errorf("inventory: seed %s with %d units: stock cannot be negative", sku, n)
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO stock(sku, initial, available, reserved, shipped) VALUES(?, ?, ?, 0, 0) ON CONFLICT DO NOTHING`, sku, n, n); err != nil {
+		for _, sku := range skus {
+			n := seed[sku]
+			if _, err := tx.ExecContext(ctx, `INSERT INTO stock(sku, initial, available, reserved, shipped) VALUES($1, $2, $2, 0, 0) ON CONFLICT DO NOTHING`, sku, n); err != nil {
 				return fmt.Errorf("inventory: seed %s: %w", sku, err)
 			}
 		}
@@ -163,6 +204,15 @@ func (s *Store) Seed(ctx context.Context, seed map[string]int) error {
 
 // Tx applies consumed events in one transaction; see Store.Batch and
 // Store.In. Not safe for concurrent use.
+//
+// Several replicas (on PostgreSQL) may apply events at once. The runtime's
+// inbox keeps one event from being applied twice; beyond that every
+// decision here is a conditional write: a reservation row is claimed
+// (INSERT ... ON CONFLICT DO NOTHING) before stock moves, stock is taken
+// only where it is available (UPDATE ... WHERE available >= n), and a
+// reservation moves on only from RESERVED (UPDATE ... WHERE status =
+// 'RESERVED'). A transaction locks stock rows in SKU order, so two never
+// wait on each other in a cycle.
 type Tx struct{ tx statedb.Tx }
 
 // merge sums quantities per SKU, sorted by SKU, so an order listing a SKU
@@ -182,75 +232,75 @@ func merge(lines []Line) []Line {
 
 // OrderPlaced reserves every line of orderID or rejects the order. A second
 // OrderPlaced for an order that already has a reservation decision changes
-// nothing, even under a new event id.
+// nothing, even under a new event id, even on another replica at the same
+// moment.
 func (t *Tx) OrderPlaced(ctx context.Context, rec statedb.Record, orderID string, lines []Line) error {
 	fresh, err := t.tx.Seen(ctx, rec.EventID)
 	if err != nil || !fresh {
 		return err
 	}
-	var status string
-	err = t.tx.QueryRow(ctx, qReservationStatus, orderID).Scan(&status)
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("inventory: look up reservation: %w", err)
-	}
 	want := merge(lines)
+	js, _ := json.Marshal(want)
+	resID := uuid.NewString()
+	now := time.Now().UnixMilli()
+	res, err := t.tx.Exec(ctx, qClaim, orderID, resID, StatusReserved, string(js), now)
+	if err != nil {
+		return fmt.Errorf("inventory: claim reservation of %s: %w", orderID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil // decided before (or cancelled first)
+	}
 	var short []ShortLine
+	var taken []Line
 	for _, l := range want {
+		if l.Quantity > 0 {
+			res, err := t.tx.Exec(ctx, qReserve, l.Quantity, l.SKU)
+			if err != nil {
+				return fmt.Errorf("inventory: reserve %s: %w", l.SKU, err)
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				taken = append(taken, l)
+				continue
+			}
+		}
 		var avail int
 		err := t.tx.QueryRow(ctx, qAvailable, l.SKU).Scan(&avail)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("inventory: read stock of %s: %w", l.SKU, err)
 		}
-		if l.Quantity <= 0 || avail < l.Quantity {
-			short = append(short, ShortLine{SKU: l.SKU, Requested: l.Quantity, Available: avail})
-		}
+		short = append(short, ShortLine{SKU: l.SKU, Requested: l.Quantity, Available: avail})
 	}
 	meta := statedb.NewMeta(orderID, rec.EventID)
-	resID := uuid.NewString()
-	status = StatusReserved
-	var ev any = Reserved{Meta: meta, OrderID: orderID, ReservationID: resID, Lines: want}
-	if len(short) > 0 {
-		status = StatusRejected
-		ev = Rejected{Meta: meta, OrderID: orderID, Short: short}
-	} else {
-		for _, l := range want {
-			if _, err := t.tx.Exec(ctx, qReserve, l.Quantity, l.Quantity, l.SKU); err != nil {
-				return fmt.Errorf("inventory: reserve %s: %w", l.SKU, err)
-			}
+	if len(short) == 0 {
+		return t.tx.Emit(ctx, Reserved{Meta: meta, OrderID: orderID, ReservationID: resID, Lines: want})
+	}
+	// All or nothing: put back what this order took.
+	for _, l := range taken {
+		if _, err := t.tx.Exec(ctx, qRelease, l.Quantity, l.SKU); err != nil {
+			return fmt.Errorf("inventory: put back %s: %w", l.SKU, err)
 		}
 	}
-	if err := t.putReservation(ctx, orderID, resID, status, want); err != nil {
-		return err
+	if _, err := t.tx.Exec(ctx, qSetStatus, orderID, StatusRejected, now); err != nil {
+		return fmt.Errorf("inventory: reject %s: %w", orderID, err)
 	}
-	return t.tx.Emit(ctx, ev)
+	return t.tx.Emit(ctx, Rejected{Meta: meta, OrderID: orderID, Short: short})
 }
 
-func (t *Tx) putReservation(ctx context.Context, orderID, resID, status string, lines []Line) error {
-	js, _ := json.Marshal(lines)
-	_, err := t.tx.Exec(ctx, qPutReservation,
-		orderID, resID, status, string(js), time.Now().UnixMilli())
-	if err != nil {
-		return fmt.Errorf("inventory: store reservation of %s: %w", orderID, err)
-	}
-	return nil
-}
-
-func (t *Tx) reservation(ctx context.Context, orderID string) (resID, status string, lines []Line, ok bool, err error) {
+// moveReserved moves orderID's reservation from RESERVED to status and
+// returns it; ok is false when it was not RESERVED (or does not exist).
+func (t *Tx) moveReserved(ctx context.Context, orderID, status string) (resID string, lines []Line, ok bool, err error) {
 	var js string
-	err = t.tx.QueryRow(ctx, qReservation, orderID).Scan(&resID, &status, &js)
+	err = t.tx.QueryRow(ctx, qMoveReserved, orderID, status, time.Now().UnixMilli()).Scan(&resID, &js)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", "", nil, false, nil
+		return "", nil, false, nil
 	}
 	if err != nil {
-		return "", "", nil, false, fmt.Errorf("inventory: read reservation of %s: %w", orderID, err)
+		return "", nil, false, fmt.Errorf("inventory: reservation of %s to %s: %w", orderID, status, err)
 	}
 	if err := json.Unmarshal([]byte(js), &lines); err != nil {
-		return "", "", nil, false, fmt.Errorf("inventory: decode reservation of %s: %w", orderID, err)
+		return "", nil, false, fmt.Errorf("inventory: decode reservation of %s: %w", orderID, err)
 	}
-	return resID, status, lines, true, nil
+	return resID, lines, true, nil
 }
 
 // OrderCancelled releases orderID's reservation, if it holds one, and emits
@@ -261,25 +311,32 @@ func (t *Tx) OrderCancelled(ctx context.Context, rec statedb.Record, orderID str
 	if err != nil || !fresh {
 		return err
 	}
-	resID, status, lines, ok, err := t.reservation(ctx, orderID)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return t.putReservation(ctx, orderID, "", StatusCancelled, nil)
-	}
-	if status != StatusReserved {
-		return nil
-	}
-	for _, l := range lines {
-		if _, err := t.tx.Exec(ctx, qRelease, l.Quantity, l.Quantity, l.SKU); err != nil {
-			return fmt.Errorf("inventory: release %s: %w", l.SKU, err)
+	for attempt := 0; ; attempt++ {
+		resID, lines, ok, err := t.moveReserved(ctx, orderID, StatusReleased)
+		if err != nil {
+			return err
 		}
+		if ok {
+			for _, l := range lines {
+				if _, err := t.tx.Exec(ctx, qRelease, l.Quantity, l.SKU); err != nil {
+					return fmt.Errorf("inventory: release %s: %w", l.SKU, err)
+				}
+			}
+			return t.tx.Emit(ctx, Released{Meta: statedb.NewMeta(orderID, rec.EventID), OrderID: orderID, ReservationID: resID, Lines: lines})
+		}
+		if attempt > 0 {
+			return nil // decided otherwise: rejected, released, shipped or cancelled
+		}
+		res, err := t.tx.Exec(ctx, qClaim, orderID, "", StatusCancelled, "null", time.Now().UnixMilli())
+		if err != nil {
+			return fmt.Errorf("inventory: mark %s cancelled: %w", orderID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil
+		}
+		// A reservation exists after all: one committed (on another
+		// replica) between the two statements. Look again.
 	}
-	if err := t.putReservation(ctx, orderID, resID, StatusReleased, lines); err != nil {
-		return err
-	}
-	return t.tx.Emit(ctx, Released{Meta: statedb.NewMeta(orderID, rec.EventID), OrderID: orderID, ReservationID: resID, Lines: lines})
 }
 
 // OrderReady moves orderID's reservation from reserved to shipped.
@@ -288,16 +345,16 @@ func (t *Tx) OrderReady(ctx context.Context, rec statedb.Record, orderID string)
 	if err != nil || !fresh {
 		return err
 	}
-	resID, status, lines, ok, err := t.reservation(ctx, orderID)
-	if err != nil || !ok || status != StatusReserved {
+	_, lines, ok, err := t.moveReserved(ctx, orderID, StatusShipped)
+	if err != nil || !ok {
 		return err
 	}
 	for _, l := range lines {
-		if _, err := t.tx.Exec(ctx, qShip, l.Quantity, l.Quantity, l.SKU); err != nil {
+		if _, err := t.tx.Exec(ctx, qShip, l.Quantity, l.SKU); err != nil {
 			return fmt.Errorf("inventory: ship %s: %w", l.SKU, err)
 		}
 	}
-	return t.putReservation(ctx, orderID, resID, StatusShipped, lines)
+	return nil
 }
 
 // SKU is one stock row.
@@ -319,10 +376,15 @@ type StockReport struct {
 	Reservations map[string]int `json:"reservations"`
 }
 
-// Stock reads every SKU in one snapshot.
+// Stock reads every SKU and the reservation counts in one snapshot (on
+// PostgreSQL a REPEATABLE READ transaction).
 func (s *Store) Stock(ctx context.Context) (StockReport, error) {
 	rep := StockReport{Conserved: true, Totals: SKU{SKU: "*"}, Reservations: map[string]int{}}
-	tx, err := s.DB().BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	opts := &sql.TxOptions{ReadOnly: true}
+	if eventing.DialectOf(s.DB()) == eventing.Postgres {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	tx, err := s.DB().BeginTx(ctx, opts)
 	if err != nil {
 		return rep, fmt.Errorf("inventory: stock: %w", err)
 	}
@@ -371,7 +433,7 @@ func (s *Store) Stock(ctx context.Context) (StockReport, error) {
 // ReservationOf returns the status of orderID's reservation ("" if none).
 func (s *Store) ReservationOf(ctx context.Context, orderID string) (string, error) {
 	var st string
-	err := s.DB().QueryRowContext(ctx, `SELECT status FROM reservations WHERE order_id = ?`, orderID).Scan(&st)
+	err := s.DB().QueryRowContext(ctx, `SELECT status FROM reservations WHERE order_id = $1`, orderID).Scan(&st)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}

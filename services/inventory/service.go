@@ -27,7 +27,10 @@ type Config = host.Config
 // first start.
 func Run(ctx context.Context, cfg Config, o host.HostOpts) error { return service.Run(ctx, cfg, o) }
 
-var service = host.Service[*Store]{Name: Name, DDL: ddl, Events: toEvent, Open: NewStore,
+// service: its stock rows are shared by the orders of every partition
+// (SharedRows: on PostgreSQL its transactions run one at a time across its
+// replicas, so two batches never deadlock on SKUs).
+var service = host.Service[*Store]{Name: Name, Events: toEvent, Open: NewStore, SharedRows: true,
 	Start:    func(ctx context.Context, _ *host.Host, s *Store) error { return s.Seed(ctx, DefaultStock()) },
 	Handlers: Register, Routes: Routes}
 

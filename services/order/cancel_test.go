@@ -39,7 +39,7 @@ func init() {
 // neither interrupted the statement nor rolled back the first event.
 func TestCancelledHandlerKeepsBatch(t *testing.T) {
 	ctx := context.Background()
-	schema := order.DDL() + `CREATE TABLE test_outbox(order_id TEXT, type TEXT);
+	schema := order.DDL() + `CREATE TABLE test_outbox(seq INTEGER PRIMARY KEY, order_id TEXT, type TEXT);
 CREATE TABLE slow(x INTEGER);
 CREATE TRIGGER history_slow AFTER INSERT ON history WHEN NEW.direction = 'in' BEGIN
 	INSERT INTO slow(x) SELECT order_test_pause(x) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000) SELECT x FROM c);

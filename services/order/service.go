@@ -44,7 +44,7 @@ func Run(ctx context.Context, cfg Config, o host.HostOpts) error {
 		default: // history keeps -1 for this one rather than stall the producer
 		}
 	}
-	svc := host.Service[*Store]{Name: Name, DDL: ddl, Events: toEvent, Open: NewStore,
+	svc := host.Service[*Store]{Name: Name, Events: toEvent, Open: NewStore,
 		Start: func(ctx context.Context, h *host.Host, s *Store) error {
 			s.ResolveVersions(host.NewSchemaVersions(h.Registry))
 			go markPublished(ctx, s, pubs, h.Log)

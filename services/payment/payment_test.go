@@ -3,10 +3,14 @@ package payment_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 
+	"github.com/contrail-events/contrail/eventing"
 	"github.com/contrail-events/contrail/eventing/statedb"
+	"github.com/contrail-events/contrail/eventing/storetest"
 	"github.com/contrail-events/contrail/services/payment"
 )
 
@@ -44,7 +48,28 @@ func TestDecide(t *testing.T) {
 	}
 }
 
-func TestChargeOnceRefundOnce(t *testing.T) {
+// eachDB runs fn on SQLite and on PostgreSQL (which skips without a
+// server).
+func eachDB(t *testing.T, fn func(t *testing.T, d storetest.Database)) {
+	for _, d := range storetest.Databases() {
+		t.Run(d.Name, func(t *testing.T) { fn(t, d) })
+	}
+}
+
+func TestOpenStoreOnAFile(t *testing.T) {
+	s, err := payment.OpenStore(context.Background(), filepath.Join(t.TempDir(), "p.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, ok, err := s.Get(context.Background(), "o1"); err != nil || ok {
+		t.Fatalf("Get = %v, %v", ok, err)
+	}
+}
+
+func TestChargeOnceRefundOnce(t *testing.T) { eachDB(t, testChargeOnceRefundOnce) }
+
+func testChargeOnceRefundOnce(t *testing.T, d storetest.Database) {
 	tests := []struct {
 		name             string
 		token            string
@@ -62,11 +87,10 @@ func TestChargeOnceRefundOnce(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			rec := &recorder{}
-			s, err := payment.OpenStore(ctx, filepath.Join(t.TempDir(), "p.db"), rec)
+			s, err := payment.NewStore(ctx, d.Open(t), rec)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer s.Close()
 			c := payment.Charge{OrderID: "o1", Total: 5000, Currency: "EUR", CardToken: tt.token}
 			for _, id := range []string{"e1", "e1", "e1-redelivered-new-id"} {
 				if err := s.Batch(ctx, func(tx *payment.Tx) error { return tx.OrderPlaced(ctx, statedb.Record{EventID: id}, c) }); err != nil {
@@ -105,14 +129,15 @@ func TestChargeOnceRefundOnce(t *testing.T) {
 	}
 }
 
-func TestCancelBeforePlacedVoids(t *testing.T) {
+func TestCancelBeforePlacedVoids(t *testing.T) { eachDB(t, testCancelBeforePlacedVoids) }
+
+func testCancelBeforePlacedVoids(t *testing.T, d storetest.Database) {
 	ctx := context.Background()
 	rec := &recorder{}
-	s, err := payment.OpenStore(ctx, filepath.Join(t.TempDir(), "p.db"), rec)
+	s, err := payment.NewStore(ctx, d.Open(t), rec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
 	s.Batch(ctx, func(tx *payment.Tx) error { return tx.OrderCancelled(ctx, statedb.Record{EventID: "c"}, "o1") })
 	s.Batch(ctx, func(tx *payment.Tx) error {
 		return tx.OrderPlaced(ctx, statedb.Record{EventID: "p"}, payment.Charge{OrderID: "o1", Total: 1, CardToken: "tok_visa"})
@@ -120,5 +145,84 @@ func TestCancelBeforePlacedVoids(t *testing.T) {
 	a, _, _ := s.Get(ctx, "o1")
 	if a.Status != payment.StatusVoid || a.Charges != 0 || len(rec.evs) != 0 {
 		t.Fatalf("account %+v, events %v", a, rec.evs)
+	}
+}
+
+// counter counts emitted events by type; safe for concurrent use.
+type counter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *counter) Emit(_ context.Context, _ *sql.Tx, ev any) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n[fmt.Sprintf("%T", ev)]++
+	return nil
+}
+
+// TestReplicasChargeAndRefundOnce: two replicas on one PostgreSQL database
+// both get every OrderPlaced and every OrderCancelled, under different
+// event ids, at the same moment. Each order is charged once and refunded
+// once, by the ledger.
+func TestReplicasChargeAndRefundOnce(t *testing.T) {
+	ctx := context.Background()
+	db, url := storetest.OpenPostgres(t)
+	emitted := &counter{n: map[string]int{}}
+	a, err := payment.NewStore(ctx, db, emitted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db2, err := eventing.OpenPostgres(ctx, url, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	b, err := payment.NewStore(ctx, db2, emitted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const orders = 60
+	run := func(fn func(s *payment.Store, replica int, id string) error) {
+		var wg sync.WaitGroup
+		errs := make(chan error, orders*2)
+		for i := range orders {
+			for r, s := range []*payment.Store{a, b} {
+				wg.Add(1)
+				go func() { defer wg.Done(); errs <- fn(s, r, fmt.Sprintf("o%d", i)) }()
+			}
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	run(func(s *payment.Store, r int, id string) error {
+		return s.Batch(ctx, func(tx *payment.Tx) error {
+			return tx.OrderPlaced(ctx, statedb.Record{EventID: fmt.Sprintf("p-%s-%d", id, r)}, payment.Charge{OrderID: id, Total: 500, Currency: "EUR", CardToken: "tok_visa"})
+		})
+	})
+	run(func(s *payment.Store, r int, id string) error {
+		return s.Batch(ctx, func(tx *payment.Tx) error {
+			return tx.OrderCancelled(ctx, statedb.Record{EventID: fmt.Sprintf("c-%s-%d", id, r)}, id)
+		})
+	})
+	list, err := a.Accounts(ctx, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != orders {
+		t.Fatalf("%d accounts, want %d", len(list), orders)
+	}
+	for _, acc := range list {
+		if acc.Charges != 1 || acc.Refunds != 1 || acc.Status != payment.StatusRefunded {
+			t.Errorf("account %+v: want charged once, refunded once", acc)
+		}
+	}
+	if emitted.n["payment.Confirmed"] != orders || emitted.n["payment.Refunded"] != orders {
+		t.Errorf("emitted %v, want %d confirmed and %d refunded", emitted.n, orders, orders)
 	}
 }

@@ -28,7 +28,7 @@ type Config = host.Config
 // Run runs the payment service until ctx ends.
 func Run(ctx context.Context, cfg Config, o host.HostOpts) error { return service.Run(ctx, cfg, o) }
 
-var service = host.Service[*Store]{Name: Name, DDL: ddl, Events: toEvent, Open: NewStore, Handlers: Register,
+var service = host.Service[*Store]{Name: Name, Events: toEvent, Open: NewStore, Handlers: Register,
 	Routes: Routes, AdminRoutes: AdminRoutes}
 
 // Register adds the payment handlers (OrderPlaced, OrderCancelled) to r.

@@ -26,7 +26,7 @@ type Config = host.Config
 // Run runs the shipping service until ctx ends.
 func Run(ctx context.Context, cfg Config, o host.HostOpts) error { return service.Run(ctx, cfg, o) }
 
-var service = host.Service[*Store]{Name: Name, DDL: ddl, Events: toEvent, Open: NewStore, Handlers: Register, Routes: Routes}
+var service = host.Service[*Store]{Name: Name, Events: toEvent, Open: NewStore, Handlers: Register, Routes: Routes}
 
 // Register adds the OrderReady handler to r.
 func Register(r *eventing.Router, s *Store) {

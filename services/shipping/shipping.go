@@ -2,7 +2,8 @@
 // OrderReady it creates one shipment with a tracking number and emits
 // OrderShipped. A redelivered OrderReady, even under a new event id, creates
 // nothing: the shipment is keyed by order id. The inbox row, the shipment
-// and the emitted event commit in one SQLite transaction.
+// and the emitted event commit in one transaction (SQLite, or PostgreSQL
+// shared by replicas).
 package shipping
 
 import (
@@ -14,6 +15,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/contrail-events/contrail/eventing"
 	"github.com/contrail-events/contrail/eventing/statedb"
 	"github.com/google/uuid"
 )
@@ -47,7 +49,10 @@ func TrackingNumber(orderID string) string {
 	return fmt.Sprintf("CX%012d", binary.BigEndian.Uint64(sum[:8])%1_000_000_000_000)
 }
 
-const ddl = statedb.InboxDDL + `
+// Migrations are the shipping service's tables (component "shipping" in
+// schema_migrations), which NewStore applies.
+var Migrations = []eventing.Migration{{Version: 1, Name: "shipments",
+	SQLite: statedb.InboxDDL + `
 CREATE TABLE IF NOT EXISTS shipments (
 	order_id    TEXT PRIMARY KEY,
 	shipment_id TEXT NOT NULL,
@@ -55,29 +60,42 @@ CREATE TABLE IF NOT EXISTS shipments (
 	tracking    TEXT NOT NULL,
 	shipped_at  INTEGER NOT NULL
 ) WITHOUT ROWID;
-`
+`,
+	Postgres: statedb.InboxPostgresDDL + `
+CREATE TABLE IF NOT EXISTS shipments (
+	order_id    TEXT PRIMARY KEY,
+	shipment_id TEXT NOT NULL,
+	carrier     TEXT NOT NULL,
+	tracking    TEXT NOT NULL,
+	shipped_at  BIGINT NOT NULL
+);
+`}}
 
 // Store is the shipping service's state: the shared statedb.State (DB,
-// Close, Batch, In) over the shipments table. Safe for concurrent use.
+// Close, Batch, In) over the shipments table. Safe for concurrent use, by
+// several replicas on one PostgreSQL database too.
 type Store struct{ *statedb.State[*Tx] }
 
-// The statements a consumed event runs, prepared once by NewStore.
-const (
-	qShipmentID     = `SELECT shipment_id FROM shipments WHERE order_id = ?`
-	qInsertShipment = `INSERT INTO shipments(order_id, shipment_id, carrier, tracking, shipped_at) VALUES(?, ?, ?, ?, ?)`
-)
+// qInsertShipment creates the order's shipment only if it has none: the
+// first transaction ships, a concurrent one (another replica) waits for it
+// and inserts nothing.
+const qInsertShipment = `INSERT INTO shipments(order_id, shipment_id, carrier, tracking, shipped_at) VALUES($1, $2, $3, $4, $5)
+	ON CONFLICT DO NOTHING`
 
-// OpenStore opens or creates the store at path.
+// OpenStore opens or creates the SQLite store at path.
 func OpenStore(ctx context.Context, path string, emit statedb.Emitter) (*Store, error) {
-	return statedb.OpenStore(ctx, path, ddl, emit, NewStore)
+	return statedb.OpenStore(ctx, path, "", emit, NewStore)
 }
 
-// NewStore returns a store on an open database whose tables exist
-// (OpenStore and the service's Run create them) and prepares the
-// statements its handlers run; call it outside any transaction on db. emit
-// receives the emitted events (nil drops them).
+// NewStore returns a store on an open database (SQLite or PostgreSQL),
+// after applying Migrations to it, and prepares the statements its
+// handlers run; call it outside any transaction on db. emit receives the
+// emitted events (nil drops them).
 func NewStore(ctx context.Context, db *sql.DB, emit statedb.Emitter) (*Store, error) {
-	st, err := statedb.NewState(ctx, db, emit, func(t statedb.Tx) *Tx { return &Tx{t} }, qShipmentID, qInsertShipment)
+	if err := eventing.Migrate(ctx, db, Name, Migrations); err != nil {
+		return nil, fmt.Errorf("shipping: %w", err)
+	}
+	st, err := statedb.NewState(ctx, db, emit, func(t statedb.Tx) *Tx { return &Tx{t} }, qInsertShipment)
 	if err != nil {
 		return nil, fmt.Errorf("shipping: %w", err)
 	}
@@ -94,20 +112,15 @@ func (t *Tx) OrderReady(ctx context.Context, rec statedb.Record, orderID string)
 	if err != nil || !fresh {
 		return err
 	}
-	var existing string
-	err = t.tx.QueryRow(ctx, qShipmentID, orderID).Scan(&existing)
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("shipping: look up %s: %w", orderID, err)
-	}
 	ev := ShippedEvent{Meta: statedb.NewMeta(orderID, rec.EventID), OrderID: orderID, ShipmentID: uuid.NewString(),
 		Carrier: Carrier, TrackingNumber: TrackingNumber(orderID)}
 	ev.ShippedAt = ev.Meta.OccurredAt
-	if _, err := t.tx.Exec(ctx, qInsertShipment,
-		orderID, ev.ShipmentID, ev.Carrier, ev.TrackingNumber, ev.ShippedAt.UnixMilli()); err != nil {
+	res, err := t.tx.Exec(ctx, qInsertShipment, orderID, ev.ShipmentID, ev.Carrier, ev.TrackingNumber, ev.ShippedAt.UnixMilli())
+	if err != nil {
 		return fmt.Errorf("shipping: insert shipment of %s: %w", orderID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil // shipped before
 	}
 	return t.tx.Emit(ctx, ev)
 }
@@ -116,7 +129,7 @@ func (t *Tx) OrderReady(ctx context.Context, rec statedb.Record, orderID string)
 func (s *Store) Get(ctx context.Context, orderID string) (Shipment, bool, error) {
 	var sh Shipment
 	var at int64
-	err := s.DB().QueryRowContext(ctx, `SELECT order_id, shipment_id, carrier, tracking, shipped_at FROM shipments WHERE order_id = ?`, orderID).
+	err := s.DB().QueryRowContext(ctx, `SELECT order_id, shipment_id, carrier, tracking, shipped_at FROM shipments WHERE order_id = $1`, orderID).
 		Scan(&sh.OrderID, &sh.ShipmentID, &sh.Carrier, &sh.TrackingNumber, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Shipment{}, false, nil
