@@ -51,7 +51,7 @@ import (
 )
 
 // DefaultAddr is where `contrail console` listens by default.
-const DefaultAddr = "127.0.0.1:8088"
+const DefaultAddr = wire.DefaultConsoleAddr
 
 // DefaultReplayGroup is the consumer group that remembers how far dead
 // letters were replayed; `contrail dlq replay` uses the same one, so the

@@ -30,6 +30,8 @@ import (
 	"time"
 
 	"github.com/contrail-events/contrail/broker"
+	"github.com/contrail-events/contrail/console"
+	"github.com/contrail-events/contrail/contract"
 	"github.com/contrail-events/contrail/eventing"
 	"github.com/contrail-events/contrail/eventing/host"
 	"github.com/contrail-events/contrail/platform/loadgen"
@@ -59,6 +61,10 @@ type Config struct {
 	ServiceAddrs map[string]string
 	// NoJaeger skips Jaeger; services then record spans without exporting.
 	NoJaeger bool
+	// ConsoleAddr is the web console's listen address (package console);
+	// port 0 picks a free port. Default "": no console (`contrail up`
+	// passes wire.DefaultConsoleAddr unless --no-console).
+	ConsoleAddr string
 	// JaegerUIAddr is Jaeger's query API/UI address. Default 127.0.0.1:16686.
 	// JaegerOTLPHTTPAddr and JaegerOTLPGRPCAddr default to :4318 and :4317.
 	JaegerUIAddr, JaegerOTLPHTTPAddr, JaegerOTLPGRPCAddr string
@@ -192,6 +198,7 @@ type Platform struct {
 	wg         sync.WaitGroup
 	jaeger     *Process
 	brokerProc *Process
+	console    *console.Console
 	// procs holds each service's replicas, the first one first.
 	procs  map[string][]*Process
 	pushed int
@@ -210,6 +217,8 @@ type Platform struct {
 	OTLPHTTP    string
 	ServiceURLs map[string]string
 	ReplicaURLs map[string][]string
+	// ConsoleURL is the web console (empty without ConsoleAddr).
+	ConsoleURL string
 	// AdminToken is the services' admin token for this run, and
 	// AdminTokenFile the file it was written to.
 	AdminToken, AdminTokenFile string
@@ -354,6 +363,41 @@ func (p *Platform) start(ctx, runCtx context.Context) error {
 		p.say("state      PostgreSQL %s, a schema per service (contrail_<service>)", eventing.RedactURL(cfg.PostgresURL))
 	}
 	p.say("admin      token in %s  (Authorization: Bearer, for GET /orders, GET /payments, /debug/pprof; contrail load reads it)", p.AdminTokenFile)
+	if cfg.ConsoleAddr != "" {
+		if err := p.startConsole(runCtx, set); err != nil {
+			return err
+		}
+		p.say("console    %s  (schemas, topics, messages, dead letters, orders, traces)", p.ConsoleURL)
+	}
+	return nil
+}
+
+// startConsole serves the web console over this platform's broker,
+// registry, Jaeger and order service.
+func (p *Platform) startConsole(ctx context.Context, set *schemas.Set) error {
+	opts := []console.Opt{console.Brokers(p.BrokerAddr), console.Registry(p.RegistryURL),
+		console.OrderService(p.ServiceURLs["order"]), console.OrderServiceToken(p.AdminToken),
+		console.SchemaSet(set), console.ContractsDir(contract.DefaultDir), console.Logger(p.cfg.Logger)}
+	if p.JaegerURL != "" {
+		opts = append(opts, console.Jaeger(p.JaegerURL))
+	}
+	c, err := console.New(opts...)
+	if err != nil {
+		return fmt.Errorf("platform: console: %w", err)
+	}
+	ln, err := net.Listen("tcp", p.cfg.ConsoleAddr)
+	if err != nil {
+		c.Close()
+		return fmt.Errorf("platform: console listen on %s (use --console-addr for another port, or --no-console): %w", p.cfg.ConsoleAddr, err)
+	}
+	p.console, p.ConsoleURL = c, "http://"+ln.Addr().String()
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		if err := c.Serve(ctx, ln); err != nil {
+			p.cfg.Logger.Error("console stopped", "err", err)
+		}
+	}()
 	return nil
 }
 
@@ -471,6 +515,9 @@ func (p *Platform) Close() error {
 	}
 	p.cancel()
 	p.wg.Wait()
+	if p.console != nil {
+		p.console.Close()
+	}
 	var errs []error
 	if p.regStore != nil {
 		errs = append(errs, p.regStore.Close())

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -67,6 +69,7 @@ func TestFlowEndToEnd(t *testing.T) {
 	}
 	dir := t.TempDir()
 	cfg := testConfig(dir)
+	cfg.ConsoleAddr = "127.0.0.1:0"
 	p := start(t, cfg)
 	base := p.ServiceURLs["order"]
 
@@ -128,6 +131,29 @@ func TestFlowEndToEnd(t *testing.T) {
 			}
 		})
 	}
+
+	// contrail up serves the console over the same parts.
+	t.Run("console", func(t *testing.T) {
+		id := ids["good order ships"]
+		if id == "" {
+			t.Skip("needs the good order placed above")
+		}
+		for path, want := range map[string]string{
+			"/schemas":      "orders-contrail.orders.OrderPlaced",
+			"/topics":       "orders",
+			"/orders/" + id: id,
+		} {
+			resp, err := http.Get(p.ConsoleURL + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+				t.Fatalf("console %s: HTTP %d, want 200 showing %q", path, resp.StatusCode, want)
+			}
+		}
+	})
 
 	rep, err := loadgen.Run(context.Background(), loadgen.Config{Orders: 60, Concurrency: 8, OrderURL: base,
 		InventoryURL: p.ServiceURLs["inventory"], PaymentURL: p.ServiceURLs["payment"], Seed: 42, Timeout: time.Minute})

@@ -13,6 +13,8 @@ const (
 	DefaultJaegerQueryAddr = "127.0.0.1:16686"
 	// DefaultOTLPHTTPAddr is Jaeger's OTLP/HTTP receiver address.
 	DefaultOTLPHTTPAddr = "127.0.0.1:4318"
+	// DefaultConsoleAddr is the web console's listen address.
+	DefaultConsoleAddr = "127.0.0.1:8088"
 	// DefaultOTLPGRPCAddr is Jaeger's OTLP/gRPC receiver address.
 	DefaultOTLPGRPCAddr = "127.0.0.1:4317"
 )

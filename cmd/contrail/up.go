@@ -7,12 +7,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/contrail-events/contrail/platform"
+	"github.com/contrail-events/contrail/wire"
 )
 
 func init() { register(newUpCmd) }
 
 func newUpCmd(env *cliEnv) *cobra.Command {
 	var cfg platform.Config
+	var noConsole bool
 	addrs := map[string]*string{}
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -20,7 +22,7 @@ func newUpCmd(env *cliEnv) *cobra.Command {
 		Long: "up starts the embedded broker, the schema registry, Jaeger (unless --no-jaeger), registers the\n" +
 			"schemas and starts the order, inventory, payment and shipping services as subprocesses\n" +
 			"(`contrail service <name>`, restarted if one crashes). It prints what runs where and a curl\n" +
-			"line that places an order. State lives in --data-dir and survives a restart. Jaeger is built\n" +
+			"line that places an order, and serves the web console (--console-addr; see docs/console.md).\nState lives in --data-dir and survives a restart. Jaeger is built\n" +
 			"from the checkout's tools/ module the first time, which takes a few minutes.\n\n" +
 			"With --postgres URL the services keep their state in that PostgreSQL database (a schema per\n" +
 			"service) instead of SQLite files, and --replicas N runs N processes of each service in one\n" +
@@ -31,6 +33,9 @@ func newUpCmd(env *cliEnv) *cobra.Command {
 			cfg.ServiceAddrs = map[string]string{}
 			for name, p := range addrs {
 				cfg.ServiceAddrs[name] = *p
+			}
+			if noConsole {
+				cfg.ConsoleAddr = ""
 			}
 			cfg.Out = env.stdout
 			cfg.Logger = slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -55,6 +60,8 @@ func newUpCmd(env *cliEnv) *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVar(&cfg.DataDir, "data-dir", def.DataDir, "directory for all state (broker, registry, service databases, logs)")
 	fl.BoolVar(&cfg.NoJaeger, "no-jaeger", false, "do not start Jaeger; services record spans without exporting them")
+	fl.StringVar(&cfg.ConsoleAddr, "console-addr", wire.DefaultConsoleAddr, "web console listen address")
+	fl.BoolVar(&noConsole, "no-console", false, "do not serve the web console")
 	fl.StringVar(&cfg.PostgresURL, "postgres", "", "keep the services' state in this PostgreSQL database (postgres://user:password@host:5432/dbname) instead of SQLite files")
 	fl.IntVar(&cfg.Replicas, "replicas", def.Replicas, "processes of each service (more than 1 needs --postgres)")
 	fl.StringVar(&cfg.BrokerAddr, "broker-addr", def.BrokerAddr, "embedded broker address")

@@ -120,7 +120,7 @@ var rules = []rule{
 		testAllow: []string{"broker", "broker/brokertest"}}, // the embedded broker over TCP (Start takes broker options)
 	// The local platform (`contrail up`), its load generator and whole-flow tests.
 	{prefix: "platform/loadgen", allow: []string{"events", "schemas", "wire"}},
-	{prefix: "platform", allow: []string{"broker", "registry", "schemas", "events", "tracing", "eventing", "wire"}},
+	{prefix: "platform", allow: []string{"broker", "registry", "schemas", "events", "tracing", "eventing", "wire", "contract", "console"}},
 	{prefix: "platform/e2e", allow: []string{"events", "schemas", "registry", "tracing", "services", "platform", "wire"}},
 	{prefix: "cmd/contrail", allow: []string{"*"}},
 }
