@@ -149,3 +149,51 @@ func firstLine(s string) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
 	return s
 }
+
+// TestComposeRegistryReplicas checks the three Contrail registry replicas
+// in deploy/compose.yaml: each runs `registry serve --store kafka` on the
+// contrail image against Redpanda, all on one state topic that is not
+// Redpanda's own _schemas, each advertising its own URL on its own host port.
+func TestComposeRegistryReplicas(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "deploy", "compose.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cf composeFile
+	if err := yaml.Unmarshal(data, &cf); err != nil {
+		t.Fatal(err)
+	}
+	topics, urls, ports := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, name := range []string{"registry-1", "registry-2", "registry-3"} {
+		svc, ok := cf.Services[name]
+		if !ok {
+			t.Fatalf("compose.yaml has no service %q", name)
+		}
+		cmd := strings.Join(svc.Command, " ")
+		if svc.Image != "contrail:dev" || !strings.HasPrefix(cmd, "registry serve --store kafka") || svc.Environment["KAFKA_BROKERS"] != "redpanda:9092" {
+			t.Errorf("%s: image %q, command %q, brokers %q", name, svc.Image, cmd, svc.Environment["KAFKA_BROKERS"])
+		}
+		arg := func(flag string) string {
+			for i, a := range svc.Command {
+				if a == flag && i+1 < len(svc.Command) {
+					return svc.Command[i+1]
+				}
+			}
+			return ""
+		}
+		topics[arg("--topic")] = true
+		urls[arg("--advertised-url")] = true
+		for _, p := range svc.Ports {
+			ports[p] = true
+		}
+		if arg("--advertised-url") != "http://"+name+":8081" {
+			t.Errorf("%s advertises %q", name, arg("--advertised-url"))
+		}
+	}
+	if len(topics) != 1 || topics["_schemas"] || topics[""] {
+		t.Errorf("the replicas' topics %v: want one shared topic other than Redpanda's _schemas", topics)
+	}
+	if len(urls) != 3 || len(ports) != 3 {
+		t.Errorf("advertised URLs %v, host ports %v: want three of each", urls, ports)
+	}
+}
