@@ -12,8 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/contrail-events/contrail/broker"
 	"github.com/contrail-events/contrail/broker/brokertest"
 	"github.com/contrail-events/contrail/registry"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // replica is one in-process registry replica on the Kafka store.
@@ -107,7 +111,26 @@ func leaderOf(t testing.TB, rs []*replica) *replica {
 // with the same id on every survivor, that no two schemas share an id,
 // and that a new leader takes over.
 func TestReplicasSurviveLeaderKill(t *testing.T) {
-	b := brokertest.Start(t)
+	t.Run("one broker", func(t *testing.T) { replicasSurviveLeaderKill(t, brokertest.Start(t)) })
+	// Three brokers: the group coordinator, the topic's partition leader
+	// and the transaction coordinator need not be the broker the replicas
+	// bootstrap from.
+	t.Run("three brokers", func(t *testing.T) {
+		b := brokertest.Start(t, broker.ClusterOpts(kfake.NumBrokers(3)))
+		cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		bs, err := kadm.NewClient(cl).ListBrokers(context.Background())
+		if err != nil || len(bs) != 3 {
+			t.Fatalf("the embedded cluster has %d brokers (%v), want 3", len(bs), err)
+		}
+		replicasSurviveLeaderKill(t, b)
+	})
+}
+
+func replicasSurviveLeaderKill(t *testing.T, b *broker.Broker) {
 	rs := []*replica{startReplica(t, b.Addr()), startReplica(t, b.Addr()), startReplica(t, b.Addr())}
 	first := leaderOf(t, rs)
 
