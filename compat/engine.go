@@ -820,14 +820,15 @@ func (w *walker) locate(s Schema, defs *map[string]string, stack []seg) Location
 		return Location{Path: rel}
 	}
 	if *defs == nil {
-		*defs = definitions(s.Schema)
+		*defs = Definitions(s.Schema)
 	}
 	return Location{Path: (*defs)[name] + rel}
 }
 
-// definitions maps each named type in s to the JSON Pointer of its
-// definition, the first place it is written out in full.
-func definitions(s avro.Schema) map[string]string {
+// Definitions maps each named type in s to the JSON Pointer of its
+// definition, the first place it is written out in full, walking fields in
+// order: the pointers findings use for a schema without a source file.
+func Definitions(s avro.Schema) map[string]string {
 	defs := map[string]string{}
 	var walk func(s avro.Schema, path string)
 	walk = func(s avro.Schema, path string) {

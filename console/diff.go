@@ -75,7 +75,7 @@ func (f DiffFinding) DirectionName() string {
 // are expected; the page shows them anyway). oldLabel and newLabel name
 // the versions in the findings' messages.
 func SemanticDiff(old, new avro.Schema, oldLabel, newLabel string, level compat.Level) (changes []Change, other []DiffFinding) {
-	d := &differ{oldDefs: definitions(old), newDefs: definitions(new), seen: map[[2]string]bool{}}
+	d := &differ{oldDefs: compat.Definitions(old), newDefs: compat.Definitions(new), seen: map[[2]string]bool{}}
 	d.walk(old, new, "", "", "top-level schema")
 	back, fwd := checksDirections(level)
 	var findings []DiffFinding
@@ -440,44 +440,6 @@ func jsonText(v any) string {
 		return fmt.Sprint(v)
 	}
 	return string(b)
-}
-
-// definitions maps each named type in s to the JSON Pointer of its
-// definition, the first place it is written out in full, walking fields in
-// order: the form compat's findings use for a schema without a source file.
-func definitions(s avro.Schema) map[string]string {
-	defs := map[string]string{}
-	var walk func(s avro.Schema, path string)
-	walk = func(s avro.Schema, path string) {
-		switch t := s.(type) {
-		case *avro.RefSchema:
-			if _, ok := defs[t.Schema().FullName()]; !ok {
-				walk(t.Schema(), path)
-			}
-		case *avro.RecordSchema:
-			if _, ok := defs[t.FullName()]; ok {
-				return
-			}
-			defs[t.FullName()] = path
-			for i, f := range t.Fields() {
-				walk(f.Type(), path+"/fields/"+strconv.Itoa(i)+"/type")
-			}
-		case avro.NamedSchema:
-			if _, ok := defs[t.FullName()]; !ok {
-				defs[t.FullName()] = path
-			}
-		case *avro.ArraySchema:
-			walk(t.Items(), path+"/items")
-		case *avro.MapSchema:
-			walk(t.Values(), path+"/values")
-		case *avro.UnionSchema:
-			for i, b := range t.Types() {
-				walk(b, path+"/"+strconv.Itoa(i))
-			}
-		}
-	}
-	walk(s, "")
-	return defs
 }
 
 // DiffLine is one row of a side-by-side text diff. A side's number is 0
