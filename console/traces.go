@@ -95,19 +95,9 @@ func NewWaterfall(t jaegerapi.Trace) Waterfall {
 			w.Failed++
 		}
 		for _, l := range s.Logs {
-			ev := l.Event()
-			if ev != "retry" && ev != "dead_letter" {
+			ev, detail, ok := l.Handling()
+			if !ok {
 				continue
-			}
-			detail := l.Field("error.type")
-			if a := l.Field("contrail.retry.attempt"); a != "" {
-				detail = "attempt " + a + ": " + detail
-			}
-			if d := l.Field("contrail.dead_letter.topic"); d != "" {
-				detail = "to " + d + ": " + detail
-			}
-			if m := l.Field("exception.message"); m != "" {
-				detail += " (" + m + ")"
 			}
 			row.Events = append(row.Events, spanEvent{At: time.Duration(l.Timestamp-start) * time.Microsecond, Name: ev, Detail: detail})
 		}

@@ -124,6 +124,27 @@ func (l Log) Event() string { return fieldString(l.Fields, "event") }
 // Field returns a log field as a string ("" if absent).
 func (l Log) Field(key string) string { return fieldString(l.Fields, key) }
 
+// Handling returns the event name and a one-line detail of a retry or
+// dead-letter span event (the attempt or dead-letter topic, the error type
+// and message), and ok false for any other event.
+func (l Log) Handling() (event, detail string, ok bool) {
+	ev := l.Event()
+	if ev != "retry" && ev != "dead_letter" {
+		return "", "", false
+	}
+	detail = l.Field("error.type")
+	if a := l.Field("contrail.retry.attempt"); a != "" {
+		detail = "attempt " + a + ": " + detail
+	}
+	if d := l.Field("contrail.dead_letter.topic"); d != "" {
+		detail = "to " + d + ": " + detail
+	}
+	if m := l.Field("exception.message"); m != "" {
+		detail += " (" + m + ")"
+	}
+	return ev, detail, true
+}
+
 func fieldString(kvs []KeyValue, key string) string {
 	for _, kv := range kvs {
 		if kv.Key == key {

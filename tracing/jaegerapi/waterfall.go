@@ -113,19 +113,9 @@ func Waterfall(w io.Writer, t Trace, o WaterfallOptions) error {
 		}
 		fmt.Fprintf(w, "%s%s %-*s  %-*s  %9s  |%s|%s%s\n", color, mark, svcW, t.Service(s), opW, op, fmtDur(s.Duration), bar, note, reset)
 		for _, l := range s.Logs {
-			ev := l.Event()
-			if ev != "retry" && ev != "dead_letter" {
+			ev, detail, ok := l.Handling()
+			if !ok {
 				continue
-			}
-			detail := l.Field("error.type")
-			if a := l.Field("contrail.retry.attempt"); a != "" {
-				detail = "attempt " + a + ": " + detail
-			}
-			if d := l.Field("contrail.dead_letter.topic"); d != "" {
-				detail = "to " + d + ": " + detail
-			}
-			if m := l.Field("exception.message"); m != "" {
-				detail += " (" + m + ")"
 			}
 			fmt.Fprintf(w, "  %-*s  %-*s  %9s   %s↳ %s %s%s\n", svcW, "", opW, "", "+"+fmtDur(l.Timestamp-start), red, ev, detail, reset)
 		}
