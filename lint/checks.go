@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/contrail-events/contrail/schemas"
 )
 
 // This file holds the rules' bodies, in the order of the table in rules.go.
@@ -447,7 +449,7 @@ func describeUnion(u []any) string {
 func closest(s string, cands []string) string {
 	best, bestD := "", 4
 	for _, c := range cands {
-		if d := editDistance(strings.ToLower(s), c); d < bestD {
+		if d := schemas.EditDistance(strings.ToLower(s), c); d < bestD {
 			best, bestD = c, d
 		}
 	}
@@ -455,26 +457,6 @@ func closest(s string, cands []string) string {
 		return fmt.Sprintf("did you mean %q?", best)
 	}
 	return "use one of " + strings.Join(cands, ", ")
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // The field naming conventions.

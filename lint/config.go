@@ -242,7 +242,7 @@ func resolveConfig(lc schemas.LintConfig, tier Tier) (*config, Errors) {
 func suggestRule(s string) string {
 	best, bestD := "", 5
 	for _, r := range rules {
-		if d := editDistance(strings.ToUpper(s), string(r.ID)); d < bestD {
+		if d := schemas.EditDistance(strings.ToUpper(s), string(r.ID)); d < bestD {
 			best, bestD = string(r.ID), d
 		}
 	}

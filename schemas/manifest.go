@@ -324,7 +324,7 @@ func (l *loader) checkKey(fullName, key string) string {
 func suggestName(s string, cands []string) string {
 	best, bestD := "", 4
 	for _, c := range cands {
-		if d := editDistance(strings.ToLower(s), strings.ToLower(c)); d < bestD {
+		if d := EditDistance(strings.ToLower(s), strings.ToLower(c)); d < bestD {
 			best, bestD = c, d
 		}
 	}
@@ -439,7 +439,7 @@ func (l *loader) shape(n *yaml.Node, t reflect.Type, key string) bool {
 			hint := ""
 			best, bestD := "", 3
 			for _, name := range names {
-				if d := editDistance(strings.ToLower(k.Value), name); d < bestD {
+				if d := EditDistance(strings.ToLower(k.Value), name); d < bestD {
 					best, bestD = name, d
 				}
 			}

@@ -77,9 +77,9 @@ func (v *validator) suggest(s, ns string) string {
 	cands := slices.AppendSeq(slices.Collect(maps.Keys(primitives)), maps.Keys(v.l.defs))
 	slices.Sort(cands)
 	for _, c := range cands {
-		d := editDistance(strings.ToLower(s), strings.ToLower(c))
+		d := EditDistance(strings.ToLower(s), strings.ToLower(c))
 		if i := strings.LastIndexByte(c, '.'); i >= 0 && !strings.Contains(s, ".") {
-			d = min(d, editDistance(strings.ToLower(s), strings.ToLower(c[i+1:])))
+			d = min(d, EditDistance(strings.ToLower(s), strings.ToLower(c[i+1:])))
 		}
 		if d < bestD {
 			best, bestD = c, d
@@ -91,7 +91,9 @@ func (v *validator) suggest(s, ns string) string {
 	return fmt.Sprintf("; did you mean %q?", best)
 }
 
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance between a and b, in bytes: how
+// "did you mean" suggestions (here and in lint) pick the closest name.
+func EditDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
