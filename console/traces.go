@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 	"time"
 
@@ -58,34 +57,11 @@ func NewWaterfall(t jaegerapi.Trace) Waterfall {
 	if len(t.Spans) == 0 {
 		return w
 	}
-	start, end := t.Spans[0].StartTime, t.Spans[0].StartTime+t.Spans[0].Duration
-	ids := map[string]bool{}
-	for _, s := range t.Spans {
-		start = min(start, s.StartTime)
-		end = max(end, s.StartTime+s.Duration)
-		ids[s.SpanID] = true
-	}
+	rows, start, end := t.Layout()
 	total := max(end-start, 1)
 	w.Total = time.Duration(total) * time.Microsecond
-	children := map[string][]jaegerapi.Span{}
-	var roots []jaegerapi.Span
-	for _, s := range t.Spans {
-		if p := s.Parent(); p != "" && ids[p] && p != s.SpanID {
-			children[p] = append(children[p], s)
-		} else {
-			roots = append(roots, s)
-		}
-	}
-	byStart := func(ss []jaegerapi.Span) {
-		sort.SliceStable(ss, func(i, j int) bool { return ss[i].StartTime < ss[j].StartTime })
-	}
-	seen := map[string]bool{}
-	var walk func(s jaegerapi.Span, depth int)
-	walk = func(s jaegerapi.Span, depth int) {
-		if seen[s.SpanID] {
-			return // a reference cycle in a broken trace
-		}
-		seen[s.SpanID] = true
+	for _, r := range rows {
+		s, depth := r.Span, r.Depth
 		row := spanRow{Depth: depth, Indent: min(depth, 20), Service: t.Service(s), Operation: s.OperationName, Kind: s.Kind(),
 			Start: time.Duration(s.StartTime-start) * time.Microsecond, Duration: time.Duration(s.Duration) * time.Microsecond,
 			X: float64(s.StartTime-start) * 1000 / float64(total), W: max(float64(s.Duration)*1000/float64(total), 2),
@@ -102,15 +78,6 @@ func NewWaterfall(t jaegerapi.Trace) Waterfall {
 			row.Events = append(row.Events, spanEvent{At: time.Duration(l.Timestamp-start) * time.Microsecond, Name: ev, Detail: detail})
 		}
 		w.Rows = append(w.Rows, row)
-		cs := children[s.SpanID]
-		byStart(cs)
-		for _, c := range cs {
-			walk(c, depth+1)
-		}
-	}
-	byStart(roots)
-	for _, r := range roots {
-		walk(r, 0)
 	}
 	return w
 }

@@ -203,3 +203,60 @@ func (t Trace) Find(op string) []Span {
 	sort.SliceStable(out, func(i, j int) bool { return out[i].StartTime < out[j].StartTime })
 	return out
 }
+
+// SpanAt is one span of a laid-out trace and its depth in the span tree.
+type SpanAt struct {
+	Span  Span
+	Depth int
+}
+
+// Layout returns t's spans in tree order, each after its parent and
+// siblings by start time, with their depths, and the trace's start and end
+// (microseconds since the epoch, as StartTime). A span whose parent is not
+// in the trace, or is itself, is a root; spans reachable from no root (a
+// reference cycle in a broken trace) are left out, and a span is never
+// listed twice. Both waterfalls (the terminal's and
+// the console's) draw from it.
+func (t Trace) Layout() (rows []SpanAt, start, end int64) {
+	if len(t.Spans) == 0 {
+		return nil, 0, 0
+	}
+	start, end = t.Spans[0].StartTime, t.Spans[0].StartTime+t.Spans[0].Duration
+	ids := map[string]bool{}
+	for _, s := range t.Spans {
+		start = min(start, s.StartTime)
+		end = max(end, s.StartTime+s.Duration)
+		ids[s.SpanID] = true
+	}
+	children := map[string][]Span{}
+	var roots []Span
+	for _, s := range t.Spans {
+		if p := s.Parent(); p != "" && ids[p] && p != s.SpanID {
+			children[p] = append(children[p], s)
+		} else {
+			roots = append(roots, s)
+		}
+	}
+	byStart := func(ss []Span) {
+		sort.SliceStable(ss, func(i, j int) bool { return ss[i].StartTime < ss[j].StartTime })
+	}
+	seen := map[string]bool{}
+	var walk func(s Span, depth int)
+	walk = func(s Span, depth int) {
+		if seen[s.SpanID] {
+			return
+		}
+		seen[s.SpanID] = true
+		rows = append(rows, SpanAt{s, depth})
+		cs := children[s.SpanID]
+		byStart(cs)
+		for _, c := range cs {
+			walk(c, depth+1)
+		}
+	}
+	byStart(roots)
+	for _, r := range roots {
+		walk(r, 0)
+	}
+	return rows, start, end
+}

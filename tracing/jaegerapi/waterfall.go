@@ -29,54 +29,15 @@ func Waterfall(w io.Writer, t Trace, o WaterfallOptions) error {
 	if len(t.Spans) == 0 {
 		return fmt.Errorf("jaegerapi: trace %s has no spans", t.TraceID)
 	}
-	start, end := t.Spans[0].StartTime, t.Spans[0].StartTime+t.Spans[0].Duration
-	for _, s := range t.Spans {
-		start = min(start, s.StartTime)
-		end = max(end, s.StartTime+s.Duration)
-	}
+	rows, start, end := t.Layout()
 	total := max(end-start, 1)
-
-	type row struct {
-		s     Span
-		depth int
-	}
-	children := map[string][]Span{}
-	ids := map[string]bool{}
-	for _, s := range t.Spans {
-		ids[s.SpanID] = true
-	}
-	var roots []Span
-	for _, s := range t.Spans {
-		if p := s.Parent(); p != "" && ids[p] {
-			children[p] = append(children[p], s)
-		} else {
-			roots = append(roots, s)
-		}
-	}
-	byStart := func(ss []Span) {
-		sort.SliceStable(ss, func(i, j int) bool { return ss[i].StartTime < ss[j].StartTime })
-	}
-	var rows []row
-	var walk func(s Span, d int)
-	walk = func(s Span, d int) {
-		rows = append(rows, row{s, d})
-		cs := children[s.SpanID]
-		byStart(cs)
-		for _, c := range cs {
-			walk(c, d+1)
-		}
-	}
-	byStart(roots)
-	for _, r := range roots {
-		walk(r, 0)
-	}
 
 	svcW, opW := len("SERVICE"), len("OPERATION")
 	failed := 0
 	for _, r := range rows {
-		svcW = max(svcW, utf8.RuneCountInString(t.Service(r.s)))
-		opW = max(opW, 2*r.depth+utf8.RuneCountInString(r.s.OperationName))
-		if r.s.Failed() {
+		svcW = max(svcW, utf8.RuneCountInString(t.Service(r.Span)))
+		opW = max(opW, 2*r.Depth+utf8.RuneCountInString(r.Span.OperationName))
+		if r.Span.Failed() {
 			failed++
 		}
 	}
@@ -94,7 +55,7 @@ func Waterfall(w io.Writer, t Trace, o WaterfallOptions) error {
 	axis := fmt.Sprintf("|0%s%s|", strings.Repeat(" ", max(o.Width-1-len(fmtDur(total)), 0)), fmtDur(total))
 	fmt.Fprintf(w, "  %-*s  %-*s  %9s  %s\n", svcW, "SERVICE", opW, "OPERATION", "DURATION", axis)
 	for _, r := range rows {
-		s := r.s
+		s := r.Span
 		from := int((s.StartTime - start) * int64(o.Width) / total)
 		n := max(int(s.Duration*int64(o.Width)/total), 1)
 		from = min(from, o.Width-1)
@@ -107,7 +68,7 @@ func Waterfall(w io.Writer, t Trace, o WaterfallOptions) error {
 				note = " " + et
 			}
 		}
-		op := strings.Repeat("  ", r.depth) + s.OperationName
+		op := strings.Repeat("  ", r.Depth) + s.OperationName
 		if utf8.RuneCountInString(op) > opW {
 			op = string([]rune(op)[:opW-1]) + "…"
 		}
