@@ -6,8 +6,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"path/filepath"
-	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,6 +14,7 @@ import (
 	"modernc.org/sqlite"
 
 	"github.com/contrail-events/contrail/eventing/statedb"
+	"github.com/contrail-events/contrail/eventing/statedb/statedbtest"
 )
 
 func TestStatements(t *testing.T) {
@@ -169,12 +168,12 @@ END;`
 			// goroutine in the driver that interrupts it when the context
 			// ends. Cancel, and let every watcher of the paused write act
 			// before the write goes on.
-			watchers := interruptWatchers()
+			watchers := statedbtest.InterruptWatchers()
 			if !tt.kept && len(watchers) == 0 {
 				t.Fatal("control: no interrupt watcher found for a statement with a cancellable context; did modernc.org/sqlite change? (see interruptWatchers)")
 			}
 			cancel()
-			waitWatchersDone(t, watchers)
+			statedbtest.WaitWatchersDone(t, watchers)
 			close(release)
 			werr := <-errc
 			cerr := tx.Commit()
@@ -196,52 +195,5 @@ END;`
 				t.Fatalf("after commit: row a count %d, rows of the write %d; want 1 and %d", a, more, n)
 			}
 		})
-	}
-}
-
-// interruptWatchers returns the ids of the goroutines modernc.org/sqlite
-// runs to interrupt a statement when its context ends (created by its
-// interruptOnDone; one per running statement whose context can end). A
-// goroutine dump is the only way to see them from outside the driver.
-func interruptWatchers() map[string]bool {
-	buf := make([]byte, 1<<16)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	ids := map[string]bool{}
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "created by modernc.org/sqlite.interruptOnDone") {
-			id, _, _ := strings.Cut(strings.TrimPrefix(g, "goroutine "), " ")
-			ids[id] = true
-		}
-	}
-	return ids
-}
-
-// waitWatchersDone waits until none of the watcher goroutines ids is left:
-// each saw its context end and interrupted its statement (it exits right
-// after), or saw its statement finish.
-func waitWatchersDone(t *testing.T, ids map[string]bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		left := 0
-		for id := range interruptWatchers() {
-			if ids[id] {
-				left++
-			}
-		}
-		if left == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d SQLite interrupt watchers still running 30s after the cancel", left)
-		}
-		time.Sleep(time.Millisecond)
 	}
 }

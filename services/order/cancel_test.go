@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql/driver"
 	"path/filepath"
-	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,6 +12,7 @@ import (
 	"modernc.org/sqlite"
 
 	"github.com/contrail-events/contrail/eventing/statedb"
+	"github.com/contrail-events/contrail/eventing/statedb/statedbtest"
 	"github.com/contrail-events/contrail/services/order"
 )
 
@@ -94,9 +93,9 @@ END;`
 	// let every watcher of the paused statement act before it goes on
 	// (eventing/statedb's TestCancelledContextKeepsTransaction shows, in its
 	// control case, that a watcher is found and its interrupt is seen).
-	watchers := interruptWatchers()
+	watchers := statedbtest.InterruptWatchers()
 	cancel()
-	waitWatchersDone(t, watchers)
+	statedbtest.WaitWatchersDone(t, watchers)
 	close(release)
 	if err := <-errc; err != nil {
 		t.Fatalf("cancelled handler: %v; want its statements to finish", err)
@@ -124,52 +123,5 @@ END;`
 		if got != c.want || !seen {
 			t.Fatalf("order %s after commit: %s id %q, %s in history %v; want %q and true", c.id, c.field, got, c.typ, seen, c.want)
 		}
-	}
-}
-
-// interruptWatchers returns the ids of the goroutines modernc.org/sqlite
-// runs to interrupt a statement when its context ends (created by its
-// interruptOnDone; one per running statement whose context can end). A
-// goroutine dump is the only way to see them from outside the driver.
-func interruptWatchers() map[string]bool {
-	buf := make([]byte, 1<<16)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	ids := map[string]bool{}
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "created by modernc.org/sqlite.interruptOnDone") {
-			id, _, _ := strings.Cut(strings.TrimPrefix(g, "goroutine "), " ")
-			ids[id] = true
-		}
-	}
-	return ids
-}
-
-// waitWatchersDone waits until none of the watcher goroutines ids is left:
-// each saw its context end and interrupted its statement (it exits right
-// after), or saw its statement finish.
-func waitWatchersDone(t *testing.T, ids map[string]bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		left := 0
-		for id := range interruptWatchers() {
-			if ids[id] {
-				left++
-			}
-		}
-		if left == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d SQLite interrupt watchers still running 30s after the cancel", left)
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
