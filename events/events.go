@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/contrail-events/contrail/wire"
 	"github.com/hamba/avro/v2"
 )
 
@@ -81,6 +82,17 @@ type Type interface {
 	// KeyOf extracts the partition key from a pointer of the Go type. It
 	// returns an error when v is not of the binding's type.
 	KeyOf(v any) ([]byte, error)
+	// Major is the event's major version: 1 unless the schema is a later
+	// major (schemas/<ns>/<Name>.v<N>.avsc). Majors of one event share its
+	// full name and subject; each has its own Go type.
+	Major() int
+	// Metadata is the data-contract metadata registered with the schema
+	// (properties, field tags, sensitive properties); nil when it has none.
+	// For a major after 1 its properties hold wire.PropertyMajorVersion.
+	Metadata() *wire.Metadata
+	// RuleSet is the data-contract rule set registered with the schema;
+	// nil when it has none.
+	RuleSet() *wire.RuleSet
 }
 
 // Binding ties a generated Go type T to its schema and its place in the
@@ -96,6 +108,9 @@ type Binding[T any] struct {
 	refs       []Reference
 	key        func(*T) string
 	parse      func() (avro.Schema, error)
+	major      int
+	metadata   *wire.Metadata
+	ruleSet    *wire.RuleSet
 
 	once   sync.Once
 	schema avro.Schema
@@ -116,6 +131,12 @@ type BindingConfig[T any] struct {
 	// Parse returns the schema with references resolved; required. Generated
 	// code parses the referenced types' texts first, then SchemaText.
 	Parse func() (avro.Schema, error)
+	// Major is the event's major version; 0 means 1.
+	Major int
+	// Metadata and RuleSet are the data contract registered with the
+	// schema; nil when there is none.
+	Metadata *wire.Metadata
+	RuleSet  *wire.RuleSet
 }
 
 // NewBinding returns a binding for cfg. It panics when Key or Parse is nil,
@@ -128,8 +149,18 @@ func NewBinding[T any](cfg BindingConfig[T]) *Binding[T] {
 		fullName: cfg.FullName, topic: cfg.Topic, subject: cfg.Subject,
 		strategy: cfg.Strategy, keyField: cfg.KeyField, schemaText: cfg.SchemaText,
 		refs: cfg.References, key: cfg.Key, parse: cfg.Parse,
+		major: max(cfg.Major, 1), metadata: cfg.Metadata, ruleSet: cfg.RuleSet,
 	}
 }
+
+// Major implements Type: the event's major version, 1 or more.
+func (b *Binding[T]) Major() int { return b.major }
+
+// Metadata implements Type: the registered metadata, nil when none.
+func (b *Binding[T]) Metadata() *wire.Metadata { return b.metadata }
+
+// RuleSet implements Type: the registered rule set, nil when none.
+func (b *Binding[T]) RuleSet() *wire.RuleSet { return b.ruleSet }
 
 // FullName implements Type: the fully qualified Avro name.
 func (b *Binding[T]) FullName() string { return b.fullName }
