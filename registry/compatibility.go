@@ -29,17 +29,27 @@ type CompatOpts struct {
 
 // CheckCompatibility checks req against version (-1 latest) of subject
 // under the subject's level, or against every live version with opts.All.
-// As on Confluent (CompatibilityResource) a missing version is reported
-// before the schema is looked at (40402, also when the subject does not
-// exist), while "latest" of a subject with no live version is compatible
-// with nothing to check against. The check runs on a snapshot without the
-// registry's lock, so it never holds up other requests. Errors: 40402,
-// 42201, 42203, 42209, 50001.
+// With a compatibilityGroup in the subject's config only versions whose
+// metadata has req's value of that property are checked (Confluent's
+// isCompatibleWithPrevious); req's metadata is taken as sent, as Confluent
+// does, with no inheritance from earlier versions. As on Confluent
+// (CompatibilityResource) a missing version is reported before the schema
+// is looked at (40402, also when the subject does not exist), while
+// "latest" of a subject with no live version is compatible with nothing to
+// check against. The check runs on a snapshot without the registry's
+// lock, so it never holds up other requests. Errors: 40402, 42201, 42203,
+// 42209, 42210 (a rule of unknown kind or mode), 50001.
 func (r *Registry) CheckCompatibility(subject string, version int, req SchemaRequest, opts CompatOpts) (CompatibilityResult, error) {
+	if err := checkRuleKinds("ruleSet", req.RuleSet); err != nil {
+		return CompatibilityResult{}, err
+	}
 	subject = normalizeSubject(subject)
 	text := inspectSchema(req.Schema)
 	r.mu.RLock()
 	c, level, prev, err := r.planCheck(subject, version, &req, text, opts)
+	if err == nil {
+		prev = inGroup(prev, r.contractConfigOf(subject).group, c.ct.md)
+	}
 	r.mu.RUnlock()
 	if err != nil {
 		return CompatibilityResult{}, err
@@ -69,7 +79,7 @@ func (r *Registry) planCheck(subject string, version int, req *SchemaRequest, te
 	} else {
 		prev = r.pendingVersions(subj, false)
 	}
-	c, err = r.newCandidate(req, text, opts.Normalize, subject)
+	c, err = r.newCandidate(req, text, opts.Normalize, subject, req.contract())
 	if err != nil {
 		return nil, "", nil, err
 	}
@@ -118,8 +128,9 @@ func (r *Registry) findings(subject string, level compat.Level, c *candidate, pr
 }
 
 // checkCompatible refuses (409) to register c when level finds it
-// incompatible with the subject's live versions. It needs no lock.
-func (r *Registry) checkCompatible(subject string, level compat.Level, c *candidate, live []pendingVersion) error {
+// incompatible with the subject's live versions in c's compatibility
+// group (group "" for none). It needs no lock.
+func (r *Registry) checkCompatible(subject string, level compat.Level, group string, c *candidate, live []pendingVersion) error {
 	fs, err := r.findings(subject, level, c, live)
 	if err != nil {
 		return err
@@ -131,7 +142,16 @@ func (r *Registry) checkCompatible(subject string, level compat.Level, c *candid
 	for i, f := range fs {
 		msgs[i] = fmt.Sprintf("{rule:%s, reader:%s, writer:%s, message:%s}", f.Rule, f.Direction.Reader, f.Direction.Writer, f.Message)
 	}
+	scope := fmt.Sprintf("level %s", level)
+	if group != "" {
+		value, ok := groupValue(c.ct.md, group)
+		if !ok {
+			value = "(none)"
+		}
+		scope += fmt.Sprintf(", compatibility group %s=%s: only versions with that metadata property were checked; "+
+			"register a breaking change with a new value of metadata.properties.%s", group, value, group)
+	}
 	return errf(http.StatusConflict, CodeIncompatible,
-		"Schema being registered is incompatible with an earlier schema for subject \"%s\" (level %s), details: [%s]",
-		subject, level, strings.Join(msgs, ", "))
+		"Schema being registered is incompatible with an earlier schema for subject \"%s\" (%s), details: [%s]",
+		subject, scope, strings.Join(msgs, ", "))
 }

@@ -1,11 +1,14 @@
 package registry
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 
 	"github.com/contrail-events/contrail/compat"
+	"github.com/contrail-events/contrail/wire"
 )
 
 // DefaultLevel is the compatibility level when neither the subject, its
@@ -62,23 +65,73 @@ func (r *Registry) aliasOf(subject string) (string, bool) {
 	return qualifyWithParent(c.Alias, contextOf(subject)), true
 }
 
-// SubjectConfig is a config as GET /config answers it: the compatibility
-// level, the alias and the normalize flag, each omitted when not set.
+// SubjectConfig is a config as GET /config answers it (Confluent's
+// Config): each field omitted when not set.
 type SubjectConfig struct {
-	Compatibility compat.Level `json:"compatibilityLevel,omitempty"`
-	Alias         string       `json:"alias,omitempty"`
-	Normalize     *bool        `json:"normalize,omitempty"`
+	Compatibility      compat.Level   `json:"compatibilityLevel,omitempty"`
+	Alias              string         `json:"alias,omitempty"`
+	Normalize          *bool          `json:"normalize,omitempty"`
+	ValidateFields     *bool          `json:"validateFields,omitempty"`
+	CompatibilityGroup string         `json:"compatibilityGroup,omitempty"`
+	DefaultMetadata    *wire.Metadata `json:"defaultMetadata,omitempty"`
+	OverrideMetadata   *wire.Metadata `json:"overrideMetadata,omitempty"`
+	DefaultRuleSet     *wire.RuleSet  `json:"defaultRuleSet,omitempty"`
+	OverrideRuleSet    *wire.RuleSet  `json:"overrideRuleSet,omitempty"`
+}
+
+// MarshalJSON implements json.Marshaler: the fields in Confluent's order,
+// every rule with "disabled".
+func (c SubjectConfig) MarshalJSON() ([]byte, error) {
+	return marshal(struct {
+		Alias              string         `json:"alias,omitempty"`
+		Normalize          *bool          `json:"normalize,omitempty"`
+		ValidateFields     *bool          `json:"validateFields,omitempty"`
+		Compatibility      compat.Level   `json:"compatibilityLevel,omitempty"`
+		CompatibilityGroup string         `json:"compatibilityGroup,omitempty"`
+		DefaultMetadata    *wire.Metadata `json:"defaultMetadata,omitempty"`
+		OverrideMetadata   *wire.Metadata `json:"overrideMetadata,omitempty"`
+		DefaultRuleSet     *ruleSetOut    `json:"defaultRuleSet,omitempty"`
+		OverrideRuleSet    *ruleSetOut    `json:"overrideRuleSet,omitempty"`
+	}{c.Alias, c.Normalize, c.ValidateFields, c.Compatibility, c.CompatibilityGroup,
+		c.DefaultMetadata, c.OverrideMetadata, outRules(c.DefaultRuleSet), outRules(c.OverrideRuleSet)})
 }
 
 func configOut(c ConfigRecord) SubjectConfig {
-	return SubjectConfig{Compatibility: compat.Level(c.Compatibility), Alias: c.Alias, Normalize: c.Normalize}
+	return SubjectConfig{Compatibility: compat.Level(c.Compatibility), Alias: c.Alias, Normalize: c.Normalize,
+		ValidateFields: c.ValidateFields, CompatibilityGroup: c.CompatibilityGroup,
+		DefaultMetadata: c.DefaultMetadata, OverrideMetadata: c.OverrideMetadata,
+		DefaultRuleSet: c.DefaultRuleSet, OverrideRuleSet: c.OverrideRuleSet}
+}
+
+// inScope is the config of subject in force, field by field: each field
+// from the first config in scope (subject, context, .__GLOBAL) that sets
+// it; the level defaults to DefaultLevel. The alias is never inherited.
+// Callers hold a lock.
+func (r *Registry) inScope(subject string) SubjectConfig {
+	out := configOut(r.configs[subject])
+	cc := r.contractConfigOf(subject)
+	out.Compatibility = r.levelOf(subject)
+	out.CompatibilityGroup = cc.group
+	out.DefaultMetadata, out.OverrideMetadata = cc.defaultMD, cc.overMD
+	out.DefaultRuleSet, out.OverrideRuleSet = cc.defaultRS, cc.overRS
+	for _, s := range scope(subject) {
+		c := r.configs[s]
+		if out.Normalize == nil {
+			out.Normalize = c.Normalize
+		}
+		if out.ValidateFields == nil {
+			out.ValidateFields = c.ValidateFields
+		}
+	}
+	return out
 }
 
 // ConfigOpts tunes Config. The zero value reports a subject's own config
 // only.
 type ConfigOpts struct {
-	// DefaultToGlobal answers the level in scope (context, then global) for
-	// a subject without its own config instead of 40408. Default false.
+	// DefaultToGlobal answers, for a subject without a config of its own
+	// (40408 otherwise), and for every field it does not set, the value
+	// in scope (context, then global config). Default false.
 	DefaultToGlobal bool
 }
 
@@ -95,16 +148,19 @@ func (r *Registry) Config(subject string, opts ConfigOpts) (SubjectConfig, error
 		return SubjectConfig{}, errf(http.StatusNotFound, CodeSubjectConfigNotSet,
 			"Subject '%s' does not have subject-level compatibility configured; use defaultToGlobal=true to get the global level.", subject)
 	}
+	if opts.DefaultToGlobal {
+		return r.inScope(subject), nil
+	}
 	out := configOut(c)
-	if out.Compatibility == "" && (subject == "" || opts.DefaultToGlobal) {
+	if out.Compatibility == "" && subject == "" {
 		out.Compatibility = r.levelOf(subject)
 	}
 	return out, nil
 }
 
 // ConfigUpdate is a config change, as PUT /config takes it: a nil field is
-// left as it is, a field pointing at "" (Alias) or set to clear (the Clear
-// fields) is removed.
+// left as it is, a field pointing at "" (Alias, CompatibilityGroup) or set
+// to clear (the Clear fields) is removed.
 type ConfigUpdate struct {
 	// Compatibility is the new level, matched case-insensitively.
 	Compatibility *string
@@ -112,15 +168,28 @@ type ConfigUpdate struct {
 	Alias *string
 	// Normalize makes registrations and lookups normalize by default.
 	Normalize *bool
-	// ClearCompatibility and ClearNormalize remove the setting (a JSON null).
-	ClearCompatibility, ClearNormalize bool
+	// ValidateFields is stored for Confluent clients (field names are
+	// always validated).
+	ValidateFields *bool
+	// CompatibilityGroup names the metadata property whose value groups
+	// the versions compatibility is checked against; "" removes it.
+	CompatibilityGroup *string
+	// DefaultMetadata, OverrideMetadata, DefaultRuleSet and
+	// OverrideRuleSet replace the config's (they are not merged with
+	// it); the rule sets must pass Confluent's validation (42210).
+	DefaultMetadata, OverrideMetadata *wire.Metadata
+	DefaultRuleSet, OverrideRuleSet   *wire.RuleSet
+	// The Clear fields remove the setting (a JSON null).
+	ClearCompatibility, ClearNormalize, ClearValidateFields bool
+	ClearDefaultMetadata, ClearOverrideMetadata             bool
+	ClearDefaultRuleSet, ClearOverrideRuleSet               bool
 }
 
 // SetConfig changes subject's config ("" for global, ":.ctx:" for a
 // context) and returns it as stored; an empty update changes nothing and
 // answers the config as it is (for the global config, with the level in
 // force). In a read-only mode it is refused, as Confluent's updateConfig
-// does. Errors: 42203, 42205, 42208, 50001.
+// does. Errors: 42203, 42205, 42208, 42210, 50001.
 func (r *Registry) SetConfig(ctx context.Context, subject string, u ConfigUpdate) (SubjectConfig, error) {
 	var level compat.Level
 	if u.Compatibility != nil {
@@ -129,6 +198,23 @@ func (r *Registry) SetConfig(ctx context.Context, subject string, u ConfigUpdate
 			return SubjectConfig{}, err
 		}
 		level = l
+	}
+	for _, rs := range []struct {
+		where string
+		set   *wire.RuleSet
+	}{{"defaultRuleSet", u.DefaultRuleSet}, {"overrideRuleSet", u.OverrideRuleSet}} {
+		if err := checkRuleSet(rs.where, rs.set); err != nil {
+			return SubjectConfig{}, err
+		}
+	}
+	for _, t := range []struct {
+		md *wire.Metadata
+		rs *wire.RuleSet
+	}{{u.DefaultMetadata, u.DefaultRuleSet}, {u.OverrideMetadata, u.OverrideRuleSet}} {
+		if what, v := contractText(t.md, t.rs); what != "" {
+			return SubjectConfig{}, errf(http.StatusUnprocessableEntity, CodeInvalidSchema,
+				"Invalid config: a %s is not valid UTF-8 (%q); send UTF-8 text.", what, truncate(v, 64))
+		}
 	}
 	subject = normalizeSubject(subject)
 	if err := checkSettingSubject(subject); err != nil {
@@ -156,16 +242,45 @@ func (r *Registry) SetConfig(ctx context.Context, subject string, u ConfigUpdate
 	if u.Alias != nil {
 		c.Alias = *u.Alias
 	}
-	switch {
-	case u.ClearNormalize:
-		c.Normalize = nil
-	case u.Normalize != nil:
-		v := *u.Normalize
-		c.Normalize = &v
+	if u.CompatibilityGroup != nil {
+		c.CompatibilityGroup = *u.CompatibilityGroup
 	}
-	changed := c.Compatibility != old.Compatibility || c.Alias != old.Alias ||
-		(c.Normalize == nil) != (old.Normalize == nil) || (c.Normalize != nil && *c.Normalize != *old.Normalize)
-	if changed {
+	setBool := func(dst **bool, v *bool, clear bool) {
+		switch {
+		case clear:
+			*dst = nil
+		case v != nil:
+			b := *v
+			*dst = &b
+		}
+	}
+	setBool(&c.Normalize, u.Normalize, u.ClearNormalize)
+	setBool(&c.ValidateFields, u.ValidateFields, u.ClearValidateFields)
+	setMetadata := func(dst **wire.Metadata, v *wire.Metadata, clear bool) {
+		switch {
+		case clear:
+			*dst = nil
+		case v != nil:
+			*dst = normMetadata(v)
+		}
+	}
+	setMetadata(&c.DefaultMetadata, u.DefaultMetadata, u.ClearDefaultMetadata)
+	setMetadata(&c.OverrideMetadata, u.OverrideMetadata, u.ClearOverrideMetadata)
+	setRules := func(dst **wire.RuleSet, v *wire.RuleSet, clear bool) {
+		switch {
+		case clear:
+			*dst = nil
+		case v != nil:
+			*dst = normRuleSet(v)
+		}
+	}
+	setRules(&c.DefaultRuleSet, u.DefaultRuleSet, u.ClearDefaultRuleSet)
+	setRules(&c.OverrideRuleSet, u.OverrideRuleSet, u.ClearOverrideRuleSet)
+	same := c
+	same.Subject = old.Subject // a subject without a config has none
+	oldJSON, _ := json.Marshal(old)
+	newJSON, _ := json.Marshal(same)
+	if !bytes.Equal(oldJSON, newJSON) {
 		if err := r.apply(ctx, Batch{Configs: []ConfigRecord{c}}); err != nil {
 			return SubjectConfig{}, err
 		}

@@ -37,7 +37,11 @@ const (
 	// request body (WithMaxRequestBytes), nesting (MaxSchemaDepth) or the
 	// fields of one record (MaxRecordFields). Confluent's code for a schema
 	// too large; franz-go's pkg/sr maps it to ErrSchemaTooLarge.
-	CodeSchemaTooLarge   = 42209
+	CodeSchemaTooLarge = 42209
+	// CodeInvalidRuleSet (HTTP 422) refuses a rule set Confluent's
+	// RuleSet.validate refuses: an unknown kind or mode, a bad or repeated
+	// rule name, a rule without type (Confluent's INVALID_RULESET_ERROR_CODE).
+	CodeInvalidRuleSet   = 42210
 	CodeStoreError       = 50001
 	CodeBadRequest       = 400
 	CodeUnauthorized     = 401

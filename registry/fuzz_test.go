@@ -34,6 +34,11 @@ func FuzzRequestBodies(f *testing.F) {
 		`{"compatibility":"FULL"}`, `{"mode":"IMPORT"}`, `{"mode":"READONLY"}`, `{"mode":"READWRITE"}`,
 		`{"schema":"{\"type\":\"array\",\"items\":{\"type\":\"map\",\"values\":\"long\"}}","schemaType":"avro"}`,
 		`null`, `[]`, `{"schema":1}`, `{"references":[{}]}`, "", "\x00\xff",
+		// Data contracts: metadata, rule sets and the config fields for them.
+		`{"schema":"\"string\"","metadata":{"tags":{"**.ssn":["PII"]},"properties":{"major_version":1}},"ruleSet":{"domainRules":[{"name":"checkSsnLen","kind":"CONDITION","type":"CEL","mode":"WRITE","expr":"size(message.ssn) == 9","onFailure":"DLQ"}]}}`,
+		`{"schema":"\"string\"","ruleSet":{"migrationRules":[{"name":"up","type":"JSONATA","mode":"UPGRADE"}],"encodingRules":[{"name":"e"}]}}`,
+		`{"compatibilityGroup":"major_version","defaultMetadata":{"properties":{"a":"b"}},"overrideRuleSet":{"domainRules":[{"name":"r","type":"CEL","mode":"READ"}]},"validateFields":true}`,
+		`{"defaultRuleSet":{"domainRules":[{"name":"1","kind":"X"}]},"overrideMetadata":null}`,
 	}
 	for i, s := range seeds {
 		f.Add("s", s, uint8(i))

@@ -11,7 +11,7 @@ import (
 )
 
 // schemaHint is the body shape a schema request's error message suggests.
-const schemaHint = `{"schema": "<Avro schema as a JSON string>", "references": [{"name", "subject", "version"}]}`
+const schemaHint = `{"schema": "<Avro schema as a JSON string>", "references": [{"name", "subject", "version"}], "metadata": {...}, "ruleSet": {...}}`
 
 // bind decodes the JSON body into v; on failure it answers and returns false.
 func (s *Server) bind(c *gin.Context, v any, hint string) bool {
@@ -89,6 +89,12 @@ func putBody(bp *[]byte) {
 // body the endpoint wants, and returns false.
 func (s *Server) decode(c *gin.Context, body []byte, v any, hint string) bool {
 	if err := json.Unmarshal(body, v); err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			// A decoder that knows the Confluent code (42210) said so.
+			s.fail(c, e)
+			return false
+		}
 		s.fail(c, errf(http.StatusBadRequest, CodeBadRequest, "Invalid JSON body: %v; send %s.", err, hint))
 		return false
 	}

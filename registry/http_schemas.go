@@ -39,7 +39,8 @@ func (s *Server) getSchema(c *gin.Context) {
 			s.fail(c, err)
 			return
 		}
-		s.ok(c, schemaByIDResponse{Schema: rec.Text, SchemaType: typeOut(rec.Type), References: rec.References, MaxID: &maxID})
+		s.ok(c, schemaByIDResponse{Schema: rec.Text, SchemaType: typeOut(rec.Type), References: rec.References,
+			Metadata: rec.Metadata, RuleSet: outRules(rec.RuleSet), MaxID: &maxID})
 		return
 	}
 	body, found := s.reg.schemaBody(id, idOpts(c))

@@ -64,6 +64,24 @@ func (s *Server) versionOf(c *gin.Context) (SubjectVersion, bool) {
 	return sv, true
 }
 
+// GET /subjects/{subject}/metadata?key=&value=&deleted= answers the latest
+// version whose metadata properties hold each key=value pair (Confluent's
+// getLatestWithMetadata); keys and values pair up in order.
+func (s *Server) latestWithMetadata(c *gin.Context) {
+	keys, values := c.QueryArray("key"), c.QueryArray("value")
+	if len(keys) != len(values) {
+		s.fail(c, errf(http.StatusBadRequest, CodeBadRequest,
+			"Got %d key and %d value query parameters: send them in pairs, e.g. ?key=major_version&value=2.", len(keys), len(values)))
+		return
+	}
+	props := make(map[string]string, len(keys))
+	for i, k := range keys {
+		props[k] = values[i]
+	}
+	sv, err := s.reg.LatestWithMetadata(c.Param("subject"), props, VersionOpts{Deleted: qbool(c, "deleted")})
+	s.reply(c, sv, err)
+}
+
 // GET /subjects/{subject}/versions/{version}/referencedby
 func (s *Server) referencedBy(c *gin.Context) {
 	v, ok := s.versionParam(c)

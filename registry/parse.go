@@ -8,6 +8,7 @@ import (
 	"github.com/hamba/avro/v2"
 
 	"github.com/contrail-events/contrail/events"
+	"github.com/contrail-events/contrail/wire"
 )
 
 // schemaTypeAvro is the only schema type this registry stores.
@@ -18,9 +19,19 @@ type SchemaRequest struct {
 	Schema     string      `json:"schema"`
 	SchemaType string      `json:"schemaType,omitempty"` // "AVRO" or absent; anything else is refused
 	References []Reference `json:"references,omitempty"`
+	// Metadata and RuleSet are the schema's data contract; nil is absent
+	// (a registration then inherits the latest version's), which differs
+	// from present and empty. Both are part of the schema's identity.
+	Metadata *wire.Metadata `json:"metadata,omitempty"`
+	RuleSet  *wire.RuleSet  `json:"ruleSet,omitempty"`
 	// ID and Version are honoured only in IMPORT mode.
 	ID      int `json:"id,omitempty"`
 	Version int `json:"version,omitempty"`
+}
+
+// contract is req's metadata and rule set, normalized as they are stored.
+func (req *SchemaRequest) contract() contract {
+	return contract{md: normMetadata(req.Metadata), rs: normRuleSet(req.RuleSet)}
 }
 
 // typeOut is the schemaType a response carries. Confluent 8 names AVRO too
@@ -176,16 +187,19 @@ type candidate struct {
 	schema    string
 	refs      []Reference
 	steps     []refStep
-	exactKey  string
-	normKey   string
+	exactKey  string // compact text + references
+	normKey   string // canonical form + references
 	parsed    avro.Schema
 	normalize bool
+	ct        contract // the metadata and rule set it stands with
+	ctKey     string   // ct.key()
 }
 
 // newCandidate validates req (decoded as t) for subject's context and keys
-// it for comparison by exact text; it does not parse. The error is a 42201
-// or 42209 *Error. Callers hold at least the read lock.
-func (r *Registry) newCandidate(req *SchemaRequest, t schemaText, normalize bool, subject string) (*candidate, error) {
+// it for comparison by exact text, with contract ct; it does not parse.
+// The error is a 42201 or 42209 *Error. Callers hold at least the read
+// lock.
+func (r *Registry) newCandidate(req *SchemaRequest, t schemaText, normalize bool, subject string, ct contract) (*candidate, error) {
 	ctx := contextOf(subject)
 	refs, err := r.checkRequest(req, ctx)
 	if err != nil {
@@ -198,7 +212,8 @@ func (r *Registry) newCandidate(req *SchemaRequest, t schemaText, normalize bool
 	if err != nil {
 		return nil, errInvalidSchema("Invalid schema: %v", err)
 	}
-	return &candidate{ctx: ctx, text: t, schema: req.Schema, refs: refs, steps: steps, exactKey: t.compact + refsKey(refs), normalize: normalize}, nil
+	return &candidate{ctx: ctx, text: t, schema: req.Schema, refs: refs, steps: steps, exactKey: t.compact + refsKey(refs),
+		normalize: normalize, ct: ct, ctKey: ct.key()}, nil
 }
 
 // checkRequest validates a schema request's text, type and references
@@ -214,6 +229,9 @@ func (r *Registry) checkRequest(req *SchemaRequest, ctx string) ([]Reference, er
 	}
 	if !isAvro(req.SchemaType) {
 		return nil, errInvalidSchema("Schema type %q is not supported: this registry stores AVRO schemas only.", req.SchemaType)
+	}
+	if what, v := contractText(req.Metadata, req.RuleSet); what != "" {
+		return nil, checkText("a "+what, v)
 	}
 	for i, ref := range req.References {
 		if err := checkText(fmt.Sprintf("the name of reference %d", i+1), ref.Name); err != nil {
@@ -248,10 +266,17 @@ func (c *candidate) parse() error {
 	return nil
 }
 
-// matches reports whether stored schema p.e is c: the same compact text, or
-// else (parsing p once; c must be parsed) the same canonical form. It needs
-// no lock.
-func (c *candidate) matches(p pendingEntry) bool {
+// matches reports whether stored schema p.e is c: the same metadata and
+// rule set, and the same compact text or else (parsing p once; c must be
+// parsed) the same canonical form. It needs no lock.
+func (c *candidate) matches(p pendingEntry) bool { return c.matchesWith(p, c.ctKey) }
+
+// matchesWith is matches with the contract whose key is ctKey in place of
+// c's own.
+func (c *candidate) matchesWith(p pendingEntry, ctKey string) bool {
+	if p.e.contract != ctKey {
+		return false
+	}
 	if p.e.exactKey == c.exactKey {
 		return true
 	}

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/contrail-events/contrail/compat"
+	"github.com/contrail-events/contrail/wire"
 )
 
 // RegisterOpts tunes Register. The zero value compares schemas by their
@@ -29,15 +30,21 @@ const maxRegisterAttempts = 3
 // returns its ID without a new version, whatever the mode, as Confluent
 // looks it up before checking the mode; a schema known under another
 // subject of the context keeps its ID. Identity is the canonical form
-// (normKey), as Confluent compares canonical strings. Parsing and the
-// compatibility check run without the registry's lock, so reads go on
+// (normKey), as Confluent compares canonical strings, with the metadata
+// and rule set: the same text with another contract is a new schema with
+// a new ID. Outside IMPORT the contract stored is Confluent's: the
+// request's metadata (else the latest live version's) merged over the
+// config's defaultMetadata and under its overrideMetadata, the rule set
+// likewise; with a compatibilityGroup in the config, compatibility is
+// checked only against versions in the new schema's group. Parsing and
+// the compatibility check run without the registry's lock, so reads go on
 // meanwhile; the write lock is taken only to commit, and the check is redone
 // when another write came first. Errors: 42201 invalid schema (or a version
 // that is not the next one outside IMPORT), 42202 version taken (IMPORT),
-// 42209 schema over a limit (MaxSchemaDepth, MaxRecordFields), 409
-// incompatible, 42205 read-only, an explicit id outside IMPORT, no id in
-// IMPORT, or an id another schema of the context holds, 42208 invalid
-// subject, 50001 store.
+// 42209 schema over a limit (MaxSchemaDepth, MaxRecordFields), 42210
+// invalid rule set, 409 incompatible, 42205 read-only, an explicit id
+// outside IMPORT, no id in IMPORT, or an id another schema of the context
+// holds, 42208 invalid subject, 50001 store.
 func (r *Registry) Register(ctx context.Context, subject string, req SchemaRequest, opts RegisterOpts) (int, error) {
 	res, _, err := r.register(ctx, subject, req, opts)
 	return res.ID, err
@@ -53,6 +60,11 @@ type registered struct {
 // generation its answer holds for, so the server can cache it (see
 // cachedRegister).
 func (r *Registry) register(ctx context.Context, subject string, req SchemaRequest, opts RegisterOpts) (registered, uint64, error) {
+	// Confluent validates the rule set before anything else.
+	if err := checkRuleSet("ruleSet", req.RuleSet); err != nil {
+		return registered{}, 0, err
+	}
+	req.Metadata, req.RuleSet = normMetadata(req.Metadata), normRuleSet(req.RuleSet)
 	subject = normalizeSubject(subject)
 	if _, name := splitSubject(subject); name == "" {
 		return registered{}, 0, errf(http.StatusUnprocessableEntity, CodeInvalidSubject, "Invalid subject %q: the subject name is empty.", subject)
@@ -127,6 +139,12 @@ type registerPlan struct {
 	exactID   int              // a stored schema of the context with the same exact key
 	all       []pendingEntry   // with no exact match: every schema of the context, by ascending ID
 	held      *pendingEntry    // IMPORT: the schema already holding req.ID, if any
+	group     string           // the compatibility group in scope, "" for none
+	// asIsKey is the key of the request's own contract, looked up before
+	// the stored one when no config default or override applies, as
+	// Confluent's registerOrForward does; "" with tryAsIs false otherwise.
+	asIsKey string
+	tryAsIs bool
 
 	// Set by decideRegister.
 	found  bool // the schema is live in the subject: answer, no write
@@ -156,14 +174,24 @@ func (r *Registry) planRegister(subject string, req *SchemaRequest, text schemaT
 		return p, errNotPermitted("Subject '%s' is not in read-write mode (%s): in IMPORT mode every registration names its id.", subject, mode)
 	}
 	p.importing = mode == ModeImport
-	c, err := r.newCandidate(req, text, normalize, subject)
+	p.live = r.pendingVersions(r.subjects[subject], false)
+	cc := r.contractConfigOf(subject)
+	asIs := req.contract()
+	ct := asIs
+	if !p.importing {
+		// IMPORT stores what the source registry had, as Confluent skips
+		// maybePopulateFromPrevious there.
+		ct = cc.effective(asIs, latestContract(p.live))
+	}
+	p.group = cc.group
+	p.asIsKey, p.tryAsIs = asIs.key(), !cc.hasDefaultOverride
+	c, err := r.newCandidate(req, text, normalize, subject, ct)
 	if err != nil {
 		return p, err
 	}
 	p.c = c
 	p.level = r.levelOf(subject)
-	p.live = r.pendingVersions(r.subjects[subject], false)
-	p.exactID = r.byExact[c.ctx+"\x00"+c.exactKey]
+	p.exactID = r.byExact[identityKey(c.ctx, c.exactKey, c.ctKey)]
 	if req.ID > 0 {
 		if e := r.schemas[schemaKey{c.ctx, req.ID}]; e != nil {
 			pe := r.pending(e)
@@ -204,15 +232,23 @@ func (r *Registry) decideRegister(p *registerPlan) error {
 	if err := c.parse(); err != nil {
 		return err
 	}
-	for i := len(p.live) - 1; i >= 0; i-- {
-		v := p.live[i]
-		if (req.ID <= 0 || req.ID == v.ID) && (req.Version <= 0 || req.Version == v.Version) && c.matches(v.pendingEntry) {
-			p.found, p.answer = true, registered{v.ID, v.Version}
-			return nil
+	// The request as sent first (Confluent's registerOrForward lookup),
+	// then as it would be stored.
+	keys := []string{c.ctKey}
+	if p.tryAsIs && p.asIsKey != c.ctKey {
+		keys = []string{p.asIsKey, c.ctKey}
+	}
+	for _, key := range keys {
+		for i := len(p.live) - 1; i >= 0; i-- {
+			v := p.live[i]
+			if (req.ID <= 0 || req.ID == v.ID) && (req.Version <= 0 || req.Version == v.Version) && c.matchesWith(v.pendingEntry, key) {
+				p.found, p.answer = true, registered{v.ID, v.Version}
+				return nil
+			}
 		}
 	}
 	if !p.importing {
-		if err := r.checkCompatible(p.subject, p.level, c, p.live); err != nil {
+		if err := r.checkCompatible(p.subject, p.level, p.group, c, inGroup(p.live, p.group, c.ct.md)); err != nil {
 			return err
 		}
 	}
@@ -235,7 +271,7 @@ func (r *Registry) decideRegister(p *registerPlan) error {
 			}
 		}
 	}
-	p.entry = newSchemaEntry(SchemaRecord{Context: c.ctx, Text: req.Schema, References: c.refs}, c.exactKey)
+	p.entry = newSchemaEntry(SchemaRecord{Context: c.ctx, Text: req.Schema, References: c.refs, Metadata: c.ct.md, RuleSet: c.ct.rs}, c.exactKey)
 	p.entry.parseOnce.Do(func() { p.entry.parsed, p.entry.normKey = c.parsed, c.normKey })
 	return nil
 }
@@ -290,8 +326,9 @@ func (r *Registry) commitRegister(ctx context.Context, p *registerPlan) (registe
 
 // existingIn is the read-locked fast path of Register: the exact schema (by
 // compact text) is already live in subject, with the id and version the
-// request names, if any. Like Confluent's registerOrForward it answers
-// before the mode is checked.
+// request names, if any, and the request's metadata and rule set, or
+// those a registration would store. Like Confluent's registerOrForward it
+// answers before the mode is checked.
 func (r *Registry) existingIn(subject string, req *SchemaRequest, text schemaText) (registered, bool) {
 	if text.err != nil || !isAvro(req.SchemaType) {
 		return registered{}, false
@@ -306,14 +343,37 @@ func (r *Registry) existingIn(subject string, req *SchemaRequest, text schemaTex
 		}
 	}
 	key := text.compact + refsKey(req.References)
-	for i := len(subj.versions) - 1; i >= 0; i-- {
-		v := subj.versions[i]
-		if !v.Deleted && r.entry(v).exactKey == key &&
-			(req.ID <= 0 || req.ID == v.ID) && (req.Version <= 0 || req.Version == v.Version) {
-			return registered{v.ID, v.Version}, true
+	cc := r.contractConfigOf(subject)
+	asIs := req.contract()
+	var latest *contract
+	if v := r.version(subject, -1, false); v != nil {
+		e := r.entry(v)
+		latest = &contract{e.rec.Metadata, e.rec.RuleSet}
+	}
+	cts := []string{cc.effective(asIs, latest).key()}
+	if !cc.hasDefaultOverride {
+		cts = append([]string{asIs.key()}, cts...)
+	}
+	for _, ct := range cts {
+		for i := len(subj.versions) - 1; i >= 0; i-- {
+			v := subj.versions[i]
+			if e := r.entry(v); !v.Deleted && e.exactKey == key && e.contract == ct &&
+				(req.ID <= 0 || req.ID == v.ID) && (req.Version <= 0 || req.Version == v.Version) {
+				return registered{v.ID, v.Version}, true
+			}
 		}
 	}
 	return registered{}, false
+}
+
+// latestContract is the contract of the last of vs (ascending), nil when
+// vs is empty.
+func latestContract(vs []pendingVersion) *contract {
+	if len(vs) == 0 {
+		return nil
+	}
+	rec := vs[len(vs)-1].e.rec
+	return &contract{rec.Metadata, rec.RuleSet}
 }
 
 // hotKey is the SHA-256 of a plain register request's subject and body:
@@ -374,13 +434,15 @@ func (r *Registry) rememberRegister(k hotKey, res registered, gen uint64) {
 
 // registerResponse is the body of POST /subjects/{subject}/versions, as
 // Confluent 8 answers it (RegisterSchemaResponse): the ID, the version and
-// the schema with its type and references.
+// the schema with its type, references, metadata and rule set.
 type registerResponse struct {
-	ID         int         `json:"id"`
-	Version    int         `json:"version,omitempty"`
-	SchemaType string      `json:"schemaType,omitempty"`
-	References []Reference `json:"references,omitempty"`
-	Schema     string      `json:"schema,omitempty"`
+	ID         int            `json:"id"`
+	Version    int            `json:"version,omitempty"`
+	SchemaType string         `json:"schemaType,omitempty"`
+	References []Reference    `json:"references,omitempty"`
+	Metadata   *wire.Metadata `json:"metadata,omitempty"`
+	RuleSet    *ruleSetOut    `json:"ruleSet,omitempty"`
+	Schema     string         `json:"schema,omitempty"`
 }
 
 // registeredBody encodes the answer res to a registration under subject.
@@ -391,6 +453,7 @@ func (r *Registry) registeredBody(subject string, res registered) ([]byte, error
 	out := registerResponse{ID: res.ID, Version: res.Version}
 	if e != nil {
 		out.SchemaType, out.References, out.Schema = typeOut(e.rec.Type), e.rec.References, e.rec.Text
+		out.Metadata, out.RuleSet = e.rec.Metadata, outRules(e.rec.RuleSet)
 	}
 	return marshal(out)
 }

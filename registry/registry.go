@@ -6,6 +6,12 @@
 //
 // Compatibility is decided by the compat package, the engine the CLI and CI
 // use too, so the registry can never disagree with `contrail check`.
+//
+// Schemas carry Confluent's data contracts (wire.Metadata, wire.RuleSet):
+// stored, replicated and answered as Confluent does, part of a schema's
+// identity, inherited and merged with the config's defaults and overrides
+// on registration, and grouped by a compatibilityGroup property for the
+// compatibility check (see contract.go).
 package registry
 
 import (

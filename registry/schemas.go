@@ -1,11 +1,16 @@
 package registry
 
-// schemaByIDResponse is the body of GET /schemas/ids/{id}.
+import "github.com/contrail-events/contrail/wire"
+
+// schemaByIDResponse is the body of GET /schemas/ids/{id}: Confluent's
+// SchemaString, metadata and rule set included.
 type schemaByIDResponse struct {
-	Schema     string      `json:"schema"`
-	SchemaType string      `json:"schemaType,omitempty"`
-	References []Reference `json:"references,omitempty"`
-	MaxID      *int        `json:"maxId,omitempty"` // with ?fetchMaxId=true only
+	Schema     string         `json:"schema"`
+	SchemaType string         `json:"schemaType,omitempty"`
+	References []Reference    `json:"references,omitempty"`
+	Metadata   *wire.Metadata `json:"metadata,omitempty"`
+	RuleSet    *ruleSetOut    `json:"ruleSet,omitempty"`
+	MaxID      *int           `json:"maxId,omitempty"` // with ?fetchMaxId=true only
 }
 
 // IDOpts names the context a schema ID is read in. The zero value reads the

@@ -186,6 +186,7 @@ func (s *Server) routes(e *gin.Engine) {
 	e.GET("/subjects/:subject/versions/:version/schema", s.getVersionSchema)
 	e.DELETE("/subjects/:subject/versions/:version", s.deleteVersion)
 	e.GET("/subjects/:subject/versions/:version/referencedby", s.referencedBy)
+	e.GET("/subjects/:subject/metadata", s.latestWithMetadata)
 
 	e.GET("/schemas", s.listSchemas)
 	e.GET("/schemas/types", s.schemaTypes)

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"sort"
+	"strconv"
 	"sync"
 
 	"github.com/hamba/avro/v2"
@@ -17,6 +18,7 @@ type schemaKey struct {
 type schemaEntry struct {
 	rec      SchemaRecord
 	exactKey string // compact JSON text + references
+	contract string // contract{rec.Metadata, rec.RuleSet}.key()
 
 	parseOnce sync.Once
 	parsed    avro.Schema
@@ -68,16 +70,24 @@ func newSchemaEntry(rec SchemaRecord, key string) *schemaEntry {
 		}
 		key = k
 	}
-	e := &schemaEntry{rec: rec, exactKey: key}
-	e.idBody, _ = marshal(schemaByIDResponse{Schema: rec.Text, SchemaType: typeOut(rec.Type), References: rec.References})
+	e := &schemaEntry{rec: rec, exactKey: key, contract: contract{rec.Metadata, rec.RuleSet}.key()}
+	e.idBody, _ = marshal(schemaByIDResponse{Schema: rec.Text, SchemaType: typeOut(rec.Type), References: rec.References,
+		Metadata: rec.Metadata, RuleSet: outRules(rec.RuleSet)})
 	return e
+}
+
+// identityKey is the byExact key of a schema of context ctx with exact
+// key exact and contract key ct: the same text with another contract is
+// another schema, as on Confluent.
+func identityKey(ctx, exact, ct string) string {
+	return ctx + "\x00" + strconv.Itoa(len(ct)) + ":" + ct + exact
 }
 
 // addSchema makes e the schema with ID e.rec.ID in its context. Callers
 // hold the write lock.
 func (r *Registry) addSchema(e *schemaEntry) {
 	ctx, id := e.rec.Context, e.rec.ID
-	key := ctx + "\x00" + e.exactKey
+	key := identityKey(ctx, e.exactKey, e.contract)
 	r.schemas[schemaKey{ctx, id}] = e
 	if prev, dup := r.byExact[key]; !dup || id < prev {
 		// One text may have several ids (IMPORT); new registrations reuse

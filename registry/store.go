@@ -5,6 +5,8 @@ import (
 	"errors"
 	"sort"
 	"sync"
+
+	"github.com/contrail-events/contrail/wire"
 )
 
 // ErrStore marks a failure of the backing store; the server answers it with
@@ -33,6 +35,11 @@ type SchemaRecord struct {
 	// Text is the schema as first registered.
 	Text       string      `json:"schema"`
 	References []Reference `json:"references,omitempty"`
+	// Metadata and RuleSet are the schema's data contract, normalized
+	// (see normMetadata, normRuleSet); nil is absent. Records written
+	// before data contracts have neither.
+	Metadata *wire.Metadata `json:"metadata,omitempty"`
+	RuleSet  *wire.RuleSet  `json:"ruleSet,omitempty"`
 }
 
 // VersionRecord binds version Version of Subject to schema ID.
@@ -58,8 +65,8 @@ type SettingRecord struct {
 }
 
 // ConfigRecord is the config of Subject ("" is the global config, ":.ctx:" a
-// context's): its compatibility level, alias and normalize flag, each unset
-// when empty (nil). A record with nothing set in a Batch removes the config.
+// context's): Confluent's Config, each field unset when empty (nil). A
+// record with nothing set in a Batch removes the config.
 type ConfigRecord struct {
 	Subject       string `json:"subject"`
 	Compatibility string `json:"compatibilityLevel,omitempty"`
@@ -67,11 +74,27 @@ type ConfigRecord struct {
 	// under /subjects are served by the alias (Confluent's config "alias").
 	Alias     string `json:"alias,omitempty"`
 	Normalize *bool  `json:"normalize,omitempty"`
+	// ValidateFields is stored and answered for Confluent clients; field
+	// names are always validated (the Avro parser refuses bad ones).
+	ValidateFields *bool `json:"validateFields,omitempty"`
+	// CompatibilityGroup names a metadata property: compatibility is
+	// checked only against versions with the new schema's value of it
+	// (e.g. wire.CompatibilityGroupMajorVersion).
+	CompatibilityGroup string `json:"compatibilityGroup,omitempty"`
+	// DefaultMetadata and DefaultRuleSet are merged under, OverrideMetadata
+	// and OverrideRuleSet over, the metadata and rule set of every schema
+	// registered in scope (Confluent's mergeMetadata, mergeRuleSets).
+	DefaultMetadata  *wire.Metadata `json:"defaultMetadata,omitempty"`
+	OverrideMetadata *wire.Metadata `json:"overrideMetadata,omitempty"`
+	DefaultRuleSet   *wire.RuleSet  `json:"defaultRuleSet,omitempty"`
+	OverrideRuleSet  *wire.RuleSet  `json:"overrideRuleSet,omitempty"`
 }
 
 // IsEmpty reports whether c sets nothing.
 func (c ConfigRecord) IsEmpty() bool {
-	return c.Compatibility == "" && c.Alias == "" && c.Normalize == nil
+	return c.Compatibility == "" && c.Alias == "" && c.Normalize == nil && c.ValidateFields == nil &&
+		c.CompatibilityGroup == "" && c.DefaultMetadata == nil && c.OverrideMetadata == nil &&
+		c.DefaultRuleSet == nil && c.OverrideRuleSet == nil
 }
 
 // Batch is one atomic change to the store.

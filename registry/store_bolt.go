@@ -139,8 +139,9 @@ func loadRecords[T any](bk *bolt.Bucket, what string, out *[]T) error {
 	})
 }
 
-// loadConfigs reads configs: a JSON ConfigRecord, or (as earlier releases
-// wrote) the bare compatibility level.
+// loadConfigs reads configs: a JSON ConfigRecord (those written before
+// data contracts have no contract fields), or (as earlier releases wrote)
+// the bare compatibility level.
 func loadConfigs(bk *bolt.Bucket, out *[]ConfigRecord) error {
 	return bk.ForEach(func(k, v []byte) error {
 		c := ConfigRecord{Compatibility: string(v)}
@@ -232,6 +233,9 @@ func checkBatchText(b Batch) error {
 		for _, ref := range r.References {
 			errs = append(errs, bad("reference name", ref.Name), bad("reference subject", ref.Subject))
 		}
+		if what, v := contractText(r.Metadata, r.RuleSet); what != "" {
+			errs = append(errs, bad(what+" of schema id "+strconv.Itoa(r.ID), v))
+		}
 	}
 	for _, v := range b.Versions {
 		errs = append(errs, bad("subject", v.Subject))
@@ -240,7 +244,12 @@ func checkBatchText(b Batch) error {
 		errs = append(errs, bad("subject", r.Subject))
 	}
 	for _, r := range b.Configs {
-		errs = append(errs, bad("subject", r.Subject), bad("alias", r.Alias))
+		errs = append(errs, bad("subject", r.Subject), bad("alias", r.Alias), bad("compatibility group", r.CompatibilityGroup))
+		for _, c := range []contract{{r.DefaultMetadata, r.DefaultRuleSet}, {r.OverrideMetadata, r.OverrideRuleSet}} {
+			if what, v := contractText(c.md, c.rs); what != "" {
+				errs = append(errs, bad(what+" in the config of "+strconv.Quote(r.Subject), v))
+			}
+		}
 	}
 	for _, c := range b.Contexts {
 		errs = append(errs, bad("context", c))
@@ -256,11 +265,13 @@ func putConfigs(bk *bolt.Bucket, recs []ConfigRecord) error {
 			}
 			continue
 		}
-		v, err := json.Marshal(ConfigRecord{Compatibility: r.Compatibility, Alias: r.Alias, Normalize: r.Normalize})
+		key := settingKey(r.Subject)
+		r.Subject = "" // the key names it
+		v, err := json.Marshal(r)
 		if err != nil {
 			return err
 		}
-		if err := bk.Put(settingKey(r.Subject), v); err != nil {
+		if err := bk.Put(key, v); err != nil {
 			return err
 		}
 	}

@@ -3,6 +3,8 @@ package registry
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/contrail-events/contrail/wire"
 )
 
 // The record format of the state topic is Confluent Schema Registry's (and
@@ -34,22 +36,32 @@ type kafkaKey struct {
 }
 
 // schemaValue is Confluent's SchemaValue. schemaType is written only for
-// types other than AVRO, as Confluent does.
+// types other than AVRO, as Confluent does; metadata and ruleSet only when
+// the schema has them.
 type schemaValue struct {
-	Subject    string      `json:"subject"`
-	Version    int         `json:"version"`
-	ID         int         `json:"id"`
-	SchemaType string      `json:"schemaType,omitempty"`
-	References []Reference `json:"references,omitempty"`
-	Schema     string      `json:"schema"`
-	Deleted    bool        `json:"deleted"`
+	Subject    string         `json:"subject"`
+	Version    int            `json:"version"`
+	ID         int            `json:"id"`
+	SchemaType string         `json:"schemaType,omitempty"`
+	References []Reference    `json:"references,omitempty"`
+	Metadata   *wire.Metadata `json:"metadata,omitempty"`
+	RuleSet    *ruleSetOut    `json:"ruleSet,omitempty"`
+	Schema     string         `json:"schema"`
+	Deleted    bool           `json:"deleted"`
 }
 
-// configValue is the part of Confluent's ConfigValue Contrail keeps.
+// configValue is the part of Confluent's ConfigValue Contrail keeps (all
+// but validateRules and compatibilityPolicy), in Confluent's field order.
 type configValue struct {
-	Alias              string `json:"alias,omitempty"`
-	Normalize          *bool  `json:"normalize,omitempty"`
-	CompatibilityLevel string `json:"compatibilityLevel,omitempty"`
+	Alias              string         `json:"alias,omitempty"`
+	Normalize          *bool          `json:"normalize,omitempty"`
+	ValidateFields     *bool          `json:"validateFields,omitempty"`
+	CompatibilityLevel string         `json:"compatibilityLevel,omitempty"`
+	CompatibilityGroup string         `json:"compatibilityGroup,omitempty"`
+	DefaultMetadata    *wire.Metadata `json:"defaultMetadata,omitempty"`
+	OverrideMetadata   *wire.Metadata `json:"overrideMetadata,omitempty"`
+	DefaultRuleSet     *ruleSetOut    `json:"defaultRuleSet,omitempty"`
+	OverrideRuleSet    *ruleSetOut    `json:"overrideRuleSet,omitempty"`
 }
 
 type modeValue struct {
@@ -107,7 +119,8 @@ func encodeBatch(b Batch, lookup func(ctx string, id int) (SchemaRecord, bool)) 
 		}
 		rec := kafkaRecord{Key: kb}
 		if v != nil {
-			if rec.Value, err = json.Marshal(v); err != nil {
+			// Without HTML escaping, as Jackson writes: "a > b" stays so.
+			if rec.Value, err = marshal(v); err != nil {
 				return err
 			}
 		}
@@ -139,7 +152,7 @@ func encodeBatch(b Batch, lookup func(ctx string, id int) (SchemaRecord, bool)) 
 		}
 		subject := v.Subject
 		val := schemaValue{Subject: v.Subject, Version: v.Version, ID: v.ID, SchemaType: typ,
-			References: s.References, Schema: s.Text, Deleted: v.Deleted}
+			References: s.References, Metadata: s.Metadata, RuleSet: outRules(s.RuleSet), Schema: s.Text, Deleted: v.Deleted}
 		if err := put(kafkaKey{KeyType: keySchema, Subject: &subject, Version: v.Version, Magic: 1}, val); err != nil {
 			return nil, err
 		}
@@ -158,7 +171,10 @@ func encodeBatch(b Batch, lookup func(ctx string, id int) (SchemaRecord, bool)) 
 	for _, c := range b.Configs {
 		var v any
 		if !c.IsEmpty() {
-			v = configValue{Alias: c.Alias, Normalize: c.Normalize, CompatibilityLevel: c.Compatibility}
+			v = configValue{Alias: c.Alias, Normalize: c.Normalize, ValidateFields: c.ValidateFields,
+				CompatibilityLevel: c.Compatibility, CompatibilityGroup: c.CompatibilityGroup,
+				DefaultMetadata: c.DefaultMetadata, OverrideMetadata: c.OverrideMetadata,
+				DefaultRuleSet: outRules(c.DefaultRuleSet), OverrideRuleSet: outRules(c.OverrideRuleSet)}
 		}
 		if err := put(settingKafkaKey(keyConfig, c.Subject), v); err != nil {
 			return nil, err
@@ -204,8 +220,12 @@ func decodeRecord(key, value []byte, view *MemoryStore) (Batch, error) {
 			b.DeleteVersions = append(b.DeleteVersions, VersionKey{subject, k.Version})
 			return b, nil
 		}
-		var v schemaValue
+		var v schemaIn
 		if err := json.Unmarshal(value, &v); err != nil {
+			return bad(err)
+		}
+		md, rs, err := v.contract()
+		if err != nil {
 			return bad(err)
 		}
 		s := normalizeSubject(v.Subject)
@@ -213,7 +233,8 @@ func decodeRecord(key, value []byte, view *MemoryStore) (Batch, error) {
 		if typ == "AVRO" {
 			typ = ""
 		}
-		b.Schemas = append(b.Schemas, SchemaRecord{ID: v.ID, Context: contextOf(s), Type: typ, Text: v.Schema, References: v.References})
+		b.Schemas = append(b.Schemas, SchemaRecord{ID: v.ID, Context: contextOf(s), Type: typ, Text: v.Schema, References: v.References,
+			Metadata: md, RuleSet: rs})
 		b.Versions = append(b.Versions, VersionRecord{Subject: s, Version: v.Version, ID: v.ID, Deleted: v.Deleted})
 		if c := contextOf(s); c != "" && !view.contexts[c] {
 			b.Contexts = append(b.Contexts, c)
@@ -221,11 +242,14 @@ func decodeRecord(key, value []byte, view *MemoryStore) (Batch, error) {
 	case keyConfig:
 		c := ConfigRecord{Subject: subject}
 		if !tombstone {
-			var v configValue
+			var v configIn
 			if err := json.Unmarshal(value, &v); err != nil {
 				return bad(err)
 			}
-			c.Compatibility, c.Alias, c.Normalize = v.CompatibilityLevel, v.Alias, v.Normalize
+			var err error
+			if c, err = v.record(subject); err != nil {
+				return bad(err)
+			}
 		}
 		b.Configs = append(b.Configs, c)
 	case keyMode:
@@ -274,4 +298,88 @@ func decodeRecord(key, value []byte, view *MemoryStore) (Batch, error) {
 		}
 	}
 	return b, nil
+}
+
+// schemaIn is a schemaValue as read: metadata and rule set are read the
+// way requests are (parseMetadata), so a value Confluent wrote with
+// numbers for strings still loads.
+type schemaIn struct {
+	Subject    string          `json:"subject"`
+	Version    int             `json:"version"`
+	ID         int             `json:"id"`
+	SchemaType string          `json:"schemaType"`
+	References []Reference     `json:"references"`
+	Metadata   json.RawMessage `json:"metadata"`
+	RuleSet    json.RawMessage `json:"ruleSet"`
+	Schema     string          `json:"schema"`
+	Deleted    bool            `json:"deleted"`
+}
+
+func (v schemaIn) contract() (*wire.Metadata, *wire.RuleSet, error) {
+	md, err := parseMetadata(v.Metadata, "metadata")
+	if err != nil {
+		return nil, nil, err
+	}
+	rs, err := parseRuleSet(withoutEncodingRules(v.RuleSet), "ruleSet")
+	if err != nil {
+		return nil, nil, err
+	}
+	return normMetadata(md), normRuleSet(rs), nil
+}
+
+// configIn is a configValue as read.
+type configIn struct {
+	Alias              string          `json:"alias"`
+	Normalize          *bool           `json:"normalize"`
+	ValidateFields     *bool           `json:"validateFields"`
+	CompatibilityLevel string          `json:"compatibilityLevel"`
+	CompatibilityGroup string          `json:"compatibilityGroup"`
+	DefaultMetadata    json.RawMessage `json:"defaultMetadata"`
+	OverrideMetadata   json.RawMessage `json:"overrideMetadata"`
+	DefaultRuleSet     json.RawMessage `json:"defaultRuleSet"`
+	OverrideRuleSet    json.RawMessage `json:"overrideRuleSet"`
+}
+
+// record is v as the config of subject.
+func (v configIn) record(subject string) (ConfigRecord, error) {
+	c := ConfigRecord{Subject: subject, Compatibility: v.CompatibilityLevel, Alias: v.Alias, Normalize: v.Normalize,
+		ValidateFields: v.ValidateFields, CompatibilityGroup: v.CompatibilityGroup}
+	var err error
+	for _, m := range []struct {
+		raw  json.RawMessage
+		name string
+		into **wire.Metadata
+	}{{v.DefaultMetadata, "defaultMetadata", &c.DefaultMetadata}, {v.OverrideMetadata, "overrideMetadata", &c.OverrideMetadata}} {
+		if *m.into, err = parseMetadata(m.raw, m.name); err != nil {
+			return c, err
+		}
+		*m.into = normMetadata(*m.into)
+	}
+	for _, r := range []struct {
+		raw  json.RawMessage
+		name string
+		into **wire.RuleSet
+	}{{v.DefaultRuleSet, "defaultRuleSet", &c.DefaultRuleSet}, {v.OverrideRuleSet, "overrideRuleSet", &c.OverrideRuleSet}} {
+		if *r.into, err = parseRuleSet(withoutEncodingRules(r.raw), r.name); err != nil {
+			return c, err
+		}
+		*r.into = normRuleSet(*r.into)
+	}
+	return c, nil
+}
+
+// withoutEncodingRules drops the encodingRules of a rule set Confluent
+// wrote: this registry keeps migration and domain rules only, and losing
+// the encoding rules beats skipping the whole record.
+func withoutEncodingRules(raw json.RawMessage) json.RawMessage {
+	var obj map[string]json.RawMessage
+	if isNull(raw) || json.Unmarshal(raw, &obj) != nil || obj["encodingRules"] == nil {
+		return raw
+	}
+	delete(obj, "encodingRules")
+	out, err := json.Marshal(obj)
+	if err != nil {
+		return raw
+	}
+	return out
 }

@@ -65,7 +65,14 @@ func jsonEqual(a, b string) bool {
 // addr, each record's key and value byte for byte.
 func produceFixture(t *testing.T, addr, topic string) {
 	t.Helper()
-	f, err := os.Open("testdata/kafka/confluent_schemas.txt")
+	produceFixtureFile(t, addr, topic, "testdata/kafka/confluent_schemas.txt")
+}
+
+// produceFixtureFile writes the fixture file (a key, a tab and a value per
+// line) to topic on addr, each record's key and value byte for byte.
+func produceFixtureFile(t *testing.T, addr, topic, file string) {
+	t.Helper()
+	f, err := os.Open(file)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,22 +5,41 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/contrail-events/contrail/wire"
 )
 
-// SubjectVersion is a (subject, version) pair with its schema.
+// SubjectVersion is a (subject, version) pair with its schema. Its JSON is
+// Confluent's Schema entity: the rules of RuleSet each carry "disabled".
 type SubjectVersion struct {
-	Subject    string      `json:"subject"`
-	Version    int         `json:"version"`
-	ID         int         `json:"id"`
-	SchemaType string      `json:"schemaType,omitempty"`
-	References []Reference `json:"references,omitempty"`
-	Schema     string      `json:"schema"`
+	Subject    string         `json:"subject"`
+	Version    int            `json:"version"`
+	ID         int            `json:"id"`
+	SchemaType string         `json:"schemaType,omitempty"`
+	References []Reference    `json:"references,omitempty"`
+	Metadata   *wire.Metadata `json:"metadata,omitempty"`
+	RuleSet    *wire.RuleSet  `json:"ruleSet,omitempty"`
+	Schema     string         `json:"schema"`
+}
+
+// MarshalJSON implements json.Marshaler.
+func (sv SubjectVersion) MarshalJSON() ([]byte, error) {
+	return marshal(struct {
+		Subject    string         `json:"subject"`
+		Version    int            `json:"version"`
+		ID         int            `json:"id"`
+		SchemaType string         `json:"schemaType,omitempty"`
+		References []Reference    `json:"references,omitempty"`
+		Metadata   *wire.Metadata `json:"metadata,omitempty"`
+		RuleSet    *ruleSetOut    `json:"ruleSet,omitempty"`
+		Schema     string         `json:"schema"`
+	}{sv.Subject, sv.Version, sv.ID, sv.SchemaType, sv.References, sv.Metadata, outRules(sv.RuleSet), sv.Schema})
 }
 
 func (r *Registry) subjectVersion(v *versionEntry) SubjectVersion {
 	e := r.entry(v)
 	return SubjectVersion{Subject: v.Subject, Version: v.Version, ID: v.ID, SchemaType: typeOut(e.rec.Type),
-		References: e.rec.References, Schema: e.rec.Text}
+		References: e.rec.References, Metadata: e.rec.Metadata, RuleSet: e.rec.RuleSet, Schema: e.rec.Text}
 }
 
 // SubjectsOpts selects the subjects Subjects lists. The zero value lists
@@ -118,6 +137,42 @@ func (r *Registry) Version(subject string, version int, opts VersionOpts) (Subje
 		return SubjectVersion{}, errSubjectNotFound(subject)
 	}
 	return SubjectVersion{}, errVersionNotFound(subject, version)
+}
+
+// LatestWithMetadata returns the latest version of subject whose metadata
+// properties include every key and value of props (all versions with
+// metadata, when props is empty): Confluent's getLatestWithMetadata,
+// behind GET /subjects/{subject}/metadata, which serializers configured
+// with use.latest.with.metadata (e.g. major_version=2) call to find the
+// schema of the major they were built for. Soft-deleted versions count
+// with opts.Deleted. Errors: 40401 when the subject has no version,
+// 40403 when none matches.
+func (r *Registry) LatestWithMetadata(subject string, props map[string]string, opts VersionOpts) (SubjectVersion, error) {
+	subject = normalizeSubject(subject)
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	subj := r.subjects[subject]
+	if subj == nil || (!opts.Deleted && len(subj.live()) == 0) {
+		return SubjectVersion{}, errSubjectNotFound(subject)
+	}
+	for i := len(subj.versions) - 1; i >= 0; i-- {
+		v := subj.versions[i]
+		md := r.entry(v).rec.Metadata
+		if (v.Deleted && !opts.Deleted) || md == nil {
+			continue
+		}
+		match := true
+		for k, want := range props {
+			if got, ok := md.Properties[k]; !ok || got != want {
+				match = false
+				break
+			}
+		}
+		if match {
+			return r.subjectVersion(v), nil
+		}
+	}
+	return SubjectVersion{}, errSchemaNotFound("No version of subject '%s' has metadata properties %v.", subject, props)
 }
 
 // inContexts lists where an unqualified subject is looked for by readers

@@ -2,7 +2,8 @@
 // schema registries: Run drives a registry over HTTP through the whole REST
 // surface Contrail relies on (subjects, versions, schemas by ID, lookup,
 // references, soft and permanent deletes, compatibility checks, config,
-// aliases and mode, pagination, schema contexts, server metadata) and checks
+// aliases and mode, pagination, schema contexts, server metadata, data
+// contracts: metadata, rule sets and compatibility groups) and checks
 // every documented error code and the error body shape. Each case names the
 // Confluent source or document whose behaviour it pins: "RestApiTest" and
 // its siblings are Confluent's core/src/test/.../rest tests, "…Resource" its
@@ -57,10 +58,11 @@ func HTTPClient(c *http.Client) Opt {
 func IncompatibleCode(code int) Opt { return optFunc(func(s *suite) { s.incompatible = code }) }
 
 type suite struct {
-	base         string
-	hc           *http.Client
-	user, pass   string
-	incompatible int
+	base          string
+	hc            *http.Client
+	user, pass    string
+	incompatible  int
+	skipContracts bool
 }
 
 // Run runs the conformance suite against the registry at baseURL. The
@@ -94,6 +96,7 @@ func Run(t *testing.T, baseURL string, opts ...Opt) {
 	t.Run("Pagination", s.pagination)
 	t.Run("Metadata", s.metadata)
 	t.Run("Aliases", s.aliases)
+	t.Run("DataContracts", s.dataContracts)
 	// Contexts last: GET /subjects lists every context's subjects.
 	t.Run("Contexts", s.contexts)
 }
