@@ -19,14 +19,16 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 
+	"github.com/contrail-events/contrail/rules"
 	"github.com/contrail-events/contrail/wire"
 )
 
 // SensitiveProp is the schema property that marks a field as sensitive:
 // {"name": "cardToken", "type": "string", "contrail.sensitive": true}. The
 // console masks such a field's value wherever it shows one, as if its path
-// had been given to MaskFields. Data contracts will make this a first-class
-// rule; until then the property is the hook.
+// had been given to MaskFields. A field the writer schema's data contract
+// tags PII (metadata.tags, or the field's inline "confluent:tags"; see
+// rules.FieldTags) is masked the same way.
 const SensitiveProp = "contrail.sensitive"
 
 // maskedValue replaces a masked field's value.
@@ -36,8 +38,21 @@ const maskedValue = "••• masked •••"
 // types that generated code registers in avro.DefaultConfig.
 var genericAPI = avro.Config{}.Freeze()
 
-// masker says which field paths to mask.
-type masker struct{ paths map[string]bool }
+// masker says which field paths to mask. md is the data contract of the
+// schema being shown (set per value by withContract); its PII fields are
+// masked too.
+type masker struct {
+	paths map[string]bool
+	md    *wire.Metadata
+}
+
+// withContract returns m masking md's PII fields as well.
+func (m *masker) withContract(md *wire.Metadata) *masker {
+	if md == nil {
+		return m
+	}
+	return &masker{paths: m.paths, md: md}
+}
 
 func newMasker(paths []string) *masker {
 	m := &masker{paths: map[string]bool{}}
@@ -57,12 +72,15 @@ func (m *masker) Masked() []string {
 	return out
 }
 
-func (m *masker) masks(path string, f *avro.Field) bool {
+// masks reports whether field f of record (a full name), at path, is masked.
+func (m *masker) masks(path, record string, f *avro.Field) bool {
 	if m.paths[path] {
 		return true
 	}
-	v, ok := f.Prop(SensitiveProp).(bool)
-	return ok && v
+	if v, ok := f.Prop(SensitiveProp).(bool); ok && v {
+		return true
+	}
+	return rules.IsPII(m.md, record, f)
 }
 
 // object is a JSON object that keeps its fields in schema order.
@@ -119,7 +137,7 @@ func (m *masker) jsonValue(s avro.Schema, v any, path string) any {
 			if path != "" {
 				p = path + "." + f.Name()
 			}
-			if m.masks(p, f) {
+			if m.masks(p, t.FullName(), f) {
 				out = append(out, member{f.Name(), maskedValue})
 				continue
 			}
@@ -251,6 +269,7 @@ type decoded struct {
 	Subjects  []sr.SubjectVersion // where the registry has the id
 	EventType string              // the schema's full name
 	JSON      string              // indented; "" when undecodable
+	KeyPII    bool                // the event's key field is tagged PII: mask the record key
 	Err       string              // why the value is not shown decoded
 	Raw       string              // a printable excerpt of the raw bytes
 }
@@ -286,13 +305,38 @@ func (c *Console) decodeValue(ctx context.Context, value []byte) decoded {
 		d.Raw = printable(value[wire.FrameSize:], 256)
 		return d
 	}
-	b, err := json.MarshalIndent(c.mask.jsonValue(s, v, ""), "", "  ")
+	md, _, err := c.serde.WriterContract(ctx, id)
+	if err != nil { // WriterSchema just answered: a cached id cannot fail
+		d.Err = fmt.Sprintf("schema id %d: %v", id, err)
+		return d
+	}
+	d.KeyPII = c.keyIsPII(s, md)
+	b, err := json.MarshalIndent(c.mask.withContract(md).jsonValue(s, v, ""), "", "  ")
 	if err != nil {
 		d.Err = "cannot show as JSON: " + err.Error()
 		return d
 	}
 	d.JSON = string(b)
 	return d
+}
+
+// keyIsPII reports whether the manifest's key field of the event whose
+// writer schema is s is tagged PII in md.
+func (c *Console) keyIsPII(s avro.Schema, md *wire.Metadata) bool {
+	rec, ok := s.(*avro.RecordSchema)
+	if !ok || md == nil {
+		return false
+	}
+	ev := c.set.Event(rec.FullName())
+	if ev == nil {
+		return false
+	}
+	for _, f := range rec.Fields() {
+		if f.Name() == ev.Key {
+			return rules.IsPII(md, rec.FullName(), f)
+		}
+	}
+	return false
 }
 
 // decodeBody decodes an Avro body with s into generic values. Unlike

@@ -125,6 +125,9 @@ func (c *Console) view(ctx context.Context, r *kgo.Record) recordView {
 		}
 	}
 	v.Value = c.decodeValue(ctx, r.Value)
+	if v.Value.KeyPII { // the key is the value of a PII field
+		v.Key = maskedValue
+	}
 	if v.EventType == "" {
 		v.EventType = v.Value.EventType
 	}

@@ -105,7 +105,8 @@ func (e *PanicError) Error() string { return fmt.Sprintf("runtime: handler panic
 
 // Classify returns the class of a handling error: ClassPoison for a
 // *PoisonError, ClassPanic for a *PanicError, ClassPermanent for an error
-// wrapped with Permanent, ClassTransient otherwise.
+// wrapped with Permanent or one that says it is permanent (see
+// IsPermanent), ClassTransient otherwise.
 func Classify(err error) ErrorClass {
 	var pe *PoisonError
 	var pa *PanicError
@@ -114,20 +115,43 @@ func Classify(err error) ErrorClass {
 		return ClassPoison
 	case errors.As(err, &pa):
 		return ClassPanic
-	case errors.Is(err, ErrPermanent):
+	case IsPermanent(err):
 		return ClassPermanent
 	}
 	return ClassTransient
+}
+
+// IsPermanent reports whether err is permanent: it wraps ErrPermanent (see
+// Permanent), or an error in its chain has a method Permanent() bool that
+// returns true. The method form lets a package below the runtime say so
+// without importing it: the registry serde's *serde.MigrationError (a record
+// of another major that cannot be migrated) and a data-contract rule
+// failure whose action is DLQ (*rules.Error) do. Such a record is
+// dead-lettered at once, with class ClassPermanent and the error (naming
+// the rule) in its HeaderDLQError header; so is a handler error that wraps
+// one, e.g. a publish in the handler that broke a DLQ rule.
+func IsPermanent(err error) bool {
+	if errors.Is(err, ErrPermanent) {
+		return true
+	}
+	var p interface{ Permanent() bool }
+	return errors.As(err, &p) && p.Permanent()
 }
 
 // retryable reports whether another attempt could succeed.
 func retryable(err error) bool { return Classify(err) == ClassTransient }
 
 // decodeError classifies a codec decode error: transient when the registry
-// is unreachable or ctx ended, poison otherwise.
+// is unreachable or ctx ended, permanent when the error says so
+// (IsPermanent: a record that cannot be migrated, a data-contract rule
+// whose action is DLQ), poison otherwise (including a rule whose action is
+// ERROR).
 func decodeError(eventType string, err error) error {
 	if CodecUnavailable(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("runtime: decode %s: %w", eventType, err)
+	}
+	if IsPermanent(err) {
+		return Permanent(fmt.Errorf("runtime: decode %s: %w", eventType, err))
 	}
 	return &PoisonError{EventType: eventType, Err: err}
 }

@@ -219,6 +219,10 @@ func (r *Router) Run(ctx context.Context) error {
 	if len(r.routes) == 0 {
 		return errors.New("runtime: router has no handlers: register them with eventing.Handle before Run")
 	}
+	if err := r.checkReaders(ctx); err != nil { // data contracts: every live major is readable
+		return err
+	}
+	r.cfg.logger = redactPIIKeys(r.cfg.logger, r.routes) // data contracts: PII keys stay out of the logs
 	r.build()
 	c := &r.cfg
 

@@ -9,6 +9,7 @@
 //	registry/regclient        the one way to reach a registry
 //	compat, codegen           the compatibility engine; the code generator
 //	tracing, broker           OpenTelemetry; the embedded Kafka broker
+//	rules                     data-contract rules: CEL conditions, PII tags and redaction
 //	registry                  the schema registry: server, stores, serde
 //	contract                  consumer contracts over compat (+ contracttest)
 //	eventing                  the event runtime (never imports tracing: it declares its Tracer)
@@ -73,7 +74,7 @@ var rules = []rule{
 	// nothing of ours, so they sit at the bottom, below events.
 	{prefix: "codegen/codegentest"},
 	{prefix: "internal"},
-	{prefix: "events", // hand-written support for generated code
+	{prefix: "events", allow: []string{"wire"}, // hand-written support for generated code; wire's data-contract shapes
 		testAllow: []string{"codegen/codegentest"}}, // compares decoded generated values
 	{prefix: "events/", allow: []string{"events", "wire"}},                                 // generated packages (and money): each other and events only
 	{prefix: "schemas", allow: []string{"events", "wire"}},                                 // the loader
@@ -83,7 +84,9 @@ var rules = []rule{
 	{prefix: "codegen", allow: []string{"schemas", "events", "wire"}},
 	{prefix: "tracing", allow: []string{"wire"}},
 	{prefix: "broker", allow: []string{"wire"}},
-	{prefix: "registry", allow: []string{"compat", "schemas", "events", "wire"},
+	// Data-contract rules: CEL conditions on generated values, PII tags.
+	{prefix: "rules", allow: []string{"events", "wire"}},
+	{prefix: "registry", allow: []string{"compat", "schemas", "events", "wire", "rules"},
 		testAllow: []string{"broker", "broker/brokertest"}}, // the Kafka store on the embedded broker over TCP
 	{prefix: "contract", allow: []string{"compat", "schemas", "events", "wire", "registry/regclient"},
 		testAllow: []string{
@@ -92,7 +95,7 @@ var rules = []rule{
 		}},
 	// The event runtime: its core never imports tracing (it declares the
 	// Tracer it needs); its state store and service host build on it.
-	{prefix: "eventing", allow: []string{"events", "wire"},
+	{prefix: "eventing", allow: []string{"events", "wire", "rules"},
 		testAllow: []string{
 			"broker", "broker/brokertest", // the embedded broker over TCP
 			"registry", "registry/registrytest", "registry/serde", // our registry over HTTP and the real serde
@@ -116,7 +119,7 @@ var rules = []rule{
 	{prefix: "services/payment", allow: servicesAllow, testAllow: servicesTestAllow},
 	{prefix: "services/shipping", allow: servicesAllow, testAllow: servicesTestAllow},
 	// The web console: pages over the runtime, the registry, tracing, compat and contracts.
-	{prefix: "console", allow: []string{"eventing", "registry", "tracing", "compat", "contract", "schemas", "events", "wire"},
+	{prefix: "console", allow: []string{"eventing", "registry", "tracing", "compat", "contract", "schemas", "events", "wire", "rules"},
 		testAllow: []string{"broker", "broker/brokertest"}}, // the embedded broker over TCP (Start takes broker options)
 	// The local platform (`contrail up`), its load generator and whole-flow tests.
 	{prefix: "platform/loadgen", allow: []string{"events", "schemas", "wire"}},
