@@ -1,9 +1,13 @@
 // Package codegen turns a loaded schema tree (package schemas) into Go
 // packages: one per Avro namespace, with a struct per record, typed string
 // constants per enum, sealed interfaces for general unions and a typed topic
-// binding (events.Binding) per manifest event. The CLI (`contrail gen`)
-// wraps it; Generate works in memory, and Write and Compare apply or check
-// the result, so bad input never leaves partial output.
+// binding (events.Binding) per manifest event and major. Major N >= 2 of an
+// event is the Go type <Name>V<N> beside <Name> (major 1), with its own
+// binding and data contract; the Go migrations between neighbouring majors
+// live in a hand-edited file that Generate proposes once, with stubs. The
+// CLI (`contrail gen`) wraps it; Generate works in memory, and Write and
+// Compare apply or check the result, so bad input never leaves partial
+// output.
 package codegen
 
 import (
@@ -43,6 +47,10 @@ type Config struct {
 	// EventsImportPath is the import path of the events package that holds
 	// Binding. Default "github.com/contrail-events/contrail/events".
 	EventsImportPath string
+	// WireImportPath is the import path of the package that holds the data
+	// contract types (wire.Metadata, wire.RuleSet) bindings carry. Default
+	// "github.com/contrail-events/contrail/wire".
+	WireImportPath string
 }
 
 func (c *Config) setDefaults() {
@@ -51,6 +59,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.EventsImportPath == "" {
 		c.EventsImportPath = "github.com/contrail-events/contrail/events"
+	}
+	if c.WireImportPath == "" {
+		c.WireImportPath = "github.com/contrail-events/contrail/wire"
 	}
 }
 
@@ -69,6 +80,12 @@ type File struct {
 	Path string
 	// Data is the gofmt'ed file content.
 	Data []byte
+	// Once marks a file that is the user's after it is written: the
+	// migrations between two majors of an event, which Generate proposes
+	// with stubs to fill in. Write creates it only when it is missing and
+	// never changes or removes it; Compare reports it only when it is
+	// missing (the generated code calls its functions), never as stale.
+	Once bool
 }
 
 // GeneratedHeader starts every generated file; Compare and Write treat Go
@@ -89,12 +106,24 @@ func Generate(set *schemas.Set, cfg Config) ([]File, error) {
 		return nil, err
 	}
 	var files []File
+	paths := map[string]*schemas.Type{}
 	for _, t := range set.Order() {
 		f := g.file(t)
 		if f == nil {
 			continue
 		}
-		files = append(files, *f)
+		fs := []*File{f}
+		if m := g.migrationsFile(t); m != nil {
+			fs = append(fs, m)
+		}
+		for _, f := range fs {
+			if prev := paths[f.Path]; prev != nil {
+				g.errAt(t, "", "%s (%s) would be generated into %s, which %s (%s) is generated into: rename one of the types", t.FullName, t.File, f.Path, prev.FullName, prev.File)
+				continue
+			}
+			paths[f.Path] = t
+			files = append(files, *f)
+		}
 	}
 	for _, ns := range slices.Sorted(maps.Keys(g.pkgs)) {
 		p := g.pkgs[ns]
@@ -187,7 +216,7 @@ func (g *generator) plan() error {
 // generated package with one of these names would collide with the import.
 var importedPackages = map[string]bool{
 	"avro": true, "big": true, "errors": true, "events": true, "fmt": true,
-	"json": true, "strconv": true, "strings": true, "time": true,
+	"json": true, "strconv": true, "strings": true, "time": true, "wire": true,
 }
 
 // reservedPackageName says why leaf cannot name a generated package, or ""

@@ -26,6 +26,9 @@ type fileData struct {
 	Unions  []*unionData
 	Binding *bindingData
 	Named   *namedData
+	// Alias is <Name>V1, declared as an alias of <Name> when the event has
+	// several live majors; "" otherwise.
+	Alias string
 }
 
 type recordData struct {
@@ -75,12 +78,28 @@ type branchData struct {
 type bindingData struct {
 	Var, RefsVar, GoType, FullName, Topic, Subject, Strategy, KeyField, KeyExpr, TextConst string
 	Refs                                                                                   []string
+	// Major is the major version for a later major (0 for major 1, which
+	// BindingConfig's default covers); MajorOf names it in docs.
+	Major   int
+	MajorOf string
+	// Metadata and RuleSet are Go expressions of the data contract, "" for
+	// none.
+	Metadata, RuleSet string
+	// Migrations are the events.RegisterMigration calls of init.
+	Migrations []migrationData
 }
+
+// migrationData is one registered migration: from and to binding variables
+// and the hand-written function between them.
+type migrationData struct{ From, To, Func string }
 
 type namedData struct {
 	FullName, Source, TextConst, TextLit, GoType string
 	Refs                                         []string
 	RegisterAvro, IsEnum                         bool
+	// Register is false for the later majors of an event: the named-type
+	// registry (for references by full name) holds the lowest major.
+	Register bool
 }
 
 // fileGen builds one file.
@@ -101,18 +120,28 @@ func (g *generator) file(t *schemas.Type) *File {
 	f.use("encoding/json", "")
 	f.use("github.com/hamba/avro/v2", "")
 	f.use(g.cfg.EventsImportPath, "")
-	name := exportName(t.Name)
-	f.declare(name, t.FullName, "")
+	ev := g.set.Event(t.FullName)
+	primary := g.set.Types[t.FullName] == t
+	name := goTypeName(t)
+	what := t.FullName
+	if t.Major > 1 {
+		what = fmt.Sprintf("major %d of %s", t.Major, t.FullName)
+	}
+	f.declare(name, what, "")
 	source := path.Join(g.cfg.SourceDir, t.File)
 	textConst := lowerFirst(name) + "SchemaText"
-	f.declare(textConst, t.FullName+" schema text", "")
+	f.declare(textConst, what+" schema text", "")
 	data := &fileData{
 		Source:  source,
 		Package: f.pkg.leaf,
 		Named: &namedData{
 			FullName: t.FullName, Source: source, TextConst: textConst, TextLit: goStringLit(t.Text),
-			GoType: name, Refs: t.References, RegisterAvro: g.unionBranches[t.FullName],
+			GoType: name, Refs: t.References, RegisterAvro: primary && g.unionBranches[t.FullName], Register: primary,
 		},
+	}
+	if ev != nil && len(ev.Majors) > 1 && t.Major == 1 {
+		data.Alias = name + "V1"
+		f.declare(data.Alias, "the alias of major 1 of "+t.FullName, "")
 	}
 	switch s := t.Schema.(type) {
 	case *avro.RecordSchema:
@@ -126,8 +155,8 @@ func (g *generator) file(t *schemas.Type) *File {
 		data.Fixed = &fixedData{Name: name, Size: s.Size(), Doc: docLines(fmt.Sprintf("%s is the Avro fixed %s (%d bytes).", name, s.FullName(), s.Size()), "")}
 	}
 	data.Unions = f.unions
-	if ev := g.set.Event(t.FullName); ev != nil && data.Record != nil {
-		data.Binding = f.binding(ev, name, textConst, data.Record)
+	if m := majorOf(ev, t); m != nil && data.Record != nil {
+		data.Binding = f.binding(ev, m, name, textConst, data.Record)
 	}
 	for _, p := range slices.Sorted(maps.Keys(f.imports)) {
 		data.Imports = append(data.Imports, importSpec{Name: f.imports[p], Path: p})
@@ -137,7 +166,27 @@ func (g *generator) file(t *schemas.Type) *File {
 		g.errAt(t, "", "codegen: template: %v", err)
 		return nil
 	}
-	return &File{Path: f.pkg.leaf + "/" + snake(t.Name) + ".gen.go", Data: buf.Bytes()}
+	return &File{Path: f.pkg.leaf + "/" + snake(name) + ".gen.go", Data: buf.Bytes()}
+}
+
+// goTypeName is the Go type of t: its name for major 1, <Name>V<N> for a
+// later major of an event.
+func goTypeName(t *schemas.Type) string {
+	if t.Major > 1 {
+		return exportName(t.Name) + "V" + strconv.Itoa(t.Major)
+	}
+	return exportName(t.Name)
+}
+
+// majorOf is the major of event ev that t defines, nil when t is no event.
+func majorOf(ev *schemas.Event, t *schemas.Type) *schemas.Major {
+	if ev == nil {
+		return nil
+	}
+	if m := ev.Major(t.Major); m != nil && m.Type == t {
+		return m
+	}
+	return nil
 }
 
 func (f *fileGen) use(importPath, name string) { f.imports[importPath] = name }
@@ -371,20 +420,32 @@ func (f *fileGen) union(s *avro.UnionSchema, ptr, base string) string {
 	return u.Wrapper
 }
 
-func (f *fileGen) binding(ev *schemas.Event, name, textConst string, r *recordData) *bindingData {
+func (f *fileGen) binding(ev *schemas.Event, m *schemas.Major, name, textConst string, r *recordData) *bindingData {
+	t := m.Type
 	b := &bindingData{
-		Var: name + "Binding", RefsVar: lowerFirst(name) + "References", GoType: name, FullName: ev.Type.FullName, Topic: ev.Topic, Subject: ev.Subject,
-		Strategy: string(ev.Strategy), KeyField: ev.Key, TextConst: textConst, Refs: ev.Type.References,
+		Var: name + "Binding", RefsVar: lowerFirst(name) + "References", GoType: name, FullName: t.FullName, Topic: ev.Topic, Subject: ev.Subject,
+		Strategy: string(ev.Strategy), KeyField: ev.Key, TextConst: textConst, Refs: t.References,
 	}
-	f.declare(b.Var, "the binding of "+ev.Type.FullName, "")
-	f.declare(b.RefsVar, "the references of "+ev.Type.FullName, "")
-	rec := ev.Type.Schema.(*avro.RecordSchema)
+	if m.Version > 1 {
+		b.Major, b.MajorOf = m.Version, fmt.Sprintf("major %d of %s", m.Version, t.FullName)
+	}
+	f.declare(b.Var, "the binding of "+name, "")
+	f.declare(b.RefsVar, "the references of "+name, "")
+	if m.Metadata != nil || m.RuleSet != nil {
+		f.use(f.g.cfg.WireImportPath, "")
+		b.Metadata, b.RuleSet = metadataLit(m.Metadata), ruleSetLit(m.RuleSet)
+	}
+	for _, mig := range f.g.migrations(ev, m) {
+		f.declare(mig.fn, fmt.Sprintf("the %s of %s from major %d to %d", mig.mode, t.FullName, mig.fromMajor, mig.toMajor), "")
+		b.Migrations = append(b.Migrations, migrationData{From: mig.fromVar, To: mig.toVar, Func: mig.fn})
+	}
+	rec := t.Schema.(*avro.RecordSchema)
 	for i, fl := range rec.Fields() {
 		if fl.Name() != ev.Key {
 			continue
 		}
 		goName := r.Fields[i].GoName
-		switch t := deref(fl.Type()); t.Type() {
+		switch kt := deref(fl.Type()); kt.Type() {
 		case avro.String:
 			b.KeyExpr = "v." + goName
 		case avro.Int, avro.Long:
@@ -393,7 +454,7 @@ func (f *fileGen) binding(ev *schemas.Event, name, textConst string, r *recordDa
 		case avro.Enum:
 			b.KeyExpr = "string(v." + goName + ")"
 		default:
-			f.g.errAt(ev.Type, "/fields/"+strconv.Itoa(i)+"/type", "key field %q has type %s: a partition key must be a string, int, long or enum", ev.Key, t.Type())
+			f.g.errAt(t, "/fields/"+strconv.Itoa(i)+"/type", "key field %q has type %s: a partition key must be a string, int, long or enum", ev.Key, kt.Type())
 			b.KeyExpr = `""`
 		}
 	}

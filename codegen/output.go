@@ -54,6 +54,8 @@ func Compare(outDir string, files []File) (Diff, error) {
 			d.Missing = append(d.Missing, f.Path)
 		case err != nil:
 			return Diff{}, fmt.Errorf("codegen: compare: %w", err)
+		case f.Once:
+			// The user's file now: whatever it holds is current.
 		case !bytes.Equal(got, f.Data):
 			d.Stale = append(d.Stale, f.Path)
 		}
@@ -120,8 +122,8 @@ func isGenerated(p string) (bool, error) {
 }
 
 // Write makes outDir match files: it writes stale and missing files (each
-// to a temporary file in the same directory, then renamed over the target)
-// and removes extra generated files. It returns what it changed. Callers
+// to a temporary file in the same directory, then renamed over the target;
+// a File with Once only when missing) and removes extra generated files. It returns what it changed. Callers
 // generate everything first, so a schema error never leaves partial output.
 func Write(outDir string, files []File) (Diff, error) {
 	d, err := Compare(outDir, files)

@@ -6,10 +6,13 @@ import "slices"
 type Severity string
 
 // The severities. Only Error findings make `contrail check` exit 100; a
-// Warning is printed so it is seen in review, but passes.
+// Warning is printed so it is seen in review, but passes; an Info finding
+// says what a change does that passes on purpose (a new major allowed by
+// its migration rule, a new domain rule) and is printed as a notice.
 const (
 	Error   Severity = "error"
 	Warning Severity = "warning"
+	Info    Severity = "info"
 )
 
 // Scope says what a rule judges, and so which command reports its findings.
@@ -99,6 +102,35 @@ var (
 	// to another namespace), which gives it a new full name, a new Go type
 	// and, unless its subject is a TopicName subject, a new subject.
 	SchemaFileRenamed = Rule{"SCHEMA_FILE_RENAMED", "A type must keep its file and full name: a renamed type gets a new Go type and (except under TopicName) a new subject with an empty history, and readers need an alias to match it.", Error, true, ScopeTree}
+	// MajorAdded: a new major version of an event, which may break the one
+	// before it because its data contract declares the Go migration between
+	// them. It passes; the finding says so.
+	MajorAdded = Rule{"MAJOR_ADDED", "A new major version may break the previous major only when its contract declares a CONTRAIL_GO migration rule; the check passes and says which rule allowed it.", Info, false, ScopeTree}
+	// MajorWithoutMigration: a new major version of an event whose data
+	// contract declares no migration rule.
+	MajorWithoutMigration = Rule{"MAJOR_WITHOUT_MIGRATION", "A new major version must declare a CONTRAIL_GO migration rule in its contract, or readers of one major cannot read data written in the other.", Error, false, ScopeTree}
+	// MajorRetired: a major version's file was deleted while the event
+	// lives on in a later major.
+	MajorRetired = Rule{"MAJOR_RETIRED", "Retiring a major (deleting its file) is done only once nothing writes it, its data has left the topics and every consumer reads a later major.", Warning, false, ScopeTree}
+	// MigrationRuleRemoved: a live major lost the migration rule that
+	// connects it to the major before it.
+	MigrationRuleRemoved = Rule{"MIGRATION_RULE_REMOVED", "A major must keep the migration rule that connects it to the previous major while both may be read.", Error, false, ScopeTree}
+	// MigrationRuleChanged: a migration rule's definition changed (a
+	// direction dropped, for example).
+	MigrationRuleChanged = Rule{"MIGRATION_RULE_CHANGED", "A migration rule's mode, kind or type must change only on purpose: dropping a direction leaves readers of the other major without a migration.", Warning, false, ScopeTree}
+	// DomainRuleAdded: a domain rule was added to a data contract.
+	DomainRuleAdded = Rule{"DOMAIN_RULE_ADDED", "A new domain rule can reject messages that producers write today (WRITE) or dead-letter ones consumers accept today (READ); the check says so.", Info, false, ScopeTree}
+	// DomainRuleRemoved: a domain rule was removed from a data contract.
+	DomainRuleRemoved = Rule{"DOMAIN_RULE_REMOVED", "A domain rule that consumers may rely on (every message they read satisfies it) is removed only on purpose.", Warning, false, ScopeTree}
+	// DomainRuleChanged: a domain rule's expression, mode, action or other
+	// definition changed, or it was disabled.
+	DomainRuleChanged = Rule{"DOMAIN_RULE_CHANGED", "A domain rule's condition, mode or actions change only on purpose: consumers may rely on what it guaranteed.", Warning, false, ScopeTree}
+	// PIITagRemoved: a field that was tagged PII is no longer.
+	PIITagRemoved = Rule{"PII_TAG_REMOVED", "A field tagged PII keeps the tag while it exists: without it, logs, dead-letter listings and the console show its value.", Warning, false, ScopeTree}
+	// DataContractChanged: other changes to a data contract: metadata
+	// properties, sensitive names, tags other than a removed PII tag, an
+	// added migration rule.
+	DataContractChanged = Rule{"DATA_CONTRACT_CHANGED", "Changes to a schema's metadata (properties, tags, sensitive names) and added migration rules are listed so that review sees them.", Info, false, ScopeTree}
 	// ExceptionUnused: an exception in the exceptions file matched nothing.
 	ExceptionUnused = Rule{"EXCEPTION_UNUSED", "Every entry in the exceptions file must still silence a finding; delete entries that no longer do.", Warning, true, ScopeExceptions}
 	// ExceptionExpired: an exception's expiry date has passed; it no longer
@@ -128,6 +160,8 @@ var allRules = []Rule{
 	ReaderFieldMissingDefault, TypeChanged, UnionBranchMissing, EnumSymbolRemovedWithoutDefault,
 	FixedSizeChanged, NameMismatch, DecimalScaleChanged, DecimalPrecisionNarrowed, LogicalTypeChanged,
 	SubjectDeleted, SubjectMoved, StrategyChanged, SchemaFileDeleted, SchemaFileRenamed,
+	MajorAdded, MajorWithoutMigration, MajorRetired, MigrationRuleRemoved, MigrationRuleChanged,
+	DomainRuleAdded, DomainRuleRemoved, DomainRuleChanged, PIITagRemoved, DataContractChanged,
 	ExceptionUnused, ExceptionExpired,
 	ContractFieldNotWritten, ContractEventMissing, ContractSubjectMoved,
 }

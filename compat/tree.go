@@ -9,7 +9,19 @@ import (
 	"github.com/hamba/avro/v2"
 
 	"github.com/contrail-events/contrail/schemas"
+	"github.com/contrail-events/contrail/wire"
 )
+
+// contractLocator locates JSON Pointers into a major's sidecar.
+type contractLocator struct{ m *schemas.Major }
+
+func (l contractLocator) Locate(_, path string) (Location, bool) {
+	line, col, ok := l.m.ContractPos(path)
+	if !ok {
+		return Location{}, false
+	}
+	return Location{Path: path, File: l.m.Contract, Line: line, Col: col}, true
+}
 
 // WorkingTree labels the schema tree being checked, as opposed to a
 // baseline, in findings and reports of `contrail check` and `contrail
@@ -39,7 +51,28 @@ type Entry struct {
 	Schema Schema
 	// Text is the schema's source text; versions with equal text are one.
 	Text string
+	// Major is the schema's major version (0 means 1): from the file name
+	// for a schema tree (<Name>.v<N>.avsc), from the metadata property
+	// major_version for a registered version (1 without it).
+	Major int
+	// Grouped says the subject's compatibility group is major_version (the
+	// manifest's compatibility_group): a version is checked only against
+	// the versions of its own Major, and a new major against none.
+	Grouped bool
+	// Metadata and RuleSet are the data contract registered with the
+	// schema (a sidecar's, a registered version's); nil when it has none.
+	Metadata *wire.Metadata
+	RuleSet  *wire.RuleSet
+	// Contract is the data contract's sidecar file (slash path under the
+	// schema root); "" when it has none or came from a registry.
+	Contract string
+	// ContractSource locates JSON Pointers into the contract
+	// (Locate("", "/ruleSet/domainRules/0")); nil without a sidecar.
+	ContractSource Locator
 }
+
+// major is e's major version, 1 when unset.
+func (e *Entry) major() int { return max(e.Major, 1) }
 
 // Snapshot is a schema tree at one point in its history.
 type Snapshot struct {
@@ -68,13 +101,25 @@ func SnapshotOf(set *schemas.Set, label string) (Snapshot, error) {
 		if err != nil {
 			return Snapshot{}, fmt.Errorf("compat: %s event %s: %w", label, e.Type.FullName, err)
 		}
-		snap.Entries = append(snap.Entries, Entry{
-			Subject: e.Subject, FullName: e.Type.FullName, File: e.Type.File, Topic: e.Topic,
-			Strategy: string(e.Strategy), Level: lvl,
-			Manifest: Location{File: schemas.ManifestFile, Line: e.Line, Col: e.Col},
-			Schema:   Schema{Schema: e.Type.Schema, Label: label, Source: SetLocator(set, e.Type.FullName)},
-			Text:     textWithRefs(set, e.Type),
-		})
+		majors := e.Majors
+		if len(majors) == 0 { // a Set built by hand
+			majors = []*schemas.Major{{Version: 1, Type: e.Type}}
+		}
+		for _, m := range majors {
+			entry := Entry{
+				Subject: e.Subject, FullName: e.Type.FullName, File: m.Type.File, Topic: e.Topic,
+				Strategy: string(e.Strategy), Level: lvl,
+				Manifest: Location{File: schemas.ManifestFile, Line: e.Line, Col: e.Col},
+				Schema:   Schema{Schema: m.Type.Schema, Label: label, Source: TypeLocator(set, m.Type)},
+				Text:     textWithRefs(set, m.Type),
+				Major:    m.Version, Grouped: e.CompatibilityGroup == wire.CompatibilityGroupMajorVersion,
+				Metadata: m.Metadata, RuleSet: m.RuleSet, Contract: m.Contract,
+			}
+			if m.Contract != "" {
+				entry.ContractSource = contractLocator{m}
+			}
+			snap.Entries = append(snap.Entries, entry)
+		}
 	}
 	typesLevel := Level(FullTransitive)
 	if set.TypesCompatibility != "" {
@@ -85,7 +130,7 @@ func SnapshotOf(set *schemas.Set, label string) (Snapshot, error) {
 		typesLevel = l
 	}
 	for _, t := range set.Order() {
-		if isEvent[t.FullName] {
+		if isEvent[t.FullName] || t != set.Types[t.FullName] {
 			continue
 		}
 		snap.Entries = append(snap.Entries, Entry{
@@ -99,18 +144,30 @@ func SnapshotOf(set *schemas.Set, label string) (Snapshot, error) {
 
 // SetLocator locates paths in the files of set; root is the full name of
 // the schema's own type, which paths from the root ("" full name) start at.
-func SetLocator(set *schemas.Set, root string) Locator { return setLocator{set, root} }
+// For a later major of an event use TypeLocator, which knows its file.
+func SetLocator(set *schemas.Set, root string) Locator { return setLocator{set: set, name: root} }
+
+// TypeLocator locates paths in the files of set, the paths of root's own
+// full name (and those from the root) in root's file: the locator of one
+// major of an event, whose full name the other majors share.
+func TypeLocator(set *schemas.Set, root *schemas.Type) Locator {
+	return setLocator{set: set, name: root.FullName, root: root}
+}
 
 type setLocator struct {
 	set  *schemas.Set
-	root string
+	name string
+	root *schemas.Type // the type name means; nil: set.Types[name]
 }
 
 func (l setLocator) Locate(fullName, path string) (Location, bool) {
 	if fullName == "" {
-		fullName = l.root
+		fullName = l.name
 	}
 	t, ok := l.set.Types[fullName]
+	if fullName == l.name && l.root != nil {
+		t, ok = l.root, true
+	}
 	if !ok {
 		return Location{}, false
 	}
@@ -130,10 +187,16 @@ type TreeOptions struct {
 // CheckTree checks the schema tree next against its history (oldest
 // first; the last snapshot is the baseline). Each subject of next is checked
 // at its level against the versions the history holds for it (consecutive
-// duplicates collapsed). Against the baseline it also reports deleted
-// subjects and schema files, subjects that moved (topic or strategy) and
-// files that were renamed, so none of those passes silently. Findings carry
-// their Subject. It returns an error only for an unknown level.
+// duplicates collapsed); an entry of a Grouped subject only against the
+// versions of its own major, and a major the history lacks must declare a
+// Go migration rule (MAJOR_ADDED, MAJOR_WITHOUT_MIGRATION). Changes to an
+// entry's data contract since the newest earlier version of its major are
+// reported too (DOMAIN_RULE_*, MIGRATION_RULE_*, PII_TAG_REMOVED,
+// DATA_CONTRACT_CHANGED). Against the baseline it also reports deleted
+// subjects, schema files and majors, subjects that moved (topic or
+// strategy) and files that were renamed, so none of those passes silently.
+// Findings carry their Subject. It returns an error only for an unknown
+// level.
 func CheckTree(next Snapshot, history []Snapshot, opts TreeOptions) ([]Finding, error) {
 	if len(history) == 0 {
 		return nil, nil
@@ -141,12 +204,14 @@ func CheckTree(next Snapshot, history []Snapshot, opts TreeOptions) ([]Finding, 
 	base := history[len(history)-1]
 	var out []Finding
 
-	nextBySubject := map[string]*Entry{}
+	nextBySubject := map[string][]*Entry{}
 	nextByName := map[string]*Entry{}
 	for i := range next.Entries {
 		e := &next.Entries[i]
-		nextBySubject[e.Subject] = e
-		nextByName[e.FullName] = e
+		nextBySubject[e.Subject] = append(nextBySubject[e.Subject], e)
+		if nextByName[e.FullName] == nil {
+			nextByName[e.FullName] = e
+		}
 	}
 
 	// Subject-level changes against the baseline.
@@ -155,7 +220,15 @@ func CheckTree(next Snapshot, history []Snapshot, opts TreeOptions) ([]Finding, 
 		baseByName[old.FullName] = true
 	}
 	for _, old := range base.Entries {
-		if cur, same := nextBySubject[old.Subject]; same {
+		if curs := nextBySubject[old.Subject]; len(curs) > 0 {
+			cur := curs[0]
+			if i := slices.IndexFunc(curs, func(e *Entry) bool { return e.major() == old.major() }); i >= 0 {
+				cur = curs[i]
+			} else if old.FullName == cur.FullName {
+				// The subject lives on in other majors: this one retired.
+				out = append(out, retired(old, curs, base.Label, next.Label))
+				continue
+			}
 			if old.File != "" && cur.File != "" && old.FullName != cur.FullName {
 				// Same subject (TopicName), new type: the history carries over,
 				// but the file, full name and generated Go type do not.
@@ -195,21 +268,33 @@ func CheckTree(next Snapshot, history []Snapshot, opts TreeOptions) ([]Finding, 
 	}
 
 	// Schema compatibility per subject of next.
-	for _, cur := range next.Entries {
+	for i := range next.Entries {
+		cur := &next.Entries[i]
 		level := cur.Level
 		if opts.Level != "" {
 			level = opts.Level
 		}
 		subject := cur.Subject
-		prev := versions(history, subject, "")
+		group := 0 // every major
+		if cur.Grouped {
+			group = cur.major()
+		}
+		prev := versions(history, subject, "", group)
 		if len(prev) == 0 {
 			// A moved subject keeps the history of its old one.
-			prev = versions(history, "", cur.FullName)
+			prev = versions(history, "", cur.FullName, group)
 		}
 		if len(prev) == 0 {
-			continue // a new subject: nothing to be compatible with
+			if cur.Grouped && cur.major() > 1 {
+				f, err := newMajor(cur, history, level, base.Label, next.Label)
+				if err != nil {
+					return nil, fmt.Errorf("compat: subject %s: %w", subject, err)
+				}
+				out = append(out, f)
+			}
+			continue // a new subject (or major): nothing to be compatible with
 		}
-		fs, err := CheckLevel(level, cur.Schema, prev)
+		fs, err := CheckLevel(level, cur.Schema, schemasOf(prev))
 		if err != nil {
 			return nil, fmt.Errorf("compat: subject %s: %w", subject, err)
 		}
@@ -217,6 +302,9 @@ func CheckTree(next Snapshot, history []Snapshot, opts TreeOptions) ([]Finding, 
 			fs[i].Subject = subject
 		}
 		out = append(out, fs...)
+		if old := newest(history, subject, cur.FullName, group); old != nil {
+			out = append(out, contractChanges(cur, old, base.Label, next.Label)...)
+		}
 	}
 	return out, nil
 }
@@ -237,25 +325,63 @@ func renamedTo(old Entry, next []Entry, inBase map[string]bool) *Entry {
 	return nil
 }
 
-// versions collects a subject's schemas across history (by subject, or by
-// full name when subject is ""), dropping a version equal to the one before.
-func versions(history []Snapshot, subject, fullName string) []Schema {
-	var out []Schema
+// versions collects a subject's versions across history (by subject, or by
+// full name when subject is ""), of major only unless major is 0, dropping
+// a version equal to the one before.
+func versions(history []Snapshot, subject, fullName string, major int) []*Entry {
+	var out []*Entry
 	var last string
 	for _, snap := range history {
-		for _, e := range snap.Entries {
-			if (subject != "" && e.Subject == subject) || (subject == "" && e.FullName == fullName) {
-				canon := e.Text
-				if canon == "" {
-					canon = e.Schema.Schema.String()
-				}
-				if canon != last {
-					out = append(out, e.Schema)
-					last = canon
-				}
-				break
+		for i := range snap.Entries {
+			e := &snap.Entries[i]
+			if !matches(e, subject, fullName, major) {
+				continue
+			}
+			canon := e.Text
+			if canon == "" {
+				canon = e.Schema.Schema.String()
+			}
+			if canon != last {
+				out = append(out, e)
+				last = canon
+			}
+			break
+		}
+	}
+	return out
+}
+
+// newest is the newest version in history of a subject (by subject, else
+// by full name) and major (any for 0), nil when it has none.
+func newest(history []Snapshot, subject, fullName string, major int) *Entry {
+	for k := len(history) - 1; k >= 0; k-- {
+		for i := range history[k].Entries {
+			if e := &history[k].Entries[i]; matches(e, subject, "", major) {
+				return e
 			}
 		}
+	}
+	for k := len(history) - 1; k >= 0; k-- {
+		for i := range history[k].Entries {
+			if e := &history[k].Entries[i]; matches(e, "", fullName, major) {
+				return e
+			}
+		}
+	}
+	return nil
+}
+
+func matches(e *Entry, subject, fullName string, major int) bool {
+	if major != 0 && e.major() != major {
+		return false
+	}
+	return (subject != "" && e.Subject == subject) || (subject == "" && e.FullName == fullName)
+}
+
+func schemasOf(es []*Entry) []Schema {
+	out := make([]Schema, len(es))
+	for i, e := range es {
+		out[i] = e.Schema
 	}
 	return out
 }

@@ -62,6 +62,12 @@ type Contract struct {
 	Topic string `json:"topic,omitempty"`
 	// Event is the event's fully qualified Avro name. Required.
 	Event string `json:"event"`
+	// Major is the event's major version the consumer reads (its generated
+	// type's, events.Type.Major); 0 means 1. Verify checks the contract
+	// against the producer's schema of that major: a consumer of another
+	// major reads through the Go migrations, which compat checks instead
+	// (MAJOR_ADDED). A consumer has one contract per event, so one major.
+	Major int `json:"major,omitempty"`
 	// Fields are the paths of the fields the consumer relies on: field names
 	// joined by dots, descending through records, and transparently through
 	// arrays, maps and union branches ("orderId", "items.sku",
@@ -199,7 +205,7 @@ func FromType(consumer string, t events.Type, opts ...Opt) (*Contract, error) {
 	}
 	c := &Contract{
 		Format: FormatVersion, Consumer: consumer, Subject: t.Subject(), Topic: t.Topic(),
-		Event: t.FullName(), Source: "go:" + goPackageOf(t), Schema: text,
+		Event: t.FullName(), Major: majorField(t.Major()), Source: "go:" + goPackageOf(t), Schema: text,
 	}
 	for _, o := range opts {
 		o.apply(c)
@@ -292,7 +298,7 @@ func FromSet(set *schemas.Set, prev []*Contract) ([]*Contract, error) {
 		for _, consumer := range ev.Consumers {
 			c := &Contract{
 				Format: FormatVersion, Consumer: consumer, Subject: ev.Subject, Topic: ev.Topic,
-				Event: ev.Type.FullName, Source: "manifest", Schema: text,
+				Event: ev.Type.FullName, Major: majorField(ev.Type.Major), Source: "manifest", Schema: text,
 			}
 			if p := old[c.Key()]; p != nil {
 				c.Fields = append([]string(nil), p.Fields...)
@@ -307,6 +313,17 @@ func FromSet(set *schemas.Set, prev []*Contract) ([]*Contract, error) {
 	SortContracts(out)
 	return out, nil
 }
+
+// majorField is Contract.Major for major n: 0 (left out of the file) for 1.
+func majorField(n int) int {
+	if n <= 1 {
+		return 0
+	}
+	return n
+}
+
+// major is the major c reads, 1 or more.
+func (c *Contract) major() int { return max(c.Major, 1) }
 
 // SortContracts orders contracts by consumer, subject and event.
 func SortContracts(cs []*Contract) {

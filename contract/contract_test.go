@@ -381,3 +381,65 @@ func TestVerifyNestedFieldNotWritten(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyMajors: with an event in two majors, a contract is verified
+// against the producer's schema of its own major only (major 2 breaks major
+// 1, which readers bridge with Go migrations), and a contract of a major the
+// producer no longer has is reported with the live majors.
+func TestVerifyMajors(t *testing.T) {
+	dir := copyTree(t, map[string][][2]string{
+		"manifest.yaml": {{"  - schema: contrail.orders.OrderCancelled\n    topic: orders\n", "  - schema: contrail.orders.OrderCancelled\n    topic: orders\n    compatibility_group: major_version\n"}},
+	})
+	v2 := `{"type": "record", "name": "OrderCancelled", "namespace": "contrail.orders", "fields": [
+  {"name": "metadata", "type": "contrail.common.EventMetadata"},
+  {"name": "orderId", "type": {"type": "string", "logicalType": "uuid"}},
+  {"name": "reasonCode", "type": "int"}
+]}`
+	if err := os.WriteFile(filepath.Join(dir, "contrail", "orders", "OrderCancelled.v2.avsc"), []byte(v2), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	set, err := schemas.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := contract.FromSet(set, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cs []*contract.Contract
+	for _, c := range all {
+		if c.Event == "contrail.orders.OrderCancelled" && c.Consumer == "inventory" {
+			cs = append(cs, c)
+		}
+	}
+	if len(cs) != 1 || cs[0].Major != 0 {
+		t.Fatalf("contracts %+v", cs)
+	}
+	writers := contract.WritersOf(set, "working tree")
+	res, err := contract.Verify(writers, cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) != 0 {
+		t.Fatalf("a major 1 contract was checked against major 2: %+v", res.Findings)
+	}
+	// The same reader schema as a contract of major 2 breaks.
+	c2 := *cs[0]
+	c2.Major = 2
+	res, err = contract.Verify(writers, []*contract.Contract{&c2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) == 0 || res.Findings[0].Writer.File != "contrail/orders/OrderCancelled.v2.avsc" {
+		t.Fatalf("major 2 contract: %+v", res.Findings)
+	}
+	c3 := *cs[0]
+	c3.Major = 3
+	res, err = contract.Verify(writers, []*contract.Contract{&c3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) != 1 || res.Findings[0].Rule != contract.EventMissing.ID || !strings.Contains(res.Findings[0].Message, "have only v1, v2 there") {
+		t.Fatalf("major 3 contract: %+v", res.Findings)
+	}
+}

@@ -44,20 +44,28 @@ type Writer struct {
 	Subject string
 	// Event is the event's full name.
 	Event string
+	// Major is the event's major version the schema is (0 means 1).
+	Major int
 	// Schema is the producer's schema; Schema.Label names it in findings
 	// (e.g. "working tree") and Schema.Source locates findings in its files.
 	Schema compat.Schema
 }
 
-// WritersOf returns one Writer per manifest event of set, labelled label,
-// locating findings in set's files.
+// WritersOf returns one Writer per live major of every manifest event of
+// set, labelled label, locating findings in set's files.
 func WritersOf(set *schemas.Set, label string) []Writer {
 	out := make([]Writer, 0, len(set.Events))
 	for _, ev := range set.Events {
-		out = append(out, Writer{
-			Subject: ev.Subject, Event: ev.Type.FullName,
-			Schema: compat.Schema{Schema: ev.Type.Schema, Label: label, Source: compat.SetLocator(set, ev.Type.FullName)},
-		})
+		majors := ev.Majors
+		if len(majors) == 0 { // a Set built by hand
+			majors = []*schemas.Major{{Version: 1, Type: ev.Type}}
+		}
+		for _, m := range majors {
+			out = append(out, Writer{
+				Subject: ev.Subject, Event: ev.Type.FullName, Major: m.Version,
+				Schema: compat.Schema{Schema: m.Type.Schema, Label: label, Source: compat.TypeLocator(set, m.Type)},
+			})
+		}
 	}
 	return out
 }
@@ -66,7 +74,7 @@ func WritersOf(set *schemas.Set, label string) []Writer {
 // type (e.g. "producer *orders.OrderPlaced"), without file positions.
 func WriterOf(t events.Type) Writer {
 	return Writer{
-		Subject: t.Subject(), Event: t.FullName(),
+		Subject: t.Subject(), Event: t.FullName(), Major: t.Major(),
 		Schema: compat.Schema{Schema: t.Schema(), Label: fmt.Sprintf("producer %T", t.New())},
 	}
 }
@@ -100,13 +108,15 @@ func (r *Result) Report(next, baseline, pathPrefix string) *report.Result {
 
 func checkedName(c *Contract) string { return c.Subject + " (consumer " + c.Consumer + ")" }
 
-// Verify checks every contract against the writer for its subject: the
-// contract's reader schema must read the writer's schema (compat.Check, the
-// engine `contrail check` uses), and every relied-on field must still be
-// written (FieldNotWritten). A contract whose subject has no writer gets
-// EventMissing, or SubjectMoved when its event is written under another
-// subject. Contracts that fail Validate are reported as errors, never skipped:
-// Verify returns an error wrapping ErrInvalid for them.
+// Verify checks every contract against the writer for its subject, event
+// and major: the contract's reader schema must read the writer's schema
+// (compat.Check, the engine `contrail check` uses), and every relied-on
+// field must still be written (FieldNotWritten). A contract whose subject
+// has no writer gets EventMissing, or SubjectMoved when its event is written
+// under another subject; one whose major is retired while others are
+// written gets EventMissing naming the live majors. Contracts that fail
+// Validate are reported as errors, never skipped: Verify returns an error
+// wrapping ErrInvalid for them.
 func Verify(writers []Writer, contracts []*Contract) (*Result, error) {
 	bySubject := map[string][]Writer{}
 	byEvent := map[string][]Writer{}
@@ -122,10 +132,20 @@ func Verify(writers []Writer, contracts []*Contract) (*Result, error) {
 		name := checkedName(c)
 		res.Checked = append(res.Checked, name)
 		var w *Writer
+		var others []int // the event's other majors under the subject
 		for i, cand := range bySubject[c.Subject] {
-			if cand.Event == c.Event {
-				w = &bySubject[c.Subject][i]
+			if cand.Event != c.Event {
+				continue
 			}
+			if max(cand.Major, 1) == c.major() {
+				w = &bySubject[c.Subject][i]
+			} else {
+				others = append(others, max(cand.Major, 1))
+			}
+		}
+		if w == nil && len(others) > 0 {
+			res.Findings = append(res.Findings, majorRetired(c, name, others))
+			continue
 		}
 		if w == nil {
 			res.Findings = append(res.Findings, missing(c, name, byEvent[c.Event]))
@@ -164,6 +184,21 @@ func missing(c *Contract, name string, others []Writer) compat.Finding {
 			c.Consumer, c.Event, c.Subject, strings.Join(quoteAll(subs), ", "))
 	}
 	return f
+}
+
+// majorRetired is the finding for a contract of a major the producer no
+// longer has, while it writes others.
+func majorRetired(c *Contract, name string, live []int) compat.Finding {
+	var vs []string
+	for _, n := range live {
+		vs = append(vs, fmt.Sprintf("v%d", n))
+	}
+	return compat.Finding{
+		Rule: EventMissing.ID, Subject: name,
+		Direction: compat.Direction{Reader: c.Label(), Writer: "producer schemas"},
+		Message: fmt.Sprintf("consumer %s reads major %d of %s under subject %q, but the producer schemas have only %s there: move the consumer to a live major (its generated type) and derive its contract again (%s), or keep major %d until it has",
+			c.Consumer, c.major(), c.Event, c.Subject, strings.Join(vs, ", "), FileName(c), c.major()),
+	}
 }
 
 func quoteAll(ss []string) []string {

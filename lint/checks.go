@@ -19,6 +19,10 @@ import (
 
 func namespaceDirectory(p *pass, d *def) {
 	want := strings.ReplaceAll(d.t.FullName, ".", "/") + ".avsc"
+	if d.t.Major > 1 {
+		// A later major of an event: <Name>.v<N>.avsc beside major 1.
+		want = strings.TrimSuffix(want, ".avsc") + ".v" + strconv.Itoa(d.t.Major) + ".avsc"
+	}
 	if d.t.File == want {
 		return
 	}
@@ -325,30 +329,36 @@ func eventMetadataMissing(p *pass) {
 		}
 	}
 	for _, e := range p.tree.set.Events {
-		d := p.tree.byName[e.Type.FullName]
-		if d == nil {
-			continue
+		for _, m := range e.Majors {
+			eventMetadataOf(p, e, p.tree.defOf(m.Type), suggest, add)
 		}
-		var meta *field
-		for _, f := range p.tree.fields {
-			if f.def == d && f.name == metadataField {
-				meta = f
-			}
+	}
+}
+
+// eventMetadataOf checks the metadata field of one major d of event e.
+func eventMetadataOf(p *pass, e *schemas.Event, d *def, suggest, add string) {
+	if d == nil {
+		return
+	}
+	var meta *field
+	for _, f := range p.tree.fields {
+		if f.def == d && f.name == metadataField {
+			meta = f
 		}
-		if meta == nil {
-			p.report(d, "/fields", "event %s (manifest.yaml line %d) has no %q field: the runtime reads metadata.eventId, correlationId and causationId for event ids, deduplication and trace headers. %s",
-				d.t.FullName, e.Line, metadataField, add)
-			continue
-		}
-		md := p.tree.refOf(meta.obj["type"], d.t.Namespace)
-		switch {
-		case md == nil || !md.isRecord():
-			p.report(d, meta.ptr+"/type", "%s must be a record (not %s) for the runtime to find the event's ids: make its type %s",
-				meta.where(), describe(meta.obj["type"]), suggest)
-		case !hasStringField(md, "eventId"):
-			p.report(d, meta.ptr+"/type", "%s is %s, which has no string eventId field for the runtime to read and fill: add {\"name\": \"eventId\", \"type\": {\"type\": \"string\", \"logicalType\": \"uuid\"}} to it, or use %s",
-				meta.where(), md.t.FullName, suggest)
-		}
+	}
+	if meta == nil {
+		p.report(d, "/fields", "event %s (manifest.yaml line %d) has no %q field: the runtime reads metadata.eventId, correlationId and causationId for event ids, deduplication and trace headers. %s",
+			d.t.FullName, e.Line, metadataField, add)
+		return
+	}
+	md := p.tree.refOf(meta.obj["type"], d.t.Namespace)
+	switch {
+	case md == nil || !md.isRecord():
+		p.report(d, meta.ptr+"/type", "%s must be a record (not %s) for the runtime to find the event's ids: make its type %s",
+			meta.where(), describe(meta.obj["type"]), suggest)
+	case !hasStringField(md, "eventId"):
+		p.report(d, meta.ptr+"/type", "%s is %s, which has no string eventId field for the runtime to read and fill: add {\"name\": \"eventId\", \"type\": {\"type\": \"string\", \"logicalType\": \"uuid\"}} to it, or use %s",
+			meta.where(), md.t.FullName, suggest)
 	}
 }
 
@@ -365,8 +375,10 @@ func namedTypeUnused(p *pass) {
 	used := map[string]bool{}
 	for _, e := range p.tree.set.Events {
 		used[e.Type.FullName] = true
-		for _, r := range e.Type.References {
-			used[r] = true
+		for _, m := range e.Majors {
+			for _, r := range m.Type.References {
+				used[r] = true
+			}
 		}
 	}
 	for _, d := range p.tree.defs {

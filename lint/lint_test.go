@@ -432,3 +432,31 @@ func TestLintInvalidTree(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestLintMajors: a later major of an event (<Name>.v<N>.avsc) is linted
+// like any schema file, sits where it should, and keeps the types only it
+// uses in use; its missing metadata field is reported at its own file.
+func TestLintMajors(t *testing.T) {
+	const note = `{"type": "record", "name": "Note", "namespace": "shop.orders", "doc": "A note.", "fields": [{"name": "text", "type": "string", "doc": "The text."}]}`
+	dir := copyTree(t, clean, map[string]string{
+		"manifest.yaml":                   manifestHead + "    compatibility_group: major_version\n",
+		"shop/orders/OrderPlaced.v2.avsc": placed(`{"name": "note", "type": "shop.orders.Note", "doc": "Only major 2 has it."}`),
+		"shop/orders/Note.avsc":           note,
+	})
+	res := runLint(t, lint.Options{Schemas: dir, Tier: lint.Docs})
+	if len(res.Findings) != 0 {
+		t.Fatalf("findings:\n%s", dump(res.Findings))
+	}
+	if !slices.Contains(res.Subjects, "shop/orders/OrderPlaced.v2.avsc") {
+		t.Errorf("major 2 not linted: %v", res.Subjects)
+	}
+	noMeta := strings.Replace(placed(), `{"name": "metadata", "type": "shop.common.EventMetadata", "doc": "Event identity."},`, "", 1)
+	dir = copyTree(t, clean, map[string]string{
+		"manifest.yaml":                   manifestHead + "    compatibility_group: major_version\n",
+		"shop/orders/OrderPlaced.v2.avsc": noMeta,
+	})
+	res = runLint(t, lint.Options{Schemas: dir, Tier: lint.Standard})
+	if len(res.Findings) != 1 || res.Findings[0].Rule != "EVENT_METADATA_MISSING" || !strings.Contains(where(res.Findings[0]), "OrderPlaced.v2.avsc:") {
+		t.Fatalf("findings:\n%s", dump(res.Findings))
+	}
+}

@@ -42,6 +42,16 @@ type field struct {
 	ptr   string // JSON Pointer of the field object, e.g. "/fields/3"
 }
 
+// defOf returns the definition of the schema file of ty, nil if none.
+func (t *tree) defOf(ty *schemas.Type) *def {
+	for _, d := range t.defs {
+		if d.t == ty {
+			return d
+		}
+	}
+	return nil
+}
+
 // where names the field in messages: "field payment of contrail.orders.OrderPlaced".
 func (f *field) where() string {
 	return fmt.Sprintf("field %s of %s", f.name, f.def.t.FullName)
@@ -76,10 +86,12 @@ func (s *schema) object() map[string]any {
 	return m
 }
 
-// newTree decodes every type of set for the walker.
+// newTree decodes every schema file of set for the walker: every type,
+// the later majors of events included (byName holds the type a reference by
+// full name means).
 func newTree(set *schemas.Set) (*tree, error) {
 	t := &tree{set: set, byName: map[string]*def{}}
-	for _, ty := range set.Types {
+	for _, ty := range set.Order() {
 		root, err := decodeJSON(ty.Text)
 		if err != nil {
 			return nil, fmt.Errorf("lint: %s: %w", ty.File, err)
@@ -91,7 +103,9 @@ func newTree(set *schemas.Set) (*tree, error) {
 		kind, _ := obj["type"].(string)
 		d := &def{t: ty, kind: kind, obj: obj}
 		t.defs = append(t.defs, d)
-		t.byName[ty.FullName] = d
+		if set.Types[ty.FullName] == ty {
+			t.byName[ty.FullName] = d
+		}
 	}
 	slices.SortFunc(t.defs, func(a, b *def) int { return strings.Compare(a.t.File, b.t.File) })
 	for _, d := range t.defs {

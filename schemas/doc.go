@@ -16,6 +16,16 @@
 // in their own file and referred to by full name elsewhere. Directories named
 // testdata or starting with "." or "_" are skipped.
 //
+// Major versions and data contracts: major N >= 2 of a manifest event is
+// <Name>.v<N>.avsc beside <Name>.avsc (major 1), with the same full name; the
+// live majors are the files present and must be consecutive, and the event's
+// manifest entry must say compatibility_group: major_version. Beside any
+// major's file, <Name>[.v<N>].contract.yaml (SidecarSuffix) holds the
+// metadata and rule set registered with it, in Confluent's shape
+// (wire.Metadata, wire.RuleSet), checked as strictly as the schemas: keys,
+// kinds, modes, rule types, names, actions and tag paths, each problem at
+// file:line:col. Event.Majors has the result; see Major.
+//
 // Load never writes anything. A *Set is immutable after loading and safe for
 // concurrent use.
 package schemas

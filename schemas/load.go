@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/contrail-events/contrail/events"
@@ -21,7 +22,10 @@ const ManifestFile = "manifest.yaml"
 // Set is a loaded schema tree: every named type and every manifest event.
 // It is immutable and safe for concurrent use.
 type Set struct {
-	// Types holds every named type by full name.
+	// Types holds every named type by full name. For an event with several
+	// live majors it holds the lowest one (Event.Majors has them all): the
+	// type a reference by full name would mean, which the loader allows only
+	// for names with one major.
 	Types map[string]*Type
 	// Events are the manifest's events in manifest order.
 	Events []*Event
@@ -35,7 +39,10 @@ type Set struct {
 }
 
 // Order returns every type in dependency order: each type comes after the
-// types it refers to; ties are broken by full name.
+// types it refers to; ties are broken by full name. It holds every schema
+// file once, so the later majors of an event (Type.Major > 1) are in it too,
+// after every type of Types, ordered by full name and major: a full name
+// repeats only for them.
 func (s *Set) Order() []*Type { return slices.Clone(s.order) }
 
 // Event returns the manifest event whose schema is fullName, or nil.
@@ -50,6 +57,9 @@ func (s *Set) Event(fullName string) *Event {
 
 // Type is one named Avro type, defined by one .avsc file.
 type Type struct {
+	// Major is the major version the file defines: 1 for <Name>.avsc, N for
+	// <Name>.v<N>.avsc (only manifest events have majors above 1).
+	Major int
 	// FullName is the fully qualified name, e.g. "contrail.common.Money".
 	FullName string
 	// Name is the last part of FullName, e.g. "Money".
@@ -110,7 +120,7 @@ func Load(dir string) (*Set, error) {
 
 // LoadFS is Load over an fs.FS; positions name files by their path in fsys.
 func LoadFS(fsys fs.FS) (*Set, error) {
-	l := &loader{fsys: fsys, defs: map[string]*def{}}
+	l := &loader{fsys: fsys, defs: map[string]*def{}, majors: map[string][]*def{}, listed: map[string]bool{}}
 	return l.load()
 }
 
@@ -120,6 +130,8 @@ type def struct {
 	kind string // record, error, enum or fixed
 	node *jsonNode
 	refs []ref // direct references in order of appearance, deduplicated
+	// sidecar is the data contract beside the file, nil when none.
+	sidecar *sidecar
 }
 
 // ref is one use of a named type by full name.
@@ -131,8 +143,24 @@ type ref struct {
 type loader struct {
 	fsys  fs.FS
 	probs problems
-	defs  map[string]*def
-	files []string
+	// defs holds, by full name, the definition a reference by that name
+	// resolves to: the only one, or the lowest major of an event.
+	defs map[string]*def
+	// majors holds every definition of a full name, in major order.
+	majors   map[string][]*def
+	files    []string
+	sidecars []string
+	// listed holds the full names the manifest lists as events.
+	listed map[string]bool
+}
+
+// all returns every definition, by full name and major.
+func (l *loader) all() []*def {
+	var out []*def
+	for _, n := range slices.Sorted(maps.Keys(l.majors)) {
+		out = append(out, l.majors[n]...)
+	}
+	return out
 }
 
 func skipDir(name string) bool {
@@ -157,8 +185,11 @@ func (l *loader) load() (*Set, error) {
 			}
 			return nil
 		}
-		if strings.HasSuffix(p, ".avsc") {
+		switch {
+		case strings.HasSuffix(p, ".avsc"):
 			l.files = append(l.files, p)
+		case strings.HasSuffix(p, SidecarSuffix), strings.HasSuffix(p, ".contract.yml"):
+			l.sidecars = append(l.sidecars, p)
 		}
 		return nil
 	})
@@ -175,10 +206,18 @@ func (l *loader) load() (*Set, error) {
 		}
 		l.readFile(f, data)
 	}
+	l.sortMajors()
+	slices.Sort(l.sidecars)
+	for _, f := range l.sidecars {
+		data, err := fs.ReadFile(l.fsys, f)
+		if err != nil {
+			return nil, err
+		}
+		l.readSidecar(f, data)
+	}
 	// Phase 2: every type expression, now that all names are known.
 	names := slices.Sorted(maps.Keys(l.defs))
-	for _, n := range names {
-		d := l.defs[n]
+	for _, d := range l.all() {
 		v := &validator{l: l, d: d, file: d.t.File, ns: d.t.Namespace}
 		v.topLevel(d.node)
 		d.refs = v.refs
@@ -189,23 +228,43 @@ func (l *loader) load() (*Set, error) {
 	for _, n := range names {
 		set.Types[n] = l.defs[n].t
 	}
-	l.manifest(manifestData, set)
+	if l.manifest(manifestData, set) != nil {
+		// Without a manifest that parses, no type is known to be an event.
+		l.checkMajors(set)
+	}
 	if err := l.probs.err(); err != nil {
 		return nil, err
 	}
 
 	// Phase 3: hamba parses in dependency order into one cache. The checks
 	// above should leave nothing for it to reject; if it does, the error
-	// still points at the file.
+	// still points at the file. A later major shares its full name with the
+	// lowest one, so each parses into a cache of its own holding only the
+	// types it refers to.
 	cache := &avro.SchemaCache{}
 	for _, t := range order {
-		s, err := events.Parse(t.Text, cache)
+		c := cache
+		if t != set.Types[t.FullName] {
+			c = &avro.SchemaCache{}
+			for _, r := range t.References {
+				if rt := set.Types[r]; rt != nil && rt.Schema != nil {
+					c.Add(r, rt.Schema)
+				}
+			}
+		}
+		s, err := events.Parse(t.Text, c)
 		if err != nil {
 			l.probs.add(t.File, t.root.line, t.root.col, "%v", err)
 			continue
 		}
 		t.Schema = s
 	}
+	if err := l.probs.err(); err != nil {
+		return nil, err
+	}
+	// Phase 4: the data contracts, whose tags name fields of the parsed
+	// schemas.
+	l.contracts(set)
 	if err := l.probs.err(); err != nil {
 		return nil, err
 	}
@@ -244,23 +303,78 @@ func (l *loader) readFile(file string, data []byte) {
 		return
 	}
 	full := qualify(ns, name)
-	want := strings.ReplaceAll(full, ".", "/") + ".avsc"
+	major, msg := fileMajor(path.Base(file))
+	if msg != "" {
+		l.probs.add(file, 1, 1, "%s", msg)
+		return
+	}
+	want := strings.ReplaceAll(full, ".", "/") + majorSuffix(major) + ".avsc"
 	if file != want && !strings.HasSuffix(file, "/"+want) {
 		n := root.get("name")
 		l.probs.add(file, n.line, n.col, "%s must live in %s (one named type per file, folders by namespace): rename the file or fix name/namespace", full, want)
 		return
 	}
-	if prev, dup := l.defs[full]; dup {
-		n := root.get("name")
-		l.probs.add(file, n.line, n.col, "%s is also defined in %s: define each named type once", full, prev.t.File)
-		return
+	for _, prev := range l.majors[full] {
+		if prev.t.Major == major {
+			n := root.get("name")
+			l.probs.add(file, n.line, n.col, "%s is also defined in %s: define each named type once", full, prev.t.File)
+			return
+		}
 	}
 	i := strings.LastIndexByte(full, '.')
-	t := &Type{FullName: full, Name: full[i+1:], File: file, Text: string(data), root: root, pos: positions(root)}
+	t := &Type{FullName: full, Name: full[i+1:], Major: major, File: file, Text: string(data), root: root, pos: positions(root)}
 	if i > 0 {
 		t.Namespace = full[:i]
 	}
-	l.defs[full] = &def{t: t, kind: typ.str, node: root}
+	l.majors[full] = append(l.majors[full], &def{t: t, kind: typ.str, node: root})
+}
+
+// fileMajor returns the major version a schema file's base name declares:
+// 1 for <Name>.avsc, N for <Name>.v<N>.avsc (N >= 2, no leading zero). msg
+// says what is wrong with a name that looks like a major but is not one.
+func fileMajor(base string) (major int, msg string) {
+	stem := strings.TrimSuffix(base, ".avsc")
+	i := strings.LastIndexByte(stem, '.')
+	if i < 0 || i+1 >= len(stem) || stem[i+1] != 'v' {
+		return 1, ""
+	}
+	digits := stem[i+2:]
+	n, err := strconv.Atoi(digits)
+	switch {
+	case err != nil || digits == "" || digits[0] == '+' || digits[0] == '-':
+		return 1, "" // not a major suffix; the name check explains the file name
+	case n < 2 || digits[0] == '0':
+		return 0, fmt.Sprintf("%s: a major version file is <Name>.v<N>.avsc with N >= 2 written without leading zeros; major 1 is %s.avsc", base, stem[:i])
+	}
+	return n, ""
+}
+
+// majorSuffix is what a file of major adds before ".avsc": "" for major 1,
+// ".v<N>" after.
+func majorSuffix(major int) string {
+	if major <= 1 {
+		return ""
+	}
+	return ".v" + strconv.Itoa(major)
+}
+
+// sortMajors orders every name's definitions by major and makes the lowest
+// the one references resolve to. Only records have majors above 1, and the
+// live majors of a name must be consecutive.
+func (l *loader) sortMajors() {
+	for full, ds := range l.majors {
+		slices.SortFunc(ds, func(a, b *def) int { return a.t.Major - b.t.Major })
+		l.defs[full] = ds[0]
+		for i, d := range ds {
+			if d.t.Major > 1 && d.kind != "record" {
+				l.probs.add(d.t.File, d.node.line, d.node.col, "%s is a %s: only records (manifest events) have major versions; give the changed type a new name in its own file instead", full, d.kind)
+			}
+			if i > 0 && d.t.Major != ds[i-1].t.Major+1 {
+				l.probs.add(d.t.File, d.node.line, d.node.col, "%s has majors %d and %d but not the ones between: majors are consecutive and retire oldest first; restore %s or renumber this file",
+					full, ds[i-1].t.Major, d.t.Major, strings.ReplaceAll(full, ".", "/")+majorSuffix(ds[i-1].t.Major+1)+".avsc")
+			}
+		}
+	}
 }
 
 // declaredName returns the name and effective namespace a named type
@@ -362,25 +476,42 @@ func (l *loader) order(names []string) []*Type {
 			visit(n)
 		}
 	}
+	// The later majors of events: nothing refers to them, so they come
+	// after everything they may refer to.
+	for _, d := range l.all() {
+		if d != l.defs[d.t.FullName] {
+			out = append(out, d.t)
+		}
+	}
 	// Transitive references in dependency order.
 	for _, t := range out {
 		seen := map[string]bool{t.FullName: true}
 		var refs []string
-		var walk func(n string)
-		walk = func(n string) {
-			for _, r := range l.defs[n].refs {
+		var walk func(rs []ref)
+		walk = func(rs []ref) {
+			for _, r := range rs {
 				if seen[r.name] || l.defs[r.name] == nil {
 					continue
 				}
 				seen[r.name] = true
-				walk(r.name)
+				walk(l.defs[r.name].refs)
 				refs = append(refs, r.name)
 			}
 		}
-		walk(t.FullName)
+		walk(l.defOf(t).refs)
 		t.References = refs
 	}
 	return out
+}
+
+// defOf returns the definition of t.
+func (l *loader) defOf(t *Type) *def {
+	for _, d := range l.majors[t.FullName] {
+		if d.t == t {
+			return d
+		}
+	}
+	return l.defs[t.FullName]
 }
 
 // filePathFor is where the loader expects fullName's file.

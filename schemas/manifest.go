@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/contrail-events/contrail/events"
+	"github.com/contrail-events/contrail/wire"
 )
 
 // CompatibilityLevels are the levels a subject may have, as the Confluent
@@ -35,8 +36,18 @@ const (
 
 // Event is one manifest entry, resolved against the loaded types.
 type Event struct {
-	// Type is the event's record type.
+	// Type is the event's record type: its lowest live major (Majors[0].Type),
+	// which is Set.Types[FullName].
 	Type *Type
+	// Majors are the event's live majors in ascending order, one per schema
+	// file: <Name>.avsc is major 1, <Name>.v<N>.avsc major N. They share the
+	// full name and Subject; most events have one.
+	Majors []*Major
+	// CompatibilityGroup is the manifest's compatibility_group: "" or
+	// wire.CompatibilityGroupMajorVersion ("major_version"), with which the
+	// registry (and `contrail check`) checks each schema only against the
+	// versions of its own major. An event with a major above 1 must set it.
+	CompatibilityGroup string
 	// Topic is the Kafka topic it travels on; several events may share one.
 	Topic string
 	// Subject is the registry subject under Strategy.
@@ -95,13 +106,14 @@ type manifestLint struct {
 }
 
 type manifestEvent struct {
-	Schema        string   `yaml:"schema"`
-	Topic         string   `yaml:"topic"`
-	Strategy      string   `yaml:"strategy"`
-	Compatibility string   `yaml:"compatibility"`
-	Key           string   `yaml:"key"`
-	Producers     []string `yaml:"producers"`
-	Consumers     []string `yaml:"consumers"`
+	Schema             string   `yaml:"schema"`
+	Topic              string   `yaml:"topic"`
+	Strategy           string   `yaml:"strategy"`
+	Compatibility      string   `yaml:"compatibility"`
+	CompatibilityGroup string   `yaml:"compatibility_group"`
+	Key                string   `yaml:"key"`
+	Producers          []string `yaml:"producers"`
+	Consumers          []string `yaml:"consumers"`
 }
 
 // parsedManifest is the decoded manifest with the YAML nodes for positions.
@@ -118,21 +130,21 @@ func (l *loader) manifest(data []byte, set *Set) *parsedManifest {
 	p := &l.probs
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		l.yamlErr(err)
+		l.yamlErr(ManifestFile, err)
 		return nil
 	}
 	if len(root.Content) == 0 {
 		p.add(ManifestFile, 1, 1, "empty manifest: declare version, topics and events")
 		return nil
 	}
-	if l.unknownKeys(root.Content[0], reflect.TypeOf(manifestDoc{})) {
+	if l.shape(ManifestFile, root.Content[0], reflect.TypeOf(manifestDoc{}), "") {
 		return nil
 	}
 	m := &parsedManifest{root: &root}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&m.doc); err != nil {
-		l.yamlErr(err)
+		l.yamlErr(ManifestFile, err)
 		return nil
 	}
 	doc := &m.doc
@@ -205,8 +217,11 @@ func (l *loader) manifest(data []byte, set *Set) *parsedManifest {
 			}
 			return eline, ecol
 		}
+		if me.Schema != "" {
+			l.listed[me.Schema] = true
+		}
 		ev := &Event{
-			Topic: me.Topic, Key: me.Key, Line: eline, Col: ecol,
+			Topic: me.Topic, Key: me.Key, Line: eline, Col: ecol, CompatibilityGroup: me.CompatibilityGroup,
 			Strategy:      events.Strategy(cmp.Or(me.Strategy, doc.Defaults.Strategy, string(DefaultStrategy))),
 			Compatibility: cmp.Or(me.Compatibility, doc.Defaults.Compatibility, DefaultCompatibility),
 			Producers:     me.Producers, Consumers: me.Consumers,
@@ -248,21 +263,38 @@ func (l *loader) manifest(data []byte, set *Set) *parsedManifest {
 			ok = false
 		}
 		checkLevel(me.Compatibility, "events", idx, "compatibility")
+		if g := me.CompatibilityGroup; g != "" && g != wire.CompatibilityGroupMajorVersion {
+			line, col := at("compatibility_group")
+			p.add(ManifestFile, line, col, "unknown compatibility_group %q: the one group Contrail knows is %s (each major version checked only against itself)", g, wire.CompatibilityGroupMajorVersion)
+			ok = false
+		}
+		if ds := l.majors[me.Schema]; t != nil && me.CompatibilityGroup == "" && ds[len(ds)-1].t.Major > 1 {
+			last := ds[len(ds)-1].t
+			p.add(ManifestFile, eline, ecol, "event %s has major %d (%s) but no compatibility_group: add `compatibility_group: %s` to its entry, so that the registry and `contrail check` compare each major only with itself and a new major may break the old one",
+				me.Schema, last.Major, last.File, wire.CompatibilityGroupMajorVersion)
+			ok = false
+		}
 		if me.Key == "" {
 			p.add(ManifestFile, eline, ecol, `event %s needs "key", the top-level field used as the partition key`, me.Schema)
 			ok = false
 		}
 		if ok {
-			if msg := l.checkKey(me.Schema, me.Key); msg != "" {
-				line, col := at("key")
-				p.add(ManifestFile, line, col, "%s", msg)
-				ok = false
+			for _, d := range l.majors[me.Schema] {
+				if msg := l.checkKey(d, me.Key); msg != "" {
+					line, col := at("key")
+					p.add(ManifestFile, line, col, "%s", msg)
+					ok = false
+					break
+				}
 			}
 		}
 		if !ok {
 			continue
 		}
 		ev.Type = t
+		for _, d := range l.majors[me.Schema] {
+			ev.Majors = append(ev.Majors, &Major{Version: d.t.Major, Type: d.t})
+		}
 		subj, err := ev.Strategy.Subject(me.Topic, me.Schema)
 		if err != nil {
 			continue
@@ -279,10 +311,13 @@ func (l *loader) manifest(data []byte, set *Set) *parsedManifest {
 	return m
 }
 
-// checkKey checks that key is a top-level field of record fullName whose
-// type makes a partition key: a string (uuid included), int, long or enum.
-func (l *loader) checkKey(fullName, key string) string {
-	d := l.defs[fullName]
+// checkKey checks that key is a top-level field of record d whose type
+// makes a partition key: a string (uuid included), int, long or enum.
+func (l *loader) checkKey(d *def, key string) string {
+	fullName := d.t.FullName
+	if d.t.Major > 1 {
+		fullName += fmt.Sprintf(" (major %d, %s)", d.t.Major, d.t.File)
+	}
 	fields := d.node.get("fields")
 	if fields == nil {
 		return ""
@@ -368,18 +403,14 @@ func (m *parsedManifest) pos(path ...string) (int, int) {
 	return n.Line, n.Column
 }
 
-// unknownKeys checks the shape of the YAML under n against t (the manifest
-// struct it decodes into) and reports, at the offending node's line:col,
-// every unknown mapping key (with the valid keys and a spelling suggestion)
-// and every value of the wrong kind (a bare name where a mapping or list
-// belongs, a word where a number belongs). yaml.v3's own errors name Go
-// types and give no column. key names the value in messages. It reports
-// whether it found any problem.
-func (l *loader) unknownKeys(n *yaml.Node, t reflect.Type) bool {
-	return l.shape(n, t, "")
-}
-
-func (l *loader) shape(n *yaml.Node, t reflect.Type, key string) bool {
+// shape checks the shape of the YAML under n against t (the struct it
+// decodes into: the manifest's, a sidecar's) and reports, at the offending
+// node's line:col in file, every unknown mapping key (with the valid keys and
+// a spelling suggestion) and every value of the wrong kind (a bare name where
+// a mapping or list belongs, a word where a number belongs). yaml.v3's own
+// errors name Go types and give no column. key names the value in messages.
+// It reports whether it found any problem.
+func (l *loader) shape(file string, n *yaml.Node, t reflect.Type, key string) bool {
 	if n.Kind == yaml.AliasNode || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
 		return false // aliases resolve later; null leaves the zero value
 	}
@@ -391,8 +422,11 @@ func (l *loader) shape(n *yaml.Node, t reflect.Type, key string) bool {
 		case yaml.SequenceNode:
 			got = "a list"
 		}
-		l.probs.add(ManifestFile, n.Line, n.Column, "%s: want %s, got %s", key, want, got)
+		l.probs.add(file, n.Line, n.Column, "%s: want %s, got %s", key, want, got)
 		return true
+	}
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
 	}
 	switch t.Kind() {
 	case reflect.Slice:
@@ -401,7 +435,22 @@ func (l *loader) shape(n *yaml.Node, t reflect.Type, key string) bool {
 		}
 		found := false
 		for _, item := range n.Content {
-			found = l.shape(item, t.Elem(), key+" entry") || found
+			found = l.shape(file, item, t.Elem(), key+" entry") || found
+		}
+		return found
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			return bad("a mapping of names to values")
+		}
+		found := false
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Kind != yaml.ScalarNode {
+				l.probs.add(file, k.Line, k.Column, "%s: a key must be a single value", key)
+				found = true
+				continue
+			}
+			found = l.shape(file, n.Content[i+1], t.Elem(), k.Value) || found
 		}
 		return found
 	case reflect.String:
@@ -411,6 +460,10 @@ func (l *loader) shape(n *yaml.Node, t reflect.Type, key string) bool {
 	case reflect.Int:
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
 			return bad("a whole number")
+		}
+	case reflect.Bool:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
+			return bad("true or false")
 		}
 	case reflect.Struct:
 		fields := map[string]reflect.Type{}
@@ -432,7 +485,7 @@ func (l *loader) shape(n *yaml.Node, t reflect.Type, key string) bool {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := n.Content[i]
 			if ft, ok := fields[k.Value]; ok {
-				found = l.shape(n.Content[i+1], ft, k.Value) || found
+				found = l.shape(file, n.Content[i+1], ft, k.Value) || found
 				continue
 			}
 			found = true
@@ -446,22 +499,23 @@ func (l *loader) shape(n *yaml.Node, t reflect.Type, key string) bool {
 			if best != "" {
 				hint = fmt.Sprintf(" (did you mean %q?)", best)
 			}
-			l.probs.add(ManifestFile, k.Line, k.Column, "unknown key %q%s: remove it or use one of %s", k.Value, hint, strings.Join(names, ", "))
+			l.probs.add(file, k.Line, k.Column, "unknown key %q%s: remove it or use one of %s", k.Value, hint, strings.Join(names, ", "))
 		}
 		return found
 	}
 	return false
 }
 
-func (l *loader) yamlErr(err error) {
+// yamlErr reports a YAML error of file (the manifest or a sidecar).
+func (l *loader) yamlErr(file string, err error) {
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
 		for _, e := range te.Errors {
 			if mm := yamlLineRE.FindStringSubmatch(e); mm != nil {
 				line, _ := strconv.Atoi(mm[1])
-				l.probs.add(ManifestFile, line, 1, "%s", strings.TrimSpace(mm[2]))
+				l.probs.add(file, line, 1, "%s", strings.TrimSpace(mm[2]))
 			} else {
-				l.probs.add(ManifestFile, 1, 1, "%s", e)
+				l.probs.add(file, 1, 1, "%s", e)
 			}
 		}
 		return
@@ -469,10 +523,10 @@ func (l *loader) yamlErr(err error) {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	if mm := yamlLineRE.FindStringSubmatch(msg); mm != nil {
 		line, _ := strconv.Atoi(mm[1])
-		l.probs.add(ManifestFile, line, 1, "invalid YAML: %s", mm[2])
+		l.probs.add(file, line, 1, "invalid YAML: %s", mm[2])
 		return
 	}
-	l.probs.add(ManifestFile, 1, 1, "invalid YAML: %s", msg)
+	l.probs.add(file, 1, 1, "invalid YAML: %s", msg)
 }
 
 // ManifestValue is one string of the manifest and where it is written:
@@ -519,7 +573,7 @@ func ParseLintConfig(manifest []byte) (LintConfig, error) {
 	l := &loader{}
 	var root yaml.Node
 	if err := yaml.Unmarshal(manifest, &root); err != nil {
-		l.yamlErr(err)
+		l.yamlErr(ManifestFile, err)
 		return LintConfig{}, l.probs.err()
 	}
 	var cfg LintConfig
@@ -530,7 +584,7 @@ func ParseLintConfig(manifest []byte) (LintConfig, error) {
 	if sec == nil {
 		return cfg, nil
 	}
-	if l.shape(sec, reflect.TypeOf(manifestLint{}), "lint") {
+	if l.shape(ManifestFile, sec, reflect.TypeOf(manifestLint{}), "lint") {
 		return LintConfig{}, l.probs.err()
 	}
 	cfg.Line, cfg.Col = key.Line, key.Column

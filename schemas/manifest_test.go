@@ -84,7 +84,7 @@ func TestManifestValidation(t *testing.T) {
 		{
 			name:     "unknown manifest field",
 			manifest: head + "  - schema: shop.orders.Placed\n    topic: orders\n    key: id\n    partitionKey: id\n",
-			want:     `9:5: unknown key "partitionKey": remove it or use one of schema, topic, strategy, compatibility, key, producers, consumers`,
+			want:     `9:5: unknown key "partitionKey": remove it or use one of schema, topic, strategy, compatibility, compatibility_group, key, producers, consumers`,
 		},
 		{
 			name:     "topic written as a bare name",
@@ -94,7 +94,7 @@ func TestManifestValidation(t *testing.T) {
 		{
 			name:     "event written as a bare name",
 			manifest: head + "  - shop.orders.Placed\n",
-			want:     `6:5: events entry: want a mapping with keys schema, topic, strategy, compatibility, key, producers, consumers, got "shop.orders.Placed"`,
+			want:     `6:5: events entry: want a mapping with keys schema, topic, strategy, compatibility, compatibility_group, key, producers, consumers, got "shop.orders.Placed"`,
 		},
 		{
 			name:     "producers not a list",

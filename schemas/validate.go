@@ -66,6 +66,11 @@ func (v *validator) name(n *jsonNode, s, ns string) {
 		}
 		return
 	}
+	if ds := v.l.majors[full]; len(ds) > 1 && full != v.d.t.FullName {
+		v.errAt(n, "%s has %d live majors (%s to %s): a reference by full name cannot say which; refer to a shared type that both use instead of the event",
+			full, len(ds), ds[0].t.File, ds[len(ds)-1].t.File)
+		return
+	}
 	if !slices.ContainsFunc(v.refs, func(r ref) bool { return r.name == full }) {
 		v.refs = append(v.refs, ref{name: full, line: n.line, col: n.col})
 	}
@@ -529,7 +534,7 @@ func (v *validator) checkNamedDefault(n *jsonNode, kind, ns string, val *jsonNod
 
 // brokenNode reports whether n is the root of a file with problems.
 func (v *validator) brokenNode(n *jsonNode) bool {
-	for _, d := range v.l.defs {
+	for _, d := range v.l.all() {
 		if d.node == n {
 			for _, e := range v.l.probs.list {
 				if e.File == d.t.File {

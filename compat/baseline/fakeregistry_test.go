@@ -84,8 +84,11 @@ func (f *fakeRegistry) subject(w http.ResponseWriter, r *http.Request, subj stri
 			fail(w, http.StatusUnprocessableEntity, 42201, err.Error())
 			return
 		}
+		// As in Confluent's registry, the metadata and rule set are part of
+		// what a schema is: the same text with other rules is a new version.
 		refs, _ := json.Marshal(s.References)
-		key := s.Schema + "\x00" + string(refs)
+		contract, _ := json.Marshal([]any{s.SchemaMetadata, s.SchemaRuleSet})
+		key := s.Schema + "\x00" + string(refs) + "\x00" + string(contract)
 		id, ok := f.ids[key]
 		if !ok {
 			id = len(f.ids) + 1

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/contrail-events/contrail/compat"
@@ -157,7 +158,10 @@ func Run(ctx context.Context, o Options) (*report.Result, error) {
 
 	res := &report.Result{Next: next.Label, Baseline: base.String()}
 	for _, e := range next.Entries {
-		res.Subjects = append(res.Subjects, e.Subject)
+		// An event in several majors is one subject with an entry per major.
+		if !slices.Contains(res.Subjects, e.Subject) {
+			res.Subjects = append(res.Subjects, e.Subject)
+		}
 	}
 	res.PathPrefix = baseline.PathPrefix(ctx, o.Schemas)
 	res.BaselinePrefix = base.FilePrefix(res.PathPrefix)

@@ -74,6 +74,7 @@ func TestRunDirectoryBaseline(t *testing.T) {
 		silenced     int
 		breaking     bool
 		exceptionsAt string // file findings about the exceptions file point at
+		subjects     int    // subjects checked, when it matters
 	}{
 		{name: "subject deleted", opts: check.Options{Schemas: fixture("SUBJECT_DELETED", "current"), Against: fixture("SUBJECT_DELETED", "previous")},
 			want: map[compat.RuleID]int{"SUBJECT_DELETED": 1}, breaking: true},
@@ -95,6 +96,10 @@ func TestRunDirectoryBaseline(t *testing.T) {
 			want: map[compat.RuleID]int{}},
 		{name: "level override applies", opts: check.Options{Schemas: fixture("EXCEPTION_UNUSED", "previous"), Against: fixture("EXCEPTION_EXPIRED", "current"), Level: compat.Forward},
 			want: map[compat.RuleID]int{"TYPE_CHANGED": 1}, breaking: true},
+		{name: "a new major with its migration rule passes and says so", opts: check.Options{Schemas: fixture("MAJOR_ADDED", "current"), Against: fixture("MAJOR_ADDED", "previous")},
+			want: map[compat.RuleID]int{"MAJOR_ADDED": 1}, subjects: 1},
+		{name: "a new major without a migration rule breaks", opts: check.Options{Schemas: fixture("MAJOR_WITHOUT_MIGRATION", "current"), Against: fixture("MAJOR_WITHOUT_MIGRATION", "previous")},
+			want: map[compat.RuleID]int{"MAJOR_WITHOUT_MIGRATION": 1}, breaking: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -110,6 +115,9 @@ func TestRunDirectoryBaseline(t *testing.T) {
 			}
 			if len(res.Silenced) != tt.silenced || res.Breaking() != tt.breaking {
 				t.Fatalf("silenced %d (want %d), breaking %v (want %v)", len(res.Silenced), tt.silenced, res.Breaking(), tt.breaking)
+			}
+			if tt.subjects != 0 && len(res.Subjects) != tt.subjects {
+				t.Errorf("subjects %v, want %d", res.Subjects, tt.subjects)
 			}
 			if res.Next != compat.WorkingTree || res.Baseline != tt.opts.Against || len(res.Subjects) == 0 {
 				t.Errorf("labels %q against %q, %d subjects", res.Next, res.Baseline, len(res.Subjects))
@@ -328,6 +336,68 @@ func TestRules(t *testing.T) {
 	for _, r := range got {
 		if r.Scope == compat.ScopeContract {
 			t.Errorf("check reports contract rule %s", r.ID)
+		}
+	}
+}
+
+// TestRunMajorsGitBaseline: a git baseline carries the sidecars, so a
+// changed migration rule is reported; a breaking change inside a major still
+// breaks, checked against that major only.
+func TestRunMajorsGitBaseline(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	repo := t.TempDir()
+	gitRun := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"}, args...)...)
+		cmd.Dir = repo
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	dir := filepath.Join(repo, "schemas")
+	if err := os.CopyFS(dir, os.DirFS(fixture("MAJOR_RETIRED", "previous"))); err != nil {
+		t.Fatal(err)
+	}
+	gitRun("init", "-q", "-b", "main")
+	gitRun("add", ".")
+	gitRun("commit", "-q", "-m", "OrderPlaced v1 and v2")
+	edit := func(file, old, new string) {
+		t.Helper()
+		p := filepath.Join(dir, "shop", file)
+		b, _ := os.ReadFile(p)
+		if !strings.Contains(string(b), old) {
+			t.Fatalf("%s lacks %q", p, old)
+		}
+		if err := os.WriteFile(p, []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	edit("OrderPlaced.v2.contract.yaml", "mode: UPDOWN", "mode: UPGRADE")
+	res, err := check.Run(context.Background(), check.Options{Schemas: dir, Against: "git:main", Now: fixtureNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rules(res.Findings); !maps.Equal(got, map[compat.RuleID]int{"MIGRATION_RULE_CHANGED": 1}) || res.Breaking() {
+		t.Fatalf("findings %v (breaking %v), want one MIGRATION_RULE_CHANGED\n%+v", got, res.Breaking(), res.Findings)
+	}
+	if f := res.Findings[0]; f.Reader.File != "shop/OrderPlaced.v2.contract.yaml" || f.Reader.Line != 3 || !strings.Contains(f.Message, `mode "UPDOWN" -> "UPGRADE"`) {
+		t.Errorf("finding %+v", f)
+	}
+	// v2 makes quantity a string: TYPE_CHANGED against v2 only (v1 has an
+	// int too, but v2 is not checked against v1 any more).
+	edit("OrderPlaced.v2.avsc", `"type": "long"`, `"type": "string"`)
+	res, err = check.Run(context.Background(), check.Options{Schemas: dir, Against: "git:main", Now: fixtureNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rules(res.Findings); !maps.Equal(got, map[compat.RuleID]int{"MIGRATION_RULE_CHANGED": 1, "TYPE_CHANGED": 1}) || !res.Breaking() {
+		t.Fatalf("findings %v (breaking %v)\n%+v", got, res.Breaking(), res.Findings)
+	}
+	for _, f := range res.Findings {
+		if f.Rule == "TYPE_CHANGED" && (f.Reader.File != "shop/OrderPlaced.v2.avsc" || f.Writer.File != "shop/OrderPlaced.v2.avsc") {
+			t.Errorf("TYPE_CHANGED between %s and %s, want v2 with v2", f.Reader.File, f.Writer.File)
 		}
 	}
 }

@@ -165,7 +165,7 @@ func writeText(w io.Writer, r *Result) error {
 				f.Direction.Reader, locText(r.loc(f.Direction.Reader, f.Reader)), f.Direction.Writer, locText(r.loc(f.Direction.Writer, f.Writer)))
 		}
 	}
-	errs, warns := r.count(r.Findings)
+	errs, warns, notes := r.count(r.Findings)
 	if r.kind() == KindLint {
 		verdict := "clean"
 		if r.Breaking() {
@@ -180,8 +180,8 @@ func writeText(w io.Writer, r *Result) error {
 	if r.Breaking() {
 		verdict = "BREAKING"
 	}
-	fmt.Fprintf(&b, "%s: %d subjects checked against %s: %d errors, %d warnings, %d silenced by exceptions\n",
-		verdict, len(r.Subjects), r.Baseline, errs, warns, len(r.Silenced))
+	fmt.Fprintf(&b, "%s: %d subjects checked against %s: %d errors, %d warnings, %s%d silenced by exceptions\n",
+		verdict, len(r.Subjects), r.Baseline, errs, warns, notesText(notes), len(r.Silenced))
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -198,15 +198,28 @@ func locText(l compat.Location) string {
 	return pos(l) + " " + l.Path
 }
 
-func (r *Result) count(fs []compat.Finding) (errs, warns int) {
+// count counts findings by severity; notes are the Info ones.
+func (r *Result) count(fs []compat.Finding) (errs, warns, notes int) {
 	for _, f := range fs {
-		if r.SeverityOf(f.Rule) == compat.Error {
+		switch r.SeverityOf(f.Rule) {
+		case compat.Error:
 			errs++
-		} else {
+		case compat.Info:
+			notes++
+		default:
 			warns++
 		}
 	}
-	return errs, warns
+	return errs, warns, notes
+}
+
+// notesText is "N notes, " for summaries, "" without notes (so summaries
+// of trees without data-contract findings read as they always have).
+func notesText(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d notes, ", n)
 }
 
 type jsonFinding struct {
@@ -250,8 +263,11 @@ func writeGitHub(w io.Writer, r *Result) error {
 	var b strings.Builder
 	for _, f := range r.Findings {
 		cmd := "error"
-		if r.SeverityOf(f.Rule) == compat.Warning {
+		switch r.SeverityOf(f.Rule) {
+		case compat.Warning:
 			cmd = "warning"
+		case compat.Info:
+			cmd = "notice"
 		}
 		var props []string
 		l := r.Primary(f)
@@ -268,11 +284,11 @@ func writeGitHub(w io.Writer, r *Result) error {
 		}
 		fmt.Fprintf(&b, "::%s %s::%s\n", cmd, strings.Join(props, ","), ghData.Replace(msg))
 	}
-	errs, warns := r.count(r.Findings)
+	errs, warns, notes := r.count(r.Findings)
 	if r.kind() == KindLint {
 		fmt.Fprintf(&b, "contrail lint: %d files at %s: %d errors, %d warnings, %d ignored\n", len(r.Subjects), r.Next, errs, warns, len(r.Silenced))
 	} else {
-		fmt.Fprintf(&b, "contrail check: %d subjects against %s: %d errors, %d warnings, %d silenced\n", len(r.Subjects), r.Baseline, errs, warns, len(r.Silenced))
+		fmt.Fprintf(&b, "contrail check: %d subjects against %s: %d errors, %d warnings, %s%d silenced\n", len(r.Subjects), r.Baseline, errs, warns, notesText(notes), len(r.Silenced))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -156,3 +156,36 @@ func TestWriteLint(t *testing.T) {
 		t.Error("a nil Severity must fall back to compat.SeverityOf")
 	}
 }
+
+// TestInfoFindings: an Info finding (a new major allowed by its migration
+// rule) is printed as a note, a GitHub notice and no JUnit failure, and the
+// result stays compatible.
+func TestInfoFindings(t *testing.T) {
+	res := &report.Result{
+		Next: "working tree", Baseline: "git:main", Subjects: []string{"orders-value"}, PathPrefix: "schemas/",
+		Findings: []compat.Finding{{
+			Rule: compat.MajorAdded.ID, Subject: "orders-value", Direction: compat.Direction{Reader: "working tree", Writer: "git:main"},
+			Reader:  compat.Location{File: "shop/OrderPlaced.v2.contract.yaml", Line: 3, Col: 7, Path: "/ruleSet/migrationRules/0"},
+			Message: "shop.OrderPlaced v2: new major, breaking change allowed by migration rule orderPlacedV1ToV2",
+		}},
+	}
+	if res.Breaking() {
+		t.Fatal("an Info finding must not be breaking")
+	}
+	for format, want := range map[string][]string{
+		"text":           {"schemas/shop/OrderPlaced.v2.contract.yaml:3:7: info MAJOR_ADDED [orders-value]", "compatible: 1 subjects checked against git:main: 0 errors, 0 warnings, 1 notes, 0 silenced"},
+		"github-actions": {"::notice file=schemas/shop/OrderPlaced.v2.contract.yaml,line=3,col=7,title=MAJOR_ADDED::[orders-value] shop.OrderPlaced v2: new major", "0 errors, 0 warnings, 1 notes, 0 silenced"},
+		"json":           {`"severity": "info"`, `"breaking": false`},
+		"junit":          {`failures="0"`},
+	} {
+		var b bytes.Buffer
+		if err := report.Write(&b, format, res); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range want {
+			if !strings.Contains(b.String(), w) {
+				t.Errorf("%s output lacks %q:\n%s", format, w, b.String())
+			}
+		}
+	}
+}

@@ -80,4 +80,5 @@ func init() {
 		Text:       inventoryRejectedSchemaText,
 		References: []string{"contrail.common.EventMetadata", "contrail.inventory.ShortLine"},
 	})
+	events.RegisterMajor(InventoryRejectedBinding)
 }

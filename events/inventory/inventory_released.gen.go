@@ -82,4 +82,5 @@ func init() {
 		Text:       inventoryReleasedSchemaText,
 		References: []string{"contrail.common.EventMetadata", "contrail.inventory.StockLine"},
 	})
+	events.RegisterMajor(InventoryReleasedBinding)
 }

@@ -82,4 +82,5 @@ func init() {
 		Text:       inventoryReservedSchemaText,
 		References: []string{"contrail.common.EventMetadata", "contrail.inventory.StockLine"},
 	})
+	events.RegisterMajor(InventoryReservedBinding)
 }

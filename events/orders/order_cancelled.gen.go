@@ -80,4 +80,5 @@ func init() {
 		Text:       orderCancelledSchemaText,
 		References: []string{"contrail.common.EventMetadata", "contrail.orders.CancelReason"},
 	})
+	events.RegisterMajor(OrderCancelledBinding)
 }

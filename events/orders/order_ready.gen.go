@@ -92,4 +92,5 @@ func init() {
 		Text:       orderReadySchemaText,
 		References: []string{"contrail.common.EventMetadata", "contrail.common.Currency", "contrail.common.Money", "contrail.common.LineItem", "contrail.common.Address"},
 	})
+	events.RegisterMajor(OrderReadyBinding)
 }

@@ -81,4 +81,5 @@ func init() {
 		Text:       paymentConfirmedSchemaText,
 		References: []string{"contrail.common.EventMetadata", "contrail.common.Currency", "contrail.common.Money"},
 	})
+	events.RegisterMajor(PaymentConfirmedBinding)
 }

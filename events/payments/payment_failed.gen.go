@@ -80,4 +80,5 @@ func init() {
 		Text:       paymentFailedSchemaText,
 		References: []string{"contrail.common.EventMetadata", "contrail.payments.DeclineCode"},
 	})
+	events.RegisterMajor(PaymentFailedBinding)
 }

@@ -81,4 +81,5 @@ func init() {
 		Text:       paymentRefundedSchemaText,
 		References: []string{"contrail.common.EventMetadata", "contrail.common.Currency", "contrail.common.Money"},
 	})
+	events.RegisterMajor(PaymentRefundedBinding)
 }

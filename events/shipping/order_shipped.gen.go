@@ -81,4 +81,5 @@ func init() {
 		Text:       orderShippedSchemaText,
 		References: []string{"contrail.common.EventMetadata"},
 	})
+	events.RegisterMajor(OrderShippedBinding)
 }

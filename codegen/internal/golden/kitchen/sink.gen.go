@@ -869,4 +869,5 @@ func init() {
 		Text:       sinkSchemaText,
 		References: []string{"fixture.shared.FixedPrice", "fixture.shared.Hash", "fixture.shared.Color", "fixture.shared.Amount", "fixture.shared.Point", "fixture.kitchen.Cash", "fixture.kitchen.Card", "fixture.kitchen.Tree"},
 	})
+	events.RegisterMajor(SinkBinding)
 }

@@ -79,4 +79,5 @@ func init() {
 		Text:       treeSchemaText,
 		References: []string{},
 	})
+	events.RegisterMajor(TreeBinding)
 }

@@ -65,4 +65,5 @@ func init() {
 	// fixture.shared.Point is a branch of a union: let hamba/avro's default API
 	// decode it straight into Point.
 	avro.Register("fixture.shared.Point", Point{})
+	events.RegisterMajor(PointBinding)
 }

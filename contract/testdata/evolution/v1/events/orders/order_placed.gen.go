@@ -253,4 +253,5 @@ func init() {
 		Text:       orderPlacedSchemaText,
 		References: []string{"contrail.common.EventMetadata", "contrail.common.Currency", "contrail.common.Money", "contrail.common.LineItem", "contrail.common.Address", "contrail.orders.CardPayment", "contrail.orders.InvoicePayment", "contrail.orders.SalesChannel"},
 	})
+	events.RegisterMajor(OrderPlacedBinding)
 }
