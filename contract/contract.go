@@ -291,21 +291,30 @@ func FromSet(set *schemas.Set, prev []*Contract) ([]*Contract, error) {
 		if len(ev.Consumers) == 0 {
 			continue
 		}
-		text, err := SelfContained(ev.Type.Schema)
-		if err != nil {
-			return nil, err
-		}
 		for _, consumer := range ev.Consumers {
+			// A consumer keeps the major its contract reads while that major
+			// is live; a new contract reads the lowest live major.
+			t := ev.Type
+			key := (&Contract{Consumer: consumer, Subject: ev.Subject, Event: ev.Type.FullName}).Key()
+			if p := old[key]; p != nil {
+				if m := ev.Major(p.major()); m != nil {
+					t = m.Type
+				}
+			}
+			text, err := SelfContained(t.Schema)
+			if err != nil {
+				return nil, err
+			}
 			c := &Contract{
 				Format: FormatVersion, Consumer: consumer, Subject: ev.Subject, Topic: ev.Topic,
-				Event: ev.Type.FullName, Major: majorField(ev.Type.Major), Source: "manifest", Schema: text,
+				Event: t.FullName, Major: majorField(t.Major), Source: "manifest", Schema: text,
 			}
 			if p := old[c.Key()]; p != nil {
 				c.Fields = append([]string(nil), p.Fields...)
 				c.Source = p.Source
 			}
 			if err := c.Validate(); err != nil {
-				return nil, fmt.Errorf("%w (derived from %s)", err, ev.Type.File)
+				return nil, fmt.Errorf("%w (derived from %s)", err, t.File)
 			}
 			out = append(out, c)
 		}

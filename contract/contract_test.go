@@ -223,7 +223,9 @@ func TestVerify(t *testing.T) {
 		},
 		{
 			name:    "field without default removed",
-			edits:   map[string][][2]string{placed: {{`{"name": "customerId", "type": "string"},`, ``}}},
+			edits: map[string][][2]string{placed: {{`{"name": "customerId", "type": "string"},`, ``}},
+				// the field's PII tag goes with it: the loader refuses a tag on no field
+				"contrail/orders/OrderPlaced.contract.yaml": {{"    contrail.orders.OrderPlaced.customerId: [PII]\n", ""}}},
 			want:    []compat.RuleID{"READER_FIELD_MISSING_DEFAULT", "READER_FIELD_MISSING_DEFAULT"},
 			wantMsg: []string{"consumer inventory", "consumer payment", "customerId"},
 		},

@@ -65,12 +65,7 @@ func TestGoldenHistory(t *testing.T) {
 				if c.Event != v.Event {
 					continue
 				}
-				rs, err := c.ReaderSchema()
-				if err != nil {
-					t.Fatal(err)
-				}
-				var got any
-				if err := contract.DecodeAs(rs, v.Writer, data, &got); err != nil {
+				if err := readAs(c, v.Writer, data); err != nil {
 					t.Errorf("%s/%s: consumer %s cannot read it: %v", v.Dir, name, c.Consumer, err)
 				}
 			}

@@ -26,7 +26,7 @@ func (r *recorder) Fatalf(f string, a ...any) { r.errs = append(r.errs, fmt.Spri
 func TestRepositoryContracts(t *testing.T) {
 	// The committed contracts hold for every generated producer type.
 	contracttest.Verify(t, contracttest.Dir(t),
-		orders.OrderPlacedBinding, orders.OrderReadyBinding, orders.OrderCancelledBinding,
+		orders.OrderPlacedBinding, orders.OrderPlacedV2Binding, orders.OrderReadyBinding, orders.OrderCancelledBinding,
 		inventory.InventoryReservedBinding, inventory.InventoryRejectedBinding, inventory.InventoryReleasedBinding,
 		payments.PaymentConfirmedBinding, payments.PaymentFailedBinding, payments.PaymentRefundedBinding,
 		shipping.OrderShippedBinding)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/contrail-events/contrail/events"
 	"github.com/contrail-events/contrail/events/common"
+	"github.com/contrail-events/contrail/wire"
 	"github.com/hamba/avro/v2"
 )
 
@@ -71,6 +72,10 @@ func (r *OrderPlaced) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// OrderPlacedV1 is OrderPlaced, major 1 of contrail.orders.OrderPlaced, by the name
+// the migrations between its majors use.
+type OrderPlacedV1 = OrderPlaced
 
 // OrderPlacedPayment is the sealed interface of the union [contrail.orders.CardPayment, contrail.orders.InvoicePayment].
 // Exactly these types implement it, so a type switch over them is
@@ -224,6 +229,22 @@ var OrderPlacedBinding = events.NewBinding(events.BindingConfig[OrderPlaced]{
 	Key:        func(v *OrderPlaced) string { return v.OrderID },
 	Parse: func() (avro.Schema, error) {
 		return events.ParseWithReferences(orderPlacedSchemaText, orderPlacedReferences)
+	},
+	Metadata: &wire.Metadata{
+		Tags: map[string][]string{
+			"contrail.common.Address.line1":          {"PII"},
+			"contrail.common.Address.line2":          {"PII"},
+			"contrail.common.Address.name":           {"PII"},
+			"contrail.orders.OrderPlaced.customerId": {"PII"},
+		},
+		Properties: map[string]string{
+			"major_version": "1",
+		},
+	},
+	RuleSet: &wire.RuleSet{
+		DomainRules: []wire.Rule{
+			{Name: "totalIsSumOfLines", Doc: "The order total is the sum of quantity x unit price over the lines.", Kind: wire.RuleKindCondition, Mode: wire.RuleModeWriteRead, Type: wire.RuleTypeCEL, Expr: "message.total.amount == decimals.sum(message.items.map(i, i.unitPrice.amount * i.quantity))", OnFailure: "ERROR,DLQ"},
+		},
 	},
 })
 

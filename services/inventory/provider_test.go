@@ -8,6 +8,7 @@ package inventory_test
 import (
 	"context"
 	"flag"
+	"math/big"
 	"path/filepath"
 	"testing"
 
@@ -63,6 +64,7 @@ func TestProviderInventory(t *testing.T) {
 	id := providertest.Fresh(&placed.Metadata.EventID, &placed.OrderID)
 	placed.Items[0].Sku = "SKU-0001"
 	placed.Items[0].Quantity = 3
+	placed.Total.Amount = new(big.Rat).Mul(placed.Items[0].UnitPrice.Amount, big.NewRat(3, 1)) // rule totalIsSumOfLines
 	env.Publish(t, orders.OrderPlacedBinding, placed)
 	res := providertest.Await(t, env, inventory.InventoryReservedBinding, func(e *inventory.InventoryReserved) bool { return e.OrderID == id })
 	if len(res.Lines) != 1 || res.Lines[0].Sku != "SKU-0001" || res.Lines[0].Quantity != 3 || res.ReservationID == "" {

@@ -79,8 +79,10 @@ func TestProviderOrder(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("POST /orders: %d %v", resp.StatusCode, err)
 	}
-	op := providertest.Await(t, env, orders.OrderPlacedBinding, func(e *orders.OrderPlaced) bool { return e.OrderID == placed.OrderID })
-	if op.CustomerID != "cust-1" || len(op.Items) != 1 || op.Items[0].Sku != "SKU-0001" || op.Total.Amount.FloatString(2) != "39.98" || op.Channel != orders.SalesChannelWeb {
+	// The service publishes major 2 (order.DefaultPlacedMajor); VerifyOutputs
+	// below reads it as inventory does too, through the migration to major 1.
+	op := providertest.Await(t, env, orders.OrderPlacedV2Binding, func(e *orders.OrderPlacedV2) bool { return e.OrderID == placed.OrderID })
+	if op.CustomerRef != "cust-1" || len(op.Items) != 1 || op.Items[0].Sku != "SKU-0001" || op.TotalCents != 3998 || op.Channel != orders.SalesChannelWeb {
 		t.Errorf("OrderPlaced %+v does not match the request", op)
 	}
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -35,6 +36,10 @@ type Config = host.Config
 // AdminRoutes behind cfg.AdminToken), the handlers of the inventory,
 // payment and shipping events, and the outbox relay.
 func Run(ctx context.Context, cfg Config, o host.HostOpts) error {
+	major, err := PlacedMajor(os.Getenv)
+	if err != nil {
+		return err
+	}
 	pubs := make(chan Published, 8192)
 	o.OnPublished = func(r *kgo.Record) {
 		p := Published{OrderID: string(r.Key), EventID: eventing.HeaderValue(r, wire.HeaderEventID), Partition: r.Partition, Offset: r.Offset}
@@ -44,7 +49,7 @@ func Run(ctx context.Context, cfg Config, o host.HostOpts) error {
 		default: // history keeps -1 for this one rather than stall the producer
 		}
 	}
-	svc := host.Service[*Store]{Name: Name, Events: toEvent, Open: NewStore,
+	svc := host.Service[*Store]{Name: Name, Events: eventsFor(major), Open: NewStore,
 		Start: func(ctx context.Context, h *host.Host, s *Store) error {
 			s.ResolveVersions(host.NewSchemaVersions(h.Registry))
 			go markPublished(ctx, s, pubs, h.Log)
@@ -140,20 +145,76 @@ func address(a Address) common.Address {
 	return common.Address{Name: a.Name, Line1: a.Line1, Line2: statedb.Str(a.Line2), City: a.City, PostalCode: a.PostalCode, Country: a.Country}
 }
 
-// toEvent converts the store's domain events to the generated types.
-func toEvent(ev any) (events.Type, any, error) {
-	switch e := ev.(type) {
-	case Placed:
-		var pay orders.OrderPlacedPayment = orders.CardPayment{CardToken: e.Payment.CardToken, Last4: e.Payment.Last4}
-		if e.Payment.CardToken == "" {
-			pay = orders.InvoicePayment{PurchaseOrder: e.Payment.PurchaseOrder, DueDays: int32(e.Payment.DueDays)}
+// EnvPlacedMajor names the major version of OrderPlaced the service
+// publishes: 2 (the default) or 1, for a rolling upgrade in which some
+// replicas still publish major 1. Consumers read either through the
+// migrations in events/orders (docs/making-a-breaking-change.md).
+const EnvPlacedMajor = "CONTRAIL_ORDER_PLACED_MAJOR"
+
+// DefaultPlacedMajor is the major of OrderPlaced published when
+// EnvPlacedMajor is unset.
+const DefaultPlacedMajor = 2
+
+// PlacedMajor reads EnvPlacedMajor through getenv.
+func PlacedMajor(getenv func(string) string) (int, error) {
+	switch v := strings.TrimSpace(getenv(EnvPlacedMajor)); v {
+	case "":
+		return DefaultPlacedMajor, nil
+	case "1":
+		return 1, nil
+	case "2":
+		return 2, nil
+	default:
+		return 0, fmt.Errorf("order: %s=%q: want 1 or 2 (the majors of contrail.orders.OrderPlaced this build has)", EnvPlacedMajor, v)
+	}
+}
+
+// toEvent converts the store's domain events to the generated types,
+// publishing OrderPlaced in DefaultPlacedMajor.
+func toEvent(ev any) (events.Type, any, error) { return eventsFor(DefaultPlacedMajor)(ev) }
+
+// eventsFor returns the conversion that publishes OrderPlaced in major.
+func eventsFor(major int) func(any) (events.Type, any, error) {
+	return func(ev any) (events.Type, any, error) {
+		if p, ok := ev.(Placed); ok {
+			if major == 1 {
+				return orders.OrderPlacedBinding, placedV1(p), nil
+			}
+			return orders.OrderPlacedV2Binding, placedV2(p), nil
 		}
-		return orders.OrderPlacedBinding, &orders.OrderPlaced{
-			Metadata: statedb.Metadata(e.Meta, Name), OrderID: e.OrderID, CustomerID: e.CustomerID,
-			Items: lineItems(e.Items, e.Currency), Total: money.Of(e.Total, e.Currency),
-			ShippingAddress: address(e.Address), Payment: orders.NewOrderPlacedPaymentUnion(pay),
-			Channel: orders.SalesChannel(e.Channel), CouponCode: statedb.Str(e.CouponCode),
-		}, nil
+		return domainEvent(ev)
+	}
+}
+
+func placedV1(e Placed) *orders.OrderPlaced {
+	var pay orders.OrderPlacedPayment = orders.CardPayment{CardToken: e.Payment.CardToken, Last4: e.Payment.Last4}
+	if e.Payment.CardToken == "" {
+		pay = orders.InvoicePayment{PurchaseOrder: e.Payment.PurchaseOrder, DueDays: int32(e.Payment.DueDays)}
+	}
+	return &orders.OrderPlaced{
+		Metadata: statedb.Metadata(e.Meta, Name), OrderID: e.OrderID, CustomerID: e.CustomerID,
+		Items: lineItems(e.Items, e.Currency), Total: money.Of(e.Total, e.Currency),
+		ShippingAddress: address(e.Address), Payment: orders.NewOrderPlacedPaymentUnion(pay),
+		Channel: orders.SalesChannel(e.Channel), CouponCode: statedb.Str(e.CouponCode),
+	}
+}
+
+func placedV2(e Placed) *orders.OrderPlacedV2 {
+	var pay orders.OrderPlacedV2Payment = orders.CardPayment{CardToken: e.Payment.CardToken, Last4: e.Payment.Last4}
+	if e.Payment.CardToken == "" {
+		pay = orders.InvoicePayment{PurchaseOrder: e.Payment.PurchaseOrder, DueDays: int32(e.Payment.DueDays)}
+	}
+	return &orders.OrderPlacedV2{
+		Metadata: statedb.Metadata(e.Meta, Name), OrderID: e.OrderID, CustomerRef: e.CustomerID,
+		Items: lineItems(e.Items, e.Currency), TotalCents: int64(e.Total), Currency: common.Currency(e.Currency),
+		ShippingAddress: address(e.Address), Payment: orders.NewOrderPlacedV2PaymentUnion(pay),
+		Channel: orders.SalesChannel(e.Channel), CouponCode: statedb.Str(e.CouponCode),
+	}
+}
+
+// domainEvent converts the store's other domain events.
+func domainEvent(ev any) (events.Type, any, error) {
+	switch e := ev.(type) {
 	case Ready:
 		return orders.OrderReadyBinding, &orders.OrderReady{
 			Metadata: statedb.Metadata(e.Meta, Name), OrderID: e.OrderID, ReservationID: e.ReservationID,

@@ -28,7 +28,7 @@ var update = flag.Bool("update", false, "rewrite the committed contracts/payment
 // TestConsumerContracts fails until its type has an entry here and a
 // committed contract (go test ./services/payment -run TestConsumerContracts -update).
 var consumerFields = map[string][]string{
-	"contrail.orders.OrderPlaced":    providertest.Fields("orderId", "total.amount", "total.currency", "payment.cardToken"),
+	"contrail.orders.OrderPlaced":    providertest.Fields("orderId", "totalCents", "currency", "payment.cardToken"),
 	"contrail.orders.OrderCancelled": providertest.Fields("orderId"),
 }
 
@@ -63,7 +63,10 @@ func TestProviderPayment(t *testing.T) {
 
 	over := providertest.Example(t, env, orders.OrderPlacedBinding, "invoice-mobile-minimal")
 	overID := providertest.Fresh(&over.Metadata.EventID, &over.OrderID)
-	over.Total.Amount = big.NewRat(1_000_001, 100) // 10,000.01
+	over.Items = over.Items[:1]
+	over.Items[0].Quantity = 1
+	over.Items[0].UnitPrice.Amount = big.NewRat(1_000_001, 100)
+	over.Total.Amount = big.NewRat(1_000_001, 100) // 10,000.01, the sum of the lines (rule totalIsSumOfLines)
 	env.Publish(t, orders.OrderPlacedBinding, over)
 	limit := providertest.Await(t, env, payments.PaymentFailedBinding, func(e *payments.PaymentFailed) bool { return e.OrderID == overID })
 	if string(limit.Code) != "LIMIT_EXCEEDED" {

@@ -33,12 +33,14 @@ var service = host.Service[*Store]{Name: Name, Events: toEvent, Open: NewStore, 
 
 // Register adds the payment handlers (OrderPlaced, OrderCancelled) to r.
 func Register(r *eventing.Router, s *Store) {
-	eventing.Handle(r, orders.OrderPlacedBinding, func(ctx context.Context, e *orders.OrderPlaced) error {
-		total, err := money.CentsFromRat(e.Total.Amount)
-		if err != nil {
-			return eventing.Permanent(fmt.Errorf("payment: order %s: total: %w", e.OrderID, err))
+	// Payment reads OrderPlaced major 2 (totalCents); records written in
+	// major 1 reach it through the migration in events/orders.
+	eventing.Handle(r, orders.OrderPlacedV2Binding, func(ctx context.Context, e *orders.OrderPlacedV2) error {
+		total := money.Cents(e.TotalCents)
+		if !total.Valid() {
+			return eventing.Permanent(fmt.Errorf("payment: order %s: totalCents %d is more than 18 digits", e.OrderID, e.TotalCents))
 		}
-		c := Charge{OrderID: e.OrderID, Total: total, Currency: string(e.Total.Currency)}
+		c := Charge{OrderID: e.OrderID, Total: total, Currency: string(e.Currency)}
 		if e.Payment != nil {
 			if card, ok := e.Payment.Value.(orders.CardPayment); ok {
 				c.CardToken = card.CardToken
