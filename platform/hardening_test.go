@@ -182,9 +182,23 @@ func enqueueOversizedOrderPlaced(t *testing.T, p *platform.Platform, path, name 
 	}
 }
 
-// duplicateEvents reads topic from the start to its end offsets and returns
-// the event ids found on more than one record.
+// duplicateEvents returns the event ids that occur more than once on topic.
 func duplicateEvents(t *testing.T, brokerAddr, topic string) []string {
+	t.Helper()
+	seen := map[string]int{}
+	var dups []string
+	for _, r := range readTopic(t, brokerAddr, topic) {
+		id := eventing.HeaderValue(r, wire.HeaderEventID)
+		if seen[id]++; seen[id] == 2 {
+			dups = append(dups, id)
+		}
+	}
+	return dups
+}
+
+// readTopic returns every committed record of topic, up to the end offsets
+// it had when called, in partition order.
+func readTopic(t *testing.T, brokerAddr, topic string) []*kgo.Record {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -206,15 +220,14 @@ func duplicateEvents(t *testing.T, brokerAddr, topic string) []string {
 		}
 	})
 	next := map[int32]int64{}
-	seen := map[string]int{}
-	var dups []string
+	var out []*kgo.Record
 	for {
 		behind := false
 		for p, end := range want {
 			behind = behind || next[p] < end
 		}
 		if !behind {
-			return dups
+			return out
 		}
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
@@ -222,12 +235,8 @@ func duplicateEvents(t *testing.T, brokerAddr, topic string) []string {
 		}
 		fs.EachRecord(func(r *kgo.Record) {
 			next[r.Partition] = r.Offset + 1
-			if r.Attrs.IsControl() {
-				return
-			}
-			id := eventing.HeaderValue(r, wire.HeaderEventID)
-			if seen[id]++; seen[id] == 2 {
-				dups = append(dups, id)
+			if !r.Attrs.IsControl() && r.Offset < want[r.Partition] {
+				out = append(out, r)
 			}
 		})
 	}

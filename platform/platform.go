@@ -76,6 +76,10 @@ type Config struct {
 	Executable string
 	// Env is extra environment for the services (KEY=VALUE).
 	Env []string
+	// ReplicaEnv, when set, returns extra environment for replica (from 1)
+	// of service, after Env: e.g. one order replica publishing an older
+	// major of an event during a rolling upgrade. Default nil: none.
+	ReplicaEnv func(service string, replica int) []string
 	// Out receives the human status lines; default io.Discard.
 	Out io.Writer
 	// Logger receives the platform's own logs; default discards.
@@ -433,6 +437,9 @@ func (p *Platform) startService(runCtx context.Context, name string, i int) erro
 		env = append(env, fmt.Sprintf("CONTRAIL_INSTANCE_ID=contrail-%s-%d", name, i))
 	}
 	env = append(env, cfg.Env...)
+	if cfg.ReplicaEnv != nil {
+		env = append(env, cfg.ReplicaEnv(name, i)...)
+	}
 	if p.OTLPHTTP != "" {
 		env = append(env, "OTEL_EXPORTER_OTLP_ENDPOINT="+p.OTLPHTTP, "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf")
 	}

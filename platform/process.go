@@ -57,7 +57,9 @@ func (p *Process) spawn() error {
 		out = f
 	}
 	cmd := exec.Command(p.Path, p.Args...)
-	cmd.Env = append(os.Environ(), p.Env...)
+	p.mu.Lock()
+	cmd.Env = append(os.Environ(), p.Env...) // a repeated key: the last one wins
+	p.mu.Unlock()
 	if out != nil {
 		cmd.Stdout, cmd.Stderr = out, out
 	}
@@ -157,6 +159,26 @@ func (p *Process) LastExit() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.lastExit
+}
+
+// Redeploy is a rolling deploy of this one process: it adds env to the
+// process's environment (a key given again overrides the earlier value),
+// asks the running process to exit (SIGINT, so it drains like any
+// shutdown), and the supervisor starts it again with the new environment.
+// It needs Restart and returns the pid it stopped.
+func (p *Process) Redeploy(env ...string) (int, error) {
+	p.mu.Lock()
+	if !p.Restart || p.stopping {
+		p.mu.Unlock()
+		return 0, fmt.Errorf("platform: redeploy %s: the process is not supervised with Restart or is stopping", p.Name)
+	}
+	p.Env = append(append([]string(nil), p.Env...), env...)
+	cmd := p.cmd
+	p.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return 0, fmt.Errorf("platform: %s is not running", p.Name)
+	}
+	return cmd.Process.Pid, cmd.Process.Signal(os.Interrupt)
 }
 
 // Kill sends SIGKILL to the running process; with Restart the supervisor
