@@ -17,7 +17,6 @@ import (
 	"github.com/contrail-events/contrail/events/orders"
 	"github.com/contrail-events/contrail/platform/loadgen"
 	"github.com/contrail-events/contrail/registry/regclient"
-	"github.com/contrail-events/contrail/services/order"
 	"github.com/contrail-events/contrail/wire"
 )
 
@@ -39,9 +38,12 @@ func TestBreakingChangeRollout(t *testing.T) {
 	cfg := testConfig(t.TempDir())
 	cfg.PostgresURL = storetest.PostgresURL(t)
 	cfg.Replicas = 2
+	// services/order.EnvPlacedMajor (platform sits below services; the test
+	// fails if the name drifts: no replica would publish major 1).
+	const envPlacedMajor = "CONTRAIL_ORDER_PLACED_MAJOR"
 	cfg.ReplicaEnv = func(service string, replica int) []string {
 		if service == "order" && replica == 1 {
-			return []string{order.EnvPlacedMajor + "=1"} // not upgraded yet
+			return []string{envPlacedMajor + "=1"} // not upgraded yet
 		}
 		return nil
 	}
@@ -116,7 +118,7 @@ func TestBreakingChangeRollout(t *testing.T) {
 
 	// Phase 2: major 1 retires from the producers.
 	old := p.Replicas("order")[0]
-	if _, err := old.Redeploy(order.EnvPlacedMajor + "=2"); err != nil {
+	if _, err := old.Redeploy(envPlacedMajor + "=2"); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(60 * time.Second)
