@@ -20,8 +20,8 @@ import (
 	"github.com/contrail-events/contrail/schemas"
 )
 
-// copySchemas copies the repository's own schema tree (manifest + .avsc)
-// to dst.
+// copySchemas copies the repository's own schema tree (manifest, .avsc and
+// the data contracts beside them) to dst.
 func copySchemas(t *testing.T, dst string) {
 	t.Helper()
 	src := filepath.Join("..", "..", "schemas")
@@ -29,7 +29,7 @@ func copySchemas(t *testing.T, dst string) {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		if !strings.HasSuffix(p, ".avsc") && filepath.Base(p) != "manifest.yaml" {
+		if !strings.HasSuffix(p, ".avsc") && !strings.HasSuffix(p, schemas.SidecarSuffix) && filepath.Base(p) != "manifest.yaml" {
 			return nil
 		}
 		rel, _ := filepath.Rel(src, p)

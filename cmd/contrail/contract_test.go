@@ -66,6 +66,7 @@ func TestContractExportVerify(t *testing.T) {
 	// The producer drops customerId: both OrderPlaced consumers break.
 	placed := filepath.Join(tree, "contrail", "orders", "OrderPlaced.avsc")
 	contractEdit(t, placed, `{"name": "customerId", "type": "string"},`+"\n", "")
+	contractEdit(t, filepath.Join(tree, "contrail", "orders", "OrderPlaced.contract.yaml"), "    contrail.orders.OrderPlaced.customerId: [PII]\n", "") // a tag on no field does not load
 	tests := []struct {
 		name   string
 		format string
