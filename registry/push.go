@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/contrail-events/contrail/registry/regclient"
 	"io"
 
 	"github.com/twmb/franz-go/pkg/sr"
@@ -135,11 +136,8 @@ func Push(ctx context.Context, cl *sr.Client, set *schemas.Set, dryRun bool, w i
 			refs = append(refs, sr.SchemaReference{Name: r, Subject: r, Version: v})
 		}
 		schema := sr.Schema{Schema: st.Text, References: refs}
-		if err := toSR(st.Metadata, &schema.SchemaMetadata); err != nil {
-			return results, fmt.Errorf("registry: push %s: metadata: %w", st.FullName, err)
-		}
-		if err := toSR(st.RuleSet, &schema.SchemaRuleSet); err != nil {
-			return results, fmt.Errorf("registry: push %s: rule set: %w", st.FullName, err)
+		if schema.SchemaMetadata, schema.SchemaRuleSet, err = regclient.ContractToSR(st.Metadata, st.RuleSet); err != nil {
+			return results, fmt.Errorf("registry: push %s: data contract: %w", st.FullName, err)
 		}
 		if missingRef {
 			if !dryRun {
@@ -217,20 +215,6 @@ func groupText(group string) string {
 		return ""
 	}
 	return " and group " + group
-}
-
-// toSR converts a data contract of package wire into franz-go's sr type of
-// the same JSON shape (Confluent's); a nil from leaves *to nil.
-func toSR[W, S any](from *W, to **S) error {
-	if from == nil {
-		return nil
-	}
-	b, err := json.Marshal(from)
-	if err != nil {
-		return err
-	}
-	*to = new(S)
-	return json.Unmarshal(b, *to)
 }
 
 // sameContract reports whether a registered schema carries the data

@@ -19,7 +19,6 @@ import (
 	"github.com/contrail-events/contrail/events"
 	"github.com/contrail-events/contrail/registry/regclient"
 	"github.com/contrail-events/contrail/schemas"
-	"github.com/contrail-events/contrail/wire"
 )
 
 // ErrRegistry is wrapped by every error from talking to the registry.
@@ -132,10 +131,7 @@ func subjectEntries(ctx context.Context, cl *sr.Client, refs refCache, url, subj
 			name = n.FullName()
 		}
 		topic, strategy := subjectNaming(subj, name, topics)
-		md, rs, err := dataContract(s.Schema)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w: %s version %d: metadata or ruleSet: %v", ErrRegistry, ErrInvalidSchema, subj, s.Version, err)
-		}
+		md, rs := regclient.ContractFromSR(s.Schema)
 		major, _ := md.Major() // absent: major 1
 		entries = append(entries, compat.Entry{
 			Subject: subj, FullName: name, Level: level, Text: s.Schema.Schema,
@@ -145,44 +141,6 @@ func subjectEntries(ctx context.Context, cl *sr.Client, refs refCache, url, subj
 		})
 	}
 	return entries, nil
-}
-
-// dataContract returns the metadata and rule set registered with s
-// (GET /subjects/{s}/versions/{v} returns them as "metadata" and "ruleSet"
-// since Confluent Platform 7.4), nil when the registry sent none: a registry
-// that predates data contracts gives every version major 1 and no rules.
-func dataContract(s sr.Schema) (*wire.Metadata, *wire.RuleSet, error) {
-	var md *wire.Metadata
-	var rs *wire.RuleSet
-	if s.SchemaMetadata != nil {
-		md = new(wire.Metadata)
-		if err := convertJSON(s.SchemaMetadata, md); err != nil {
-			return nil, nil, err
-		}
-		if md.IsZero() {
-			md = nil
-		}
-	}
-	if s.SchemaRuleSet != nil {
-		rs = new(wire.RuleSet)
-		if err := convertJSON(s.SchemaRuleSet, rs); err != nil {
-			return nil, nil, err
-		}
-		if rs.IsZero() {
-			rs = nil
-		}
-	}
-	return md, rs, nil
-}
-
-// convertJSON converts between two types of one JSON shape (franz-go's
-// sr types and package wire's, which both follow Confluent's REST API).
-func convertJSON(from, to any) error {
-	b, err := json.Marshal(from)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, to)
 }
 
 func notFound(err error) bool {

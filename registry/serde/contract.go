@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/contrail-events/contrail/registry/regclient"
 	"maps"
 	"slices"
 
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/contrail-events/contrail/events"
-	"github.com/contrail-events/contrail/wire"
 )
 
 // CheckReaders checks, before a consumer starts, that it can read every
@@ -62,73 +62,12 @@ func (s *Serde) liveMajors(ctx context.Context, subject string) ([]int, error) {
 	}
 	set := map[int]bool{}
 	for _, v := range ss {
-		m, ok := fromSRMetadata(v.SchemaMetadata).Major()
+		md, _ := regclient.ContractFromSR(v.Schema)
+		m, ok := md.Major()
 		if !ok {
 			m = 1
 		}
 		set[m] = true
 	}
 	return slices.Sorted(maps.Keys(set)), nil
-}
-
-// toSRMetadata converts a contract's metadata to pkg/sr's shape; nil stays nil.
-func toSRMetadata(m *wire.Metadata) *sr.SchemaMetadata {
-	if m.IsZero() {
-		return nil
-	}
-	return &sr.SchemaMetadata{Tags: m.Tags, Properties: m.Properties, Sensitive: m.Sensitive}
-}
-
-func fromSRMetadata(m *sr.SchemaMetadata) *wire.Metadata {
-	if m == nil {
-		return nil
-	}
-	return &wire.Metadata{Tags: m.Tags, Properties: m.Properties, Sensitive: m.Sensitive}
-}
-
-// toSRRuleSet converts a contract's rule set to pkg/sr's shape; nil stays
-// nil. It fails on a kind or mode pkg/sr does not know.
-func toSRRuleSet(rs *wire.RuleSet) (*sr.SchemaRuleSet, error) {
-	if rs.IsZero() {
-		return nil, nil
-	}
-	conv := func(in []wire.Rule) ([]sr.SchemaRule, error) {
-		out := make([]sr.SchemaRule, 0, len(in))
-		for _, r := range in {
-			o := sr.SchemaRule{Name: r.Name, Doc: r.Doc, Type: r.Type, Tags: r.Tags, Params: r.Params, Expr: r.Expr,
-				OnSuccess: r.OnSuccess, OnFailure: r.OnFailure, Disabled: r.Disabled}
-			if err := o.Kind.UnmarshalText([]byte(r.Kind)); err != nil {
-				return nil, fmt.Errorf("rule %q: %w", r.Name, err)
-			}
-			if err := o.Mode.UnmarshalText([]byte(r.Mode)); err != nil {
-				return nil, fmt.Errorf("rule %q: %w", r.Name, err)
-			}
-			out = append(out, o)
-		}
-		return out, nil
-	}
-	var out sr.SchemaRuleSet
-	var err error
-	if out.MigrationRules, err = conv(rs.MigrationRules); err != nil {
-		return nil, err
-	}
-	if out.DomainRules, err = conv(rs.DomainRules); err != nil {
-		return nil, err
-	}
-	return &out, nil
-}
-
-func fromSRRuleSet(rs *sr.SchemaRuleSet) *wire.RuleSet {
-	if rs == nil {
-		return nil
-	}
-	conv := func(in []sr.SchemaRule) []wire.Rule {
-		var out []wire.Rule
-		for _, r := range in {
-			out = append(out, wire.Rule{Name: r.Name, Doc: r.Doc, Kind: wire.RuleKind(r.Kind.String()), Mode: wire.RuleMode(r.Mode.String()),
-				Type: r.Type, Tags: r.Tags, Params: r.Params, Expr: r.Expr, OnSuccess: r.OnSuccess, OnFailure: r.OnFailure, Disabled: r.Disabled})
-		}
-		return out
-	}
-	return &wire.RuleSet{MigrationRules: conv(rs.MigrationRules), DomainRules: conv(rs.DomainRules)}
 }

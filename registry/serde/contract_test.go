@@ -350,13 +350,12 @@ func TestTotalRuleOnGeneratedOrderPlaced(t *testing.T) {
 	ctx := context.Background()
 	tr := newRegistry(t)
 	pushRepoSchemas(t, tr)
-	g := orders.OrderPlacedBinding
-	b := events.NewBinding(events.BindingConfig[orders.OrderPlaced]{
-		FullName: g.FullName(), Topic: g.Topic(), Subject: g.Subject(), Strategy: g.Strategy(), KeyField: g.KeyField(),
-		SchemaText: g.SchemaText(), References: g.References(), Key: g.Key, Parse: g.ParseSchema,
-		RuleSet: &wire.RuleSet{DomainRules: []wire.Rule{{Name: "total-is-sum", Kind: wire.RuleKindCondition, Mode: wire.RuleModeWriteRead, Type: wire.RuleTypeCEL,
-			Expr: "message.total.amount == decimals.sum(message.items.map(i, i.unitPrice.amount * i.quantity))"}}},
-	})
+	// The generated binding carries the rule (totalIsSumOfLines in
+	// schemas/contrail/orders/OrderPlaced.contract.yaml).
+	b := orders.OrderPlacedBinding
+	if rs := b.RuleSet(); rs == nil || len(rs.DomainRules) == 0 || rs.DomainRules[0].Name != "totalIsSumOfLines" {
+		t.Fatalf("OrderPlacedBinding rule set %+v, want totalIsSumOfLines", rs)
+	}
 	s := newSerde(t, tr)
 	v := fillGenerated(t)
 	data, err := s.Encode(ctx, b, v)
@@ -368,7 +367,7 @@ func TestTotalRuleOnGeneratedOrderPlaced(t *testing.T) {
 		t.Fatal(err)
 	}
 	v.Total.Amount = big.NewRat(5998, 100)
-	if _, err := s.Encode(ctx, b, v); !errors.Is(err, rules.ErrRuleFailed) || !strings.Contains(err.Error(), "total-is-sum") {
+	if _, err := s.Encode(ctx, b, v); !errors.Is(err, rules.ErrRuleFailed) || !strings.Contains(err.Error(), "totalIsSumOfLines") {
 		t.Fatalf("Encode with a wrong total = %v", err)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/contrail-events/contrail/registry/regclient"
 	"io"
 	"log/slog"
 	"net/http"
@@ -494,8 +495,8 @@ func (s *Serde) lookupID(ctx context.Context, t events.Type) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("serde: schema of %s: %w", t.FullName(), err)
 	}
-	sch := sr.Schema{Schema: t.SchemaText(), References: refs, SchemaMetadata: toSRMetadata(t.Metadata())}
-	if sch.SchemaRuleSet, err = toSRRuleSet(t.RuleSet()); err != nil {
+	sch := sr.Schema{Schema: t.SchemaText(), References: refs}
+	if sch.SchemaMetadata, sch.SchemaRuleSet, err = regclient.ContractToSR(t.Metadata(), t.RuleSet()); err != nil {
 		return 0, fmt.Errorf("serde: rule set of %s: %w", t.FullName(), err)
 	}
 	var id int
@@ -599,8 +600,8 @@ func (s *Serde) readVersion(ctx context.Context, id int, t events.Type) int {
 	if err != nil {
 		return 0
 	}
-	sch := sr.Schema{Schema: t.SchemaText(), References: refs, SchemaMetadata: toSRMetadata(t.Metadata())}
-	if sch.SchemaRuleSet, err = toSRRuleSet(t.RuleSet()); err != nil {
+	sch := sr.Schema{Schema: t.SchemaText(), References: refs}
+	if sch.SchemaMetadata, sch.SchemaRuleSet, err = regclient.ContractToSR(t.Metadata(), t.RuleSet()); err != nil {
 		return 0
 	}
 	ss, err := s.cl.LookupSchema(ctx, t.Subject(), sch)
@@ -681,7 +682,8 @@ func (s *Serde) writerInfo(ctx context.Context, id int) (*writerInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("serde: writer schema %d does not parse: %w", id, err)
 	}
-	w := &writerInfo{schema: sch, metadata: fromSRMetadata(got.SchemaMetadata), ruleSet: fromSRRuleSet(got.SchemaRuleSet)}
+	md, rs := regclient.ContractFromSR(got)
+	w := &writerInfo{schema: sch, metadata: md, ruleSet: rs}
 	s.writers.Store(id, w)
 	return w, nil
 }
