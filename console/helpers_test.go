@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/contrail-events/contrail/registry/regclient"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -151,14 +152,32 @@ func (s *stack) example(t *testing.T, event string) []byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		latest, err := s.sr.SchemaByVersion(context.Background(), ev.Subject, -1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return append(wire.AppendFrame(nil, latest.ID), body...)
+		// Examples are major 1's; the subject may hold later majors too.
+		return append(wire.AppendFrame(nil, s.majorVersion(t, ev.Subject, ev.Type.Major).ID), body...)
 	}
 	t.Fatalf("no example of %s", event)
 	return nil
+}
+
+// majorVersion returns the latest version of subject registered for major
+// (by its metadata's major_version; a version without one is major 1).
+func (s *stack) majorVersion(t *testing.T, subject string, major int) sr.SubjectSchema {
+	t.Helper()
+	all, err := s.sr.Schemas(context.Background(), subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out sr.SubjectSchema
+	for _, v := range all {
+		md, _ := regclient.ContractFromSR(v.Schema)
+		if m, ok := md.Major(); (ok && m == major) || (!ok && major == 1) {
+			out = v
+		}
+	}
+	if out.ID == 0 {
+		t.Fatalf("subject %s has no version of major %d", subject, major)
+	}
+	return out
 }
 
 // produce writes records and fails t on error.

@@ -32,7 +32,7 @@ func sampleOrder(i int) *orders.OrderPlaced {
 			{Sku: fmt.Sprintf("SKU-%d", i%13), Quantity: int32(1 + i%5), UnitPrice: price},
 			{Sku: fmt.Sprintf("SKU-%d", i%7+100), Quantity: 1, UnitPrice: price},
 		},
-		Total:           common.Money{Amount: big.NewRat(int64(2000+2*i), 100), Currency: common.CurrencyEur},
+		Total:           common.Money{Amount: big.NewRat(int64(1000+i)*int64(2+i%5), 100), Currency: common.CurrencyEur}, // the sum of the lines (rule totalIsSumOfLines)
 		ShippingAddress: common.Address{Name: fmt.Sprintf("Customer %d", i), Line1: fmt.Sprintf("%d Main St", i), City: "Lyon", PostalCode: fmt.Sprintf("69%03d", i%1000), Country: "FR"},
 		Payment:         orders.NewOrderPlacedPaymentUnion(orders.CardPayment{CardToken: fmt.Sprintf("tok_%d", i), Last4: fmt.Sprintf("%04d", i%10000)}),
 		Channel:         orders.SalesChannelWeb,

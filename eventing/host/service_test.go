@@ -172,12 +172,16 @@ func TestNewHostRegistersSchemas(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		steps := map[string]int{} // one version per major of the subject
 		for _, st := range registry.PlanPush(set) {
-			if !slices.Contains(subjects, st.Subject) {
-				t.Errorf("subject %s not registered; registry has %v", st.Subject, subjects)
+			steps[st.Subject]++
+		}
+		for subject, n := range steps {
+			if !slices.Contains(subjects, subject) {
+				t.Errorf("subject %s not registered; registry has %v", subject, subjects)
 			}
-			if vs, err := cl.SubjectVersions(context.Background(), st.Subject); err != nil || len(vs) != 1 {
-				t.Errorf("subject %s has versions %v (%v), want exactly one", st.Subject, vs, err)
+			if vs, err := cl.SubjectVersions(context.Background(), subject); err != nil || len(vs) != n {
+				t.Errorf("subject %s has versions %v (%v), want %d (one per major)", subject, vs, err, n)
 			}
 		}
 	}
