@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/contrail-events/contrail/eventing"
 	"github.com/contrail-events/contrail/wire"
 )
@@ -136,7 +138,12 @@ func seqRange(from, to int) []int {
 	return out
 }
 
-func TestBatchFailureMidBatchIsRolledBackAloneAndDeadLettered(t *testing.T) {
+// TestBatchFailureMidBatchIsRolledBackAndDeadLettered: a record that fails
+// inside a batch transaction (after writing and emitting) breaks the
+// batch: nothing of it commits, and its records are handled again one
+// transaction each, where the bad one is dead-lettered and the flaky one
+// retried; every good record's effects commit once.
+func TestBatchFailureMidBatchIsRolledBackAndDeadLettered(t *testing.T) {
 	e := newEnv(t, 1, "things", "echoes")
 	tb, eb := thingBinding("things"), echoBinding("echoes")
 	ctx := context.Background()
@@ -194,11 +201,13 @@ func TestBatchFailureMidBatchIsRolledBackAloneAndDeadLettered(t *testing.T) {
 	if got := countRows(t, st.DB(), `SELECT count(*) FROM contrail_inbox`); got != n-1 {
 		t.Fatalf("%d inbox rows, want %d (the dead-lettered record is not in the inbox, as without batching)", got, n-1)
 	}
-	if attempts.Load() != n+1 {
-		t.Fatalf("%d handler calls, want %d (one retry of the flaky record)", attempts.Load(), n+1)
+	// The batch pass up to the bad record (bad+1 calls), then every record
+	// alone, the flaky one twice.
+	if want := int32(bad + 1 + n + 1); attempts.Load() != want {
+		t.Fatalf("%d handler calls, want %d (the broken batch's %d, then each record once and the flaky one twice)", attempts.Load(), want, bad+1)
 	}
-	if l := metric(t, r.Metrics(), `contrail_inbox_batches_total{group="batch-fail"}`); !strings.HasSuffix(l, " 1") {
-		t.Fatalf("batch transactions: %q, want the whole poll in 1 commit", l)
+	if l := metric(t, r.Metrics(), `contrail_inbox_batch_failures_total{group="batch-fail"}`); !strings.HasSuffix(l, " 1") {
+		t.Fatalf("batch failures: %q, want the poll's batch broken once", l)
 	}
 	e.checkAllCommitted("batch-fail", "things")
 }
@@ -353,4 +362,48 @@ func TestBatchCommitFailureMarksNothingAndRedoesRecordsOneByOne(t *testing.T) {
 		t.Fatalf("batch commits: %q, want none (the failed batch's records were redone one transaction each)", l)
 	}
 	e.checkAllCommitted("batch-commit-fails", "things")
+}
+
+// TestBatchStoppedBeforeARecordLeavesTheRestUnhandled: a batch records its
+// records' inbox rows up front, in one statement; when it stops before some
+// of them (here at a record without a type header, which is resolved and
+// handled alone), their rows are taken back before it commits, so each of
+// them is still handled, once.
+func TestBatchStoppedBeforeARecordLeavesTheRestUnhandled(t *testing.T) {
+	e := newEnv(t, 1, "things")
+	tb := thingBinding("things")
+	ctx := context.Background()
+	st := openState(t)
+	const n, untyped = 6, 3
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for i, th := range things(n, 1, "") {
+		rec, err := e.pub.Record(ctx, tb, th)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == untyped {
+			rec.Headers = slices.DeleteFunc(rec.Headers, func(h kgo.RecordHeader) bool { return h.Key == wire.HeaderEventType })
+		}
+		if err := cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := e.router("batch-stop", eventing.WithInbox(st), eventing.BatchTransactions(100))
+	eventing.Handle(r, tb, applyThing)
+	stop := run(t, r)
+	waitFor(t, "every record", func() bool { return countRows(t, st.DB(), `SELECT count(*) FROM applied`) >= n })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if got := appliedSeqs(t, st); !slices.Equal(got, seqRange(0, n)) {
+		t.Fatalf("applied %v, want each of %v once: a record after the batch stopped was taken for handled", got, seqRange(0, n))
+	}
+	if got := countRows(t, st.DB(), `SELECT count(*) FROM contrail_inbox`); got != n {
+		t.Fatalf("%d inbox rows, want %d", got, n)
+	}
+	e.checkAllCommitted("batch-stop", "things")
 }

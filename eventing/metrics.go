@@ -28,6 +28,8 @@ import (
 //	contrail_inbox_batches_total          batch transactions committed (BatchTransactions)
 //	contrail_inbox_batch_records_total    records handled in committed batch transactions
 //	contrail_inbox_batch_failures_total   batch transactions that failed to commit (redone)
+//	contrail_stage_seconds                time per stage of the inbox batches and the outbox relay, histogram (see Stage)
+//	contrail_outbox_flush_rows            outbox rows read per relay flush, histogram
 //
 // A Metrics is safe for concurrent use; several routers may share one.
 type Metrics struct {
@@ -45,6 +47,9 @@ type Metrics struct {
 	batches      *prometheus.CounterVec
 	batchRecords *prometheus.CounterVec
 	batchFailed  *prometheus.CounterVec
+	stages       *prometheus.HistogramVec
+	flushRows    prometheus.Histogram
+	stageObs     [numStages]prometheus.Observer
 
 	// Label-bound metrics, each resolved on first use, so the per-record
 	// paths do no label lookups.
@@ -110,7 +115,8 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m.batches = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "contrail_inbox_batches_total", Help: "Batch transactions (one per partition per poll, see BatchTransactions) committed."}, []string{"group"})
 	m.batchRecords = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "contrail_inbox_batch_records_total", Help: "Records handled in committed batch transactions."}, []string{"group"})
 	m.batchFailed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "contrail_inbox_batch_failures_total", Help: "Batch transactions that failed to begin or commit; their records were handled again one transaction each."}, []string{"group"})
-	for _, c := range []prometheus.Collector{m.handled, m.failed, m.retried, m.deadLettered, m.duplicates, m.latency, m.unknown, m.lag, m.published, m.parked, m.batches, m.batchRecords, m.batchFailed} {
+	m.newStages()
+	for _, c := range []prometheus.Collector{m.handled, m.failed, m.retried, m.deadLettered, m.duplicates, m.latency, m.unknown, m.lag, m.published, m.parked, m.batches, m.batchRecords, m.batchFailed, m.stages, m.flushRows} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if errors.As(err, &are) {

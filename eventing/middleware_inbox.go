@@ -21,10 +21,9 @@ const insertInbox = `INSERT INTO contrail_inbox (consumer_group, event_id, topic
 // by topic/partition/offset. onDuplicate may be nil.
 //
 // Inside a router's batch transaction (BatchTransactions) it opens no
-// transaction of its own: on SQLite each attempt runs in a SAVEPOINT of the
-// batch's transaction, rolled back when next fails and released when it
-// succeeds; on PostgreSQL a failed attempt rolls the batch back, to be
-// handled again one transaction per record. The router commits the batch.
+// transaction of its own: the batch recorded the inbox rows up front, and
+// a failed attempt rolls the batch back, to be handled again one
+// transaction per record. The router commits the batch.
 func InboxMiddleware(s *Store, onDuplicate func(ctx context.Context, m *Message)) Middleware {
 	return inboxMiddleware(s, onDuplicate, false)
 }

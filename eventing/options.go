@@ -227,24 +227,23 @@ const DefaultBatchTransactions = 256
 // before batching existed. It has no effect without an inbox or in
 // ExactlyOnce mode (which stays one transaction per record).
 //
-// On SQLite each record's handling attempt inside a batch runs in its own
-// SAVEPOINT: a failed attempt is rolled back to it, so retries and the
-// dead-letter path see the state as it was before the record, and a
-// successful one is released into the batch. On PostgreSQL records run
-// without savepoints (each would cost two round trips and a
-// subtransaction): the first failed attempt rolls the whole batch back, and
-// its records are handled again one transaction each, with retries and
-// dead letters as without batching. The batch commits once, after its last record;
-// only then are its offsets marked for commit and the outbox relay woken.
-// If the commit fails nothing is marked and the batch's records are
+// Records in a batch run without a savepoint each: the first failed
+// attempt rolls the whole batch back, and its records are handled again one
+// transaction each, with retries and dead letters as without batching (a
+// savepoint per record would undo just that attempt but cost every record:
+// on PostgreSQL two round trips and a subtransaction, on SQLite two
+// statements and a copy of each page it touches). A batch records its
+// records' inbox rows in one statement up front (and takes back those of
+// records it stops before), inserts the outbox rows its handlers enqueued
+// in one statement before it commits, and commits once, after its last
+// record; only then are its offsets marked for commit and the outbox relay
+// woken. If the commit fails nothing is marked and the batch's records are
 // handled again, one transaction each (the inbox drops those that did
 // commit). The transaction holds the store's connection for the whole
-// batch, including retry backoffs (bounded by the Retry policy), so other
-// users of the database (the relay, HTTP handlers) wait up to that long.
-// A dead letter is produced when its record fails for good, before its
-// batch commits: a crash before the commit produces it again on
-// redelivery (at-least-once, like a crash between handling and offset
-// commit without batching). Partitions handled at once each hold their own
+// batch, so other users of the database (the relay, HTTP handlers) wait up
+// to that long. A dead letter is produced before its record's offset is
+// committed: a crash in between produces it again on redelivery
+// (at-least-once). Partitions handled at once each hold their own
 // batch: with a database of one connection (OpenStore) they take turns;
 // with several connections open write transactions IMMEDIATE (OpenStore's
 // _txlock=immediate) so a second batch waits on the busy timeout instead of

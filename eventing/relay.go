@@ -123,10 +123,17 @@ type flushResult struct{ rows, published, parked int }
 type rowKey struct{ topic, key string }
 
 func (r *Relay) flush(ctx context.Context) (flushResult, error) {
+	m := r.pub.cfg.metrics
+	t0 := time.Now()
 	c, rows, err := r.store.claim(ctx, r.batch)
 	defer c.release()
 	if err != nil || len(rows) == 0 {
 		return flushResult{}, err
+	}
+	t1 := time.Now()
+	m.stage(StageOutboxClaim, t1.Sub(t0))
+	if m != nil {
+		m.flushRows.Observe(float64(len(rows)))
 	}
 	res := flushResult{rows: len(rows)}
 	// errs[i] is row i's outcome: nil once acknowledged. Rows not tried
@@ -165,6 +172,8 @@ func (r *Relay) flush(ctx context.Context) (flushResult, error) {
 		}
 	}
 
+	t2 := time.Now()
+	m.stage(StageOutboxProduce, t2.Sub(t1))
 	var (
 		acked  []int64
 		parked []parkedRow
@@ -190,6 +199,7 @@ func (r *Relay) flush(ctx context.Context) (flushResult, error) {
 		// event ids let inboxes drop them); the parked ones are tried again.
 		return flushResult{rows: len(rows), published: len(acked)}, fmt.Errorf("runtime: outbox relay: delete published rows: %w", err)
 	}
+	m.stage(StageOutboxSettle, time.Since(t2))
 	res.published, res.parked = len(acked), len(parked)
 	for i, row := range rows {
 		if park[i] {

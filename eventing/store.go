@@ -3,11 +3,11 @@ package eventing
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
@@ -119,25 +119,28 @@ type Store struct {
 const (
 	stmtInbox = iota
 	stmtOutbox
-	stmtSavepoint
-	stmtRelease
-	stmtRollbackTo
 	stmtPending
 	stmtOlder
 	stmtDelete
 	stmtPark
 	stmtSerial
+	// A batch transaction's inbox rows, inserted up front in one
+	// statement (returning the event ids that were new), the rows of
+	// records it did not get to, deleted again, and its outbox rows,
+	// inserted in one statement before the commit (see batchTx).
+	stmtInboxBulk
+	stmtInboxForget
+	stmtOutboxBulk
 	numStmts
 )
 
 var storeQueries = map[Dialect]*[numStmts]string{
 	SQLite: {
-		stmtInbox:      insertInbox,
-		stmtOutbox:     insertOutbox,
-		stmtSavepoint:  savepointBegin,
-		stmtRelease:    savepointRelease,
-		stmtRollbackTo: savepointRollback,
-		stmtPending:    `SELECT id, topic, key, value, headers FROM contrail_outbox ORDER BY id LIMIT $1`,
+		// The row's time comes from Go (stamp): strftime('now') in the
+		// column default reads the clock with a system call per row.
+		stmtInbox:   `INSERT INTO contrail_inbox (consumer_group, event_id, topic, partition, "offset", handled_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+		stmtOutbox:  `INSERT INTO contrail_outbox (topic, key, value, headers, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		stmtPending: `SELECT id, topic, key, value, headers FROM contrail_outbox ORDER BY id LIMIT $1`,
 		// One statement for any set of ids, passed as a JSON array: only rows
 		// the broker acknowledged (or that were parked) are deleted, never a
 		// range, so a row that failed stays whatever its neighbours did.
@@ -146,9 +149,16 @@ var storeQueries = map[Dialect]*[numStmts]string{
 		// replaces its earlier entry instead of failing the relay's transaction.
 		stmtPark: `INSERT OR REPLACE INTO contrail_outbox_parked (id, topic, key, value, headers, created_at, event_id, event_type, error)
 		SELECT id, topic, key, value, headers, created_at, $1, $2, $3 FROM contrail_outbox WHERE id = $4`,
+		// JSON arrays of [event id, topic, partition, offset] and of
+		// [topic, hex key, hex value, headers]; json_each yields them in
+		// order, so outbox ids follow the order of Enqueue. (WHERE true:
+		// SQLite's parser needs it before ON CONFLICT.)
+		stmtInboxBulk: `INSERT INTO contrail_inbox (consumer_group, event_id, topic, partition, "offset", handled_at)
+		SELECT $1, value->>0, value->>1, value->>2, value->>3, $3 FROM json_each($2) WHERE true ON CONFLICT DO NOTHING RETURNING event_id`,
+		stmtInboxForget: `DELETE FROM contrail_inbox WHERE consumer_group = $1 AND event_id IN (SELECT value FROM json_each($2))`,
+		stmtOutboxBulk: `INSERT INTO contrail_outbox (topic, key, value, headers, created_at)
+		SELECT value->>0, unhex(value->>1), unhex(value->>2), value->>3, $2 FROM json_each($1)`,
 	},
-	// No savepoints: batches run without them on PostgreSQL (see
-	// batchTx.handle).
 	Postgres: {
 		stmtInbox:  insertInbox,
 		stmtOutbox: insertOutbox,
@@ -167,6 +177,15 @@ var storeQueries = map[Dialect]*[numStmts]string{
 		SELECT id, topic, key, value, headers, created_at, CAST($1 AS TEXT), CAST($2 AS TEXT), CAST($3 AS TEXT) FROM contrail_outbox WHERE id = $4
 		ON CONFLICT (id) DO UPDATE SET topic = excluded.topic, key = excluded.key, value = excluded.value, headers = excluded.headers,
 			created_at = excluded.created_at, event_id = excluded.event_id, event_type = excluded.event_type, error = excluded.error, parked_at = now()`,
+		// In the records' order (offsets): two replicas inserting the same
+		// event ids (a partition moving between them) lock them in the
+		// same order, as one insert per record does.
+		stmtInboxBulk: `INSERT INTO contrail_inbox (consumer_group, event_id, topic, partition, "offset")
+		SELECT $1, e, t, p, o FROM unnest($2::text[], $3::text[], $4::int[], $5::bigint[]) WITH ORDINALITY AS u(e, t, p, o, n) ORDER BY n
+		ON CONFLICT DO NOTHING RETURNING event_id`,
+		stmtInboxForget: `DELETE FROM contrail_inbox WHERE consumer_group = $1 AND event_id = ANY($2)`,
+		stmtOutboxBulk: `INSERT INTO contrail_outbox (topic, key, value, headers)
+		SELECT t, k, v, h FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::text[]) WITH ORDINALITY AS u(t, k, v, h, n) ORDER BY n`,
 	},
 }
 
@@ -251,10 +270,24 @@ func (s *Store) exec(ctx context.Context, tx *sql.Tx, i int, args ...any) (sql.R
 	if b := batchFrom(ctx); b != nil && b.tx == tx {
 		return b.exec(i, args...)
 	}
+	args = s.stamp(i, args)
 	if s.stmts[i] == nil {
 		return tx.ExecContext(ctx, s.q[i], args...)
 	}
 	return tx.StmtContext(context.WithoutCancel(ctx), s.stmts[i]).ExecContext(ctx, args...)
+}
+
+// sqliteTime is the text SQLite's strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+// writes, the runtime tables' time columns on SQLite.
+const sqliteTime = "2006-01-02T15:04:05.000Z"
+
+// stamp adds the current time to the arguments of the inbox and outbox
+// inserts on SQLite, whose statements take it as their last argument.
+func (s *Store) stamp(i int, args []any) []any {
+	if s.dialect == Postgres || (i != stmtInbox && i != stmtOutbox && i != stmtInboxBulk && i != stmtOutboxBulk) {
+		return args
+	}
+	return append(args, time.Now().UTC().Format(sqliteTime))
 }
 
 type txKey struct{}
@@ -265,42 +298,38 @@ type txKey struct{}
 // and any events emitted with Emit. Inside a handler use only this
 // transaction, never the *sql.DB: a store from OpenStore has one connection,
 // which the transaction holds until the handler returns (with
-// BatchTransactions, until the batch of records commits; the handler then
-// runs in a savepoint of the batch's transaction, which Tx returns).
+// BatchTransactions, until the batch of records commits; Tx then returns
+// the batch's transaction, and Deferred keeps writes for its end).
 func Tx(ctx context.Context) *sql.Tx {
 	tx, _ := ctx.Value(txKey{}).(*sql.Tx)
 	return tx
 }
 
-type storedHeader struct {
-	K string `json:"k"`
-	V []byte `json:"v"`
-}
-
 // Enqueue adds r to the outbox inside tx. The relay produces it after tx
 // commits; nothing is produced if tx rolls back. It wakes the relay at
 // once, or, when tx is the router's batch transaction of the message in
-// ctx, after that batch commits.
+// ctx, after that batch commits; there the row is inserted with the
+// batch's other outbox rows, in one statement before the commit, so r's
+// key and value must not change after Enqueue returns.
 func (s *Store) Enqueue(ctx context.Context, tx *sql.Tx, r *kgo.Record) error {
 	if tx == nil {
 		return errors.New("runtime: outbox: nil transaction: enqueue inside the transaction that changes your state")
 	}
-	hs := make([]storedHeader, len(r.Headers))
-	for i, h := range r.Headers {
-		hs[i] = storedHeader{h.Key, h.Value}
+	hj := appendHeaders(make([]byte, 0, 64*len(r.Headers)), r.Headers)
+	if b := batchFrom(ctx); b != nil && b.tx == tx {
+		// Inserted with the batch's other rows before it commits; the
+		// rows are visible only after that.
+		b.outbox = append(b.outbox, pendingRow{topic: r.Topic, key: r.Key, value: r.Value, headers: string(hj)})
+		b.wake = true
+		return nil
 	}
-	hj, _ := json.Marshal(hs)
 	// Never cancelled mid-statement: an interrupted INSERT makes SQLite roll
 	// back the caller's whole transaction (a batch of records) behind
 	// database/sql's back.
 	if _, err := s.exec(context.WithoutCancel(ctx), tx, stmtOutbox, r.Topic, r.Key, r.Value, string(hj)); err != nil {
 		return fmt.Errorf("runtime: outbox insert: %w", err)
 	}
-	if b := batchFrom(ctx); b != nil && b.tx == tx {
-		b.wake = true // the rows are visible only after the batch commits
-	} else {
-		s.wake()
-	}
+	s.wake()
 	return nil
 }
 
@@ -408,17 +437,17 @@ func (s *Store) claim(ctx context.Context, limit int) (*claim, []outboxRow, erro
 
 // withoutOlder drops from rows (locked in tx, oldest first) every row of a
 // topic and key that has an older row in the outbox which rows do not
-// hold. It runs after the rows were locked, in a new statement, so it sees
-// every row committed before.
+// hold: one another relay locked (concurrent claims can lock interleaved
+// rows, so that older row can lie between two of ours), or one that
+// committed after a younger one. It runs after the rows were locked, in a
+// new statement, so it sees every row committed before.
 func (s *Store) withoutOlder(ctx context.Context, tx *sql.Tx, rows []outboxRow) ([]outboxRow, error) {
 	ids := make([]int64, len(rows))
-	first := make(map[rowKey]int64, len(rows))
+	mine := make(map[rowKey]bool, len(rows))
 	for i, row := range rows {
 		ids[i] = row.id
 		if k, ok := orderKey(row); ok {
-			if _, seen := first[k]; !seen {
-				first[k] = row.id
-			}
+			mine[k] = true
 		}
 	}
 	older, err := tx.QueryContext(ctx, s.q[stmtOlder], ids[len(ids)-1], ids)
@@ -426,7 +455,8 @@ func (s *Store) withoutOlder(ctx context.Context, tx *sql.Tx, rows []outboxRow) 
 		return nil, fmt.Errorf("runtime: outbox read: older rows: %w", err)
 	}
 	defer older.Close()
-	var wait map[rowKey]bool
+	// Per key of ours, the oldest row we do not hold: ours after it wait.
+	var foreign map[rowKey]int64
 	for older.Next() {
 		var (
 			id    int64
@@ -440,23 +470,28 @@ func (s *Store) withoutOlder(ctx context.Context, tx *sql.Tx, rows []outboxRow) 
 			continue
 		}
 		k := rowKey{topic, string(key)}
-		if f, ok := first[k]; ok && id < f {
-			if wait == nil {
-				wait = map[rowKey]bool{}
-			}
-			wait[k] = true
+		if !mine[k] {
+			continue
+		}
+		if foreign == nil {
+			foreign = map[rowKey]int64{}
+		}
+		if f, ok := foreign[k]; !ok || id < f {
+			foreign[k] = id
 		}
 	}
 	if err := older.Err(); err != nil {
 		return nil, fmt.Errorf("runtime: outbox read: older rows: %w", err)
 	}
-	if len(wait) == 0 {
+	if len(foreign) == 0 {
 		return rows, nil
 	}
 	kept := rows[:0]
 	for _, row := range rows {
-		if k, ok := orderKey(row); ok && wait[k] {
-			continue
+		if k, ok := orderKey(row); ok {
+			if f, held := foreign[k]; held && row.id > f {
+				continue
+			}
 		}
 		kept = append(kept, row)
 	}
@@ -475,12 +510,12 @@ func scanOutbox(rows *sql.Rows) ([]outboxRow, error) {
 		if err := rows.Scan(&row.id, &row.r.Topic, &row.r.Key, &row.r.Value, &hj); err != nil {
 			return nil, fmt.Errorf("runtime: outbox read: %w", err)
 		}
-		var hs []storedHeader
-		if err := json.Unmarshal([]byte(hj), &hs); err != nil {
+		hs, err := parseHeaders(hj)
+		if err != nil {
 			return nil, fmt.Errorf("runtime: outbox row %d has corrupt headers: %w", row.id, err)
 		}
-		for _, h := range hs {
-			row.r.Headers = append(row.r.Headers, kgo.RecordHeader{Key: h.K, Value: h.V})
+		if len(hs) > 0 {
+			row.r.Headers = hs
 		}
 		out = append(out, row)
 	}

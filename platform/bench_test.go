@@ -2,6 +2,7 @@ package platform_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"net/http"
@@ -83,23 +84,78 @@ func benchOnce(b *testing.B, cfg platform.Config) {
 	}
 	load(100, 16, 0) // warm up: connections, schema ids, SQLite pages
 
+	// The CPU each part uses while the flow runs at saturation.
+	procs := map[string][]int{"self": nil}
+	if cfg.PostgresURL != "" {
+		procs["postgres"] = nil
+	}
+	for _, svc := range platform.Services {
+		for _, r := range p.Replicas(svc) {
+			procs[svc] = append(procs[svc], r.Pid())
+		}
+	}
+	sampler := startCPUSampler(procs, 50*time.Millisecond)
+	if cfg.PostgresURL != "" {
+		// Which backends serve which service: their application_name is
+		// contrail:contrail_<service> (eventing.OpenPostgres).
+		pg, err := sql.Open("pgx", cfg.PostgresURL)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer pg.Close()
+		pg.SetMaxOpenConns(1)
+		sampler.setBackends(func() map[int]string {
+			rows, err := pg.Query(`SELECT pid, application_name FROM pg_stat_activity WHERE datname = current_database()`)
+			if err != nil {
+				return nil
+			}
+			defer rows.Close()
+			out := map[int]string{}
+			for rows.Next() {
+				var pid int
+				var app string
+				if rows.Scan(&pid, &app) == nil && strings.HasPrefix(app, "contrail:contrail_") {
+					out[pid] = strings.TrimPrefix(app, "contrail:contrail_")
+				}
+			}
+			return out
+		})
+	}
+
 	const orders = 400
 	br, err := loadgen.Bench(ctx, loadgen.Config{Orders: orders, Concurrency: 64, OrderURL: urls("order"),
-		InventoryURL: urls("inventory"), PaymentURL: urls("payment"), AdminToken: p.AdminToken}, []string{p.BrokerAddr}, 9)
+		InventoryURL: urls("inventory"), PaymentURL: urls("payment"), AdminToken: p.AdminToken, Brokers: []string{p.BrokerAddr}},
+		[]string{p.BrokerAddr}, 9)
+	sampler.Stop()
 	if err != nil {
 		b.Fatal(err)
 	}
+	var windows [][2]time.Time
+	for _, r := range br.Runs {
+		windows = append(windows, [2]time.Time{r.FirstPlaced, r.LastFinal})
+	}
+	cpuAtSaturation := sampler.within(windows)
 	if !br.OK {
 		b.Fatal("invariants failed during the benchmark")
 	}
 	sat, half := br.Saturation.Median, br.HalfRate
 
 	// Where the time goes: profile every service during one saturation run.
-	profDir := b.TempDir()
+	// CONTRAIL_BENCH_PROFILE_DIR keeps the profiles, and adds an execution
+	// trace of each service during the same run.
+	profDir := os.Getenv("CONTRAIL_BENCH_PROFILE_DIR")
+	traceDir := profDir
+	if profDir == "" {
+		profDir = b.TempDir()
+	}
 	done := make(chan struct{})
 	var pgCPU time.Duration
 	var profiled *loadgen.Report
 	pg0 := postgresCPU()
+	before := map[string]map[string]float64{}
+	for _, svc := range platform.Services {
+		before[svc], _ = scrape(p.ServiceURLs[svc])
+	}
 	go func() { profiled = load(orders*2, 64, 0); pgCPU = postgresCPU() - pg0; close(done) }()
 	var (
 		profiles []string
@@ -117,10 +173,25 @@ func benchOnce(b *testing.B, cfg platform.Config) {
 				mu.Unlock()
 			}
 		}()
+		if traceDir != "" {
+			// Execution traces of the same run: off-CPU time by cause with
+			// go tool trace -pprof=sync|net|syscall|sched <file>.
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := fetch(p.ServiceURLs[svc]+"/debug/pprof/trace?seconds=1", p.AdminToken, filepath.Join(traceDir, svc+".trace")); err != nil {
+					b.Logf("trace of %s: %v", svc, err)
+				}
+			}()
+		}
 	}
 	wg.Wait()
 	<-done
 	sort.Strings(profiles)
+	after := map[string]map[string]float64{}
+	for _, svc := range platform.Services {
+		after[svc], _ = scrape(p.ServiceURLs[svc])
+	}
 
 	b.ReportMetric(sat, "orders/s")
 	b.ReportMetric(half.Latency.P50, "p50-ms@half")
@@ -130,6 +201,8 @@ func benchOnce(b *testing.B, cfg platform.Config) {
 	b.ReportMetric(br.Efficiency.Median, "efficiency")
 	// b.Logf truncates long benchmark logs: print directly.
 	br.WriteText(os.Stdout)
+	cpuAtSaturation.write(os.Stdout, platform.Services)
+	b.ReportMetric(100*(cpuAtSaturation.cpu["order"]+cpuAtSaturation.cpu["inventory"]+cpuAtSaturation.cpu["payment"]+cpuAtSaturation.cpu["shipping"])/max(cpuAtSaturation.cpu[machineTotal], 1e-9), "services-cpu-%")
 	if cfg.PostgresURL != "" && pgCPU > 0 {
 		// The whole profiled run's orders, placed to final: the server's
 		// CPU per order (all its processes, so other databases' work on
@@ -137,6 +210,11 @@ func benchOnce(b *testing.B, cfg platform.Config) {
 		fmt.Printf("PostgreSQL server CPU: %.2f ms per order over the %d-order saturation run (%.1f orders/s)\n",
 			float64(pgCPU.Microseconds())/1000/float64(orders*2), orders*2, profiled.OrdersPerSec)
 		b.ReportMetric(float64(pgCPU.Microseconds())/1000/float64(orders*2), "pg-cpu-ms/order")
+	}
+	for _, svc := range platform.Services {
+		if before[svc] != nil && after[svc] != nil {
+			writeStages(os.Stdout, svc, before[svc], after[svc])
+		}
 	}
 	for _, svc := range profiles {
 		out, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=100000", filepath.Join(profDir, svc+".pprof")).CombinedOutput()

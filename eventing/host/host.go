@@ -98,10 +98,11 @@ type HostOpts struct {
 }
 
 // PostgresBatchTransactions is how many records of one partition share a
-// batch transaction on PostgreSQL (eventing.BatchTransactions). Each record
-// runs in a savepoint, a subtransaction; a transaction with more than 64 of
-// them overflows each backend's subtransaction cache, which slows every
-// session's snapshots. 50 leaves room for a handler's own savepoints.
+// batch transaction on PostgreSQL (eventing.BatchTransactions), fewer than
+// on SQLite: a batch holds the row locks its records take (an order's row,
+// the inventory's consumer-group lock) until it commits, and replicas
+// wait for them. Polls at saturation bring fewer records than this per
+// partition, so it seldom cuts a batch.
 const PostgresBatchTransactions = 50
 
 // NewHost connects a service: it opens its database, sets up tracing from
@@ -191,7 +192,11 @@ func NewHost(ctx context.Context, cfg Config, o HostOpts) (_ *Host, err error) {
 	if err != nil {
 		return nil, err
 	}
-	kopts = append(kopts, kgo.ClientID("contrail-"+cfg.Service))
+	hooks, err := newClientHooks(h.Prom)
+	if err != nil {
+		return nil, err
+	}
+	kopts = append(kopts, kgo.ClientID("contrail-"+cfg.Service), kgo.WithHooks(hooks))
 	common := []eventing.Opt{eventing.Brokers(cfg.Brokers...), eventing.ClientOpts(kopts...), eventing.WithCodec(h.Serde),
 		eventing.WithLogger(h.Log), eventing.WithMetrics(h.Metrics)}
 	if m := h.Tracing.Messaging(); m != nil || o.OnPublished != nil {
@@ -291,22 +296,41 @@ func (h *Host) Close() {
 // Outbox returns an Emitter that stores each domain event, converted by
 // convert to a generated event, in the runtime's outbox inside the
 // caller's transaction, with the caller's trace context in the record
-// headers so the relay's send span continues the trace.
+// headers so the relay's send span continues the trace. It is a
+// statedb.Preparer: Prepare does the conversion and encoding ahead of the
+// transaction.
 func (h *Host) Outbox(convert func(ev any) (events.Type, any, error)) statedb.Emitter {
-	return statedb.EmitterFunc(func(ctx context.Context, tx *sql.Tx, ev any) error {
-		t, v, err := convert(ev)
-		if err != nil {
-			return err
-		}
-		r, err := h.Pub.Record(ctx, t, v)
-		if err != nil {
-			return err
-		}
-		if h.prop != nil {
-			h.prop.Inject(ctx, tracing.RecordCarrier(r))
-		}
-		return h.Store.Enqueue(ctx, tx, r)
-	})
+	return outbox{h: h, convert: convert}
+}
+
+// outbox is Host.Outbox's Emitter.
+type outbox struct {
+	h       *Host
+	convert func(ev any) (events.Type, any, error)
+}
+
+func (o outbox) Emit(ctx context.Context, tx *sql.Tx, ev any) error {
+	p, err := o.Prepare(ctx, ev)
+	if err != nil {
+		return err
+	}
+	return p.Store(ctx, tx)
+}
+
+func (o outbox) Prepare(ctx context.Context, ev any) (statedb.Prepared, error) {
+	t, v, err := o.convert(ev)
+	if err != nil {
+		return nil, err
+	}
+	r, err := o.h.Pub.Record(ctx, t, v)
+	if err != nil {
+		return nil, err
+	}
+	if o.h.prop != nil {
+		o.h.prop.Inject(ctx, tracing.RecordCarrier(r))
+	}
+	store := o.h.Store
+	return statedb.PreparedFunc(func(ctx context.Context, tx *sql.Tx) error { return store.Enqueue(ctx, tx, r) }), nil
 }
 
 // Run serves HTTP on Config.HTTPAddr and runs the router (and with it the

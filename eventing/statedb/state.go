@@ -139,11 +139,46 @@ func (t *Tx) Emit(ctx context.Context, ev any) error {
 	return t.emit.Emit(ctx, t.tx, ev)
 }
 
+// Prepare builds ev for EmitPrepared ahead of the transaction that stores
+// it: encoded now when the State's Emitter is a Preparer, else by
+// Emitter.Emit when stored. Without an Emitter storing it does nothing.
+// Errors are the Preparer's.
+func (s *State[T]) Prepare(ctx context.Context, ev any) (Prepared, error) {
+	if p, ok := s.emit.(Preparer); ok {
+		return p.Prepare(ctx, ev)
+	}
+	emit := s.emit
+	return PreparedFunc(func(ctx context.Context, tx *sql.Tx) error {
+		if emit == nil {
+			return nil
+		}
+		return emit.Emit(ctx, tx, ev)
+	}), nil
+}
+
+// EmitPrepared stores p (from State.Prepare) in this transaction, so the
+// event commits with the state change or not at all, as Emit does. Errors
+// are p's.
+func (t *Tx) EmitPrepared(ctx context.Context, p Prepared) error { return p.Store(ctx, t.tx) }
+
 // Exec runs query with args in the transaction, prepared when it was one of
 // NewState's queries; like Statements.Exec it ignores ctx's cancellation.
 func (t *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	return t.stmts.Exec(ctx, t.tx, query, args...)
 }
+
+// Query runs query with args in the transaction and returns its rows,
+// prepared when it was one of NewState's queries; like Statements.Query it
+// ignores ctx's cancellation. The caller closes the rows.
+func (t *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.stmts.Query(ctx, t.tx, query, args...)
+}
+
+// SQL is the transaction itself, for eventing.Deferred.
+func (t *Tx) SQL() *sql.Tx { return t.tx }
+
+// Dialect is the dialect of the transaction's database.
+func (t *Tx) Dialect() eventing.Dialect { return t.stmts.Dialect() }
 
 // QueryRow runs query with args in the transaction and returns its first
 // row, prepared when it was one of NewState's queries; like

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/contrail-events/contrail/eventing"
 )
@@ -30,6 +31,14 @@ import (
 type Statements struct {
 	m       map[string]*sql.Stmt
 	dialect eventing.Dialect
+
+	// bound are the statements of m bound to boundTx, the transaction
+	// that used them last: on SQLite one transaction at a time runs (one
+	// connection), and a batch transaction runs each statement for many
+	// events, so each is bound to it once rather than per call.
+	mu      sync.Mutex
+	boundTx *sql.Tx
+	bound   map[*sql.Stmt]*sql.Stmt
 }
 
 // forUpdate is the suffix SQLite drops (see Statements).
@@ -78,6 +87,24 @@ func (s *Statements) get(query string) *sql.Stmt {
 	return s.m[query]
 }
 
+// in returns st bound to tx, binding it on first use in tx. Holding
+// boundTx keeps it from being collected, so a later transaction never
+// takes its place in the cache by address; database/sql closes the bound
+// statements when their transaction ends.
+func (s *Statements) in(ctx context.Context, tx *sql.Tx, st *sql.Stmt) *sql.Stmt {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.boundTx != tx {
+		s.boundTx, s.bound = tx, make(map[*sql.Stmt]*sql.Stmt, len(s.m))
+	}
+	b := s.bound[st]
+	if b == nil {
+		b = tx.StmtContext(ctx, st)
+		s.bound[st] = b
+	}
+	return b
+}
+
 func quiet(ctx context.Context) context.Context {
 	if ctx.Done() == nil {
 		return ctx
@@ -89,16 +116,25 @@ func quiet(ctx context.Context) context.Context {
 func (s *Statements) Exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
 	ctx = quiet(ctx)
 	if st := s.get(query); st != nil {
-		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+		return s.in(ctx, tx, st).ExecContext(ctx, args...)
 	}
 	return tx.ExecContext(ctx, s.text(query), args...)
+}
+
+// Query runs query with args in tx and returns its rows.
+func (s *Statements) Query(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	ctx = quiet(ctx)
+	if st := s.get(query); st != nil {
+		return s.in(ctx, tx, st).QueryContext(ctx, args...)
+	}
+	return tx.QueryContext(ctx, s.text(query), args...)
 }
 
 // QueryRow runs query with args in tx and returns its first row.
 func (s *Statements) QueryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
 	ctx = quiet(ctx)
 	if st := s.get(query); st != nil {
-		return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+		return s.in(ctx, tx, st).QueryRowContext(ctx, args...)
 	}
 	return tx.QueryRowContext(ctx, s.text(query), args...)
 }

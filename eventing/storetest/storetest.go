@@ -70,6 +70,7 @@ func Run(t *testing.T, b Backend) {
 		{"OutboxKeepsOrderPerKey", testOrderPerKey},
 		{"ParksWhatTheBrokerRefuses", testParking},
 		{"TwoRelaysPublishEachRowOnce", testTwoRelays},
+		{"RelayWaitsForARowAnotherRelayHolds", testRelayWaitsForHeldRow},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })
 	}
@@ -368,7 +369,7 @@ func withBroker(t *testing.T) *brokerEnv {
 	// "things" has one partition, so a poll holds all of its records.
 	bk := brokertest.Start(t, broker.Partitions(3), broker.Topics(broker.Topic{Name: "things", Partitions: 1},
 		broker.Topic{Name: "things.dlq"}, broker.Topic{Name: "echoes"}, broker.Topic{Name: "ordered"},
-		broker.Topic{Name: "parking"}, broker.Topic{Name: "relayed"}))
+		broker.Topic{Name: "parking"}, broker.Topic{Name: "relayed"}, broker.Topic{Name: "held"}))
 	pub, err := eventing.NewPublisher(eventing.Brokers(bk.Addr()), eventing.WithCodec(jsonCodec{}))
 	if err != nil {
 		t.Fatal(err)
@@ -744,4 +745,55 @@ func testTwoRelays(t *testing.T, b Backend) {
 	if sent[0].Load() == 0 || sent[1].Load() == 0 {
 		t.Errorf("one relay published nothing (%d, %d): the test did not run two relays at once", sent[0].Load(), sent[1].Load())
 	}
+}
+
+// testRelayWaitsForHeldRow: another replica's relay holds the middle one
+// of key k's three rows (its claim locked it; concurrent claims can lock
+// rows interleaved). A flush publishes k's first row and key j's row, but
+// not k's third, which must not overtake the held one; once that is
+// released, the next flush publishes k's second and third rows, in order.
+func testRelayWaitsForHeldRow(t *testing.T, b Backend) {
+	if b.Share == nil {
+		t.Skip(b.Name + ": one writing process, one relay")
+	}
+	e := withBroker(t)
+	ctx := context.Background()
+	s := b.Open(t)
+	enqueue(t, s, record("held", "k", "k-0", []byte("0")))
+	enqueue(t, s, record("held", "k", "k-1", []byte("1")))
+	enqueue(t, s, record("held", "k", "k-2", []byte("2")))
+	enqueue(t, s, record("held", "j", "j-0", []byte("0")))
+	var ids []int64
+	rows, err := s.DB().QueryContext(ctx, `SELECT id FROM contrail_outbox ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	other := b.Share(t, s)
+	hold, err := other.DB().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Rollback()
+	if _, err := hold.ExecContext(ctx, `SELECT id FROM contrail_outbox WHERE id = $1 FOR UPDATE`, ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	r := eventing.NewRelay(s, e.pub, time.Hour)
+	if n, err := r.Flush(ctx); err != nil || n != 2 {
+		t.Fatalf("Flush while k's second row is held = %d, %v; want k's first and j's row", n, err)
+	}
+	if err := hold.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := r.Flush(ctx); err != nil || n != 2 {
+		t.Fatalf("Flush once it is released = %d, %v; want k's second and third rows", n, err)
+	}
+	checkOrder(t, e.read(t, "held", 4), 4)
 }

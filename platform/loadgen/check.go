@@ -146,6 +146,7 @@ func check(ctx context.Context, c *client, cfg Config, orders []placed, views ma
 	if len(lat) > 0 {
 		rep.Latency.Max = lat[len(lat)-1]
 	}
+	rep.FirstPlaced, rep.LastFinal = first, last
 	if d := last.Sub(first).Seconds(); d > 0 {
 		rep.FlowSeconds = d
 		rep.OrdersPerSec = float64(len(lat)) / d

@@ -90,6 +90,10 @@ type Config struct {
 	// give none; a missing file means no token. Default
 	// DefaultAdminTokenFile.
 	AdminTokenFile string
+	// Brokers, when set, are the platform's brokers: Run then also reads
+	// the run's events back from them and reports where a shipped order's
+	// time went, hop by hop (Report.Hops). Default none: no hops.
+	Brokers []string
 }
 
 // EnvAdminToken is the environment variable that holds the services'
@@ -215,9 +219,11 @@ type Report struct {
 	// PlaceSeconds is how long placing took; PlacedPerSec the HTTP rate.
 	PlaceSeconds float64 `json:"place_seconds"`
 	PlacedPerSec float64 `json:"placed_per_sec"`
-	// FlowSeconds is first placement to last final state (server clocks);
-	// OrdersPerSec = Orders / FlowSeconds.
+	// FlowSeconds is first placement to last final state (server clocks):
+	// FirstPlaced to LastFinal; OrdersPerSec = Orders / FlowSeconds.
 	FlowSeconds  float64        `json:"flow_seconds"`
+	FirstPlaced  time.Time      `json:"first_placed"`
+	LastFinal    time.Time      `json:"last_final"`
 	OrdersPerSec float64        `json:"orders_per_sec"`
 	Latency      Latency        `json:"placed_to_final"`
 	Kinds        map[Kind]int   `json:"kinds"`
@@ -231,13 +237,18 @@ type Report struct {
 	// Notes say how the run read the services when that is not the
 	// default (no admin token).
 	Notes []string `json:"notes,omitempty"`
+	// Hops is where the shipped orders' time went, hop by hop (with
+	// Config.Brokers only).
+	Hops *Hops `json:"hops,omitempty"`
 }
 
 type placed struct {
 	kind  Kind
 	id    string
 	units map[string]int
-	start time.Time
+	// sent and accepted are when the POST went out and its 202 came back
+	// (client clock).
+	sent, accepted time.Time
 }
 
 // Run places the orders, waits for them to finish and checks the
@@ -288,13 +299,20 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		defer t.Stop()
 		tick = t.C
 	}
+	// The bodies are built before the clock starts, so the load generator
+	// spends its CPU (on the services' machine) on requests, not JSON.
+	bodies := make([][]byte, cfg.Orders)
+	units := make([]map[string]int, cfg.Orders)
+	rr := rand.New(rand.NewPCG(cfg.Seed+1, 7))
+	for i := range bodies {
+		bodies[i], units[i] = buildOrder(rr, kinds[i])
+	}
 	start := time.Now()
 	var wg sync.WaitGroup
 	for w := 0; w < cfg.Concurrency; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			rr := rand.New(rand.NewPCG(cfg.Seed+uint64(w)+1, 7))
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= cfg.Orders || ctx.Err() != nil {
@@ -307,13 +325,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 						return
 					}
 				}
-				body, units := buildOrder(rr, kinds[i])
-				id, err := c.place(ctx, w, body, fmt.Sprintf("%s-%d", runID, i))
+				sent := time.Now()
+				id, err := c.place(ctx, w, bodies[i], fmt.Sprintf("%s-%d", runID, i))
 				if err != nil {
 					failed.Add(1)
 					firstErr.CompareAndSwap(nil, err)
 				}
-				orders[i] = placed{kind: kinds[i], id: id, units: units, start: time.Now()}
+				orders[i] = placed{kind: kinds[i], id: id, units: units[i], sent: sent, accepted: time.Now()}
 				n := int(done.Add(1))
 				if cfg.Progress != nil {
 					cfg.Progress(n, 0, cfg.Orders)
@@ -346,6 +364,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if err := check(wctx, c, cfg, orders, views, before, rep); err != nil {
 		return nil, err
+	}
+	if len(cfg.Brokers) > 0 {
+		evs, err := readHops(wctx, cfg.Brokers, start.Add(-time.Second))
+		if err != nil {
+			return nil, err
+		}
+		rep.Hops = hops(evs, orders, views)
 	}
 	return rep, nil
 }

@@ -134,13 +134,6 @@ type Store struct{ *statedb.State[*Tx] }
 // The statements a consumed event runs, prepared once by NewStore.
 const (
 	qAvailable = `SELECT available FROM stock WHERE sku = $1`
-	// qReserve takes quantity $1 of sku $2 only if that much is available:
-	// the check and the change are one statement, and on PostgreSQL the
-	// row's lock makes a concurrent reservation of the same SKU wait and
-	// then see the stock this one left.
-	qReserve = `UPDATE stock SET available = available - $1, reserved = reserved + $1 WHERE sku = $2 AND available >= $1`
-	qRelease = `UPDATE stock SET available = available + $1, reserved = reserved - $1 WHERE sku = $2`
-	qShip    = `UPDATE stock SET reserved = reserved - $1, shipped = shipped + $1 WHERE sku = $2`
 	// qClaim records a decision about an order only if none exists: the
 	// first transaction to insert it decides, a concurrent one waits for
 	// it and inserts nothing.
@@ -150,6 +143,60 @@ const (
 	// it; a reservation in any other state is left alone (no row).
 	qMoveReserved = `UPDATE reservations SET status = $2, updated_at = $3 WHERE order_id = $1 AND status = 'RESERVED' RETURNING reservation_id, lines`
 )
+
+// The moves of an order's lines between the stock buckets, each one
+// statement for all lines (one round trip on PostgreSQL instead of one per
+// SKU). The lines are $1: on PostgreSQL arrays of SKUs and quantities ($1,
+// $2), on SQLite a JSON array of Line. An order lists a SKU once (merge).
+var (
+	// qReserveLines takes every line that is available and returns the
+	// SKUs it took; OrderPlaced puts them back when a line is short. The
+	// check and the change are one statement, and on PostgreSQL a row's
+	// lock makes a concurrent reservation of the same SKU wait and then
+	// see (re-check) the stock this one left.
+	qReserveLines = map[eventing.Dialect]string{
+		eventing.SQLite: `UPDATE stock SET available = available - v.q, reserved = reserved + v.q
+			FROM (SELECT value->>'sku' AS sku, value->>'quantity' AS q FROM json_each($1)) AS v
+			WHERE stock.sku = v.sku AND stock.available >= v.q RETURNING stock.sku`,
+		eventing.Postgres: `UPDATE stock SET available = stock.available - v.q, reserved = stock.reserved + v.q
+			FROM unnest($1::text[], $2::bigint[]) AS v(sku, q) WHERE stock.sku = v.sku AND stock.available >= v.q RETURNING stock.sku`,
+	}
+	qReleaseLines = map[eventing.Dialect]string{
+		eventing.SQLite: `UPDATE stock SET available = available + v.q, reserved = reserved - v.q
+			FROM (SELECT value->>'sku' AS sku, value->>'quantity' AS q FROM json_each($1)) AS v WHERE stock.sku = v.sku`,
+		eventing.Postgres: `UPDATE stock SET available = stock.available + v.q, reserved = stock.reserved - v.q
+			FROM unnest($1::text[], $2::bigint[]) AS v(sku, q) WHERE stock.sku = v.sku`,
+	}
+	qShipLines = map[eventing.Dialect]string{
+		eventing.SQLite: `UPDATE stock SET reserved = reserved - v.q, shipped = shipped + v.q
+			FROM (SELECT value->>'sku' AS sku, value->>'quantity' AS q FROM json_each($1)) AS v WHERE stock.sku = v.sku`,
+		eventing.Postgres: `UPDATE stock SET reserved = stock.reserved - v.q, shipped = stock.shipped + v.q
+			FROM unnest($1::text[], $2::bigint[]) AS v(sku, q) WHERE stock.sku = v.sku`,
+	}
+)
+
+// linesArgs are the arguments of the *Lines statements for lines.
+func linesArgs(d eventing.Dialect, lines []Line) []any {
+	if d == eventing.Postgres {
+		skus, qs := make([]string, len(lines)), make([]int64, len(lines))
+		for i, l := range lines {
+			skus[i], qs[i] = l.SKU, int64(l.Quantity)
+		}
+		return []any{skus, qs}
+	}
+	js, _ := json.Marshal(lines)
+	return []any{string(js)}
+}
+
+// moveLines runs one of the *Lines statements for lines.
+func (t *Tx) moveLines(ctx context.Context, q map[eventing.Dialect]string, lines []Line) error {
+	if len(lines) == 0 {
+		return nil
+	}
+	d := t.tx.Dialect()
+	_, err := t.tx.Exec(ctx, q[d], linesArgs(d, lines)...)
+	return err
+}
 
 // OpenStore opens or creates the SQLite store at path and seeds every SKU
 // of seed that is not stocked yet (existing SKUs keep their counts, so a
@@ -173,7 +220,8 @@ func NewStore(ctx context.Context, db *sql.DB, emit statedb.Emitter) (*Store, er
 		return nil, fmt.Errorf("inventory: %w", err)
 	}
 	st, err := statedb.NewState(ctx, db, emit, func(t statedb.Tx) *Tx { return &Tx{t} },
-		qAvailable, qReserve, qRelease, qShip, qClaim, qSetStatus, qMoveReserved)
+		qAvailable, qClaim, qSetStatus, qMoveReserved,
+		qReserveLines[eventing.SQLite], qReleaseLines[eventing.SQLite], qShipLines[eventing.SQLite])
 	if err != nil {
 		return nil, fmt.Errorf("inventory: %w", err)
 	}
@@ -211,8 +259,9 @@ func (s *Store) Seed(ctx context.Context, seed map[string]int) error {
 // (INSERT ... ON CONFLICT DO NOTHING) before stock moves, stock is taken
 // only where it is available (UPDATE ... WHERE available >= n), and a
 // reservation moves on only from RESERVED (UPDATE ... WHERE status =
-// 'RESERVED'). A transaction locks stock rows in SKU order, so two never
-// wait on each other in a cycle.
+// 'RESERVED'). An order's lines move in one statement; on PostgreSQL the
+// service's transactions run one at a time (Service.SharedRows), so two
+// never wait on each other's stock rows in a cycle.
 type Tx struct{ tx statedb.Tx }
 
 // merge sums quantities per SKU, sorted by SKU, so an order listing a SKU
@@ -250,18 +299,39 @@ func (t *Tx) OrderPlaced(ctx context.Context, rec statedb.Record, orderID string
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil // decided before (or cancelled first)
 	}
+	// Every line in one statement; it takes the lines that are available.
+	var try []Line
+	for _, l := range want {
+		if l.Quantity > 0 {
+			try = append(try, l)
+		}
+	}
+	got := map[string]bool{}
+	if len(try) > 0 {
+		d := t.tx.Dialect()
+		rows, err := t.tx.Query(ctx, qReserveLines[d], linesArgs(d, try)...)
+		if err != nil {
+			return fmt.Errorf("inventory: reserve %d lines of %s: %w", len(try), orderID, err)
+		}
+		for rows.Next() {
+			var sku string
+			if err := rows.Scan(&sku); err != nil {
+				rows.Close()
+				return fmt.Errorf("inventory: reserve lines of %s: %w", orderID, err)
+			}
+			got[sku] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("inventory: reserve lines of %s: %w", orderID, err)
+		}
+	}
 	var short []ShortLine
 	var taken []Line
 	for _, l := range want {
-		if l.Quantity > 0 {
-			res, err := t.tx.Exec(ctx, qReserve, l.Quantity, l.SKU)
-			if err != nil {
-				return fmt.Errorf("inventory: reserve %s: %w", l.SKU, err)
-			}
-			if n, _ := res.RowsAffected(); n == 1 {
-				taken = append(taken, l)
-				continue
-			}
+		if got[l.SKU] {
+			taken = append(taken, l)
+			continue
 		}
 		var avail int
 		err := t.tx.QueryRow(ctx, qAvailable, l.SKU).Scan(&avail)
@@ -275,10 +345,8 @@ func (t *Tx) OrderPlaced(ctx context.Context, rec statedb.Record, orderID string
 		return t.tx.Emit(ctx, Reserved{Meta: meta, OrderID: orderID, ReservationID: resID, Lines: want})
 	}
 	// All or nothing: put back what this order took.
-	for _, l := range taken {
-		if _, err := t.tx.Exec(ctx, qRelease, l.Quantity, l.SKU); err != nil {
-			return fmt.Errorf("inventory: put back %s: %w", l.SKU, err)
-		}
+	if err := t.moveLines(ctx, qReleaseLines, taken); err != nil {
+		return fmt.Errorf("inventory: put back the lines of %s: %w", orderID, err)
 	}
 	if _, err := t.tx.Exec(ctx, qSetStatus, orderID, StatusRejected, now); err != nil {
 		return fmt.Errorf("inventory: reject %s: %w", orderID, err)
@@ -317,10 +385,8 @@ func (t *Tx) OrderCancelled(ctx context.Context, rec statedb.Record, orderID str
 			return err
 		}
 		if ok {
-			for _, l := range lines {
-				if _, err := t.tx.Exec(ctx, qRelease, l.Quantity, l.SKU); err != nil {
-					return fmt.Errorf("inventory: release %s: %w", l.SKU, err)
-				}
+			if err := t.moveLines(ctx, qReleaseLines, lines); err != nil {
+				return fmt.Errorf("inventory: release the lines of %s: %w", orderID, err)
 			}
 			return t.tx.Emit(ctx, Released{Meta: statedb.NewMeta(orderID, rec.EventID), OrderID: orderID, ReservationID: resID, Lines: lines})
 		}
@@ -349,10 +415,8 @@ func (t *Tx) OrderReady(ctx context.Context, rec statedb.Record, orderID string)
 	if err != nil || !ok {
 		return err
 	}
-	for _, l := range lines {
-		if _, err := t.tx.Exec(ctx, qShip, l.Quantity, l.SKU); err != nil {
-			return fmt.Errorf("inventory: ship %s: %w", l.SKU, err)
-		}
+	if err := t.moveLines(ctx, qShipLines, lines); err != nil {
+		return fmt.Errorf("inventory: ship the lines of %s: %w", orderID, err)
 	}
 	return nil
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/contrail-events/contrail/eventing/host"
 	"github.com/contrail-events/contrail/eventing/statedb"
 	"github.com/contrail-events/contrail/events/money"
-	"github.com/google/uuid"
 )
 
 // Full Avro names of the events the order service emits and consumes.
@@ -126,14 +125,54 @@ var Migrations = []eventing.Migration{{Version: 1, Name: "orders and history", S
 // tables (an order's row is locked while an event about it applies).
 type Store struct {
 	*statedb.State[*Tx]
-	// savepoints: placements of a group commit run in savepoints (SQLite;
-	// false on PostgreSQL).
-	savepoints bool
-	versions   *host.SchemaVersions
-	reads      reads
-	placeq     chan *placeReq
-	stop       chan struct{}
-	stopOnce   sync.Once
+	// postgres: the database is PostgreSQL (else SQLite).
+	postgres bool
+	versions *host.SchemaVersions
+	reads    reads
+	placeq   chan *placeReq
+	stop     chan struct{}
+	stopOnce sync.Once
+	// placed holds the placements this process committed last, so
+	// OrderReady (which needs the items and address) reads none of them
+	// back from the database and decodes no JSON. A placement never
+	// changes; an order placed elsewhere (another replica, before a
+	// restart) is read from the database.
+	placed placementCache
+}
+
+// placementCacheSize bounds placementCache: the orders in flight at
+// saturation are a few hundred.
+const placementCacheSize = 4096
+
+// placementCache is a bounded map of recent placements by order id, the
+// oldest evicted first. Safe for concurrent use.
+type placementCache struct {
+	mu    sync.Mutex
+	m     map[string]Placement
+	order []string // ring of the ids in m, oldest at next
+	next  int
+}
+
+func (c *placementCache) put(id string, p Placement) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[string]Placement, placementCacheSize)
+		c.order = make([]string, placementCacheSize)
+	}
+	if old := c.order[c.next]; old != "" {
+		delete(c.m, old)
+	}
+	c.order[c.next] = id
+	c.next = (c.next + 1) % placementCacheSize
+	c.m[id] = p
+}
+
+func (c *placementCache) get(id string) (Placement, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.m[id]
+	return p, ok
 }
 
 // The store's statements, prepared once: parsing SQL on every event cost
@@ -153,16 +192,11 @@ const (
 	qPlacement   = `SELECT placement FROM orders WHERE id = $1`
 	qUpdateState = `UPDATE orders SET status = $1, reason = $2, detail = $3, reserved = $4, paid = $5, reservation_id = $6, payment_id = $7, updated_at = $8,
 		final_at = CASE WHEN CAST($9 AS BIGINT) > 0 THEN CAST($9 AS BIGINT) ELSE final_at END WHERE id = $10`
-	qMarkPublished = `UPDATE history SET partition = $1, off = $2, schema_id = $3 WHERE order_id = $4 AND event_id = $5 AND direction = 'out'`
 	qGetOrder      = `SELECT ` + orderCols + ` FROM orders WHERE id = $1`
 	qHistory       = `SELECT type, direction, event_id, at, topic, partition, off, schema_id, detail FROM history WHERE order_id = $1 ORDER BY seq`
 	qList          = `SELECT ` + orderCols + ` FROM orders WHERE seq > $1 ORDER BY seq LIMIT $2`
 	qCountOpen     = `SELECT count(*) FROM orders WHERE status IN ('PENDING', 'CONFIRMED') AND created_at >= $1 AND seq > $2`
 	qCount         = `SELECT count(*) FROM orders WHERE created_at >= $1 AND seq > $2`
-
-	qSavepoint  = `SAVEPOINT placement`
-	qRollbackTo = `ROLLBACK TO placement`
-	qRelease    = `RELEASE placement`
 )
 
 // The reads whose text differs per dialect: on SQLite an index hint, without
@@ -181,6 +215,8 @@ var (
 // reads are the API's queries, run on the database outside transactions.
 type reads struct {
 	getOrder, history, listSince, list, listOpen, count, countOpen *sql.Stmt
+	// markPublished is qMarkPublishedJSON (SQLite only).
+	markPublished *sql.Stmt
 }
 
 // prepare prepares the reads on db. It must run outside any transaction:
@@ -200,6 +236,13 @@ func (r *reads) prepare(ctx context.Context, db *sql.DB) error {
 		}
 		*q.dst = p
 	}
+	if d == eventing.SQLite {
+		p, err := db.PrepareContext(ctx, qMarkPublishedJSON)
+		if err != nil {
+			return fmt.Errorf("order: prepare %q: %w", qMarkPublishedJSON, err)
+		}
+		r.markPublished = p
+	}
 	return nil
 }
 
@@ -217,8 +260,9 @@ type Published struct {
 	SchemaID  int
 }
 
-// qMarkPublishedAll is qMarkPublished for many events in one statement
-// (PostgreSQL): a round trip and a transaction instead of one per event.
+// qMarkPublishedAll records where many emitted events landed in one
+// statement (PostgreSQL): a round trip and a transaction instead of one
+// per event.
 const qMarkPublishedAll = `UPDATE history AS h SET partition = v.partition, off = v.off, schema_id = v.schema_id
 	FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::int[]) AS v(order_id, event_id, partition, off, schema_id)
 	WHERE h.order_id = v.order_id AND h.event_id = v.event_id AND h.direction = 'out'`
@@ -228,7 +272,7 @@ const qMarkPublishedAll = `UPDATE history AS h SET partition = v.partition, off 
 func (s *Store) MarkPublished(ctx context.Context, ps []Published) error {
 	// Not cancelled halfway: the transaction commits what it marked.
 	qctx := context.WithoutCancel(ctx)
-	if !s.savepoints { // PostgreSQL
+	if s.postgres {
 		orders, ids := make([]string, len(ps)), make([]string, len(ps))
 		parts, schemas := make([]int32, len(ps)), make([]int32, len(ps))
 		offs := make([]int64, len(ps))
@@ -240,15 +284,24 @@ func (s *Store) MarkPublished(ctx context.Context, ps []Published) error {
 		}
 		return nil
 	}
-	return s.Batch(qctx, func(t *Tx) error {
-		for _, p := range ps {
-			if _, err := t.tx.Exec(qctx, qMarkPublished, p.Partition, p.Offset, p.SchemaID, p.OrderID, p.EventID); err != nil {
-				return fmt.Errorf("order: mark published: %w", err)
-			}
-		}
-		return nil
-	})
+	// SQLite: the batch as one JSON array, one statement (its own
+	// transaction).
+	js, err := json.Marshal(ps)
+	if err != nil {
+		return fmt.Errorf("order: mark published: %w", err)
+	}
+	if _, err := s.reads.markPublished.ExecContext(qctx, string(js)); err != nil {
+		return fmt.Errorf("order: mark published: %w", err)
+	}
+	return nil
 }
+
+// qMarkPublishedJSON is qMarkPublishedAll on SQLite, from MarkPublished's
+// JSON array of Published: one statement instead of one per event.
+const qMarkPublishedJSON = `UPDATE history SET partition = v.partition, off = v.off, schema_id = v.schema_id
+	FROM (SELECT value->>'OrderID' AS order_id, value->>'EventID' AS event_id, value->>'Partition' AS partition,
+		value->>'Offset' AS off, value->>'SchemaID' AS schema_id FROM json_each($1)) AS v
+	WHERE history.order_id = v.order_id AND history.event_id = v.event_id AND history.direction = 'out'`
 
 // OpenStore opens or creates the SQLite store at path. emit receives the
 // events the store emits, inside the transaction that changes the state.
@@ -264,13 +317,13 @@ func NewStore(ctx context.Context, db *sql.DB, emit statedb.Emitter) (*Store, er
 	if err := eventing.Migrate(ctx, db, Name, Migrations); err != nil {
 		return nil, fmt.Errorf("order: %w", err)
 	}
-	st, err := statedb.NewState(ctx, db, emit, func(t statedb.Tx) *Tx { return &Tx{t} },
-		qSelectIdem, qInsertOrder, qInsertHistory, qSelectState, qPlacement, qUpdateState, qMarkPublished,
-		qSavepoint, qRollbackTo, qRelease)
+	s := &Store{postgres: eventing.DialectOf(db) == eventing.Postgres, placeq: make(chan *placeReq, maxPlaceBatch), stop: make(chan struct{})}
+	st, err := statedb.NewState(ctx, db, emit, func(t statedb.Tx) *Tx { return &Tx{tx: t, placed: &s.placed} },
+		qSelectIdem, qInsertOrder, qInsertHistory, qSelectState, qPlacement, qUpdateState)
 	if err != nil {
 		return nil, fmt.Errorf("order: %w", err)
 	}
-	s := &Store{State: st, savepoints: eventing.DialectOf(db) != eventing.Postgres, placeq: make(chan *placeReq, maxPlaceBatch), stop: make(chan struct{})}
+	s.State = st
 	if err := s.reads.prepare(ctx, db); err != nil {
 		return nil, err
 	}
@@ -302,7 +355,18 @@ func (s *Store) Place(ctx context.Context, p Placement, idemKey, reqHash, traceI
 
 // place is Place with p already encoded as body (json.Marshal(p)).
 func (s *Store) place(ctx context.Context, p Placement, body []byte, idemKey, reqHash, traceID string) (o Order, created bool, err error) {
-	req := &placeReq{ctx: ctx, p: p, body: body, key: idemKey, hash: reqHash, trace: traceID, res: make(chan placeRes, 1)}
+	// The order's id and its OrderPlaced are made here, in the request's
+	// goroutine, so the group commit's transaction (which every writer
+	// of the database waits for) only stores them; if the idempotency key
+	// placed an order before, they are dropped.
+	id := statedb.NewID()
+	ev := Placed{Meta: statedb.NewMeta(id, ""), OrderID: id, Placement: p}
+	prep, err := s.Prepare(context.WithoutCancel(ctx), ev)
+	if err != nil {
+		return Order{}, false, fmt.Errorf("order: %s: %w", TypeOrderPlaced, err)
+	}
+	req := &placeReq{ctx: ctx, p: p, body: body, key: idemKey, hash: reqHash, trace: traceID, id: id, meta: ev.Meta, placed: prep,
+		res: make(chan placeRes, 1)}
 	select {
 	case s.placeq <- req:
 	case <-ctx.Done():
@@ -334,10 +398,9 @@ func (s *Store) place(ctx context.Context, p Placement, body []byte, idemKey, re
 // ErrClosed is returned by Place after Close.
 var ErrClosed = errors.New("order: store closed")
 
-// maxPlaceBatch caps how many placements share one transaction. Each runs
-// in a savepoint; on PostgreSQL a transaction with more than 64 of those
-// (subtransactions) overflows its backend's cache of them, which slows
-// every session.
+// maxPlaceBatch caps how many placements share one transaction: a
+// placement that fails after writing makes every one of them go again
+// alone.
 const maxPlaceBatch = 64
 
 // placeReq is a placement waiting for the group commit.
@@ -346,7 +409,12 @@ type placeReq struct {
 	p                Placement
 	body             []byte
 	key, hash, trace string
-	res              chan placeRes
+	// id, meta and placed are the new order's id, its OrderPlaced's
+	// metadata and that event, encoded (Store.Prepare).
+	id     string
+	meta   statedb.Meta
+	placed statedb.Prepared
+	res    chan placeRes
 }
 
 type placeRes struct {
@@ -388,12 +456,13 @@ func (s *Store) placeLoop() {
 // (so two replicas' group commits with the same keys take them in the same
 // order and never deadlock). A placement that fails without writing (an
 // idempotency conflict, a client that went away) just gets its error. One
-// that fails after writing is undone alone on SQLite, by its savepoint; on
-// PostgreSQL, which has no savepoints here (two round trips and a
-// subtransaction per order), it fails the shared transaction. A shared
-// transaction that fails as a whole (that, a deadlock, a lost connection)
-// is rolled back, so none of its placements was stored or emitted, and
-// each is placed again in a transaction of its own.
+// that fails after writing fails the shared transaction: it runs without a
+// savepoint per placement (on PostgreSQL two round trips and a
+// subtransaction each, on SQLite two statements and a copy of every page it
+// touches), since such failures are rare. A shared transaction that fails
+// as a whole (that, a deadlock, a lost connection) is rolled back, so none
+// of its placements was stored or emitted, and each is placed again in a
+// transaction of its own.
 func (s *Store) placeBatch(batch []*placeReq) {
 	if len(batch) > 1 {
 		sort.SliceStable(batch, func(i, j int) bool { return batch[i].key < batch[j].key })
@@ -405,29 +474,10 @@ func (s *Store) placeBatch(batch []*placeReq) {
 			res[0] = t.placeOne(batch[0])
 			return res[0].err
 		}
-		exec := func(query string) error {
-			_, err := t.tx.Exec(ctx, query)
-			return err
-		}
 		for i, r := range batch {
-			if !s.savepoints {
-				res[i] = t.placeOne(r)
-				if res[i].err != nil && res[i].wrote {
-					return res[i].err
-				}
-				continue
-			}
-			if err := exec(qSavepoint); err != nil {
-				return fmt.Errorf("order: savepoint: %w", err)
-			}
 			res[i] = t.placeOne(r)
-			if res[i].err != nil {
-				if err := exec(qRollbackTo); err != nil {
-					return fmt.Errorf("order: roll back a placement: %w", err)
-				}
-			}
-			if err := exec(qRelease); err != nil {
-				return fmt.Errorf("order: release savepoint: %w", err)
+			if res[i].err != nil && res[i].wrote {
+				return res[i].err
 			}
 		}
 		return nil
@@ -443,6 +493,9 @@ func (s *Store) placeBatch(batch []*placeReq) {
 		if err != nil && out.err == nil {
 			out = placeRes{err: err}
 		}
+		if out.created && err == nil {
+			s.placed.put(out.id, r.p)
+		}
 		r.res <- out
 	}
 }
@@ -457,20 +510,7 @@ func (t *Tx) placeOne(r *placeReq) placeRes {
 	// interrupted write by rolling back the whole transaction. The values
 	// (the request's trace context) stay for the outbox record.
 	ctx := context.WithoutCancel(r.ctx)
-	if r.key != "" {
-		var id, hash string
-		err := t.tx.QueryRow(ctx, qSelectIdem, r.key).Scan(&id, &hash)
-		switch {
-		case err == nil:
-			if hash != r.hash {
-				return placeRes{err: ErrIdempotencyConflict}
-			}
-			return placeRes{id: id}
-		case !errors.Is(err, sql.ErrNoRows):
-			return placeRes{err: fmt.Errorf("order: look up idempotency key: %w", err), wrote: true}
-		}
-	}
-	id := uuid.NewString()
+	id := r.id
 	now := time.Now().UnixMilli()
 	var key any
 	if r.key != "" {
@@ -481,8 +521,10 @@ func (t *Tx) placeOne(r *placeReq) placeRes {
 		return placeRes{err: fmt.Errorf("order: insert order: %w", err), wrote: true}
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		// Another replica placed this idempotency key since the lookup
-		// above (it waited for that one's commit): answer with its order.
+		// The idempotency key placed an order before (in an earlier
+		// transaction, on another replica that held it until its commit,
+		// or earlier in this one): answer with that order. Nothing was
+		// written.
 		var id, hash string
 		if err := t.tx.QueryRow(ctx, qSelectIdem, r.key).Scan(&id, &hash); err != nil {
 			return placeRes{err: fmt.Errorf("order: look up idempotency key: %w", err), wrote: true}
@@ -492,20 +534,79 @@ func (t *Tx) placeOne(r *placeReq) placeRes {
 		}
 		return placeRes{id: id}
 	}
-	ev := Placed{Meta: statedb.NewMeta(id, ""), OrderID: id, Placement: r.p}
-	if err := t.emitOut(ctx, id, TypeOrderPlaced, "orders", ev.Meta, "", ev); err != nil {
-		return placeRes{err: err, wrote: true}
+	if _, err := t.tx.Exec(ctx, qInsertHistory, id, TypeOrderPlaced, "out", r.meta.EventID, r.meta.OccurredAt.UnixMilli(), "orders", -1, -1, 0, ""); err != nil {
+		return placeRes{err: fmt.Errorf("order: insert history: %w", err), wrote: true}
+	}
+	if err := t.tx.EmitPrepared(ctx, r.placed); err != nil {
+		return placeRes{err: fmt.Errorf("order: emit %s: %w", TypeOrderPlaced, err), wrote: true}
 	}
 	return placeRes{id: id, created: true}
 }
 
 // emitOut records ev in the order's history and emits it.
 func (t *Tx) emitOut(ctx context.Context, orderID, typ, topic string, m statedb.Meta, detail string, ev any) error {
-	if _, err := t.tx.Exec(ctx, qInsertHistory, orderID, typ, "out", m.EventID, m.OccurredAt.UnixMilli(), topic, -1, -1, 0, detail); err != nil {
+	if err := t.history(ctx, historyRow{orderID, typ, "out", m.EventID, m.OccurredAt.UnixMilli(), topic, -1, -1, 0, detail}); err != nil {
 		return fmt.Errorf("order: insert history: %w", err)
 	}
 	if err := t.tx.Emit(ctx, ev); err != nil {
 		return fmt.Errorf("order: emit %s: %w", typ, err)
+	}
+	return nil
+}
+
+// historyRow is one row of the history table.
+type historyRow struct {
+	orderID, typ, direction, eventID string
+	at                               int64
+	topic                            string
+	partition                        int32
+	offset                           int64
+	schemaID                         int32
+	detail                           string
+}
+
+// historyBatch is the history rows of one batch transaction on
+// PostgreSQL, inserted in one statement before it commits
+// (eventing.Deferred); nothing in the batch reads history back.
+type historyBatch struct{ rows []historyRow }
+
+type historyKey struct{}
+
+// qInsertHistoryAll is qInsertHistory for many rows (PostgreSQL), in their
+// order (so seq keeps an order's events in the order they happened).
+const qInsertHistoryAll = `INSERT INTO history(order_id, type, direction, event_id, at, topic, partition, off, schema_id, detail)
+	SELECT o, t, d, e, a, tp, p, f, s, x FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::int[], $8::bigint[], $9::int[], $10::text[])
+	WITH ORDINALITY AS u(o, t, d, e, a, tp, p, f, s, x, n) ORDER BY n`
+
+// history records h: on PostgreSQL in a router's batch transaction with
+// the batch's other rows (one round trip for all), else at once.
+func (t *Tx) history(ctx context.Context, h historyRow) error {
+	if t.tx.Dialect() == eventing.Postgres {
+		if b, ok := eventing.Deferred(ctx, t.tx.SQL(), historyKey{}, func() *historyBatch { return &historyBatch{} }, flushHistory); ok {
+			b.rows = append(b.rows, h)
+			return nil
+		}
+	}
+	_, err := t.tx.Exec(ctx, qInsertHistory, h.orderID, h.typ, h.direction, h.eventID, h.at, h.topic, h.partition, h.offset, h.schemaID, h.detail)
+	return err
+}
+
+// flushHistory inserts a batch's history rows.
+func flushHistory(ctx context.Context, tx *sql.Tx, b *historyBatch) error {
+	n := len(b.rows)
+	if n == 0 {
+		return nil
+	}
+	orders, types, dirs, ids := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	ats, offs := make([]int64, n), make([]int64, n)
+	topics, details := make([]string, n), make([]string, n)
+	parts, schemas := make([]int32, n), make([]int32, n)
+	for i, h := range b.rows {
+		orders[i], types[i], dirs[i], ids[i] = h.orderID, h.typ, h.direction, h.eventID
+		ats[i], topics[i], parts[i], offs[i], schemas[i], details[i] = h.at, h.topic, h.partition, h.offset, h.schemaID, h.detail
+	}
+	if _, err := tx.ExecContext(ctx, qInsertHistoryAll, orders, types, dirs, ids, ats, topics, parts, offs, schemas, details); err != nil {
+		return fmt.Errorf("order: insert %d history rows: %w", n, err)
 	}
 	return nil
 }
@@ -530,7 +631,10 @@ type state struct {
 // runtime's inbox transaction holds it), the history row, the state change
 // and the emitted events; a redelivered event (same event id) changes
 // nothing. A Tx is not safe for concurrent use.
-type Tx struct{ tx statedb.Tx }
+type Tx struct {
+	tx     statedb.Tx
+	placed *placementCache
+}
 
 type out struct {
 	typ, topic, detail string
@@ -558,6 +662,9 @@ func (t *Tx) apply(ctx context.Context, rec statedb.Record, orderID, detail stri
 		return fmt.Errorf("order: load %s: %w", orderID, err)
 	}
 	st.placement = func() (Placement, error) {
+		if p, ok := t.placed.get(orderID); ok {
+			return p, nil
+		}
 		var b []byte
 		var p Placement
 		if err := t.tx.QueryRow(ctx, qPlacement, orderID).Scan(&b); err != nil {
@@ -572,7 +679,7 @@ func (t *Tx) apply(ctx context.Context, rec statedb.Record, orderID, detail stri
 	if at.IsZero() {
 		at = time.Now()
 	}
-	if _, err := t.tx.Exec(ctx, qInsertHistory, orderID, rec.Type, "in", rec.EventID, at.UnixMilli(), rec.Topic, rec.Partition, rec.Offset, rec.SchemaID, detail); err != nil {
+	if err := t.history(ctx, historyRow{orderID, rec.Type, "in", rec.EventID, at.UnixMilli(), rec.Topic, rec.Partition, rec.Offset, int32(rec.SchemaID), detail}); err != nil {
 		return fmt.Errorf("order: insert history: %w", err)
 	}
 	was := st.status
