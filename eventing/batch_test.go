@@ -2,12 +2,14 @@ package eventing_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -406,4 +408,63 @@ func TestBatchStoppedBeforeARecordLeavesTheRestUnhandled(t *testing.T) {
 		t.Fatalf("%d inbox rows, want %d", got, n)
 	}
 	e.checkAllCommitted("batch-stop", "things")
+}
+
+// TestDeferredWritesOnceBeforeTheBatchCommits: a handler's writes kept with
+// Deferred reach the database in one flush per batch transaction, inside
+// it; without batches (BatchTransactions(0)) Deferred declines and the
+// handler writes at once.
+func TestDeferredWritesOnceBeforeTheBatchCommits(t *testing.T) {
+	type seqs struct{ v []int }
+	type key struct{}
+	for _, c := range []struct {
+		name    string
+		batch   int
+		flushes int32
+	}{{"batched", 100, 1}, {"one transaction per record", 0, 0}} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, 1, "things")
+			tb := thingBinding("things")
+			st := openState(t)
+			const n = 5
+			e.publish(tb, things(n, 1, ""))
+			var flushes atomic.Int32
+			flush := func(ctx context.Context, tx *sql.Tx, s *seqs) error {
+				flushes.Add(1)
+				q, args := `INSERT INTO applied (event_id, seq) VALUES `, []any{}
+				for i, v := range s.v {
+					if i > 0 {
+						q += ", "
+					}
+					q += "(?, ?)"
+					args = append(args, fmt.Sprintf("deferred-%d", v), v)
+				}
+				_, err := tx.ExecContext(ctx, q, args...)
+				return err
+			}
+			r := e.router("deferred-"+strconv.Itoa(c.batch), eventing.WithInbox(st), eventing.BatchTransactions(c.batch))
+			eventing.Handle(r, tb, func(ctx context.Context, th *Thing) error {
+				tx := eventing.Tx(ctx)
+				if s, ok := eventing.Deferred(ctx, tx, key{}, func() *seqs { return &seqs{} }, flush); ok {
+					s.v = append(s.v, th.Seq)
+					return nil
+				}
+				return flush(ctx, tx, &seqs{v: []int{th.Seq}})
+			})
+			stop := run(t, r)
+			waitFor(t, "every record", func() bool { return countRows(t, st.DB(), `SELECT count(*) FROM applied`) >= n })
+			if err := stop(); err != nil {
+				t.Fatal(err)
+			}
+			if got := appliedSeqs(t, st); !slices.Equal(got, seqRange(0, n)) {
+				t.Fatalf("applied %v, want each of %v once", got, seqRange(0, n))
+			}
+			if c.batch > 0 && flushes.Load() != c.flushes {
+				t.Fatalf("%d deferred flushes for one batch, want %d", flushes.Load(), c.flushes)
+			}
+			if c.batch == 0 && flushes.Load() != n {
+				t.Fatalf("%d writes without batches, want one per record (%d)", flushes.Load(), n)
+			}
+		})
+	}
 }

@@ -192,11 +192,11 @@ const (
 	qPlacement   = `SELECT placement FROM orders WHERE id = $1`
 	qUpdateState = `UPDATE orders SET status = $1, reason = $2, detail = $3, reserved = $4, paid = $5, reservation_id = $6, payment_id = $7, updated_at = $8,
 		final_at = CASE WHEN CAST($9 AS BIGINT) > 0 THEN CAST($9 AS BIGINT) ELSE final_at END WHERE id = $10`
-	qGetOrder      = `SELECT ` + orderCols + ` FROM orders WHERE id = $1`
-	qHistory       = `SELECT type, direction, event_id, at, topic, partition, off, schema_id, detail FROM history WHERE order_id = $1 ORDER BY seq`
-	qList          = `SELECT ` + orderCols + ` FROM orders WHERE seq > $1 ORDER BY seq LIMIT $2`
-	qCountOpen     = `SELECT count(*) FROM orders WHERE status IN ('PENDING', 'CONFIRMED') AND created_at >= $1 AND seq > $2`
-	qCount         = `SELECT count(*) FROM orders WHERE created_at >= $1 AND seq > $2`
+	qGetOrder  = `SELECT ` + orderCols + ` FROM orders WHERE id = $1`
+	qHistory   = `SELECT type, direction, event_id, at, topic, partition, off, schema_id, detail FROM history WHERE order_id = $1 ORDER BY seq`
+	qList      = `SELECT ` + orderCols + ` FROM orders WHERE seq > $1 ORDER BY seq LIMIT $2`
+	qCountOpen = `SELECT count(*) FROM orders WHERE status IN ('PENDING', 'CONFIRMED') AND created_at >= $1 AND seq > $2`
+	qCount     = `SELECT count(*) FROM orders WHERE created_at >= $1 AND seq > $2`
 )
 
 // The reads whose text differs per dialect: on SQLite an index hint, without
