@@ -222,7 +222,7 @@ func TestVerify(t *testing.T) {
 			want:  nil,
 		},
 		{
-			name:    "field without default removed",
+			name: "field without default removed",
 			edits: map[string][][2]string{placed: {{`{"name": "customerId", "type": "string"},`, ``}},
 				// the field's PII tag goes with it: the loader refuses a tag on no field
 				"contrail/orders/OrderPlaced.contract.yaml": {{"    contrail.orders.OrderPlaced.customerId: [PII]\n", ""}}},
