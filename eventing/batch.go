@@ -46,6 +46,43 @@ type batchTx struct {
 	// flushed in the order they were first asked for.
 	deferred    []deferredWrite
 	deferredIdx map[any]int
+	// pre: the chunk's values decoded before the transaction began
+	// (predecode), by record; a record without one is decoded by its
+	// handler, inside the transaction, as without batching.
+	pre map[*kgo.Record]any
+}
+
+// predecode decodes the values of chunk's records that have a handler into
+// b.pre before the batch's transaction begins, so the decoding (and the
+// data contract's READ rules, which run in it) does not hold the
+// database's connection: on SQLite that connection is the service's one
+// writer, which its other batches and its relay wait for. A record whose
+// value does not decode is left to its handler, which decodes it again and
+// retries, dead-letters or blocks on the error as without batching.
+func (b *batchTx) predecode(ctx context.Context, r *Router, chunk []*kgo.Record) {
+	for _, rec := range chunk {
+		rt := r.routes[HeaderValue(rec, wire.HeaderEventType)]
+		if rt == nil || rt.decode == nil {
+			continue
+		}
+		v, err := rt.decode(ctx, rec.Value)
+		if err != nil {
+			continue
+		}
+		if b.pre == nil {
+			b.pre = make(map[*kgo.Record]any, len(chunk))
+		}
+		b.pre[rec] = v
+	}
+}
+
+// decoded returns rec's value decoded by predecode, or nil.
+func (b *batchTx) decoded(rec *kgo.Record) any {
+	if v, ok := b.pre[rec]; ok {
+		delete(b.pre, rec) // once: a second pass decodes afresh
+		return v
+	}
+	return nil
 }
 
 // deferredWrite is one Deferred value and its flush.
@@ -459,6 +496,8 @@ func (r *Router) processBatched(ctx, hctx context.Context, p kgo.FetchTopicParti
 // could not begin or commit, or broke.
 func (r *Router) runBatch(ctx, hctx context.Context, chunk []*kgo.Record, emit *emitter) (int, outcome, error) {
 	store, m := r.cfg.inbox, r.cfg.metrics
+	pre := &batchTx{}
+	pre.predecode(hctx, r, chunk)
 	// The transaction outlives hctx: records handled before a shutdown
 	// timeout are still committed (database/sql rolls back a transaction
 	// whose BeginTx context ends).
@@ -477,7 +516,7 @@ func (r *Router) runBatch(ctx, hctx context.Context, chunk []*kgo.Record, emit *
 	}
 	bctx, cancel := context.WithCancel(hctx)
 	defer cancel()
-	b := &batchTx{store: store, tx: tx, ctx: bctx, cancel: cancel}
+	b := &batchTx{store: store, tx: tx, ctx: bctx, cancel: cancel, pre: pre.pre}
 	if err := b.claimInbox(r, chunk); err != nil {
 		_ = tx.Rollback()
 		return 0, handled, err

@@ -14,10 +14,12 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/contrail-events/contrail/eventing"
+	"github.com/contrail-events/contrail/events"
 	"github.com/contrail-events/contrail/wire"
 )
 
@@ -466,5 +468,54 @@ func TestDeferredWritesOnceBeforeTheBatchCommits(t *testing.T) {
 				t.Fatalf("%d writes without batches, want one per record (%d)", flushes.Load(), n)
 			}
 		})
+	}
+}
+
+// connProbe is a codec that, on every Decode, checks whether the store's
+// one SQLite connection is free (no transaction holds it) and counts both.
+type connProbe struct {
+	eventing.Codec
+	db           *sql.DB
+	free, inTx   atomic.Int32
+	decodedTotal atomic.Int32
+}
+
+func (c *connProbe) Decode(ctx context.Context, data []byte, t events.Type, out any) error {
+	c.decodedTotal.Add(1)
+	cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	if conn, err := c.db.Conn(cctx); err == nil {
+		c.free.Add(1)
+		conn.Close()
+	} else {
+		c.inTx.Add(1)
+	}
+	return c.Codec.Decode(ctx, data, t, out)
+}
+
+func TestBatchDecodesBeforeItsTransactionBegins(t *testing.T) {
+	e := newEnv(t, 1, "things")
+	tb := thingBinding("things")
+	st := openState(t)
+	const n = 30
+	e.publish(tb, things(n, 3, ""))
+	probe := &connProbe{Codec: e.codec, db: st.DB()}
+	r := e.router("batch-predecode", eventing.WithInbox(st), eventing.BatchTransactions(100), eventing.WithCodec(probe))
+	eventing.Handle(r, tb, applyThing)
+	stop := run(t, r)
+	waitFor(t, "every record", func() bool { return countRows(t, st.DB(), `SELECT count(*) FROM applied`) == n })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if got := appliedSeqs(t, st); !slices.Equal(got, seqRange(0, n)) {
+		t.Fatalf("applied %v, want 0..%d in order", got, n-1)
+	}
+	// Every value was decoded once, with the connection free: the batch
+	// decoded its records before it began its transaction.
+	if got := probe.decodedTotal.Load(); got != n {
+		t.Fatalf("%d decodes, want %d (one per record)", got, n)
+	}
+	if got := probe.inTx.Load(); got != 0 {
+		t.Fatalf("%d of %d decodes ran while a transaction held the connection, want 0", got, n)
 	}
 }

@@ -53,6 +53,10 @@ type route struct {
 	t     events.Type
 	fn    HandlerFunc // decode + typed handler
 	chain HandlerFunc // fn inside every middleware
+	// decode decodes a record's value into a new value of the handler's
+	// type; a batch decodes its records with it before its transaction
+	// begins (see runBatch), and fn takes such a value as it is.
+	decode func(ctx context.Context, data []byte) (any, error)
 }
 
 // NewRouter returns a router; it needs Group and WithCodec. It returns an
@@ -115,7 +119,14 @@ func Handle[T any](r *Router, b *events.Binding[T], fn func(ctx context.Context,
 	if _, dup := r.routes[name]; dup {
 		panic("runtime: a handler for " + name + " is already registered")
 	}
-	rt := &route{t: b, fn: h}
+	decode := func(ctx context.Context, data []byte) (any, error) {
+		v := new(T)
+		if err := codec.Decode(ctx, data, b, v); err != nil {
+			return nil, err
+		}
+		return v, nil
+	}
+	rt := &route{t: b, fn: h, decode: decode}
 	r.routes[name] = rt
 	r.byTopic[b.Topic()] = append(r.byTopic[b.Topic()], rt)
 }
@@ -468,6 +479,9 @@ func (r *Router) handle(hctx context.Context, rec *kgo.Record, emit *emitter, b 
 	var chain HandlerFunc
 	if rt := m.init(rec, r.cfg.group, r.routes); rt != nil {
 		chain = rt.chain
+		if b != nil {
+			m.Value = b.decoded(rec)
+		}
 	} else if m.EventType == "" {
 		if b != nil {
 			return alone
