@@ -189,9 +189,9 @@ func (s *cpuSampler) within(windows [][2]time.Time) usage {
 // write prints each sampled part's share of the windows: its CPU time as a
 // share of one core, and of the machine's CPU time, busiest first, then
 // the rest of the machine (other processes) and idle.
-func (u usage) write(w io.Writer, services []string) {
+func (u usage) write(w io.Writer, title string, services []string) {
 	if u.wall <= 0 || u.cpu[machineTotal] <= 0 {
-		fmt.Fprintln(w, "CPU share at saturation: not measured (no /proc)")
+		fmt.Fprintln(w, title+": not measured (no /proc)")
 		return
 	}
 	machine := u.cpu[machineTotal]
@@ -224,7 +224,7 @@ func (u usage) write(w io.Writer, services []string) {
 		}
 	}
 	sort.Slice(parts, func(i, j int) bool { return parts[i].sec > parts[j].sec })
-	fmt.Fprintf(w, "CPU share at saturation (%.1fs of flow runs, placed->final, %.1f cores): %% of one core, %% of the machine\n", u.wall, cores)
+	fmt.Fprintf(w, "%s (%.1fs of flow runs, placed->final, %.1f cores): %% of one core, %% of the machine\n", title, u.wall, cores)
 	for _, p := range parts {
 		fmt.Fprintf(w, "  %-56s %4.0f%%  %4.0f%%\n", p.name, 100*p.sec/u.wall, 100*p.sec/machine)
 	}
@@ -242,6 +242,31 @@ func (u usage) write(w io.Writer, services []string) {
 	fmt.Fprintf(w, "  %-56s %4.0f%%  %4.0f%%\n", "other processes on the machine", 100*max(other, 0)/u.wall, 100*max(other, 0)/machine)
 	idle := machine - u.cpu[machineBusy]
 	fmt.Fprintf(w, "  %-56s %4.0f%%  %4.0f%%\n", "idle", 100*idle/u.wall, 100*idle/machine)
+}
+
+// writePerOrder prints each sampled part's CPU time per order over the
+// windows, which held orders orders, busiest first, and the machine's
+// busy time per order.
+func (u usage) writePerOrder(w io.Writer, orders int) {
+	if u.wall <= 0 || orders <= 0 {
+		return
+	}
+	type part struct {
+		name string
+		sec  float64
+	}
+	var parts []part
+	for name, sec := range u.cpu {
+		if name != machineBusy && name != machineTotal {
+			parts = append(parts, part{name, sec})
+		}
+	}
+	sort.Slice(parts, func(i, j int) bool { return parts[i].sec > parts[j].sec })
+	fmt.Fprintf(w, "CPU time per order (%d orders):", orders)
+	for _, p := range parts {
+		fmt.Fprintf(w, "  %s %.2f ms", p.name, 1000*p.sec/float64(orders))
+	}
+	fmt.Fprintf(w, "  whole machine busy %.2f ms\n", 1000*u.cpu[machineBusy]/float64(orders))
 }
 
 // postgresTicks returns the user+system ticks of every process named

@@ -126,18 +126,41 @@ func benchOnce(b *testing.B, cfg platform.Config) {
 	br, err := loadgen.Bench(ctx, loadgen.Config{Orders: orders, Concurrency: 64, OrderURL: urls("order"),
 		InventoryURL: urls("inventory"), PaymentURL: urls("payment"), AdminToken: p.AdminToken, Brokers: []string{p.BrokerAddr}},
 		[]string{p.BrokerAddr}, 9)
-	sampler.Stop()
 	if err != nil {
+		sampler.Stop()
 		b.Fatal(err)
 	}
-	var windows [][2]time.Time
-	for _, r := range br.Runs {
-		windows = append(windows, [2]time.Time{r.FirstPlaced, r.LastFinal})
-	}
-	cpuAtSaturation := sampler.within(windows)
 	if !br.OK {
+		sampler.Stop()
 		b.Fatal("invariants failed during the benchmark")
 	}
+	// Sustained: the same pairs with runs long enough (sustainedOrders)
+	// that filling and draining the flow's eleven hops, and the raw
+	// client's group join, are a small part of each run.
+	var sustained *loadgen.BenchReport
+	if n := sustainedOrders(b); n > 0 {
+		sustained, err = loadgen.Bench(ctx, loadgen.Config{Orders: n, Concurrency: 64, OrderURL: urls("order"),
+			InventoryURL: urls("inventory"), PaymentURL: urls("payment"), AdminToken: p.AdminToken, Brokers: []string{p.BrokerAddr}},
+			[]string{p.BrokerAddr}, 9)
+		if err != nil {
+			sampler.Stop()
+			b.Fatal(err)
+		}
+		if !sustained.OK {
+			sampler.Stop()
+			b.Fatal("invariants failed during the sustained benchmark")
+		}
+	}
+	sampler.Stop()
+	windowsOf := func(br *loadgen.BenchReport) (ws [][2]time.Time, n int) {
+		for _, r := range br.Runs {
+			ws = append(ws, [2]time.Time{r.FirstPlaced, r.LastFinal})
+			n += r.Orders
+		}
+		return ws, n
+	}
+	windows, _ := windowsOf(br)
+	cpuAtSaturation := sampler.within(windows)
 	sat, half := br.Saturation.Median, br.HalfRate
 
 	// Where the time goes: profile every service during one saturation run.
@@ -201,7 +224,17 @@ func benchOnce(b *testing.B, cfg platform.Config) {
 	b.ReportMetric(br.Efficiency.Median, "efficiency")
 	// b.Logf truncates long benchmark logs: print directly.
 	br.WriteText(os.Stdout)
-	cpuAtSaturation.write(os.Stdout, platform.Services)
+	cpuAtSaturation.write(os.Stdout, "CPU share at saturation", platform.Services)
+	if sustained != nil {
+		ws, n := windowsOf(sustained)
+		cpu := sampler.within(ws)
+		writeSustained(os.Stdout, sustained, cpu, n)
+		b.ReportMetric(sustained.Saturation.Median, "sustained-orders/s")
+		b.ReportMetric(sustained.Efficiency.Median, "sustained-efficiency")
+		if cpu.cpu[machineTotal] > 0 {
+			b.ReportMetric(100*(cpu.cpu[machineTotal]-cpu.cpu[machineBusy])/cpu.cpu[machineTotal], "sustained-idle-%")
+		}
+	}
 	b.ReportMetric(100*(cpuAtSaturation.cpu["order"]+cpuAtSaturation.cpu["inventory"]+cpuAtSaturation.cpu["payment"]+cpuAtSaturation.cpu["shipping"])/max(cpuAtSaturation.cpu[machineTotal], 1e-9), "services-cpu-%")
 	if cfg.PostgresURL != "" && pgCPU > 0 {
 		// The whole profiled run's orders, placed to final: the server's
@@ -225,6 +258,39 @@ func benchOnce(b *testing.B, cfg platform.Config) {
 		// b.Logf truncates long benchmark logs: print directly.
 		fmt.Printf("CPU profile of %s during saturation (flat time by area): %s\n", svc, byArea(string(out)))
 	}
+}
+
+// sustainedOrders is the size of the sustained runs:
+// CONTRAIL_BENCH_SUSTAINED_ORDERS, default 3000 (0 skips them).
+func sustainedOrders(b *testing.B) int {
+	v := os.Getenv("CONTRAIL_BENCH_SUSTAINED_ORDERS")
+	if v == "" {
+		return 3000
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		b.Fatalf("CONTRAIL_BENCH_SUSTAINED_ORDERS=%q: want a number of orders (0: no sustained runs)", v)
+	}
+	return n
+}
+
+// writeSustained prints the sustained pairs: throughput, the raw baseline
+// moving as many records, the efficiency, the latency at half rate, the
+// CPU share and each part's CPU time per order.
+func writeSustained(w io.Writer, br *loadgen.BenchReport, u usage, orders int) {
+	n := 0
+	if len(br.Runs) > 0 {
+		n = br.Runs[0].Orders
+	}
+	fmt.Fprintf(w, "sustained     %d-order runs, %d pairs; raw franz-go moves %d records a run\n", n, br.Pairs, n*loadgen.RecordsPerOrder)
+	fmt.Fprintf(w, "  throughput  %.1f orders/s placed->final (min %.1f, max %.1f)\n", br.Saturation.Median, br.Saturation.Min, br.Saturation.Max)
+	if h := br.HalfRate; h != nil {
+		fmt.Fprintf(w, "  half rate   %.0f orders/s: placed->final p50 %.0fms  p95 %.0fms  p99 %.0fms\n", h.Rate, h.Latency.P50, h.Latency.P95, h.Latency.P99)
+	}
+	fmt.Fprintf(w, "  raw         %.0f records/s (min %.0f, max %.0f)\n", br.Raw.Median, br.Raw.Min, br.Raw.Max)
+	fmt.Fprintf(w, "  efficiency  %.3f, median of %d pairs (min %.3f, max %.3f)\n", br.Efficiency.Median, br.Pairs, br.Efficiency.Min, br.Efficiency.Max)
+	u.write(w, "CPU share, sustained", platform.Services)
+	u.writePerOrder(w, orders)
 }
 
 func fetch(url, token, path string) error {
