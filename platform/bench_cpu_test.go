@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/contrail-events/contrail/platform/loadgen"
 )
 
 // cpuSampler reads the CPU time of a set of processes and of the whole
@@ -267,6 +269,24 @@ func (u usage) writePerOrder(w io.Writer, orders int) {
 		fmt.Fprintf(w, "  %s %.2f ms", p.name, 1000*p.sec/float64(orders))
 	}
 	fmt.Fprintf(w, "  whole machine busy %.2f ms\n", 1000*u.cpu[machineBusy]/float64(orders))
+}
+
+// writeCeiling prints the most this machine could move with the CPU time
+// per order the windows measured: its cores, fully busy, divided by the
+// machine's busy CPU time per order (every process, the benchmark's broker
+// and load generator included), and the efficiency that rate would reach
+// against raw records/s. It returns that efficiency (0 when not measured).
+func (u usage) writeCeiling(w io.Writer, orders int, raw float64) float64 {
+	if u.wall <= 0 || orders <= 0 || u.cpu[machineBusy] <= 0 || raw <= 0 {
+		return 0
+	}
+	cores := u.cpu[machineTotal] / u.wall
+	perOrder := u.cpu[machineBusy] / float64(orders)
+	rate := cores / perOrder
+	eff := rate * float64(loadgen.RecordsPerOrder) / raw
+	fmt.Fprintf(w, "CPU ceiling   %.2f ms of machine CPU per order over %d orders: %.1f cores fully busy move at most %.0f orders/s, efficiency <= %.3f against raw %.0f records/s\n",
+		1000*perOrder, orders, cores, rate, eff, raw)
+	return eff
 }
 
 // postgresTicks returns the user+system ticks of every process named

@@ -159,7 +159,7 @@ func benchOnce(b *testing.B, cfg platform.Config) {
 		}
 		return ws, n
 	}
-	windows, _ := windowsOf(br)
+	windows, burstOrders := windowsOf(br)
 	cpuAtSaturation := sampler.within(windows)
 	sat, half := br.Saturation.Median, br.HalfRate
 
@@ -225,6 +225,9 @@ func benchOnce(b *testing.B, cfg platform.Config) {
 	// b.Logf truncates long benchmark logs: print directly.
 	br.WriteText(os.Stdout)
 	cpuAtSaturation.write(os.Stdout, "CPU share at saturation", platform.Services)
+	if ceil := cpuAtSaturation.writeCeiling(os.Stdout, burstOrders, br.Raw.Median); ceil > 0 {
+		b.ReportMetric(ceil, "efficiency-ceiling")
+	}
 	if sustained != nil {
 		ws, n := windowsOf(sustained)
 		cpu := sampler.within(ws)
@@ -291,6 +294,7 @@ func writeSustained(w io.Writer, br *loadgen.BenchReport, u usage, orders int) {
 	fmt.Fprintf(w, "  efficiency  %.3f, median of %d pairs (min %.3f, max %.3f)\n", br.Efficiency.Median, br.Pairs, br.Efficiency.Min, br.Efficiency.Max)
 	u.write(w, "CPU share, sustained", platform.Services)
 	u.writePerOrder(w, orders)
+	u.writeCeiling(w, orders, br.Raw.Median)
 }
 
 func fetch(url, token, path string) error {
