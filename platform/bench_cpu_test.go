@@ -282,10 +282,11 @@ func (u usage) writeCeiling(w io.Writer, orders int, raw float64) float64 {
 	}
 	cores := u.cpu[machineTotal] / u.wall
 	perOrder := u.cpu[machineBusy] / float64(orders)
+	busy := u.cpu[machineBusy] / u.cpu[machineTotal]
 	rate := cores / perOrder
 	eff := rate * float64(loadgen.RecordsPerOrder) / raw
-	fmt.Fprintf(w, "CPU ceiling   %.2f ms of machine CPU per order over %d orders: %.1f cores fully busy move at most %.0f orders/s, efficiency <= %.3f against raw %.0f records/s\n",
-		1000*perOrder, orders, cores, rate, eff, raw)
+	fmt.Fprintf(w, "CPU ceiling   %d orders in %.1fs of runs (%.0f orders/s) with the machine %.0f%% busy: %.2f ms of machine CPU per order; %.1f cores fully busy move at most %.0f orders/s, efficiency <= %.3f against raw %.0f records/s\n",
+		orders, u.wall, float64(orders)/u.wall, 100*busy, 1000*perOrder, cores, rate, eff, raw)
 	return eff
 }
 
