@@ -38,7 +38,10 @@ func TestEndToEndJaeger(t *testing.T) {
 	defer cancel()
 
 	setup := func(name, endpoint, proto string) *tracing.Provider {
-		p, err := tracing.Setup(ctx, tracing.Config{ServiceName: name, Endpoint: endpoint, Protocol: proto, BatchTimeout: 100 * time.Millisecond})
+		// A long export timeout: on a loaded machine an export to a
+		// starved Jaeger can take seconds, and a failed export is lost.
+		p, err := tracing.Setup(ctx, tracing.Config{ServiceName: name, Endpoint: endpoint, Protocol: proto, BatchTimeout: 100 * time.Millisecond,
+			ExportTimeout: 45 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -144,13 +147,26 @@ func TestEndToEndJaeger(t *testing.T) {
 	}
 	// The shipment's process span has ended (consume reports it after
 	// finish): flush both services.
-	for _, p := range []*tracing.Provider{checkout, fulfillment} {
-		if err := p.Shutdown(ctx); err != nil {
+	for _, p := range []struct {
+		name string
+		p    *tracing.Provider
+		want uint64 // spans it ends: checkout 3, fulfillment 2
+	}{{"checkout", checkout, 3}, {"fulfillment", fulfillment, 2}} {
+		if err := p.p.Shutdown(ctx); err != nil {
 			t.Fatalf("shutdown: %v", err)
 		}
-		if p.DroppedSpans() != 0 {
-			t.Errorf("%d spans dropped", p.DroppedSpans())
+		if n := p.p.DroppedSpans(); n != 0 {
+			t.Errorf("%s: %d spans dropped", p.name, n)
 		}
+		if n := p.p.FailedSpans(); n != 0 {
+			t.Errorf("%s: %d spans failed to export (the warning above says why)", p.name, n)
+		}
+		if n := p.p.ExportedSpans(); n != p.want {
+			t.Errorf("%s: Jaeger accepted %d spans, want %d", p.name, n, p.want)
+		}
+	}
+	if t.Failed() {
+		t.FailNow() // Jaeger cannot show what it never got
 	}
 
 	tr := j.WaitTrace(t, traceID, 5, 30*time.Second)

@@ -388,6 +388,17 @@ func (p *Provider) DroppedSpans() uint64 {
 	return p.bsp.dropped.Load()
 }
 
+// FailedSpans returns how many spans the exporter failed to deliver (an
+// export call returned an error, after the exporter's own retries, or ran
+// past ExportTimeout); the same number MetricFailedSpans reports. Failed
+// spans are not exported again.
+func (p *Provider) FailedSpans() uint64 {
+	if p.bsp == nil {
+		return 0
+	}
+	return p.bsp.failed.Load()
+}
+
 // ExportedSpans returns how many spans the exporter accepted.
 func (p *Provider) ExportedSpans() uint64 {
 	if p.bsp == nil {

@@ -315,4 +315,7 @@ func TestCollectorDownIsLoggedOnceAndCounted(t *testing.T) {
 	if p.ExportedSpans() != 0 {
 		t.Fatalf("exported %d spans to a closed port", p.ExportedSpans())
 	}
+	if p.FailedSpans() != 3 {
+		t.Fatalf("FailedSpans %d, want the 3 spans the closed port refused", p.FailedSpans())
+	}
 }
