@@ -58,7 +58,10 @@ type batchTx struct {
 // database's connection: on SQLite that connection is the service's one
 // writer, which its other batches and its relay wait for. A record whose
 // value does not decode is left to its handler, which decodes it again and
-// retries, dead-letters or blocks on the error as without batching.
+// retries, dead-letters or blocks on the error as without batching. It
+// stops at the first value that does not decode: when the registry is
+// unreachable every later decode would wait for it too, and the batch's
+// handlers meet that error at once instead.
 func (b *batchTx) predecode(ctx context.Context, r *Router, chunk []*kgo.Record) {
 	for _, rec := range chunk {
 		rt := r.routes[HeaderValue(rec, wire.HeaderEventType)]
@@ -67,7 +70,7 @@ func (b *batchTx) predecode(ctx context.Context, r *Router, chunk []*kgo.Record)
 		}
 		v, err := rt.decode(ctx, rec.Value)
 		if err != nil {
-			continue
+			return
 		}
 		if b.pre == nil {
 			b.pre = make(map[*kgo.Record]any, len(chunk))
