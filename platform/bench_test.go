@@ -122,34 +122,31 @@ func benchOnce(b *testing.B, cfg platform.Config) {
 		})
 	}
 
-	const orders = 400
-	br, err := loadgen.Bench(ctx, loadgen.Config{Orders: orders, Concurrency: 64, OrderURL: urls("order"),
-		InventoryURL: urls("inventory"), PaymentURL: urls("payment"), AdminToken: p.AdminToken, Brokers: []string{p.BrokerAddr}},
-		[]string{p.BrokerAddr}, 9)
-	if err != nil {
-		sampler.Stop()
-		b.Fatal(err)
-	}
-	if !br.OK {
-		sampler.Stop()
-		b.Fatal("invariants failed during the benchmark")
-	}
-	// Sustained: the same pairs with runs long enough (sustainedOrders)
-	// that filling and draining the flow's eleven hops, and the raw
-	// client's group join, are a small part of each run.
-	var sustained *loadgen.BenchReport
-	if n := sustainedOrders(b); n > 0 {
-		sustained, err = loadgen.Bench(ctx, loadgen.Config{Orders: n, Concurrency: 64, OrderURL: urls("order"),
+	// pairs runs loadgen.Bench with n-order runs: 9 (flow, raw) pairs and a
+	// run at half the saturation rate; it fails the benchmark on an error
+	// or a broken invariant.
+	pairs := func(n int, what string) *loadgen.BenchReport {
+		br, err := loadgen.Bench(ctx, loadgen.Config{Orders: n, Concurrency: 64, OrderURL: urls("order"),
 			InventoryURL: urls("inventory"), PaymentURL: urls("payment"), AdminToken: p.AdminToken, Brokers: []string{p.BrokerAddr}},
 			[]string{p.BrokerAddr}, 9)
 		if err != nil {
 			sampler.Stop()
 			b.Fatal(err)
 		}
-		if !sustained.OK {
+		if !br.OK {
 			sampler.Stop()
-			b.Fatal("invariants failed during the sustained benchmark")
+			b.Fatalf("invariants failed during the %s benchmark", what)
 		}
+		return br
+	}
+	const orders = 400
+	br := pairs(orders, "burst")
+	// Sustained: the same pairs with runs long enough (sustainedOrders)
+	// that filling and draining the flow's eleven hops, and the raw
+	// client's group join, are a small part of each run.
+	var sustained *loadgen.BenchReport
+	if n := sustainedOrders(b); n > 0 {
+		sustained = pairs(n, "sustained")
 	}
 	sampler.Stop()
 	windowsOf := func(br *loadgen.BenchReport) (ws [][2]time.Time, n int) {
