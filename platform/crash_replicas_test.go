@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -37,13 +39,14 @@ func TestCrashSafetyReplicas(t *testing.T) {
 	cfg.Replicas = 2
 	p := start(t, cfg)
 	defer p.Close()
+	logs := filepath.Join(cfg.DataDir, "logs")
 
 	adm := groupAdmin(t, p.BrokerAddr)
 	ctx, cancel := context.WithTimeout(context.Background(), 240*time.Second)
 	defer cancel()
 	// Both replicas of every service own partitions before anything dies.
 	for _, svc := range platform.Services {
-		waitAssignment(t, ctx, adm, svc, func(owned map[string]int) bool { return len(owned) == 2 })
+		waitAssignment(t, ctx, adm, logs, svc, func(owned map[string]int) bool { return len(owned) == 2 })
 	}
 	total := map[string]int{}
 	for _, svc := range platform.Services {
@@ -84,7 +87,7 @@ func TestCrashSafetyReplicas(t *testing.T) {
 		time.Sleep(time.Duration(100+r.IntN(400)) * time.Millisecond)
 	}
 	for _, svc := range platform.Services {
-		owned := waitAssignment(t, ctx, adm, svc, func(owned map[string]int) bool {
+		owned := waitAssignment(t, ctx, adm, logs, svc, func(owned map[string]int) bool {
 			return len(owned) == 1 && owned[survivor[svc]] == total[svc]
 		})
 		t.Logf("%s: the survivor owns every partition: %v", svc, owned)
@@ -99,7 +102,7 @@ func TestCrashSafetyReplicas(t *testing.T) {
 		}
 	}
 	for _, svc := range platform.Services {
-		owned := waitAssignment(t, ctx, adm, svc, func(owned map[string]int) bool { return len(owned) == 2 && sum(owned) == total[svc] })
+		owned := waitAssignment(t, ctx, adm, logs, svc, func(owned map[string]int) bool { return len(owned) == 2 && sum(owned) == total[svc] })
 		t.Logf("%s: shared again after the restart: %v", svc, owned)
 	}
 
@@ -172,7 +175,7 @@ func assignment(ctx context.Context, adm *kadm.Client, svc string) map[string]in
 
 // waitAssignment polls svc's group until ok accepts its assignment, for
 // at most a minute, and returns it.
-func waitAssignment(t *testing.T, ctx context.Context, adm *kadm.Client, svc string, ok func(map[string]int) bool) map[string]int {
+func waitAssignment(t *testing.T, ctx context.Context, adm *kadm.Client, logs, svc string, ok func(map[string]int) bool) map[string]int {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	var last map[string]int
@@ -184,10 +187,26 @@ func waitAssignment(t *testing.T, ctx context.Context, adm *kadm.Client, svc str
 			}
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			t.Fatalf("group contrail-%s: assignment %v never became what the test waits for", svc, last)
+			t.Fatalf("group contrail-%s: assignment %v never became what the test waits for%s", svc, last, logTails(logs, svc))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// logTails returns the last lines of the logs of svc's replicas in the
+// directory logs, for a failure message.
+func logTails(logs, svc string) string {
+	var b strings.Builder
+	files, _ := filepath.Glob(filepath.Join(logs, svc+"*.log"))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+		fmt.Fprintf(&b, "\n--- last lines of %s:\n%s", filepath.Base(f), strings.Join(lines[max(0, len(lines)-25):], "\n"))
+	}
+	return b.String()
 }
 
 func sum(m map[string]int) int {
