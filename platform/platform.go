@@ -205,6 +205,7 @@ type Platform struct {
 	console    *console.Console
 	// procs holds each service's replicas, the first one first.
 	procs  map[string][]*Process
+	ports  portPicker // the subprocesses' addresses
 	pushed int
 	// jaegerPlaceholderUI: Jaeger serves a placeholder instead of its UI
 	// (a build without UI assets, as tools/ makes).
@@ -268,7 +269,7 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 		return nil, fmt.Errorf("platform: admin token file: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	p := &Platform{cfg: cfg, cancel: cancel, procs: map[string][]*Process{}, ServiceURLs: map[string]string{}, ReplicaURLs: map[string][]string{},
+	p := &Platform{cfg: cfg, cancel: cancel, procs: map[string][]*Process{}, ports: portPicker{used: map[string]bool{}}, ServiceURLs: map[string]string{}, ReplicaURLs: map[string][]string{},
 		AdminToken: cfg.AdminToken, AdminTokenFile: tokenFile}
 	if err := p.start(ctx, runCtx); err != nil {
 		p.Close()
@@ -348,6 +349,11 @@ func (p *Platform) start(ctx, runCtx context.Context) error {
 	}
 
 	for _, name := range Services {
+		if _, port, _ := net.SplitHostPort(cfg.ServiceAddrs[name]); port != "0" {
+			p.ports.used[cfg.ServiceAddrs[name]] = true // never a replica's pick
+		}
+	}
+	for _, name := range Services {
 		for i := 1; i <= cfg.Replicas; i++ {
 			if err := p.startService(runCtx, name, i); err != nil {
 				return err
@@ -417,7 +423,7 @@ func (p *Platform) startService(runCtx context.Context, name string, i int) erro
 		addr = net.JoinHostPort(h, "0")
 		proc = fmt.Sprintf("%s-%d", name, i)
 	}
-	addr, err := resolvePort(addr)
+	addr, err := p.ports.resolve(addr)
 	if err != nil {
 		return err
 	}
@@ -477,7 +483,7 @@ func (p *Platform) Replicas(name string) []*Process { return p.procs[name] }
 func (p *Platform) Broker() *broker.Broker { return p.broker }
 
 func (p *Platform) startBrokerProcess(ctx, runCtx context.Context, topics []broker.Topic) error {
-	addr, err := resolvePort(p.cfg.BrokerAddr)
+	addr, err := p.ports.resolve(p.cfg.BrokerAddr)
 	if err != nil {
 		return err
 	}
@@ -565,20 +571,55 @@ func waitReady(ctx context.Context, url string, proc *Process) error {
 	}
 }
 
-// resolvePort returns addr with port 0 replaced by a free port on its host,
-// picked once, for the subprocesses (broker, services) whose address the
-// platform must know before they listen; other addresses come back as they
-// are.
-func resolvePort(addr string) (string, error) {
+// portPicker hands out the addresses of the subprocesses (broker,
+// services) that the platform must know before they listen. A port picked
+// free (a listener on port 0, closed at once) stays free only until its
+// process binds it, which a service does after it opened its database; a
+// second pick in that window can get the same port from the kernel, and
+// then one service crash-loops on "address already in use" while its
+// readiness probe is answered by the other. So the picker remembers every
+// address it handed out and never hands one out twice.
+type portPicker struct {
+	used map[string]bool
+	// pick returns a port free now on host; default freePort.
+	pick func(host string) (string, error)
+}
+
+// resolve returns addr with port 0 replaced by a free port on its host that
+// no earlier call returned; other addresses come back as they are (and are
+// not handed out later).
+func (pp *portPicker) resolve(addr string) (string, error) {
 	host, port, err := net.SplitHostPort(addr)
-	if err != nil || port != "0" {
-		return addr, err
+	if err != nil {
+		return "", err
 	}
+	if pp.pick == nil {
+		pp.pick = freePort
+	}
+	if port != "0" {
+		pp.used[addr] = true
+		return addr, nil
+	}
+	for range 100 {
+		port, err := pp.pick(host)
+		if err != nil {
+			return "", err
+		}
+		if a := net.JoinHostPort(host, port); !pp.used[a] {
+			pp.used[a] = true
+			return a, nil
+		}
+	}
+	return "", fmt.Errorf("platform: find a free port on %s: 100 picks all handed out before", host)
+}
+
+// freePort returns a port that is free on host now.
+func freePort(host string) (string, error) {
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return "", fmt.Errorf("platform: find a free port on %s: %w", host, err)
 	}
 	defer ln.Close()
-	_, port, _ = net.SplitHostPort(ln.Addr().String())
-	return net.JoinHostPort(host, port), nil
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port, nil
 }
