@@ -193,8 +193,8 @@ func waitAssignment(t *testing.T, ctx context.Context, adm *kadm.Client, logs, s
 	}
 }
 
-// logTails returns the last lines of the logs of svc's replicas in the
-// directory logs, for a failure message.
+// logTails returns the first and last lines of the logs of svc's replicas
+// in the directory logs, for a failure message.
 func logTails(logs, svc string) string {
 	var b strings.Builder
 	files, _ := filepath.Glob(filepath.Join(logs, svc+"*.log"))
@@ -204,7 +204,10 @@ func logTails(logs, svc string) string {
 			continue
 		}
 		lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-		fmt.Fprintf(&b, "\n--- last lines of %s:\n%s", filepath.Base(f), strings.Join(lines[max(0, len(lines)-25):], "\n"))
+		if len(lines) > 30 { // the start and the end
+			lines = append(append(lines[:15:15], "..."), lines[len(lines)-15:]...)
+		}
+		fmt.Fprintf(&b, "\n--- %s:\n%s", filepath.Base(f), strings.Join(lines, "\n"))
 	}
 	return b.String()
 }
