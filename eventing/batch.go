@@ -52,17 +52,18 @@ type batchTx struct {
 	pre map[*kgo.Record]any
 }
 
-// predecode decodes the values of chunk's records that have a handler into
-// b.pre before the batch's transaction begins, so the decoding (and the
-// data contract's READ rules, which run in it) does not hold the
-// database's connection: on SQLite that connection is the service's one
-// writer, which its other batches and its relay wait for. A record whose
-// value does not decode is left to its handler, which decodes it again and
-// retries, dead-letters or blocks on the error as without batching. It
-// stops at the first value that does not decode: when the registry is
-// unreachable every later decode would wait for it too, and the batch's
-// handlers meet that error at once instead.
-func (b *batchTx) predecode(ctx context.Context, r *Router, chunk []*kgo.Record) {
+// predecode returns the decoded values of chunk's records that have a
+// handler, by record (a batch's pre), decoded before the batch's
+// transaction begins, so the decoding (and the data contract's READ rules,
+// which run in it) does not hold the database's connection: on SQLite that
+// connection is the service's one writer, which its other batches and its
+// relay wait for. A record whose value does not decode is left to its
+// handler, which decodes it again and retries, dead-letters or blocks on
+// the error as without batching. It stops at the first value that does not
+// decode: when the registry is unreachable every later decode would wait
+// for it too, and the batch's handlers meet that error at once instead.
+func (r *Router) predecode(ctx context.Context, chunk []*kgo.Record) map[*kgo.Record]any {
+	pre := map[*kgo.Record]any{}
 	for _, rec := range chunk {
 		rt := r.routes[HeaderValue(rec, wire.HeaderEventType)]
 		if rt == nil || rt.decode == nil {
@@ -70,13 +71,11 @@ func (b *batchTx) predecode(ctx context.Context, r *Router, chunk []*kgo.Record)
 		}
 		v, err := rt.decode(ctx, rec.Value)
 		if err != nil {
-			return
+			break
 		}
-		if b.pre == nil {
-			b.pre = make(map[*kgo.Record]any, len(chunk))
-		}
-		b.pre[rec] = v
+		pre[rec] = v
 	}
+	return pre
 }
 
 // decoded returns rec's value decoded by predecode, or nil.
@@ -148,13 +147,23 @@ type pendingRow struct {
 func (b *batchTx) exec(i int, args ...any) (sql.Result, error) {
 	ctx := context.WithoutCancel(b.ctx)
 	args = b.store.stamp(i, args)
+	if st := b.stmt(ctx, i); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return b.tx.ExecContext(ctx, b.store.q[i], args...)
+}
+
+// stmt returns the store's prepared statement i bound to the batch's
+// transaction (bound on first use), or nil when the store does not prepare
+// it (PostgreSQL: pgx caches statements itself).
+func (b *batchTx) stmt(ctx context.Context, i int) *sql.Stmt {
 	if b.store.stmts[i] == nil {
-		return b.tx.ExecContext(ctx, b.store.q[i], args...)
+		return nil
 	}
 	if b.stmts[i] == nil {
 		b.stmts[i] = b.tx.StmtContext(ctx, b.store.stmts[i])
 	}
-	return b.stmts[i].ExecContext(ctx, args...)
+	return b.stmts[i]
 }
 
 type batchKey struct{}
@@ -415,13 +424,10 @@ func appendJSONString(dst []byte, s string) (_ []byte, ok bool) {
 func (b *batchTx) query(i int, args ...any) (*sql.Rows, error) {
 	ctx := context.WithoutCancel(b.ctx)
 	args = b.store.stamp(i, args)
-	if b.store.stmts[i] == nil {
-		return b.tx.QueryContext(ctx, b.store.q[i], args...)
+	if st := b.stmt(ctx, i); st != nil {
+		return st.QueryContext(ctx, args...)
 	}
-	if b.stmts[i] == nil {
-		b.stmts[i] = b.tx.StmtContext(ctx, b.store.stmts[i])
-	}
-	return b.stmts[i].QueryContext(ctx, args...)
+	return b.tx.QueryContext(ctx, b.store.q[i], args...)
 }
 
 // fail marks the batch broken and ends its handlers' context, so the
@@ -499,8 +505,7 @@ func (r *Router) processBatched(ctx, hctx context.Context, p kgo.FetchTopicParti
 // could not begin or commit, or broke.
 func (r *Router) runBatch(ctx, hctx context.Context, chunk []*kgo.Record, emit *emitter) (int, outcome, error) {
 	store, m := r.cfg.inbox, r.cfg.metrics
-	pre := &batchTx{}
-	pre.predecode(hctx, r, chunk)
+	pre := r.predecode(hctx, chunk)
 	// The transaction outlives hctx: records handled before a shutdown
 	// timeout are still committed (database/sql rolls back a transaction
 	// whose BeginTx context ends).
@@ -519,7 +524,7 @@ func (r *Router) runBatch(ctx, hctx context.Context, chunk []*kgo.Record, emit *
 	}
 	bctx, cancel := context.WithCancel(hctx)
 	defer cancel()
-	b := &batchTx{store: store, tx: tx, ctx: bctx, cancel: cancel, pre: pre.pre}
+	b := &batchTx{store: store, tx: tx, ctx: bctx, cancel: cancel, pre: pre}
 	if err := b.claimInbox(r, chunk); err != nil {
 		_ = tx.Rollback()
 		return 0, handled, err

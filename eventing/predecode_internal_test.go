@@ -29,8 +29,7 @@ func TestPredecodeStopsAtTheFirstFailure(t *testing.T) {
 	}
 	other := &kgo.Record{Value: []byte("x"), Headers: []kgo.RecordHeader{{Key: wire.HeaderEventType, Value: []byte("Unknown")}}}
 	chunk := []*kgo.Record{rec("a"), other, rec("b"), rec("c"), rec("d"), rec("e")}
-	var b batchTx
-	b.predecode(context.Background(), r, chunk)
+	b := batchTx{pre: r.predecode(context.Background(), chunk)}
 	if calls != 3 {
 		t.Fatalf("%d decodes, want 3 (a, b, then c fails and nothing after it is tried)", calls)
 	}

@@ -100,13 +100,21 @@ func (r *Router) Types() []events.Type {
 func Handle[T any](r *Router, b *events.Binding[T], fn func(ctx context.Context, e *T) error) {
 	name := b.FullName()
 	codec := r.cfg.codec
+	decode := func(ctx context.Context, data []byte) (any, error) {
+		v := new(T)
+		if err := codec.Decode(ctx, data, b, v); err != nil {
+			return nil, err
+		}
+		return v, nil
+	}
 	h := func(ctx context.Context, m *Message) error {
-		v, ok := m.Value.(*T)
+		v, ok := m.Value.(*T) // decoded before the batch began (runBatch)
 		if !ok {
-			v = new(T)
-			if err := codec.Decode(ctx, m.Record.Value, b, v); err != nil {
+			d, err := decode(ctx, m.Record.Value)
+			if err != nil {
 				return decodeError(name, err)
 			}
+			v = d.(*T)
 			m.Value = v
 		}
 		return fn(ctx, v)
@@ -118,13 +126,6 @@ func Handle[T any](r *Router, b *events.Binding[T], fn func(ctx context.Context,
 	}
 	if _, dup := r.routes[name]; dup {
 		panic("runtime: a handler for " + name + " is already registered")
-	}
-	decode := func(ctx context.Context, data []byte) (any, error) {
-		v := new(T)
-		if err := codec.Decode(ctx, data, b, v); err != nil {
-			return nil, err
-		}
-		return v, nil
 	}
 	rt := &route{t: b, fn: h, decode: decode}
 	r.routes[name] = rt

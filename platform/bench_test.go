@@ -374,29 +374,9 @@ func byArea(top string) string {
 // postgresCPU returns the CPU time (user + system) the processes named
 // postgres on this machine have used so far, 0 where /proc cannot tell.
 func postgresCPU() time.Duration {
-	dirs, _ := os.ReadDir("/proc")
 	var ticks int64
-	for _, d := range dirs {
-		if _, err := strconv.Atoi(d.Name()); err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", d.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ... utime(14) stime(15)
-		s := string(b)
-		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || end < open || s[open+1:end] != "postgres" {
-			continue
-		}
-		f := strings.Fields(s[end+1:])
-		if len(f) < 13 {
-			continue
-		}
-		u, _ := strconv.ParseInt(f[11], 10, 64)
-		st, _ := strconv.ParseInt(f[12], 10, 64)
-		ticks += u + st
+	for _, t := range postgresTicks() {
+		ticks += t
 	}
 	return time.Duration(ticks) * time.Second / 100 // USER_HZ
 }

@@ -349,9 +349,7 @@ func (p *Platform) start(ctx, runCtx context.Context) error {
 	}
 
 	for _, name := range Services {
-		if _, port, _ := net.SplitHostPort(cfg.ServiceAddrs[name]); port != "0" {
-			p.ports.used[cfg.ServiceAddrs[name]] = true // never a replica's pick
-		}
+		p.ports.reserve(cfg.ServiceAddrs[name]) // never a replica's pick
 	}
 	for _, name := range Services {
 		for i := 1; i <= cfg.Replicas; i++ {
@@ -597,7 +595,7 @@ func (pp *portPicker) resolve(addr string) (string, error) {
 		pp.pick = freePort
 	}
 	if port != "0" {
-		pp.used[addr] = true
+		pp.reserve(addr)
 		return addr, nil
 	}
 	for range 100 {
@@ -611,6 +609,13 @@ func (pp *portPicker) resolve(addr string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("platform: find a free port on %s: 100 picks all handed out before", host)
+}
+
+// reserve keeps addr (unless its port is 0) from being handed out.
+func (pp *portPicker) reserve(addr string) {
+	if _, port, err := net.SplitHostPort(addr); err == nil && port != "0" {
+		pp.used[addr] = true
+	}
 }
 
 // freePort returns a port that is free on host now.
